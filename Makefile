@@ -1,0 +1,76 @@
+# mkbootmedia: build, test, install.
+#   make            build ./mkbootmedia
+#   make deps       install missing build and test dependencies (Debian; apt-get as root or sudo)
+#   make check      build and run the whole test suite (unit + case tests)
+#   make example    build examples/usb-basic.yml into out/usb-basic.img
+#   make install    PREFIX=/usr/local DESTDIR=
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/mkbootmedia
+
+CC ?= gcc
+PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes -Wstrict-prototypes \
+	-Wformat=2 -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+ifdef WERROR
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-DMKBOOTMEDIA_VERSION='"$(VERSION)"' -DMKBOOTMEDIA_DATADIR='"$(DATADIR)"' \
+	-Ibuilder -Ilib -Istages $(PKG_CFLAGS)
+LDLIBS += $(PKG_LIBS)
+
+LIB_SRC := $(sort $(wildcard builder/*.c lib/*.c stages/*.c))
+LIB_SRC := $(filter-out builder/main.c,$(LIB_SRC))
+LIB_OBJ := $(LIB_SRC:.c=.o)
+HDRS := $(wildcard builder/*.h lib/*.h stages/*.h)
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BIN := $(UNIT_SRC:.c=)
+
+all: mkbootmedia
+
+%.o: %.c $(HDRS)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+libmkbootmedia.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+mkbootmedia: builder/main.o libmkbootmedia.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests/unit/test-%: tests/unit/test-%.c tests/unit/check.h libmkbootmedia.a $(HDRS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
+
+unit: $(UNIT_BIN)
+
+check: mkbootmedia unit
+	tests/run
+
+# The suite again with AddressSanitizer and UBSan.
+check-asan:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+deps:
+	tools/install-deps
+
+example: mkbootmedia
+	mkdir -p out
+	./mkbootmedia examples/usb-basic.yml -o out/usb-basic.img
+
+install: mkbootmedia
+	install -Dm755 mkbootmedia $(DESTDIR)$(BINDIR)/mkbootmedia
+	install -d $(DESTDIR)$(DATADIR)
+	cp -r recipes templates $(DESTDIR)$(DATADIR)/
+
+clean:
+	rm -f mkbootmedia libmkbootmedia.a builder/*.o lib/*.o stages/*.o $(UNIT_BIN)
+
+.PHONY: all unit check check-asan deps example install clean

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The build context: everything stages share. Stages never call each other; what one stage
+ * produces for another (the partition map, the open filesystems, the tree) lives here. */
+#pragma once
+
+#include <time.h>
+
+#include "disklabel.h"
+#include "ext2.h"
+#include "recipe.h"
+#include "tree.h"
+#include "util.h"
+
+struct fs_spec {
+	enum fs_type type;
+	char *label;
+	uint8_t uuid[16];
+	bool uuid_set;         /* given by the recipe */
+	char *mount;           /* NULL when not mounted */
+	char **options;        /* mount options as given (NULL: none given) */
+	unsigned block_size;   /* 0: automatic */
+	unsigned inode_size;   /* 0: automatic */
+	unsigned inode_ratio;  /* 0: automatic */
+	uint64_t inodes;       /* 0: from the ratio */
+	unsigned reserved_percent;
+	const struct node *node;
+};
+
+struct partition {
+	char *name;
+	unsigned number;        /* 1-based, in table order */
+	struct size size;
+	struct part_type type;
+	bool bootable;
+	uint8_t uuid[16];       /* GPT partition GUID */
+	uint64_t offset, length; /* bytes, computed by the partition stage's verify */
+	struct fs_spec fs;
+	const struct node *node;
+};
+
+struct build {
+	struct recipe *recipe;
+	const char *recipe_path;
+	const char *out_path;   /* NULL for `check` */
+	char *tmp_path;         /* the image being written, renamed to out_path at the end */
+	int fd;                 /* open on tmp_path */
+
+	/* image */
+	uint64_t image_size;
+	enum table_type table;
+	uint32_t mbr_id;
+	uint8_t disk_guid[16];
+	uint64_t align;
+	char *seed;             /* NULL: identifiers are random */
+
+	struct partition *parts;
+	size_t n_parts;
+
+	/* Open filesystems, indexed like parts (NULL when the partition has none). */
+	ext2_filsys *fs;
+	struct tree *tree;
+
+	time_t now;             /* SOURCE_DATE_EPOCH, or the start of the build */
+	bool clamp_mtime;       /* SOURCE_DATE_EPOCH was set: no file is newer than `now` */
+};
+
+/* 16 bytes derived from the seed and `purpose` (SHA-256), or random without a seed. A UUID
+ * gets its version (4) and variant bits set. */
+void build_derive(const struct build *b, const char *purpose, uint8_t out[16]);
+void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[16]);
+
+/* The partition whose filesystem is mounted at `mount`, or NULL. */
+struct partition *build_part_at(struct build *b, const char *mount);
+
+/* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
+ * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */
+int build_resolve_user(struct build *b, const char *name, uid_t *ret);
+int build_resolve_group(struct build *b, const char *name, gid_t *ret);

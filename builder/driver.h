@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+
+#include "util.h"
+
+struct driver_options {
+	const char *recipe;
+	const char *output;  /* NULL: check only */
+	char **defines;      /* -D NAME=VALUE, NULL-terminated */
+	const char *seed;    /* --seed, overrides image.seed */
+};
+
+/* Loads and verifies the recipe; prints the plan when `output` is NULL, builds otherwise.
+ * Returns 0 or -errno; every error has been logged. */
+int driver_main(const struct driver_options *o);

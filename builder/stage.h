@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One interface for every stage (stages/<name>.c). The driver runs, for every stage in the
+ * table's order: parse (recipe keys to a private struct; > 0 means the stage will run),
+ * then verify for all of them, and only then run; cleanup runs in reverse order for the
+ * stages whose run started, whether the build failed or not. */
+#pragma once
+
+#include "build.h"
+
+struct stage {
+	const char *name;
+	const char *summary;
+	const char *const *keys; /* top-level recipe keys this stage owns (NULL-terminated) */
+	int (*parse)(struct build *b, void **ret_priv);
+	int (*verify)(struct build *b, void *priv);
+	/* Prints this stage's part of the plan (`mkbootmedia check`); optional. */
+	void (*plan)(struct build *b, void *priv, FILE *out);
+	int (*run)(struct build *b, void *priv);
+	/* Releases what run acquired; `failed` says whether the build failed. Optional. */
+	void (*cleanup)(struct build *b, void *priv, bool failed);
+	void (*free)(void *priv);
+};
+
+/* The table, in run order (builder/stages.c). */
+extern const struct stage *const stages[];
+extern const size_t n_stages;

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "ext2.h"
+
+#include <et/com_err.h>
+
+#include "log.h"
+
+const char *const fs_type_names[] = {
+	[FS_NONE] = "none",
+	[FS_EXT2] = "ext2",
+	[FS_EXT3] = "ext3",
+	[FS_EXT4] = "ext4",
+	[_FS_TYPE_MAX] = NULL,
+};
+
+const char *fs_type_to_string(enum fs_type t)
+{
+	return t < _FS_TYPE_MAX ? fs_type_names[t] : "?";
+}
+
+int ext2_errno(errcode_t err)
+{
+	if (err > 0 && err < 4096)
+		return -(int)err; /* libext2fs passes errno values through */
+	switch (err) {
+	case EXT2_ET_FILE_NOT_FOUND:
+		return -ENOENT;
+	case EXT2_ET_DIR_EXISTS:
+	case EXT2_ET_FILE_EXISTS:
+		return -EEXIST;
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+	case EXT2_ET_TOOSMALL:
+		return -ENOSPC;
+	case EXT2_ET_NO_MEMORY:
+		return -ENOMEM;
+	case EXT2_ET_NO_DIRECTORY:
+		return -ENOTDIR;
+	case EXT2_ET_SYMLINK_LOOP:
+		return -ELOOP;
+	default:
+		return -EIO;
+	}
+}
+
+int ext2_log_error(errcode_t err, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_error("%s: %s", buf, error_message(err));
+	return ext2_errno(err);
+}
+
+uint64_t ext2_min_size(enum fs_type type)
+{
+	/* ext3/ext4 need room for the smallest journal (1024 blocks) on top. */
+	return type == FS_EXT2 ? 64 * 1024 : 2 * 1024 * 1024;
+}
+
+static void set_features(struct ext2_super_block *sb, enum fs_type type)
+{
+	/* The defaults of mke2fs.conf in e2fsprogs 1.47 for each type. */
+	ext2fs_set_feature_sparse_super(sb);
+	ext2fs_set_feature_large_file(sb);
+	ext2fs_set_feature_filetype(sb);
+	ext2fs_set_feature_resize_inode(sb);
+	ext2fs_set_feature_dir_index(sb);
+	ext2fs_set_feature_xattr(sb);
+	if (type >= FS_EXT3)
+		ext2fs_set_feature_journal(sb);
+	if (type == FS_EXT4) {
+		ext2fs_set_feature_extents(sb);
+		ext2fs_set_feature_huge_file(sb);
+		ext2fs_set_feature_flex_bg(sb);
+		ext2fs_set_feature_metadata_csum(sb);
+		ext2fs_set_feature_64bit(sb);
+		ext2fs_set_feature_dir_nlink(sb);
+		ext2fs_set_feature_extra_isize(sb);
+		sb->s_log_groups_per_flex = 4;
+		sb->s_min_extra_isize = sb->s_want_extra_isize =
+			sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	}
+}
+
+static errcode_t create_lost_and_found(ext2_filsys fs)
+{
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	errcode_t err;
+
+	err = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
+	if (err)
+		return err;
+	err = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, NULL, &ino);
+	if (err)
+		return err;
+	/* e2fsck wants lost+found pre-grown (16 KiB, at least two blocks) so it never has to
+	 * allocate while repairing. */
+	for (unsigned size = fs->blocksize; size < 16384 || size < 2 * fs->blocksize;
+	     size += fs->blocksize) {
+		err = ext2fs_expand_dir(fs, ino);
+		if (err)
+			return err;
+	}
+	err = ext2fs_read_inode(fs, ino, &inode);
+	if (err)
+		return err;
+	inode.i_mode = LINUX_S_IFDIR | 0700;
+	return ext2fs_write_inode(fs, ino, &inode);
+}
+
+int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_fs)
+{
+	struct ext2_super_block param = { 0 };
+	ext2_filsys fs = NULL;
+	unsigned bs = p->block_size, isize = p->inode_size, ratio = p->inode_ratio;
+	uint64_t blocks, inodes;
+	char opts[64];
+	errcode_t err;
+
+	if (!bs)
+		bs = p->size < 512ULL << 20 ? 1024 : 4096;
+	if (!isize)
+		isize = p->size < 3ULL << 20 ? 128 : 256;
+	if (!ratio)
+		ratio = p->size < 512ULL << 20 ? 4096 : 16384;
+	blocks = p->size / bs;
+	inodes = p->inodes ? p->inodes : p->size / ratio;
+	if (inodes < 16)
+		inodes = 16;
+	if (inodes > UINT32_MAX)
+		inodes = UINT32_MAX;
+
+	param.s_log_block_size = (uint32_t)(__builtin_ctz(bs) - 10);
+	param.s_rev_level = EXT2_DYNAMIC_REV;
+	param.s_inode_size = (uint16_t)isize;
+	param.s_inodes_count = (uint32_t)inodes;
+	ext2fs_blocks_count_set(&param, blocks);
+	ext2fs_r_blocks_count_set(&param, blocks * p->reserved_percent / 100);
+	set_features(&param, p->type);
+
+	err = ext2fs_initialize(image, EXT2_FLAG_64BITS, &param, unix_io_manager, &fs);
+	if (err)
+		return ext2_log_error(err, "cannot create a filesystem in '%s'", image);
+	/* ext2fs_initialize() takes no I/O options: place the filesystem before any write. */
+	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
+	err = io_channel_set_options(fs->io, opts);
+	if (err)
+		goto fail;
+
+	fs->now = p->now;
+	fs->umask = 022;
+	memcpy(fs->super->s_uuid, p->uuid, 16);
+	memcpy(fs->super->s_hash_seed, p->hash_seed, 16);
+	fs->super->s_def_hash_version = EXT2_HASH_HALF_MD4;
+	fs->super->s_max_mnt_count = (uint16_t)-1;
+	fs->super->s_checkinterval = 0;
+	fs->super->s_mkfs_time = fs->super->s_wtime = fs->super->s_lastcheck = (uint32_t)p->now;
+	fs->super->s_kbytes_written = 0;
+	if (p->label)
+		strncpy((char *)fs->super->s_volume_name, p->label,
+			sizeof(fs->super->s_volume_name));
+	if (ext2fs_has_feature_metadata_csum(fs->super))
+		fs->super->s_checksum_type = EXT2_CRC32C_CHKSUM;
+	ext2fs_init_csum_seed(fs);
+
+	err = ext2fs_allocate_tables(fs);
+	if (err)
+		goto fail;
+	err = ext2fs_convert_subcluster_bitmap(fs, &fs->block_map);
+	if (err)
+		goto fail;
+
+	/* The inode tables must read as zeros. A fresh sparse image already does (and libext2fs's
+	 * zeroout would allocate them with FALLOC_FL_ZERO_RANGE); anything else, such as a
+	 * shredded or encrypted region, gets them written. */
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		if (!p->zeroed) {
+			err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
+						  (int)fs->inode_blocks_per_group, NULL, NULL);
+			if (err)
+				goto fail;
+		}
+		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+		ext2fs_group_desc_csum_set(fs, g);
+	}
+
+	err = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, NULL);
+	if (err)
+		goto fail;
+	err = create_lost_and_found(fs);
+	if (err)
+		goto fail;
+	for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(fs->super); i++)
+		ext2fs_inode_alloc_stats2(fs, i, +1, 0);
+	ext2fs_mark_ib_dirty(fs);
+	ext2fs_mark_inode_bitmap2(fs->inode_map, EXT2_BAD_INO);
+	ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+	err = ext2fs_update_bb_inode(fs, NULL);
+	if (err)
+		goto fail;
+	if (ext2fs_has_feature_resize_inode(fs->super)) {
+		err = ext2fs_create_resize_inode(fs);
+		if (err)
+			goto fail;
+	}
+	if (ext2fs_has_feature_journal(fs->super)) {
+		struct ext2fs_journal_params jp;
+
+		err = ext2fs_get_journal_params(&jp, fs);
+		if (err)
+			goto fail;
+		/* The flag is cleared first: ext2fs_add_journal_inode3() sets it again. */
+		ext2fs_clear_feature_journal(fs->super);
+		err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, 0);
+		if (err)
+			goto fail;
+	}
+	ext2fs_mark_super_dirty(fs);
+	*ret_fs = fs;
+	return 0;
+fail:
+	ext2fs_free(fs);
+	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
+			      fs_type_to_string(p->type), (unsigned long long)p->offset, image);
+}
+
+int ext2_close(ext2_filsys *fs, const char *what)
+{
+	errcode_t err;
+
+	if (!*fs)
+		return 0;
+	err = ext2fs_close_free(fs);
+	if (err)
+		return ext2_log_error(err, "cannot write filesystem '%s'", what);
+	return 0;
+}
+
+void ext2_abandon(ext2_filsys *fs)
+{
+	if (*fs)
+		ext2fs_free(*fs);
+	*fs = NULL;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The libext2fs adapter: creating a filesystem inside an image file at an offset (what
+ * mke2fs -E offset=N does, without mke2fs), closing it, and translating errcode_t into our
+ * -errno convention with one logged message. */
+#pragma once
+
+#include <ext2fs/ext2fs.h>
+#include <time.h>
+
+#include "util.h"
+
+enum fs_type {
+	FS_NONE,
+	FS_EXT2,
+	FS_EXT3,
+	FS_EXT4,
+	_FS_TYPE_MAX,
+};
+const char *fs_type_to_string(enum fs_type t);
+extern const char *const fs_type_names[]; /* NULL-terminated, indexed by enum fs_type */
+
+struct ext2_params {
+	enum fs_type type;
+	uint64_t offset;      /* bytes from the start of the image */
+	uint64_t size;        /* bytes */
+	unsigned block_size;  /* 0: 1024 below 512 MiB, 4096 otherwise (mke2fs.conf's "small") */
+	unsigned inode_size;  /* 0: 256 (128 below 3 MiB, "floppy") */
+	unsigned inode_ratio; /* bytes per inode; 0: 4096 below 512 MiB, 16384 otherwise */
+	uint64_t inodes;      /* 0: from inode_ratio */
+	unsigned reserved_percent; /* blocks reserved for root */
+	const char *label;    /* <= 16 bytes, may be NULL */
+	uint8_t uuid[16];
+	uint8_t hash_seed[16];
+	time_t now;           /* every timestamp the filesystem gets */
+	bool zeroed;          /* the region already reads as zeros (a fresh sparse file): the
+			       * inode tables are not written, so the image stays sparse */
+};
+
+/* Smallest size we accept for a filesystem of this type (enough for the metadata). */
+uint64_t ext2_min_size(enum fs_type type);
+
+/* Creates the filesystem and returns it open for writing. */
+int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_fs);
+/* Flushes and frees; NULLs *fs. Logs errors. */
+int ext2_close(ext2_filsys *fs, const char *what);
+/* Frees without flushing (after a failure: the image is discarded anyway). */
+void ext2_abandon(ext2_filsys *fs);
+
+/* Logs "<what>: <libext2fs message>" and returns a matching -errno. */
+int ext2_log_error(errcode_t err, const char *fmt, ...) _printf_(2, 3);
+/* The -errno matching err, without logging. */
+int ext2_errno(errcode_t err);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The target tree: the image's filesystems, each mounted at its mount point, seen as one
+ * directory tree. Paths are resolved inside the target only (absolute symlinks point at the
+ * target's root, never the host's; ".." stops at the root) and a path below a mount point
+ * lands in that filesystem, so "/boot/vmlinuz" is written into the boot partition and
+ * "/bin/sh" follows "/bin -> usr/bin". Everything is written through libext2fs. */
+#pragma once
+
+#include <sys/types.h>
+#include <ext2fs/ext2fs.h>
+
+#include "util.h"
+
+struct tree;
+
+struct tree_attr {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;   /* permission bits (07777); the type comes from the call */
+	int64_t mtime; /* also used for atime and ctime */
+};
+
+/* `now` is the time given to directories the tree creates on its own (parents). */
+struct tree *tree_new(int64_t now);
+struct tree *tree_free(struct tree *t);
+
+/* Adds a filesystem at `mountpoint` ("/" first). Below "/", the mount point directory is
+ * created in the filesystem that holds it, so the tree also works once booted. */
+int tree_mount(struct tree *t, const char *mountpoint, ext2_filsys fs);
+/* The filesystem mounted exactly at `mountpoint`, or NULL. */
+ext2_filsys tree_fs(struct tree *t, const char *mountpoint);
+/* The mount point that holds `path` (longest prefix), or NULL when nothing holds it. */
+const char *tree_mount_of(struct tree *t, const char *path);
+
+/* Creates a directory (and missing parents, 0755 root:root); an existing directory gets the
+ * attributes given. Fails when a non-directory is in the way. */
+int tree_mkdir(struct tree *t, const char *path, const struct tree_attr *a);
+/* Creates or replaces a regular file with `data`. Missing parents are created. */
+int tree_write(struct tree *t, const char *path, const struct tree_attr *a, const void *data,
+	       size_t size);
+/* Same, streaming `size` bytes from fd (a host file). */
+int tree_write_fd(struct tree *t, const char *path, const struct tree_attr *a, int fd,
+		  uint64_t size);
+/* Creates or replaces a symlink. */
+int tree_symlink(struct tree *t, const char *path, const char *target, const struct tree_attr *a);
+/* Reads a regular file of the target (at most max bytes, else -EFBIG); NUL-terminated. */
+int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, size_t *ret_size);
+/* 1 when path exists (following symlinks), 0 when not, -errno on error. */
+int tree_exists(struct tree *t, const char *path);

@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "fstab": /etc/fstab for flash media, and the flash-friendly symlinks of the seed.
+ *
+ * fstab:                     optional; false turns the stage off
+ *   by: label                how partitions are named: label (LABEL= when labelled, else
+ *                            UUID=), uuid, or partuuid
+ *   tmpfs: [/tmp, /var/tmp, /var/log]
+ *                            tmpfs mounts (the default list); each entry a path or
+ *                            {path, options, size, mode}; [] for none
+ *   extra:                   lines copied as they are: {spec, file, type, options, pass}
+ * flash:                     optional; false turns both off
+ *   mtab: /proc/self/mounts  /etc/mtab becomes a symlink to this (false: left alone)
+ *   blkid-cache: /dev/null   /etc/blkid.tab becomes a symlink to this (false: left alone)
+ *
+ * Every partition with a mount point gets a line with its options plus noatime (the root
+ * also errors=remount-ro when no options are given), pass 1 for / and 2 for the others. No
+ * swap: writing to swap wears flash out. The tmpfs mount points are created in the target
+ * (1777 for /tmp and /var/tmp) since mount fails on a missing directory. The stage runs when
+ * a filesystem is mounted at /. */
+#include <uuid/uuid.h>
+
+#include "fstab.h"
+#include "log.h"
+#include "stage.h"
+
+struct fstab_priv {
+	bool enabled;
+	struct fstab_config c;
+	char *mtab, *blkid;
+	const struct node *node;
+};
+
+static const char *const fstab_keys[] = { "by", "tmpfs", "extra", NULL };
+static const char *const flash_keys[] = { "mtab", "blkid-cache", NULL };
+static const char *const by_names[] = { "label", "uuid", "partuuid", NULL };
+static const char *const tmpfs_keys[] = { "path", "options", "size", "mode", NULL };
+static const char *const extra_keys[] = { "spec", "file", "type", "options", "pass", NULL };
+
+static bool has_atime_option(char *const *opts)
+{
+	static const char *const atime[] = { "noatime", "relatime", "strictatime", "atime",
+					     "lazytime", NULL };
+
+	for (size_t i = 0; opts && opts[i]; i++)
+		for (size_t j = 0; atime[j]; j++)
+			if (streq(opts[i], atime[j]))
+				return true;
+	return false;
+}
+
+char *fstab_options(char *const *given, bool root)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!given || !given[0])
+		fputs(root ? "defaults,errors=remount-ro" : "defaults", f);
+	for (size_t i = 0; given && given[i]; i++)
+		fprintf(f, "%s%s", i ? "," : "", given[i]);
+	if (!has_atime_option(given))
+		fputs(",noatime", f);
+	fclose(f);
+	return out;
+}
+
+static void print_line(FILE *f, const char *spec, const char *file, const char *type,
+		       const char *options, unsigned pass)
+{
+	fprintf(f, "%-40s %-15s %-6s %-30s 0 %u\n", spec, file, type, options, pass);
+}
+
+char *fstab_generate(const struct build *b, const struct fstab_config *c)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	fputs("# /etc/fstab: static file system information (written by mkbootmedia).\n"
+	      "# Flash media: noatime everywhere, no swap, logs and temporary files in RAM.\n"
+	      "#\n", f);
+	fprintf(f, "# %-38s %-15s %-6s %-30s %s\n", "<file system>", "<mount point>", "<type>",
+		"<options>", "<dump> <pass>");
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const struct partition *p = &b->parts[i];
+		_cleanup_free_ char *spec = NULL, *opts = NULL;
+		char u[37];
+		bool root;
+
+		if (p->fs.type == FS_NONE || !p->fs.mount)
+			continue;
+		root = streq(p->fs.mount, "/");
+		if (c->by == FSTAB_BY_LABEL && p->fs.label) {
+			spec = xasprintf("LABEL=%s", p->fs.label);
+		} else if (c->by == FSTAB_BY_PARTUUID) {
+			if (b->table == TABLE_MSDOS) {
+				spec = xasprintf("PARTUUID=%08x-%02x", b->mbr_id, p->number);
+			} else {
+				uuid_unparse_lower(p->uuid, u);
+				spec = xasprintf("PARTUUID=%s", u);
+			}
+		} else {
+			uuid_unparse_lower(p->fs.uuid, u);
+			spec = xasprintf("UUID=%s", u);
+		}
+		opts = fstab_options(p->fs.options, root);
+		print_line(f, spec, p->fs.mount, fs_type_to_string(p->fs.type), opts, root ? 1 : 2);
+	}
+	for (size_t i = 0; i < c->n_tmpfs; i++)
+		print_line(f, "tmpfs", c->tmpfs[i].file, "tmpfs", c->tmpfs[i].options, 0);
+	for (size_t i = 0; i < c->n_extra; i++)
+		print_line(f, c->extra[i].spec, c->extra[i].file, c->extra[i].type,
+			   c->extra[i].options, c->extra[i].pass);
+	fclose(f);
+	return out;
+}
+
+static void add_tmpfs(struct fstab_config *c, const char *path, const char *options,
+		      const char *size, const char *mode)
+{
+	char *opts = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&opts, &len);
+
+	fputs(options ? options : "defaults", f);
+	if (!options || !strstr(options, "atime"))
+		fputs(",noatime", f);
+	if (!(options && strstr(options, "nosuid")))
+		fputs(",nosuid,nodev", f);
+	if (size)
+		fprintf(f, ",size=%s", size);
+	if (mode)
+		fprintf(f, ",mode=%s", mode);
+	else if ((streq(path, "/tmp") || streq(path, "/var/tmp")) &&
+		 !(options && strstr(options, "mode=")))
+		fputs(",mode=1777", f);
+	fclose(f);
+	c->tmpfs = xrealloc(c->tmpfs, (c->n_tmpfs + 1) * sizeof(*c->tmpfs));
+	c->tmpfs[c->n_tmpfs++] = (struct fstab_line){ .spec = xstrdup("tmpfs"),
+						       .file = xstrdup(path),
+						       .type = xstrdup("tmpfs"),
+						       .options = opts };
+}
+
+static int check_path(const struct node *n, const char *s)
+{
+	if (s[0] != '/' || strpbrk(s, " \t\n") || strstr(s, ".."))
+		return node_error(n, "'%s' is not an absolute path without spaces or '..'", s);
+	return 0;
+}
+
+static int parse_tmpfs(struct fstab_priv *p, const struct node *list)
+{
+	int r;
+
+	if ((r = node_expect(list, NODE_SEQ)) < 0)
+		return r;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct node *e = list->items[i], *v;
+		const char *path, *options = NULL, *mode = NULL;
+		struct size size;
+		char sz[32] = "";
+
+		if (e->kind == NODE_SCALAR) {
+			if ((r = node_get_string(e, &path)) < 0 || (r = check_path(e, path)) < 0)
+				return r;
+			add_tmpfs(&p->c, path, NULL, NULL, NULL);
+			continue;
+		}
+		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, tmpfs_keys)) < 0)
+			return r;
+		if (!(v = node_get(e, "path")))
+			return node_error(e, "missing 'path'");
+		if ((r = node_get_string(v, &path)) < 0 || (r = check_path(v, path)) < 0)
+			return r;
+		if ((v = node_get(e, "options")) && (r = node_get_string(v, &options)) < 0)
+			return r;
+		if ((v = node_get(e, "size"))) {
+			if ((r = node_get_size(v, SIZE_ALLOW_PERCENT, &size)) < 0)
+				return r;
+			if (size.kind == SIZE_PERCENT)
+				snprintf(sz, sizeof(sz), "%u%%", size.permille / 10);
+			else
+				snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size.bytes);
+		}
+		if ((v = node_get(e, "mode"))) {
+			mode_t m;
+
+			if ((r = node_get_mode(v, &m)) < 0)
+				return r;
+			mode = xasprintf("%04o", m);
+		}
+		add_tmpfs(&p->c, path, options, sz[0] ? sz : NULL, mode);
+		free((char *)mode);
+	}
+	return 0;
+}
+
+static int parse_extra(struct fstab_priv *p, const struct node *list)
+{
+	static const char *const req[] = { "spec", "file", "type", NULL };
+	int r;
+
+	if ((r = node_expect(list, NODE_SEQ)) < 0)
+		return r;
+	p->c.extra = xcalloc(list->n, sizeof(*p->c.extra));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct node *e = list->items[i], *v;
+		struct fstab_line *l = &p->c.extra[i];
+		const char *s[3];
+		uint64_t pass = 0;
+
+		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, extra_keys)) < 0)
+			return r;
+		for (size_t k = 0; req[k]; k++) {
+			if (!(v = node_get(e, req[k])))
+				return node_error(e, "missing '%s'", req[k]);
+			if ((r = node_get_string(v, &s[k])) < 0)
+				return r;
+			if (!*s[k] || strpbrk(s[k], " \t\n"))
+				return node_error(v, "'%s' cannot be empty or hold spaces", s[k]);
+		}
+		l->spec = xstrdup(s[0]);
+		l->file = xstrdup(s[1]);
+		l->type = xstrdup(s[2]);
+		if ((v = node_get(e, "options"))) {
+			_cleanup_strv_free_ char **o = NULL;
+
+			if ((r = node_get_strv(v, &o)) < 0)
+				return r;
+			l->options = fstab_options(o, false);
+		} else {
+			l->options = xstrdup("defaults");
+		}
+		if ((v = node_get(e, "pass")) && (r = node_get_u64(v, 0, 2, &pass)) < 0)
+			return r;
+		l->pass = (unsigned)pass;
+		p->c.n_extra++;
+	}
+	return 0;
+}
+
+/* A symlink target, or NULL for false. */
+static int parse_link(const struct node *n, const char *dflt, char **ret)
+{
+	bool on;
+	const char *s;
+	int r;
+
+	if (!n) {
+		*ret = xstrdup(dflt);
+		return 0;
+	}
+	if (n->kind == NODE_SCALAR && n->plain && n->scalar[0] != '/') {
+		if ((r = node_get_bool(n, &on)) < 0)
+			return r;
+		*ret = on ? xstrdup(dflt) : NULL;
+		return 0;
+	}
+	if ((r = node_get_string(n, &s)) < 0 || (r = check_path(n, s)) < 0)
+		return r;
+	*ret = xstrdup(s);
+	return 0;
+}
+
+static void fstab_free(void *priv)
+{
+	struct fstab_priv *p = priv;
+	struct fstab_line *lists[] = { p->c.tmpfs, p->c.extra };
+	size_t counts[] = { p->c.n_tmpfs, p->c.n_extra };
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < counts[k]; i++) {
+			free(lists[k][i].spec);
+			free(lists[k][i].file);
+			free(lists[k][i].type);
+			free(lists[k][i].options);
+		}
+		free(lists[k]);
+	}
+	free(p->mtab);
+	free(p->blkid);
+	free(p);
+}
+
+static int fstab_parse(struct build *b, void **ret_priv)
+{
+	struct node *n = node_get(b->recipe->root, "fstab"), *flash, *v;
+	struct fstab_priv *p = xcalloc(1, sizeof(*p));
+	bool on = true;
+	int r, by;
+
+	*ret_priv = p;
+	p->node = n;
+	p->enabled = true;
+	if (n && n->kind == NODE_SCALAR) {
+		if ((r = node_get_bool(n, &on)) < 0)
+			return r;
+		p->enabled = on;
+	} else if (n) {
+		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, fstab_keys)) < 0)
+			return r;
+	}
+	if ((v = node_get(n, "by"))) {
+		if ((r = node_get_enum(v, by_names, &by)) < 0)
+			return r;
+		p->c.by = (enum fstab_by)by;
+	}
+	if ((v = node_get(n, "tmpfs"))) {
+		if ((r = parse_tmpfs(p, v)) < 0)
+			return r;
+	} else {
+		add_tmpfs(&p->c, "/tmp", NULL, NULL, NULL);
+		add_tmpfs(&p->c, "/var/tmp", NULL, NULL, NULL);
+		add_tmpfs(&p->c, "/var/log", NULL, NULL, NULL);
+	}
+	if ((v = node_get(n, "extra")) && (r = parse_extra(p, v)) < 0)
+		return r;
+
+	flash = node_get(b->recipe->root, "flash");
+	if (flash && flash->kind == NODE_SCALAR) {
+		if ((r = node_get_bool(flash, &on)) < 0)
+			return r;
+		if (on) {
+			p->mtab = xstrdup("/proc/self/mounts");
+			p->blkid = xstrdup("/dev/null");
+		}
+	} else {
+		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0 ||
+			      (r = node_check_keys(flash, flash_keys)) < 0))
+			return r;
+		if ((r = parse_link(node_get(flash, "mtab"), "/proc/self/mounts", &p->mtab)) < 0 ||
+		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0)
+			return r;
+	}
+	if (!p->enabled && !p->mtab && !p->blkid)
+		return 0;
+	if (!build_part_at(b, "/")) {
+		if (n && p->enabled && n->kind == NODE_MAP)
+			return node_error(n, "no partition has a filesystem mounted at '/' to hold "
+					  "/etc/fstab (add mount: / to one, or set fstab: false)");
+		return 0;
+	}
+	return 1;
+}
+
+static void fstab_plan(struct build *b, void *priv, FILE *out)
+{
+	struct fstab_priv *p = priv;
+
+	if (p->enabled) {
+		_cleanup_free_ char *text = fstab_generate(b, &p->c);
+
+		fprintf(out, "fstab:\n");
+		for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n"))
+			if (l[0] != '#')
+				fprintf(out, "  %s\n", l);
+	}
+	if (p->mtab)
+		fprintf(out, "  /etc/mtab -> %s\n", p->mtab);
+	if (p->blkid)
+		fprintf(out, "  /etc/blkid.tab -> %s\n", p->blkid);
+}
+
+static int fstab_run(struct build *b, void *priv)
+{
+	struct fstab_priv *p = priv;
+	struct tree_attr dir = { .mode = 0755, .mtime = b->now };
+	struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	int r;
+
+	if (p->enabled) {
+		_cleanup_free_ char *text = fstab_generate(b, &p->c);
+
+		r = tree_write(b->tree, "/etc/fstab", &file, text, strlen(text));
+		if (r < 0)
+			return r;
+		log_info("/etc/fstab: %zu partition%s, %zu tmpfs", b->n_parts,
+			 b->n_parts == 1 ? "" : "s", p->c.n_tmpfs);
+		for (size_t i = 0; i < p->c.n_tmpfs; i++) {
+			const char *d = p->c.tmpfs[i].file;
+			struct tree_attr a = dir;
+
+			if (streq(d, "/tmp") || streq(d, "/var/tmp"))
+				a.mode = 01777;
+			r = tree_exists(b->tree, d);
+			if (r == 0)
+				r = tree_mkdir(b->tree, d, &a);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (p->mtab && (r = tree_symlink(b->tree, "/etc/mtab", p->mtab, &file)) < 0)
+		return r;
+	if (p->blkid && (r = tree_symlink(b->tree, "/etc/blkid.tab", p->blkid, &file)) < 0)
+		return r;
+	return 0;
+}
+
+const struct stage stage_fstab = {
+	.name = "fstab",
+	.summary = "write /etc/fstab and the flash-friendly symlinks",
+	.keys = (const char *const[]){ "fstab", "flash", NULL },
+	.parse = fstab_parse,
+	.plan = fstab_plan,
+	.run = fstab_run,
+	.free = fstab_free,
+};

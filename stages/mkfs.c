@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "mkfs": an ext2/ext3/ext4 filesystem in every partition that asks for one (the
+ * `filesystem:` key of partitions, see stages/partition.c), written with libext2fs at the
+ * partition's offset in the image, then mounted into the target tree at its mount point so
+ * later stages write paths, not partitions.
+ *
+ * Every timestamp is the build time (SOURCE_DATE_EPOCH when set); the UUID and the directory
+ * hash seed come from the recipe's seed, so the same recipe and seed give the same bytes. */
+#include <uuid/uuid.h>
+
+#include "log.h"
+#include "stage.h"
+
+static int mkfs_parse(struct build *b, void **ret_priv)
+{
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE)
+			return 1;
+	return 0;
+}
+
+static int mkfs_verify(struct build *b, void *priv)
+{
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		char a[32], c[32];
+
+		if (p->fs.type == FS_NONE)
+			continue;
+		if (p->length < ext2_min_size(p->fs.type))
+			return node_error(p->fs.node, "partition '%s' (%s) is too small for %s "
+					  "(at least %s)", p->name, format_bytes(a, p->length),
+					  fs_type_to_string(p->fs.type),
+					  format_bytes(c, ext2_min_size(p->fs.type)));
+		if (p->fs.block_size && p->length / p->fs.block_size > UINT32_MAX &&
+		    p->fs.type != FS_EXT4)
+			return node_error(p->fs.node, "partition '%s' has more blocks than %s "
+					  "can address (use ext4)", p->name,
+					  fs_type_to_string(p->fs.type));
+		if (p->type.mbr_id == 0x82 || p->type.mbr_id == 0xef)
+			return node_error(p->fs.node, "partition '%s' is of type %s but would hold %s",
+					  p->name, p->type.name ? p->type.name : "swap/efi",
+					  fs_type_to_string(p->fs.type));
+		if (!p->fs.mount)
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (b->parts[j].fs.mount && streq(b->parts[j].fs.mount, p->fs.mount))
+				return node_error(node_get(p->fs.node, "mount"),
+						  "'%s' is already the mount point of partition '%s'",
+						  p->fs.mount, b->parts[j].name);
+	}
+	return 0;
+}
+
+static void mkfs_plan(struct build *b, void *priv, FILE *out)
+{
+	fprintf(out, "filesystems:\n");
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		char u[37];
+
+		if (p->fs.type == FS_NONE)
+			continue;
+		uuid_unparse_lower(p->fs.uuid, u);
+		fprintf(out, "  %-12s %-5s label=%-16s uuid=%s mount=%s\n", p->name,
+			fs_type_to_string(p->fs.type), p->fs.label ? p->fs.label : "-", u,
+			p->fs.mount ? p->fs.mount : "-");
+	}
+}
+
+static int by_mount_depth(const void *a, const void *c)
+{
+	const struct partition *x = *(struct partition *const *)a, *y = *(struct partition *const *)c;
+	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
+}
+
+static int mkfs_run(struct build *b, void *priv)
+{
+	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts, sizeof(*mounted));
+	size_t n_mounted = 0;
+	int r;
+
+	b->fs = xcalloc(b->n_parts, sizeof(*b->fs));
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		struct ext2_params ep = {
+			.type = p->fs.type,
+			.offset = p->offset,
+			.size = p->length,
+			.block_size = p->fs.block_size,
+			.inode_size = p->fs.inode_size,
+			.inode_ratio = p->fs.inode_ratio,
+			.inodes = p->fs.inodes,
+			.reserved_percent = p->fs.reserved_percent,
+			.label = p->fs.label,
+			.now = b->now,
+			.zeroed = true, /* the image stage made a sparse file */
+		};
+		_cleanup_free_ char *purpose = xasprintf("hash-seed:%s", p->name);
+		char sz[32];
+
+		if (p->fs.type == FS_NONE)
+			continue;
+		memcpy(ep.uuid, p->fs.uuid, 16);
+		build_derive_uuid(b, purpose, ep.hash_seed);
+		log_info("%s: %s of %s%s%s", p->name, fs_type_to_string(p->fs.type),
+			 format_bytes(sz, p->length), p->fs.label ? ", label " : "",
+			 p->fs.label ? p->fs.label : "");
+		r = ext2_mkfs(b->tmp_path, &ep, &b->fs[i]);
+		if (r < 0)
+			return r;
+		if (p->fs.mount)
+			mounted[n_mounted++] = p;
+	}
+
+	/* The tree needs "/" first, then parents before children. */
+	qsort(mounted, n_mounted, sizeof(*mounted), by_mount_depth);
+	if (!n_mounted || !streq(mounted[0]->fs.mount, "/")) {
+		if (n_mounted)
+			log_info("no filesystem is mounted at '/': files cannot be written");
+		return 0;
+	}
+	b->tree = tree_new(b->now);
+	for (size_t i = 0; i < n_mounted; i++) {
+		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+const struct stage stage_mkfs = {
+	.name = "mkfs",
+	.summary = "create ext2/ext3/ext4 filesystems (libext2fs)",
+	.keys = NULL,
+	.parse = mkfs_parse,
+	.verify = mkfs_verify,
+	.plan = mkfs_plan,
+	.run = mkfs_run,
+};

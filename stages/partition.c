@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "partition": the partition table, written with libparted.
+ *
+ * partitions:                an ordered list; each entry:
+ *   - name: rootfs           required, unique ([A-Za-z0-9._-], at most 36 characters)
+ *     size: 1GiB             B, KiB, MiB, GiB (or kB, MB, GB), N% of the image, or "rest"
+ *                            (the space left; one partition at most)
+ *     type: linux            linux (default), efi, swap, bios-grub (GPT), fat32, lvm, raid,
+ *                            linux-root-x86-64, linux-home, a hex msdos id ("0x83"), or a
+ *                            GPT type GUID
+ *     bootable: false        msdos: the active flag the stage-1 loader looks for (one
+ *                            partition at most); GPT: the legacy BIOS bootable attribute
+ *     uuid: ...              GPT partition GUID; default derived from the seed
+ *     filesystem:            optional (checked by the mkfs stage)
+ *       type: ext2           ext2, ext3, ext4 or none
+ *       label: BOOT          at most 16 bytes
+ *       uuid: ...            default derived from the seed
+ *       mount: /boot         where it is mounted in the target (and in fstab)
+ *       options: [noatime]   mount options: a list or "a,b,c"
+ *       block-size: 4096     1024, 2048 or 4096; default by size as mke2fs does
+ *       inode-size: 256      128, 256, 512 or 1024
+ *       inode-ratio: 16384   bytes per inode
+ *       inodes: 65536        inode count (overrides inode-ratio)
+ *       reserved: 5          percent of blocks reserved for root (0-50)
+ *
+ * Partitions start at the next multiple of image.align (1 MiB) after the previous one; a size
+ * is rounded up to whole 512-byte sectors. msdos holds at most 4 (primary) partitions. */
+#include <uuid/uuid.h>
+
+#include "log.h"
+#include "stage.h"
+
+static const char *const part_keys[] = { "name", "size", "type", "bootable", "uuid",
+					 "filesystem", NULL };
+static const char *const fs_keys[] = { "type", "label", "uuid", "mount", "options", "block-size",
+				       "inode-size", "inode-ratio", "inodes", "reserved", NULL };
+
+static int parse_uuid(const struct node *n, const char *what, uint8_t out[16])
+{
+	const char *s;
+	uuid_t u;
+	int r = node_get_string(n, &s);
+
+	if (r < 0)
+		return r;
+	if (uuid_parse(s, u) < 0)
+		return node_error(n, "'%s' is not a %s (like 8a3a4c5e-0f8b-4a5c-9a3e-2b1c0d9e8f7a)",
+				  s, what);
+	memcpy(out, u, 16);
+	return 0;
+}
+
+static int parse_mount(const struct node *n, char **ret)
+{
+	const char *s;
+	_cleanup_free_ char *m = NULL;
+	size_t l;
+	int r = node_get_string(n, &s);
+
+	if (r < 0)
+		return r;
+	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
+	    strpbrk(s, " \t\n\\"))
+		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
+				  "without spaces or '..')", s);
+	m = xstrdup(s);
+	l = strlen(m);
+	while (l > 1 && m[l - 1] == '/')
+		m[--l] = 0;
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+static int parse_fs(struct partition *p, const struct node *n)
+{
+	struct fs_spec *f = &p->fs;
+	struct node *v;
+	int r, t;
+	uint64_t u;
+
+	f->node = n;
+	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, fs_keys)) < 0)
+		return r;
+	if (!(v = node_get(n, "type")))
+		return node_error(n, "missing 'type' (ext2, ext3, ext4 or none)");
+	if ((r = node_get_enum(v, fs_type_names, &t)) < 0)
+		return r;
+	f->type = (enum fs_type)t;
+	f->reserved_percent = 5;
+	if ((v = node_get(n, "label"))) {
+		const char *s;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (strlen(s) > 16)
+			return node_error(v, "'%s' is longer than the 16 bytes an ext2 label holds", s);
+		if (strpbrk(s, " \t\n/\\"))
+			return node_error(v, "'%s' has spaces or slashes: fstab and the initramfs "
+					  "find the filesystem by it", s);
+		f->label = xstrdup(s);
+	}
+	if ((v = node_get(n, "uuid"))) {
+		if ((r = parse_uuid(v, "filesystem UUID", f->uuid)) < 0)
+			return r;
+		f->uuid_set = true;
+	}
+	if ((v = node_get(n, "mount")) && (r = parse_mount(v, &f->mount)) < 0)
+		return r;
+	if ((v = node_get(n, "options")) && (r = node_get_strv(v, &f->options)) < 0)
+		return r;
+	if ((v = node_get(n, "block-size"))) {
+		if ((r = node_get_u64(v, 1024, 4096, &u)) < 0)
+			return r;
+		if (u != 1024 && u != 2048 && u != 4096)
+			return node_error(v, "'%s' is not a block size (1024, 2048 or 4096)",
+					  v->scalar);
+		f->block_size = (unsigned)u;
+	}
+	if ((v = node_get(n, "inode-size"))) {
+		if ((r = node_get_u64(v, 128, 1024, &u)) < 0)
+			return r;
+		if (u & (u - 1))
+			return node_error(v, "'%s' is not an inode size (128, 256, 512 or 1024)",
+					  v->scalar);
+		f->inode_size = (unsigned)u;
+	}
+	if ((v = node_get(n, "inode-ratio"))) {
+		if ((r = node_get_u64(v, 1024, 64 << 20, &u)) < 0)
+			return r;
+		f->inode_ratio = (unsigned)u;
+	}
+	if ((v = node_get(n, "inodes")) && (r = node_get_u64(v, 16, UINT32_MAX, &f->inodes)) < 0)
+		return r;
+	if ((v = node_get(n, "reserved"))) {
+		if ((r = node_get_u64(v, 0, 50, &u)) < 0)
+			return r;
+		f->reserved_percent = (unsigned)u;
+	}
+	if (f->type == FS_NONE && (f->mount || f->label))
+		return node_error(n, "a filesystem of type none cannot have a label or mount point");
+	return 0;
+}
+
+static int parse_part(struct build *b, struct partition *p, const struct node *n)
+{
+	struct node *v;
+	int r;
+
+	p->node = n;
+	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, part_keys)) < 0)
+		return r;
+	if (!(v = node_get(n, "name")))
+		return node_error(n, "missing 'name' (each partition needs a unique name)");
+	{
+		const char *s;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (!*s || strlen(s) > 36 || s[strspn(s, "abcdefghijklmnopqrstuvwxyz"
+						  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")])
+			return node_error(v, "'%s' is not a partition name (1-36 of A-Z a-z 0-9 . _ -)",
+					  s);
+		p->name = xstrdup(s);
+	}
+	if (!(v = node_get(n, "size")))
+		return node_error(n, "missing 'size' (such as 512MiB, 50%%, or rest)");
+	if ((r = node_get_size(v, SIZE_ALLOW_PERCENT | SIZE_ALLOW_REST, &p->size)) < 0)
+		return r;
+	if (p->size.kind == SIZE_BYTES && p->size.bytes == 0)
+		return node_error(v, "a partition cannot be empty");
+	if ((v = node_get(n, "type"))) {
+		const char *s;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (part_type_from_string(s, &p->type) < 0)
+			return node_error(v, "'%s' is not a partition type (linux, efi, swap, "
+					  "bios-grub, fat32, lvm, raid, a hex msdos id such as 0x83, "
+					  "or a GPT type GUID)", s);
+	} else {
+		part_type_from_string("linux", &p->type);
+	}
+	if ((v = node_get(n, "bootable")) && (r = node_get_bool(v, &p->bootable)) < 0)
+		return r;
+	if ((v = node_get(n, "uuid"))) {
+		if ((r = parse_uuid(v, "partition GUID", p->uuid)) < 0)
+			return r;
+	} else {
+		_cleanup_free_ char *purpose = xasprintf("partition:%s", p->name);
+
+		build_derive_uuid(b, purpose, p->uuid);
+	}
+	if ((v = node_get(n, "filesystem")) && (r = parse_fs(p, v)) < 0)
+		return r;
+	if (!p->fs.uuid_set) {
+		_cleanup_free_ char *purpose = xasprintf("filesystem:%s", p->name);
+
+		build_derive_uuid(b, purpose, p->fs.uuid);
+	}
+	return 0;
+}
+
+static int partition_parse(struct build *b, void **ret_priv)
+{
+	struct node *list = node_get(b->recipe->root, "partitions");
+	int r;
+
+	if (!list)
+		return 1; /* an image with an empty table is still an image */
+	if ((r = node_expect(list, NODE_SEQ)) < 0)
+		return r;
+	b->parts = xcalloc(list->n, sizeof(*b->parts));
+	for (size_t i = 0; i < list->n; i++) {
+		b->n_parts++;
+		b->parts[i].number = (unsigned)i + 1;
+		r = parse_part(b, &b->parts[i], list->items[i]);
+		if (r < 0)
+			return r;
+	}
+	return 1;
+}
+
+/* Places every partition; `rest` is the length given to the "rest" partition. Returns the
+ * end of the last partition. */
+static uint64_t layout(struct build *b, uint64_t first, uint64_t rest)
+{
+	uint64_t cursor = first;
+
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+
+		p->offset = align_up(cursor, b->align);
+		switch (p->size.kind) {
+		case SIZE_BYTES:
+			p->length = align_up(p->size.bytes, 512);
+			break;
+		case SIZE_PERCENT:
+			p->length = align_down(b->image_size / 1000 * p->size.permille, b->align);
+			break;
+		case SIZE_REST:
+			p->length = rest;
+			break;
+		}
+		cursor = p->offset + p->length;
+	}
+	return cursor;
+}
+
+static const struct node *size_node(const struct partition *p)
+{
+	const struct node *n = node_get(p->node, "size");
+
+	return n ? n : p->node;
+}
+
+static int partition_verify(struct build *b, void *priv)
+{
+	uint64_t first, end, last;
+	struct partition *rest = NULL;
+	size_t n_boot = 0;
+	char a[32], c[32];
+
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+
+		for (size_t j = 0; j < i; j++)
+			if (streq(b->parts[j].name, p->name))
+				return node_error(node_get(p->node, "name"),
+						  "duplicate partition name '%s' (also partitions[%zu])",
+						  p->name, j);
+		if (p->size.kind == SIZE_REST) {
+			if (rest)
+				return node_error(size_node(p), "only one partition can take the "
+						  "rest (partition '%s' already does)", rest->name);
+			rest = p;
+		}
+		if (p->size.kind != SIZE_BYTES && !b->image_size)
+			return node_error(size_node(p), "'%s' needs image.size to be set",
+					  p->size.kind == SIZE_REST ? "rest" : "a percentage");
+		if (part_type_check(&p->type, b->table) < 0)
+			return node_error(node_get(p->node, "type"), "type '%s' has no %s id",
+					  node_get(p->node, "type")->scalar,
+					  table_type_to_string(b->table));
+		if (p->bootable)
+			n_boot++;
+		if (p->bootable && b->table == TABLE_MSDOS && n_boot > 1)
+			return node_error(node_get(p->node, "bootable"),
+					  "only one msdos partition can be active (bootable): the "
+					  "MBR's loader refuses a table with two");
+	}
+	if (b->table == TABLE_MSDOS && b->n_parts > 4)
+		return node_error(b->parts[4].node, "an msdos table holds at most 4 primary "
+				  "partitions (use image.table: gpt for more)");
+
+	if (!b->image_size) {
+		/* No size given: just enough for the partitions (and GPT's backup table). */
+		disklabel_usable(b->table, 1ULL << 40, &first, &end);
+		last = layout(b, first, 0);
+		b->image_size = align_up(last + (b->table == TABLE_GPT ? 33 * 512 : 0), b->align);
+		if (!b->n_parts)
+			b->image_size = b->align;
+	}
+	disklabel_usable(b->table, b->image_size, &first, &end);
+	last = layout(b, first, 0);
+	if (rest) {
+		if (last > end || align_down(end - last, b->align) == 0)
+			return node_error(size_node(rest), "no space is left for partition '%s' "
+					  "(size: rest) in the %s image", rest->name,
+					  format_bytes(a, b->image_size));
+		layout(b, first, align_down(end - last, b->align));
+	}
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+
+		if (p->length == 0)
+			return node_error(size_node(p), "partition '%s' rounds down to nothing in "
+					  "the %s image", p->name, format_bytes(a, b->image_size));
+		if (p->offset + p->length > end)
+			return node_error(size_node(p), "partition '%s' (%s at %s) does not fit: it "
+					  "ends %s past the usable end of the %s image (make "
+					  "image.size larger or the partitions smaller)",
+					  p->name, format_bytes(a, p->length),
+					  format_bytes(c, p->offset),
+					  format_bytes((char[32]){ 0 }, p->offset + p->length - end),
+					  format_bytes((char[32]){ 0 }, b->image_size));
+	}
+	return 0;
+}
+
+static void partition_plan(struct build *b, void *priv, FILE *out)
+{
+	fprintf(out, "partitions:\n  %-3s %-12s %10s %10s %-8s %-5s %-16s %s\n", "#", "name",
+		"start MiB", "size MiB", "type", "fs", "label", "mount");
+	for (size_t i = 0; i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		char type[40];
+
+		if (p->type.name)
+			snprintf(type, sizeof(type), "%s", p->type.name);
+		else if (b->table == TABLE_MSDOS)
+			snprintf(type, sizeof(type), "0x%02x", p->type.mbr_id);
+		else
+			uuid_unparse_lower(p->type.guid, type);
+		fprintf(out, "  %-3u %-12s %10.2f %10.2f %-8s %-5s %-16s %s%s\n", p->number, p->name,
+			(double)p->offset / (1 << 20), (double)p->length / (1 << 20), type,
+			fs_type_to_string(p->fs.type), p->fs.label ? p->fs.label : "-",
+			p->fs.mount ? p->fs.mount : "-", p->bootable ? " (bootable)" : "");
+	}
+}
+
+static int partition_run(struct build *b, void *priv)
+{
+	_cleanup_free_ struct dl_part *dl = xcalloc(b->n_parts, sizeof(*dl));
+	struct disklabel label = {
+		.table = b->table,
+		.disk_size = b->image_size,
+		.mbr_id = b->mbr_id,
+		.n_parts = b->n_parts,
+		.parts = dl,
+	};
+
+	memcpy(label.disk_guid, b->disk_guid, 16);
+	for (size_t i = 0; i < b->n_parts; i++) {
+		dl[i].offset = b->parts[i].offset;
+		dl[i].size = b->parts[i].length;
+		dl[i].name = b->parts[i].name;
+		dl[i].type = b->parts[i].type;
+		dl[i].bootable = b->parts[i].bootable;
+		memcpy(dl[i].uuid, b->parts[i].uuid, 16);
+	}
+	log_info("%s table with %zu partition%s", table_type_to_string(b->table), b->n_parts,
+		 b->n_parts == 1 ? "" : "s");
+	return disklabel_write(b->tmp_path, &label);
+}
+
+const struct stage stage_partition = {
+	.name = "partition",
+	.summary = "write the partition table (libparted)",
+	.keys = (const char *const[]){ "partitions", NULL },
+	.parse = partition_parse,
+	.verify = partition_verify,
+	.plan = partition_plan,
+	.run = partition_run,
+};
