@@ -1,0 +1,1582 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The recipe loader: libyaml events become a tree of nodes that keep their file and 1-based
+ * position, `include:` files are merged, `${variables}` substituted, and the typed getters
+ * report errors at the node. Everything libyaml-specific (0-based marks, error fields,
+ * events, anchors) stays in this file. */
+#include "recipe.h"
+
+#include <inttypes.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "log.h"
+
+/* Limits on what comes from the recipe files. */
+#define RECIPE_FILE_MAX (16u * 1024 * 1024) /* bytes per file */
+#define RECIPE_DEPTH_MAX 64                 /* nesting of mappings and lists */
+#define RECIPE_NODES_MAX 1000000            /* nodes in all files, aliases expanded */
+#define RECIPE_KEYS_MAX 10000               /* keys in one mapping (lookups are linear) */
+#define RECIPE_INCLUDE_DEPTH_MAX 16         /* nesting of include: */
+#define RECIPE_VAR_DEPTH_MAX 64             /* variables referring to variables */
+#define RECIPE_EXPAND_MAX (64u * 1024 * 1024) /* bytes produced by ${} substitution */
+
+/* ---- small helpers ---- */
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = b->cap ? b->cap : 64;
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+static void strbuf_adds(struct strbuf *b, const char *s)
+{
+	strbuf_add(b, s, strlen(s));
+}
+
+static char *strbuf_take(struct strbuf *b)
+{
+	if (!b->s)
+		return xstrdup("");
+	b->cap = b->len = 0;
+	return TAKE_PTR(b->s);
+}
+
+static void strbuf_freep(struct strbuf *b)
+{
+	free(b->s);
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || is_digit(c) || c == '-';
+}
+
+/* [A-Za-z_][A-Za-z0-9_-]* */
+static bool name_is_valid(const char *s, size_t n)
+{
+	if (n == 0 || !is_name_start(s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}
+
+/* "examples/usb.yml" -> "examples", "usb.yml" -> ".", "/usb.yml" -> "/" */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return xstrdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Joins without "./" noise: ("examples", "./a.yml") -> "examples/a.yml", (".", "a") -> "a". */
+static char *path_join(const char *dir, const char *rel)
+{
+	if (rel[0] == '/')
+		return xstrdup(rel);
+	while (rel[0] == '.' && rel[1] == '/') {
+		rel += 2;
+		while (*rel == '/')
+			rel++;
+	}
+	if (!dir || !*dir || streq(dir, "."))
+		return xstrdup(*rel ? rel : ".");
+	if (!*rel)
+		return xstrdup(dir);
+	return xasprintf("%s%s%s", dir, endswith(dir, "/") ? "" : "/", rel);
+}
+
+/* The nearest of `names` to `word`, for "did you mean": same up to case, an edit distance of
+ * at most 2 (and less than the whole name), or one a prefix of the other, which ranks like a
+ * distance of 1 ("file" suggests "filesystem" before "size"). */
+static const char *suggest(const char *word, const char *const *names)
+{
+	const char *best = NULL;
+	unsigned best_d = UINT32_MAX;
+
+	for (size_t i = 0; names && names[i]; i++) {
+		const char *name = names[i];
+		unsigned d;
+
+		if (strcasecmp(word, name) == 0)
+			d = 0;
+		else {
+			bool prefix = word[0] && name[0] &&
+				      (startswith(name, word) || startswith(word, name));
+
+			d = levenshtein(word, name);
+			if (prefix && d > 1)
+				d = 1;
+			else if (d > 2 || d >= strlen(name))
+				continue;
+		}
+		if (d < best_d) {
+			best = name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* ---- nodes ---- */
+
+static struct node *node_new(enum node_kind kind, const char *file, const char *dir,
+			     unsigned line, unsigned col)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->file = file;
+	n->dir = dir;
+	n->line = line;
+	n->col = col;
+	return n;
+}
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->keys)
+			node_free(n->keys[i]);
+		if (n->items)
+			node_free(n->items[i]);
+	}
+	free(n->keys);
+	free(n->items);
+	free(n->path);
+	free(n->scalar);
+	free(n);
+}
+
+static void node_freep(struct node **n)
+{
+	node_free(*n);
+}
+
+/* Arrays grow to the next power of two, so the capacity never needs storing: it is at least
+ * the smallest power of two >= n, and removing entries keeps that true. */
+static void node_push(struct node *parent, struct node *key, struct node *value)
+{
+	size_t n = parent->n;
+
+	if ((n & (n - 1)) == 0) {
+		size_t cap = n ? 2 * n : 1;
+
+		parent->items = xrealloc(parent->items, cap * sizeof(*parent->items));
+		if (parent->kind == NODE_MAP)
+			parent->keys = xrealloc(parent->keys, cap * sizeof(*parent->keys));
+	}
+	if (parent->kind == NODE_MAP)
+		parent->keys[n] = key;
+	parent->items[n] = value;
+	parent->n++;
+}
+
+static ssize_t node_find(const struct node *map, const char *key)
+{
+	if (!map || map->kind != NODE_MAP)
+		return -1;
+	for (size_t i = 0; i < map->n; i++)
+		if (streq(map->keys[i]->scalar, key))
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Takes the pair at i out of the map; the caller owns the returned key and value. */
+static void node_detach(struct node *map, size_t i, struct node **ret_key, struct node **ret_value)
+{
+	*ret_key = map->keys[i];
+	*ret_value = map->items[i];
+	memmove(map->keys + i, map->keys + i + 1, (map->n - i - 1) * sizeof(*map->keys));
+	memmove(map->items + i, map->items + i + 1, (map->n - i - 1) * sizeof(*map->items));
+	map->n--;
+}
+
+static struct node *node_copy(const struct node *src)
+{
+	struct node *n = node_new(src->kind, src->file, src->dir, src->line, src->col);
+
+	n->plain = src->plain;
+	if (src->scalar)
+		n->scalar = xstrdup(src->scalar);
+	for (size_t i = 0; i < src->n; i++)
+		node_push(n, src->kind == NODE_MAP ? node_copy(src->keys[i]) : NULL,
+			  node_copy(src->items[i]));
+	return n;
+}
+
+static size_t node_count(const struct node *n)
+{
+	size_t c = 1;
+
+	for (size_t i = 0; i < n->n; i++)
+		c += (n->kind == NODE_MAP ? node_count(n->keys[i]) : 0) + node_count(n->items[i]);
+	return c;
+}
+
+static unsigned node_height(const struct node *n)
+{
+	unsigned h = 0;
+
+	for (size_t i = 0; i < n->n; i++) {
+		unsigned c = node_height(n->items[i]) + 1;
+
+		if (c > h)
+			h = c;
+	}
+	return h;
+}
+
+static void node_set_paths(struct node *n, const char *path)
+{
+	free(n->path);
+	n->path = xstrdup(path);
+	for (size_t i = 0; i < n->n; i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (n->kind == NODE_MAP) {
+			p = *path ? xasprintf("%s.%s", path, n->keys[i]->scalar)
+				  : xstrdup(n->keys[i]->scalar);
+			free(n->keys[i]->path);
+			n->keys[i]->path = xstrdup(p);
+		} else
+			p = xasprintf("%s[%zu]", path, i);
+		node_set_paths(n->items[i], p);
+	}
+}
+
+static bool key_is_append(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n > 1 && key[n - 1] == '+';
+}
+
+const char *node_kind_to_string(enum node_kind kind)
+{
+	switch (kind) {
+	case NODE_SCALAR:
+		return "a value";
+	case NODE_MAP:
+		return "a mapping";
+	case NODE_SEQ:
+		return "a list";
+	}
+	return "something";
+}
+
+int node_error(const struct node *n, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return log_fail("out of memory");
+	if (!n || !n->file)
+		log_error("%s", msg);
+	else if (!n->path || !*n->path)
+		log_error("%s:%u:%u: %s", n->file, n->line, n->col, msg);
+	else
+		log_error("%s:%u:%u: %s: %s", n->file, n->line, n->col, n->path, msg);
+	return -EINVAL;
+}
+
+/* ---- parsing one file ---- */
+
+struct anchor {
+	char *name;
+	const struct node *node;
+	size_t count;
+	unsigned height;
+};
+
+struct loader {
+	struct recipe *r;
+	size_t nodes;
+	/* The files being loaded, top-level first, to find include cycles. */
+	struct {
+		dev_t dev;
+		ino_t ino;
+		const char *file;    /* as named */
+		const char *written; /* the include entry that named it; NULL for the top */
+	} chain[RECIPE_INCLUDE_DEPTH_MAX + 1];
+	unsigned depth;
+};
+
+struct parser {
+	struct loader *l;
+	yaml_parser_t yp;
+	const char *file, *dir;
+	const char *buf;
+	size_t size;
+	struct anchor *anchors;
+	size_t n_anchors;
+};
+
+static int parser_fail(struct parser *p, yaml_mark_t mark, const char *fmt, ...) _printf_(3, 4);
+static int parser_fail(struct parser *p, yaml_mark_t mark, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	log_error("%s:%zu:%zu: %s", p->file, mark.line + 1, mark.column + 1,
+		  msg ? msg : "out of memory");
+	return -EINVAL;
+}
+
+/* Translates libyaml's error fields (0-based marks, or a byte offset for reader errors). */
+static int parser_yaml_error(struct parser *p)
+{
+	const yaml_parser_t *yp = &p->yp;
+	const char *problem = yp->problem ? yp->problem : "invalid YAML";
+	yaml_mark_t mark = yp->problem_mark;
+
+	if (yp->error == YAML_MEMORY_ERROR) {
+		log_error("%s: out of memory while parsing", p->file);
+		return -ENOMEM;
+	}
+	if (yp->error == YAML_READER_ERROR) {
+		size_t end = yp->problem_offset < p->size ? yp->problem_offset : p->size;
+
+		mark.line = mark.column = 0;
+		for (size_t i = 0; i < end; i++) {
+			if (p->buf[i] == '\n') {
+				mark.line++;
+				mark.column = 0;
+			} else if (((unsigned char)p->buf[i] & 0xc0) != 0x80)
+				mark.column++;
+		}
+		if (yp->problem_value != -1)
+			return parser_fail(p, mark, "%s (0x%x)", problem,
+					   (unsigned)yp->problem_value);
+	}
+	return parser_fail(p, mark, "%s", problem);
+}
+
+static int parser_next(struct parser *p, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&p->yp, ev)) {
+		memset(ev, 0, sizeof(*ev));
+		return parser_yaml_error(p);
+	}
+	return 0;
+}
+
+static void yaml_event_deletep(yaml_event_t *ev)
+{
+	yaml_event_delete(ev);
+}
+#define _cleanup_event_ _cleanup_(yaml_event_deletep)
+
+static int parser_count(struct parser *p, yaml_mark_t mark, size_t n)
+{
+	if (p->l->nodes + n > RECIPE_NODES_MAX)
+		return parser_fail(p, mark, "too many values (more than %d, aliases included)",
+				   RECIPE_NODES_MAX);
+	p->l->nodes += n;
+	return 0;
+}
+
+static struct node *parser_node_new(struct parser *p, enum node_kind kind, yaml_mark_t mark)
+{
+	return node_new(kind, p->file, p->dir, (unsigned)mark.line + 1, (unsigned)mark.column + 1);
+}
+
+static void parser_add_anchor(struct parser *p, const yaml_char_t *name, const struct node *n)
+{
+	struct anchor *a;
+
+	if (!name)
+		return;
+	p->anchors = xrealloc(p->anchors, (p->n_anchors + 1) * sizeof(*p->anchors));
+	a = &p->anchors[p->n_anchors++];
+	a->name = xstrdup((const char *)name);
+	a->node = n;
+	a->count = node_count(n);
+	a->height = node_height(n);
+}
+
+/* YAML 1.1 nulls; recipes treat them as empty values. */
+static bool scalar_is_null(const char *s)
+{
+	return streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+}
+
+static int parse_node(struct parser *p, const yaml_event_t *ev, unsigned depth, bool key,
+		      struct node **ret);
+
+/* An alias is a deep copy of its anchor, counted against the node limit (alias bombs). */
+static int parse_alias(struct parser *p, const yaml_event_t *ev, unsigned depth,
+		       struct node **ret)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	const struct anchor *a = NULL;
+	int r;
+
+	for (size_t i = p->n_anchors; i-- > 0;)
+		if (streq(p->anchors[i].name, name)) {
+			a = &p->anchors[i];
+			break;
+		}
+	if (!a)
+		return parser_fail(p, ev->start_mark, "unknown alias '*%s'", name);
+	if (depth + a->height > RECIPE_DEPTH_MAX)
+		return parser_fail(p, ev->start_mark, "nesting too deep (more than %d levels)",
+				   RECIPE_DEPTH_MAX);
+	r = parser_count(p, ev->start_mark, a->count);
+	if (r < 0)
+		return r;
+	*ret = node_copy(a->node);
+	return 0;
+}
+
+static int parse_node(struct parser *p, const yaml_event_t *ev, unsigned depth, bool key,
+		      struct node **ret)
+{
+	_cleanup_(node_freep) struct node *n = NULL;
+	const yaml_char_t *anchor = NULL;
+	int r;
+
+	if (depth > RECIPE_DEPTH_MAX)
+		return parser_fail(p, ev->start_mark, "nesting too deep (more than %d levels)",
+				   RECIPE_DEPTH_MAX);
+	if (ev->type == YAML_ALIAS_EVENT)
+		return parse_alias(p, ev, depth, ret);
+	r = parser_count(p, ev->start_mark, 1);
+	if (r < 0)
+		return r;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT: {
+		const char *v = (const char *)ev->data.scalar.value;
+		size_t len = ev->data.scalar.length;
+
+		if (memchr(v, 0, len))
+			return parser_fail(p, ev->start_mark, "NUL character in a value");
+		n = parser_node_new(p, NODE_SCALAR, ev->start_mark);
+		n->scalar = xstrndup(v, len);
+		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (!key && n->plain && scalar_is_null(n->scalar))
+			n->scalar[0] = 0;
+		anchor = ev->data.scalar.anchor;
+		break;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+		n = parser_node_new(p, NODE_SEQ, ev->start_mark);
+		for (;;) {
+			_cleanup_event_ yaml_event_t child = {};
+			struct node *item;
+
+			r = parser_next(p, &child);
+			if (r < 0)
+				return r;
+			if (child.type == YAML_SEQUENCE_END_EVENT)
+				break;
+			r = parse_node(p, &child, depth + 1, false, &item);
+			if (r < 0)
+				return r;
+			node_push(n, NULL, item);
+		}
+		anchor = ev->data.sequence_start.anchor;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		n = parser_node_new(p, NODE_MAP, ev->start_mark);
+		for (;;) {
+			_cleanup_event_ yaml_event_t kev = {};
+			_cleanup_event_ yaml_event_t vev = {};
+			_cleanup_(node_freep) struct node *k = NULL;
+			struct node *v;
+
+			r = parser_next(p, &kev);
+			if (r < 0)
+				return r;
+			if (kev.type == YAML_MAPPING_END_EVENT)
+				break;
+			r = parse_node(p, &kev, depth + 1, true, &k);
+			if (r < 0)
+				return r;
+			if (k->kind != NODE_SCALAR)
+				return parser_fail(p, kev.start_mark,
+						   "a key must be a plain value, not %s",
+						   node_kind_to_string(k->kind));
+			if (n->n >= RECIPE_KEYS_MAX)
+				return parser_fail(p, kev.start_mark,
+						   "too many keys in one mapping (more than %d)",
+						   RECIPE_KEYS_MAX);
+			r = parser_next(p, &vev);
+			if (r < 0)
+				return r;
+			r = parse_node(p, &vev, depth + 1, false, &v);
+			if (r < 0)
+				return r;
+			node_push(n, TAKE_PTR(k), v);
+		}
+		anchor = ev->data.mapping_start.anchor;
+		break;
+	default:
+		return parser_fail(p, ev->start_mark, "unexpected YAML event %d", (int)ev->type);
+	}
+
+	parser_add_anchor(p, anchor, n);
+	*ret = TAKE_PTR(n);
+	return 0;
+}
+
+/* Duplicate keys, counting `name` and `name+` as the same key. Paths must be set. */
+static int check_duplicates(const struct node *n)
+{
+	int r;
+
+	if (n->kind == NODE_MAP)
+		for (size_t i = 1; i < n->n; i++) {
+			const char *a = n->keys[i]->scalar;
+			size_t la = strlen(a) - key_is_append(a);
+
+			for (size_t j = 0; j < i; j++) {
+				const char *b = n->keys[j]->scalar;
+				size_t lb = strlen(b) - key_is_append(b);
+
+				if (la != lb || memcmp(a, b, la) != 0)
+					continue;
+				const struct node *k = n->keys[i];
+				unsigned first = n->keys[j]->line;
+
+				if (streq(a, b))
+					return node_error(k, "duplicate key '%s' (first at line %u)",
+							  a, first);
+				return node_error(k, "'%s' and '%s' (at line %u) in one mapping",
+						  a, b, first);
+			}
+		}
+	for (size_t i = 0; i < n->n; i++) {
+		r = check_duplicates(n->items[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int parse_file(struct loader *l, const char *file, const char *dir, const char *buf,
+		      size_t size, struct node **ret)
+{
+	struct parser p = {
+		.l = l,
+		.file = file,
+		.dir = dir,
+		.buf = buf,
+		.size = size,
+	};
+	_cleanup_(node_freep) struct node *root = NULL;
+	bool seen_document = false, done = false;
+	int r = 0;
+
+	if (!yaml_parser_initialize(&p.yp))
+		return log_errno(ENOMEM, "cannot parse '%s'", file);
+	yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, size);
+
+	while (!done) {
+		_cleanup_event_ yaml_event_t ev = {};
+
+		r = parser_next(&p, &ev);
+		if (r < 0)
+			break;
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (seen_document)
+				r = parser_fail(&p, ev.start_mark,
+						"more than one YAML document in one file");
+			seen_document = true;
+			break;
+		default:
+			r = parse_node(&p, &ev, 0, false, &root);
+			break;
+		}
+		if (r < 0)
+			break;
+	}
+
+	yaml_parser_delete(&p.yp);
+	for (size_t i = 0; i < p.n_anchors; i++)
+		free(p.anchors[i].name);
+	free(p.anchors);
+	if (r < 0)
+		return r;
+
+	if (!root || (root->kind == NODE_SCALAR && !*root->scalar && root->plain)) {
+		unsigned line = root ? root->line : 1, col = root ? root->col : 1;
+
+		node_free(root);
+		root = node_new(NODE_MAP, file, dir, line, col);
+	}
+	node_set_paths(root, "");
+	if (root->kind != NODE_MAP)
+		return node_error(root, "expected a mapping at the top level, got %s",
+				  node_kind_to_string(root->kind));
+	r = check_duplicates(root);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(root);
+	return 0;
+}
+
+/* ---- merging ---- */
+
+/* Turns `name+:` into `name:` where there is nothing to append to (values added whole). */
+static int node_normalize(struct node *n)
+{
+	int r;
+
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->kind == NODE_MAP && key_is_append(n->keys[i]->scalar)) {
+			struct node *k = n->keys[i];
+
+			if (n->items[i]->kind != NODE_SEQ)
+				return node_error(n->items[i], "'%s' appends a list, got %s",
+						  k->scalar,
+						  node_kind_to_string(n->items[i]->kind));
+			k->scalar[strlen(k->scalar) - 1] = 0;
+		}
+		r = node_normalize(n->items[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int merge_map(struct node *dst, struct node *src);
+
+/* Merges one pair into dst, taking ownership of key and value. */
+static int merge_pair(struct node *dst, struct node *key, struct node *value)
+{
+	_cleanup_(node_freep) struct node *k = key, *v = value;
+	_cleanup_free_ char *name = xstrdup(k->scalar);
+	bool append = key_is_append(name);
+	ssize_t i;
+	int r;
+
+	if (append)
+		name[strlen(name) - 1] = 0;
+	i = node_find(dst, name);
+
+	if (append) {
+		struct node *old;
+
+		if (v->kind != NODE_SEQ)
+			return node_error(v, "'%s' appends a list, got %s", k->scalar,
+					  node_kind_to_string(v->kind));
+		r = node_normalize(v);
+		if (r < 0)
+			return r;
+		if (i < 0) {
+			if (dst->n >= RECIPE_KEYS_MAX)
+				return node_error(k, "too many keys in one mapping (more than %d)",
+						  RECIPE_KEYS_MAX);
+			strcpy(k->scalar, name);
+			node_push(dst, TAKE_PTR(k), TAKE_PTR(v));
+			return 0;
+		}
+		old = dst->items[i];
+		if (old->kind != NODE_SEQ)
+			return node_error(k,
+					  "cannot append to '%s' (%s:%u:%u), which is %s, not a list",
+					  name, old->file, old->line, old->col,
+					  node_kind_to_string(old->kind));
+		for (size_t j = 0; j < v->n; j++)
+			node_push(old, NULL, TAKE_PTR(v->items[j]));
+		return 0;
+	}
+
+	if (i >= 0 && dst->items[i]->kind == NODE_MAP && v->kind == NODE_MAP)
+		return merge_map(dst->items[i], TAKE_PTR(v));
+
+	r = node_normalize(v);
+	if (r < 0)
+		return r;
+	if (i >= 0) {
+		node_free(dst->keys[i]);
+		node_free(dst->items[i]);
+		dst->keys[i] = TAKE_PTR(k);
+		dst->items[i] = TAKE_PTR(v);
+		return 0;
+	}
+	if (dst->n >= RECIPE_KEYS_MAX)
+		return node_error(k, "too many keys in one mapping (more than %d)",
+				  RECIPE_KEYS_MAX);
+	node_push(dst, TAKE_PTR(k), TAKE_PTR(v));
+	return 0;
+}
+
+/* Merges src on top of dst; src is consumed. */
+static int merge_map(struct node *dst, struct node *src)
+{
+	_cleanup_(node_freep) struct node *s = src;
+	int r;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct node *k = TAKE_PTR(s->keys[i]), *v = TAKE_PTR(s->items[i]);
+
+		r = merge_pair(dst, k, v);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- loading files and includes ---- */
+
+/* Registers a file name in the recipe; nodes point at the stored strings. */
+static void loader_add_file(struct loader *l, const char *name, const char **ret_file,
+			    const char **ret_dir)
+{
+	struct recipe *r = l->r;
+	size_t n = strv_length(r->files);
+
+	for (size_t i = 0; i < n; i++)
+		if (streq(r->files[i], name)) {
+			*ret_file = r->files[i];
+			*ret_dir = r->dirs[i];
+			return;
+		}
+	_cleanup_free_ char *dir = dir_of(name);
+	r->files = strv_append(r->files, name);
+	r->dirs = strv_append(r->dirs, dir);
+	*ret_file = r->files[n];
+	*ret_dir = r->dirs[n];
+}
+
+static int load_error(const struct node *from, const char *name, int err)
+{
+	err = err < 0 ? -err : err;
+	if (err == EFBIG) {
+		if (from)
+			node_error(from, "'%s' is too large (more than %u MiB)", name,
+				   RECIPE_FILE_MAX >> 20);
+		else
+			log_error("'%s' is too large (more than %u MiB)", name,
+				  RECIPE_FILE_MAX >> 20);
+	} else if (from)
+		node_error(from, "cannot open '%s': %s", name, strerror(err));
+	else
+		log_error("cannot open '%s': %s", name, strerror(err));
+	return -err;
+}
+
+static int load_cycle_error(struct loader *l, unsigned start, const struct node *from)
+{
+	_cleanup_(strbuf_freep) struct strbuf b = {};
+
+	strbuf_adds(&b, l->chain[start].file);
+	for (unsigned i = start + 1; i <= l->depth; i++) {
+		const char *w = i < l->depth ? l->chain[i].written : from->scalar;
+
+		strbuf_adds(&b, i == start + 1 ? " includes '" : ", which includes '");
+		strbuf_adds(&b, w);
+		strbuf_adds(&b, "'");
+	}
+	return node_error(from, "include cycle: %s", b.s);
+}
+
+static int load_file(struct loader *l, const char *name, const struct node *from,
+		     struct node **ret);
+
+static int load_includes(struct loader *l, const char *dir, const struct node *inc,
+			 struct node *result)
+{
+	const struct node *const *entries = (const struct node *const *)&inc;
+	size_t n = 1;
+	int r;
+
+	if (inc->kind == NODE_SEQ) {
+		entries = (const struct node *const *)inc->items;
+		n = inc->n;
+	} else if (inc->kind != NODE_SCALAR)
+		return node_error(inc, "expected a file name or a list of them, got %s",
+				  node_kind_to_string(inc->kind));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct node *e = entries[i];
+		_cleanup_free_ char *path = NULL;
+		struct node *sub;
+
+		if (e->kind != NODE_SCALAR)
+			return node_error(e, "expected a file name, got %s",
+					  node_kind_to_string(e->kind));
+		if (!*e->scalar)
+			return node_error(e, "expected a file name, got an empty value");
+		path = path_join(dir, e->scalar);
+		r = load_file(l, path, e, &sub);
+		if (r < 0)
+			return r;
+		r = merge_map(result, sub);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int load_file(struct loader *l, const char *name, const struct node *from,
+		     struct node **ret)
+{
+	_cleanup_(node_freep) struct node *tree = NULL, *result = NULL, *inc_key = NULL,
+					  *inc = NULL;
+	_cleanup_free_ char *buf = NULL;
+	const char *file, *dir;
+	struct stat st;
+	size_t size;
+	ssize_t i;
+	int r;
+
+	if (stat(name, &st) < 0)
+		return load_error(from, name, -errno);
+	for (unsigned j = 0; j < l->depth; j++)
+		if (l->chain[j].dev == st.st_dev && l->chain[j].ino == st.st_ino)
+			return load_cycle_error(l, j, from);
+	if (l->depth > RECIPE_INCLUDE_DEPTH_MAX)
+		return node_error(from, "includes nested too deeply (more than %d levels)",
+				  RECIPE_INCLUDE_DEPTH_MAX);
+	r = read_file(name, RECIPE_FILE_MAX, &buf, &size);
+	if (r < 0)
+		return load_error(from, name, r);
+
+	loader_add_file(l, name, &file, &dir);
+	r = parse_file(l, file, dir, buf, size, &tree);
+	if (r < 0)
+		return r;
+
+	result = node_new(NODE_MAP, file, dir, tree->line, tree->col);
+	result->path = xstrdup("");
+
+	i = node_find(tree, "include+");
+	if (i >= 0)
+		return node_error(tree->keys[i],
+				  "'include+' is not supported: list every file under 'include'");
+	i = node_find(tree, "include");
+	if (i >= 0) {
+		node_detach(tree, (size_t)i, &inc_key, &inc);
+		l->chain[l->depth].dev = st.st_dev;
+		l->chain[l->depth].ino = st.st_ino;
+		l->chain[l->depth].file = file;
+		l->chain[l->depth].written = from ? from->scalar : NULL;
+		l->depth++;
+		r = load_includes(l, dir, inc, result);
+		l->depth--;
+		if (r < 0)
+			return r;
+	}
+
+	r = merge_map(result, TAKE_PTR(tree));
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(result);
+	return 0;
+}
+
+/* ---- variables ---- */
+
+enum var_state {
+	VAR_NEW,
+	VAR_BUSY,
+	VAR_DONE,
+};
+
+struct var {
+	char *name;
+	const char *raw;          /* the value as written */
+	const struct node *node;  /* where it is defined; NULL for -D */
+	const char *define;       /* the -D argument; NULL otherwise */
+	char *value;              /* after substitution */
+	enum var_state state;
+};
+
+struct subst {
+	struct var *vars;
+	size_t n_vars;
+	struct var *stack[RECIPE_VAR_DEPTH_MAX];
+	unsigned depth;
+	size_t total;
+};
+
+static void subst_done(struct subst *s)
+{
+	for (size_t i = 0; i < s->n_vars; i++) {
+		free(s->vars[i].name);
+		free(s->vars[i].value);
+	}
+	free(s->vars);
+}
+
+static int where_error(const struct node *n, const char *define, const char *fmt, ...)
+	_printf_(3, 4);
+static int where_error(const struct node *n, const char *define, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		return log_fail("out of memory");
+	if (n)
+		return node_error(n, "%s", msg);
+	return log_fail("-D '%s': %s", define, msg);
+}
+
+static struct var *subst_find(struct subst *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < s->n_vars; i++)
+		if (strlen(s->vars[i].name) == len && memcmp(s->vars[i].name, name, len) == 0)
+			return &s->vars[i];
+	return NULL;
+}
+
+static struct var *subst_add(struct subst *s, const char *name, size_t len)
+{
+	struct var *v = subst_find(s, name, len);
+
+	if (v)
+		return v;
+	s->vars = xrealloc(s->vars, (s->n_vars + 1) * sizeof(*s->vars));
+	v = &s->vars[s->n_vars++];
+	*v = (struct var){ .name = xstrndup(name, len) };
+	return v;
+}
+
+static int var_resolve(struct subst *s, struct var *v);
+
+/* Substitutes ${name} and $${ in text. *ret is NULL when there was nothing to substitute. */
+static int expand(struct subst *s, const char *text, const struct node *wn, const char *wd,
+		  char **ret)
+{
+	_cleanup_(strbuf_freep) struct strbuf b = {};
+	const char *p = text;
+	int r;
+
+	if (!strstr(text, "${")) {
+		*ret = NULL;
+		return 0;
+	}
+	while (*p) {
+		const char *start, *end;
+		struct var *v;
+
+		if (p[0] == '$' && p[1] == '$' && p[2] == '{') {
+			strbuf_add(&b, "${", 2);
+			p += 3;
+			continue;
+		}
+		if (p[0] != '$' || p[1] != '{') {
+			const char *q = p + 1;
+
+			while (*q && *q != '$')
+				q++;
+			strbuf_add(&b, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		start = p + 2;
+		end = strchr(start, '}');
+		if (!end)
+			return where_error(wn, wd, "unterminated '${' (write '$${' for a literal '${')");
+		if (!name_is_valid(start, (size_t)(end - start)))
+			return where_error(wn, wd, "'%.*s' is not a valid variable reference",
+					   (int)(end - p + 1), p);
+		v = subst_find(s, start, (size_t)(end - start));
+		if (!v)
+			return where_error(wn, wd,
+					   "unknown variable '%.*s' (define it under variables: or with -D %.*s=VALUE)",
+					   (int)(end - start), start, (int)(end - start), start);
+		r = var_resolve(s, v);
+		if (r < 0)
+			return r;
+		s->total += strlen(v->value);
+		if (s->total > RECIPE_EXPAND_MAX)
+			return where_error(wn, wd,
+					   "variables expand to too much text (more than %u MiB)",
+					   RECIPE_EXPAND_MAX >> 20);
+		strbuf_adds(&b, v->value);
+		p = end + 1;
+	}
+	*ret = strbuf_take(&b);
+	return 0;
+}
+
+static int var_resolve(struct subst *s, struct var *v)
+{
+	char *value;
+	int r;
+
+	if (v->state == VAR_DONE)
+		return 0;
+	if (v->state == VAR_BUSY) {
+		_cleanup_(strbuf_freep) struct strbuf b = {};
+		unsigned start = 0;
+
+		while (start < s->depth && s->stack[start] != v)
+			start++;
+		for (unsigned i = start; i < s->depth; i++) {
+			strbuf_adds(&b, s->stack[i]->name);
+			strbuf_adds(&b, " -> ");
+		}
+		strbuf_adds(&b, v->name);
+		return where_error(v->node, v->define, "variables refer to each other: %s", b.s);
+	}
+	if (s->depth >= RECIPE_VAR_DEPTH_MAX)
+		return where_error(v->node, v->define,
+				   "variables nested too deeply (more than %d levels)",
+				   RECIPE_VAR_DEPTH_MAX);
+	v->state = VAR_BUSY;
+	s->stack[s->depth++] = v;
+	r = expand(s, v->raw, v->node, v->define, &value);
+	s->depth--;
+	if (r < 0)
+		return r;
+	v->value = value ? value : xstrdup(v->raw);
+	v->state = VAR_DONE;
+	return 0;
+}
+
+static int subst_tree(struct subst *s, struct node *n)
+{
+	int r;
+
+	if (n->kind == NODE_SCALAR) {
+		char *value;
+
+		r = expand(s, n->scalar, n, NULL, &value);
+		if (r < 0)
+			return r;
+		if (value) {
+			free(n->scalar);
+			n->scalar = value;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		r = subst_tree(s, n->items[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int check_defines(char *const *defines)
+{
+	for (size_t i = 0; defines && defines[i]; i++) {
+		const char *eq = strchr(defines[i], '=');
+
+		if (!eq || !name_is_valid(defines[i], (size_t)(eq - defines[i])))
+			return log_fail("-D '%s': expected NAME=VALUE", defines[i]);
+	}
+	return 0;
+}
+
+/* Takes `variables:` out of the tree, adds -D, and substitutes every scalar. */
+static int substitute(struct node *root, char *const *defines)
+{
+	_cleanup_(node_freep) struct node *vkey = NULL, *vars = NULL;
+	struct subst s = {};
+	ssize_t i = node_find(root, "variables");
+	int r = 0;
+
+	if (i >= 0) {
+		node_detach(root, (size_t)i, &vkey, &vars);
+		r = node_expect(vars, NODE_MAP);
+		if (r < 0)
+			return r;
+		for (size_t j = 0; j < vars->n; j++) {
+			const struct node *k = vars->keys[j], *v = vars->items[j];
+			struct var *var;
+
+			if (!name_is_valid(k->scalar, strlen(k->scalar)))
+				return node_error(k,
+						  "'%s' is not a valid variable name (use letters, digits, '_' and '-')",
+						  k->scalar);
+			r = node_expect(v, NODE_SCALAR);
+			if (r < 0)
+				return r;
+			var = subst_add(&s, k->scalar, strlen(k->scalar));
+			var->raw = v->scalar;
+			var->node = v;
+		}
+	}
+	for (size_t j = 0; defines && defines[j]; j++) {
+		const char *eq = strchr(defines[j], '=');
+		struct var *var = subst_add(&s, defines[j], (size_t)(eq - defines[j]));
+
+		var->raw = eq + 1;
+		var->node = NULL;
+		var->define = defines[j];
+	}
+
+	r = subst_tree(&s, root);
+	subst_done(&s);
+	return r;
+}
+
+int recipe_load(const char *path, char *const *defines, struct recipe **ret)
+{
+	struct recipe *r;
+	struct loader l = {};
+	struct node *root = NULL;
+	int k;
+
+	k = check_defines(defines);
+	if (k < 0)
+		return k;
+
+	r = xcalloc(1, sizeof(*r));
+	r->path = xstrdup(path);
+	r->files = xcalloc(1, sizeof(char *));
+	r->dirs = xcalloc(1, sizeof(char *));
+	l.r = r;
+
+	k = load_file(&l, path, NULL, &root);
+	if (k < 0)
+		goto fail;
+	r->root = root;
+	node_set_paths(root, "");
+	k = substitute(root, defines);
+	if (k < 0)
+		goto fail;
+	*ret = r;
+	return 0;
+fail:
+	recipe_free(r);
+	return k;
+}
+
+struct recipe *recipe_free(struct recipe *r)
+{
+	if (!r)
+		return NULL;
+	node_free(r->root);
+	free(r->path);
+	strv_free(r->files);
+	strv_free(r->dirs);
+	free(r);
+	return NULL;
+}
+
+/* ---- getters ---- */
+
+struct node *node_get(const struct node *map, const char *key)
+{
+	ssize_t i = node_find(map, key);
+
+	return i < 0 ? NULL : map->items[i];
+}
+
+int node_expect(const struct node *n, enum node_kind kind)
+{
+	if (!n)
+		return log_fail("expected %s, got nothing", node_kind_to_string(kind));
+	if (n->kind == kind)
+		return 0;
+	return node_error(n, "expected %s, got %s", node_kind_to_string(kind),
+			  node_kind_to_string(n->kind));
+}
+
+int node_check_keys(const struct node *map, const char *const *allowed)
+{
+	int r = 0;
+
+	if (!map)
+		return 0;
+	if (map->kind != NODE_MAP)
+		return node_expect(map, NODE_MAP);
+	for (size_t i = 0; i < map->n; i++) {
+		const struct node *k = map->keys[i];
+		const char *s;
+		bool known = false;
+
+		for (size_t j = 0; allowed && allowed[j]; j++)
+			if (streq(allowed[j], k->scalar))
+				known = true;
+		if (known)
+			continue;
+		s = suggest(k->scalar, allowed);
+		if (s)
+			r = node_error(k, "unknown key (did you mean '%s'?)", s);
+		else {
+			_cleanup_(strbuf_freep) struct strbuf b = {};
+
+			for (size_t j = 0; allowed && allowed[j]; j++) {
+				if (j)
+					strbuf_adds(&b, ", ");
+				strbuf_adds(&b, allowed[j]);
+			}
+			if (b.s)
+				r = node_error(k, "unknown key (valid keys: %s)", b.s);
+			else
+				r = node_error(k, "unknown key (no keys are allowed here)");
+		}
+	}
+	return r;
+}
+
+int node_get_string(const struct node *n, const char **ret)
+{
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	*ret = n->scalar;
+	return 0;
+}
+
+int node_get_bool(const struct node *n, bool *ret)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(n->scalar, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(n->scalar, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return node_error(n, "'%s' is not a boolean (use true or false)", n->scalar);
+}
+
+/* Decimal or 0x hex, nothing else (no sign, no spaces). */
+static int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	bool range = false;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (is_digit(*s))
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return -EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			range = true;
+		else
+			v = v * base + d;
+	}
+	if (range)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int node_get_u64(const struct node *n, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	uint64_t v;
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	r = parse_u64(n->scalar, &v);
+	if (r == -EINVAL)
+		return node_error(n, "'%s' is not a number", n->scalar);
+	if (r < 0 || v < min || v > max)
+		return node_error(n, "'%s' is out of range (%" PRIu64 "..%" PRIu64 ")", n->scalar,
+				  min, max);
+	*ret = v;
+	return 0;
+}
+
+int node_get_mode(const struct node *n, mode_t *ret)
+{
+	const char *s;
+	unsigned v = 0;
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	s = n->scalar;
+	if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+		s += 2;
+	if (!*s)
+		goto fail;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			goto fail;
+		v = v * 8 + (unsigned)(*s - '0');
+		if (v > 07777)
+			goto fail;
+	}
+	*ret = (mode_t)v;
+	return 0;
+fail:
+	return node_error(n, "'%s' is not an octal mode such as \"0644\"", n->scalar);
+}
+
+int node_get_strv(const struct node *n, char ***ret)
+{
+	_cleanup_strv_free_ char **l = xcalloc(1, sizeof(char *));
+	int r;
+
+	if (!n)
+		return node_expect(n, NODE_SEQ);
+	if (n->kind == NODE_SEQ) {
+		for (size_t i = 0; i < n->n; i++) {
+			r = node_expect(n->items[i], NODE_SCALAR);
+			if (r < 0)
+				return r;
+			l = strv_append(l, n->items[i]->scalar);
+		}
+	} else if (n->kind == NODE_SCALAR) {
+		const char *p = n->scalar;
+
+		while (*p) {
+			const char *e = strchr(p, ','), *a = p, *b;
+			_cleanup_free_ char *item = NULL;
+
+			if (!e)
+				e = p + strlen(p);
+			b = e;
+			while (a < b && (*a == ' ' || *a == '\t'))
+				a++;
+			while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b > a) {
+				item = xstrndup(a, (size_t)(b - a));
+				l = strv_append(l, item);
+			}
+			p = *e ? e + 1 : e;
+		}
+	} else
+		return node_error(n, "expected a list, got %s", node_kind_to_string(n->kind));
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+int node_get_enum(const struct node *n, const char *const *names, int *ret)
+{
+	_cleanup_(strbuf_freep) struct strbuf b = {};
+	const char *s;
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; names[i]; i++)
+		if (streq(names[i], n->scalar)) {
+			*ret = (int)i;
+			return 0;
+		}
+	for (size_t i = 0; names[i]; i++) {
+		if (i)
+			strbuf_adds(&b, ", ");
+		strbuf_adds(&b, names[i]);
+	}
+	s = suggest(n->scalar, names);
+	if (s)
+		return node_error(n, "'%s' is not one of %s (did you mean '%s'?)", n->scalar,
+				  b.s ? b.s : "", s);
+	return node_error(n, "'%s' is not one of %s", n->scalar, b.s ? b.s : "");
+}
+
+/* ---- sizes ---- */
+
+static const struct {
+	const char *suffix;
+	uint64_t factor;
+} size_units[] = {
+	{ "", 1 },
+	{ "B", 1 },
+	{ "K", UINT64_C(1) << 10 },
+	{ "KiB", UINT64_C(1) << 10 },
+	{ "M", UINT64_C(1) << 20 },
+	{ "MiB", UINT64_C(1) << 20 },
+	{ "G", UINT64_C(1) << 30 },
+	{ "GiB", UINT64_C(1) << 30 },
+	{ "T", UINT64_C(1) << 40 },
+	{ "TiB", UINT64_C(1) << 40 },
+	{ "kB", UINT64_C(1000) },
+	{ "MB", UINT64_C(1000000) },
+	{ "GB", UINT64_C(1000000000) },
+	{ "TB", UINT64_C(1000000000000) },
+};
+
+int size_parse(const char *s, unsigned flags, struct size *ret)
+{
+	uint64_t ip = 0, fp = 0, fscale = 1, factor = 0;
+	unsigned fdigits = 0;
+	bool overflow = false, frac_rest = false;
+	const char *p = s;
+
+	if (!s)
+		return -EINVAL;
+	if (strcasecmp(s, "rest") == 0) {
+		if (!(flags & SIZE_ALLOW_REST))
+			return -EINVAL;
+		*ret = (struct size){ .kind = SIZE_REST };
+		return 0;
+	}
+	if (!is_digit(*p))
+		return -EINVAL;
+	for (; is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (ip > (UINT64_MAX - d) / 10)
+			overflow = true;
+		else
+			ip = ip * 10 + d;
+	}
+	if (*p == '.') {
+		p++;
+		if (!is_digit(*p))
+			return -EINVAL;
+		/* 19 digits fit in a u64; the rest can only round down. */
+		for (; is_digit(*p); p++) {
+			if (fdigits < 19) {
+				fp = fp * 10 + (unsigned)(*p - '0');
+				fscale *= 10;
+				fdigits++;
+			} else if (*p != '0')
+				frac_rest = true;
+		}
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+
+	if (streq(p, "%")) {
+		uint64_t tenths = 0;
+
+		if (!(flags & SIZE_ALLOW_PERCENT))
+			return -EINVAL;
+		if (fdigits > 0) {
+			uint64_t scale = fscale / 10;
+
+			tenths = fp / scale;
+			if (fp % scale || frac_rest)
+				return -EINVAL; /* finer than a tenth of a percent */
+		}
+		if (overflow || ip > 100 || ip * 10 + tenths > 1000 || ip * 10 + tenths == 0)
+			return -ERANGE;
+		*ret = (struct size){
+			.kind = SIZE_PERCENT,
+			.permille = (unsigned)(ip * 10 + tenths),
+		};
+		return 0;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(size_units); i++)
+		if (strcasecmp(p, size_units[i].suffix) == 0) {
+			factor = size_units[i].factor;
+			break;
+		}
+	if (!factor)
+		return -EINVAL;
+	if (overflow || ip > UINT64_MAX / factor)
+		return -ERANGE;
+	ip *= factor;
+	if (fdigits > 0) {
+		uint64_t extra = (uint64_t)((unsigned __int128)fp * factor / fscale);
+
+		if (ip > UINT64_MAX - extra)
+			return -ERANGE;
+		ip += extra;
+	}
+	*ret = (struct size){ .kind = SIZE_BYTES, .bytes = ip };
+	return 0;
+}
+
+int node_get_size(const struct node *n, unsigned flags, struct size *ret)
+{
+	const char *hint;
+	int r = node_expect(n, NODE_SCALAR);
+
+	if (r < 0)
+		return r;
+	r = size_parse(n->scalar, flags, ret);
+	if (r == 0)
+		return 0;
+	if (r == -ERANGE && endswith(n->scalar, "%"))
+		return node_error(n, "'%s' is out of range (more than 0%% and at most 100%%)",
+				  n->scalar);
+	if (r == -ERANGE)
+		return node_error(n, "'%s' is too large", n->scalar);
+	switch (flags & (SIZE_ALLOW_PERCENT | SIZE_ALLOW_REST)) {
+	case SIZE_ALLOW_PERCENT:
+		hint = "B, KiB, MiB, GiB, or %";
+		break;
+	case SIZE_ALLOW_REST:
+		hint = "B, KiB, MiB, GiB, or rest";
+		break;
+	case SIZE_ALLOW_PERCENT | SIZE_ALLOW_REST:
+		hint = "B, KiB, MiB, GiB, %, or rest";
+		break;
+	default:
+		hint = "B, KiB, MiB, or GiB";
+		break;
+	}
+	return node_error(n, "'%s' is not a size (use %s)", n->scalar, hint);
+}
+
+char *node_path_resolve(const struct node *n, const char *relpath)
+{
+	if (relpath[0] == '/' || !n || !n->dir)
+		return xstrdup(relpath);
+	return path_join(n->dir, relpath);
+}
