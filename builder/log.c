@@ -50,7 +50,7 @@ void log_msgv(enum log_level level, const char *fmt, va_list ap)
 		return;
 	progress_clear_line();
 	fputs(prefix[level], out);
-	if (log_scope[0] && level != LOG_ERR)
+	if (log_scope[0])
 		fprintf(out, "%s: ", log_scope);
 	vfprintf(out, fmt, ap);
 	fputc('\n', out);

@@ -250,6 +250,14 @@ static int resolve_owner(struct build *b, const struct node *owner, const struct
 	return 0;
 }
 
+/* Errors from the tree name the recipe entry they come from: "recipe.yml:8:5: files[1]: ". */
+static void scope_entry(const struct node *n)
+{
+	_cleanup_free_ char *s = xasprintf("%s:%u:%u: %s", n->file, n->line, n->col, n->path);
+
+	log_set_scope(s);
+}
+
 static int64_t clamp_time(struct build *b, int64_t t)
 {
 	return b->clamp_mtime && t > b->now ? b->now : t;
@@ -333,6 +341,7 @@ static int files_run(struct build *b, void *priv)
 		if ((r = resolve_owner(b, o->owner, o->group, &owner)) < 0)
 			return r;
 		log_info("overlay %s -> %s", o->source, o->target);
+		scope_entry(o->node);
 		if (!streq(o->target, "/")) {
 			struct stat st;
 			struct tree_attr a = owner;
@@ -346,6 +355,7 @@ static int files_run(struct build *b, void *priv)
 		}
 		if ((r = copy_tree(b, o->source, o->target, &owner)) < 0)
 			return r;
+		log_set_scope("files");
 	}
 	for (size_t i = 0; i < p->n_files; i++) {
 		struct file_entry *f = &p->files[i];
@@ -354,6 +364,7 @@ static int files_run(struct build *b, void *priv)
 		if ((r = resolve_owner(b, f->owner, f->group, &a)) < 0)
 			return r;
 		log_debug("%s", f->path);
+		scope_entry(f->node);
 		switch (f->kind) {
 		case FILE_CONTENT:
 			r = tree_write(b->tree, f->path, &a, f->data, strlen(f->data));
@@ -376,7 +387,8 @@ static int files_run(struct build *b, void *priv)
 		}
 		}
 		if (r < 0)
-			return node_error(f->node, "cannot write '%s'", f->path);
+			return r;
+		log_set_scope("files");
 	}
 	log_info("%zu file%s, %zu overlay%s", p->n_files, p->n_files == 1 ? "" : "s",
 		 p->n_overlays, p->n_overlays == 1 ? "" : "s");
