@@ -344,12 +344,19 @@ static int fstab_parse(struct build *b, void **ret_priv)
 	return 1;
 }
 
+char *fstab_render(const struct build *b, const void *stage_priv)
+{
+	const struct fstab_priv *p = stage_priv;
+
+	return fstab_generate(b, &p->c);
+}
+
 static void fstab_plan(struct build *b, void *priv, FILE *out)
 {
 	struct fstab_priv *p = priv;
 
 	if (p->enabled) {
-		_cleanup_free_ char *text = fstab_generate(b, &p->c);
+		_cleanup_free_ char *text = fstab_render(b, p);
 
 		fprintf(out, "fstab:\n");
 		for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n"))

@@ -29,3 +29,5 @@ struct fstab_config {
 char *fstab_options(char *const *given, bool root);
 /* The whole file. */
 char *fstab_generate(const struct build *b, const struct fstab_config *c);
+/* The file the stage would write, from its parsed private data (for tests and plans). */
+char *fstab_render(const struct build *b, const void *stage_priv);

@@ -235,7 +235,9 @@ static uint64_t layout(struct build *b, uint64_t first, uint64_t rest)
 			p->length = align_up(p->size.bytes, 512);
 			break;
 		case SIZE_PERCENT:
-			p->length = align_down(b->image_size / 1000 * p->size.permille, b->align);
+			p->length = align_down((uint64_t)((unsigned __int128)b->image_size *
+						       p->size.permille / 1000),
+					       b->align);
 			break;
 		case SIZE_REST:
 			p->length = rest;
