@@ -23,15 +23,25 @@ static char tmpdir[64];
 /* libparted's load-time constructor runs `dmidecode -s system-manufacturer` unless
  * PARTED_GPT_APPLE is set, and when dmidecode prints nothing (no DMI, not root) it strchr()s
  * an uninitialised getline() buffer: AddressSanitizer aborts before main. The variable
- * must be in the environment before libparted loads; a setenv() in .preinit_array is
- * undone by libc's own initialisation, so set it and exec ourselves again. */
+ * must be in the environment before libparted loads, and .preinit_array is too early for
+ * setenv() (libc's initialisation resets environ afterwards), so exec ourselves again with
+ * it added to envp. */
 static void parted_env_preinit(int argc, char **argv, char **envp)
 {
-	if (getenv("PARTED_GPT_APPLE"))
+	size_t n = 0;
+	char **env;
+
+	for (; envp[n]; n++)
+		if (strncmp(envp[n], "PARTED_GPT_APPLE=", 17) == 0)
+			return;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
 		return;
-	setenv("PARTED_GPT_APPLE", "0", 1);
-	execv("/proc/self/exe", argv);
+	memcpy(env, envp, n * sizeof(*env));
+	env[n] = (char *)"PARTED_GPT_APPLE=0";
+	execve("/proc/self/exe", argv, env);
 	perror("re-exec with PARTED_GPT_APPLE=0");
+	free(env);
 }
 __attribute__((section(".preinit_array"), used)) static void (*const parted_env_preinit_p)(
 	int, char **, char **) = parted_env_preinit;
@@ -74,7 +84,8 @@ static int run(char **ret_out, const char *fmt, ...)
 	va_end(ap);
 	if (!cmd)
 		return -1;
-	full = xasprintf("LC_ALL=C %s 2>&1", cmd);
+	/* sfdisk lives in /usr/sbin, often not on a user's PATH. */
+	full = xasprintf("PATH=\"$PATH:/usr/sbin:/sbin\" LC_ALL=C %s 2>&1", cmd);
 	f = popen(full, "r");
 	if (!f)
 		return -1;
@@ -565,6 +576,7 @@ static void test_deterministic(void)
 	struct dl_part mparts[3], gparts[4];
 	struct disklabel mdl, gdl;
 	char a[128], b[128], c[128];
+	struct dump d;
 
 	msdos_label(mparts, &mdl);
 	CHECK(make_image("det-msdos-a.img", mdl.disk_size, a, sizeof(a)) == 0);
@@ -584,7 +596,8 @@ static void test_deterministic(void)
 	CHECK(disklabel_write(a, &gdl) == 0);
 	CHECK(same_ends(a, b, gdl.disk_size) == 0);
 
-	/* Switching an image from GPT to msdos leaves no GPT behind. */
+	/* Switching an image from GPT to msdos leaves no GPT headers behind (libparted wipes
+	 * them; the backup entry array stays, inside the last partition, as its data). */
 	CHECK(make_image("det-switch.img", mdl.disk_size, c, sizeof(c)) == 0);
 	gdl.disk_size = mdl.disk_size;
 	gdl.n_parts = 1;
@@ -592,8 +605,12 @@ static void test_deterministic(void)
 	CHECK(disklabel_write(c, &mdl) == 0);
 	CHECK(make_image("det-msdos-b.img", mdl.disk_size, b, sizeof(b)) == 0);
 	CHECK(disklabel_write(b, &mdl) == 0);
-	CHECK(same_ends(b, c, mdl.disk_size) == 0);
-	CHECK(run(NULL, "cmp '%s' '%s'", b, c) == 0);
+	CHECK(run(NULL, "cmp -n %" PRIu64 " '%s' '%s'", MiB, b, c) == 0);
+	CHECK(sfdisk_dump(c, &d) == 0); /* fails on any warning */
+	CHECK_STREQ(d.label, "dos");
+	CHECK(d.n == 3);
+	CHECK(run(NULL, "cmp -n 512 -i %" PRIu64 ":%" PRIu64 " '%s' /dev/zero", mdl.disk_size - 512,
+		  UINT64_C(0), c) == 0); /* backup GPT header gone */
 }
 
 /* ---- errors ---- */
@@ -646,7 +663,7 @@ static void test_errors(void)
 	/* Names: too long (37 units), invalid UTF-8. */
 	parts[0].name = "abcdefghijklmnopqrstuvwxyz0123456789a";
 	CHECK(disklabel_write(img, &dl) == -EINVAL);
-	parts[0].name = "abcdefghijklmnopqrstuvwxyz0123456\xf0\x9f\x98\x80"; /* 35 + pair */
+	parts[0].name = "abcdefghijklmnopqrstuvwxyz012345678\xf0\x9f\x98\x80"; /* 35 + pair */
 	CHECK(disklabel_write(img, &dl) == -EINVAL);
 	parts[0].name = "bad\xc3";
 	CHECK(disklabel_write(img, &dl) == -EINVAL);
@@ -660,6 +677,31 @@ static void test_errors(void)
 	dl.disk_size = 64 * MiB;
 	snprintf(missing, sizeof(missing), "%s/missing.img", tmpdir);
 	CHECK(disklabel_write(missing, &dl) == -ENOENT);
+
+	/* An error from inside libparted comes back as -EIO (and one logged line). */
+	{
+		struct disklabel tiny = { .table = TABLE_GPT, .disk_size = 16 * 1024 };
+		char tiny_img[128];
+
+		CHECK(make_image("tiny.img", tiny.disk_size, tiny_img, sizeof(tiny_img)) == 0);
+		CHECK(disklabel_write(tiny_img, &tiny) == -EIO);
+	}
+
+	/* msdos cannot address sectors beyond 2^32. */
+	{
+		struct dl_part big_part = { .offset = 2 * 1024 * GiB, .size = GiB,
+					    .type = type_of("linux") };
+		struct disklabel big = { .table = TABLE_MSDOS, .disk_size = 3 * 1024 * GiB,
+					 .n_parts = 1, .parts = &big_part };
+		char big_img[128];
+
+		CHECK(make_image("big.img", big.disk_size, big_img, sizeof(big_img)) == 0);
+		CHECK(disklabel_write(big_img, &big) == -EINVAL);
+		big.table = TABLE_GPT;
+		CHECK(disklabel_write(big_img, &big) == 0);
+		CHECK(run(NULL, "sfdisk --verify '%s'", big_img) == 0);
+		CHECK(unlink(big_img) == 0);
+	}
 
 	/* Still fine after all that. */
 	CHECK(disklabel_write(img, &dl) == 0);
@@ -689,7 +731,9 @@ int main(void)
 	RUN_TEST(test_deterministic);
 	RUN_TEST(test_errors);
 
-	if (run(NULL, "rm -rf '%s'", tmpdir) != 0)
+	if (check_failed_tests)
+		fprintf(stderr, "images kept in '%s'\n", tmpdir);
+	else if (run(NULL, "rm -rf '%s'", tmpdir) != 0)
 		fprintf(stderr, "cannot remove '%s'\n", tmpdir);
 	CHECK_EXIT();
 }
