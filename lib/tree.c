@@ -55,31 +55,6 @@ static struct tree_mount *mount_at(struct tree *t, const char *canon)
 	return NULL;
 }
 
-ext2_filsys tree_fs(struct tree *t, const char *mountpoint)
-{
-	struct tree_mount *m = mount_at(t, streq(mountpoint, "/") ? "" : mountpoint);
-
-	return m ? m->fs : NULL;
-}
-
-const char *tree_mount_of(struct tree *t, const char *path)
-{
-	const char *best = NULL;
-	size_t best_len = 0;
-
-	for (size_t i = 0; i < t->n_mounts; i++) {
-		const char *mp = t->mounts[i].path;
-		size_t l = streq(mp, "/") ? 0 : strlen(mp);
-
-		if (strncmp(path, mp, l) == 0 && (path[l] == '/' || path[l] == 0) &&
-		    (!best || l >= best_len)) {
-			best = mp;
-			best_len = l;
-		}
-	}
-	return best;
-}
-
 static int read_inode(struct tree_mount *m, ext2_ino_t ino, struct ext2_inode *inode)
 {
 	errcode_t err = ext2fs_read_inode(m->fs, ino, inode);

@@ -27,10 +27,6 @@ struct tree *tree_free(struct tree *t);
 /* Adds a filesystem at `mountpoint` ("/" first). Below "/", the mount point directory is
  * created in the filesystem that holds it, so the tree also works once booted. */
 int tree_mount(struct tree *t, const char *mountpoint, ext2_filsys fs);
-/* The filesystem mounted exactly at `mountpoint`, or NULL. */
-ext2_filsys tree_fs(struct tree *t, const char *mountpoint);
-/* The mount point that holds `path` (longest prefix), or NULL when nothing holds it. */
-const char *tree_mount_of(struct tree *t, const char *path);
 
 /* Creates a directory (and missing parents, 0755 root:root); an existing directory gets the
  * attributes given. Fails when a non-directory is in the way. */
