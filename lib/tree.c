@@ -6,6 +6,7 @@
 
 #define TREE_MAX_SYMLINKS 40
 #define TREE_MAX_PATH 4096
+#define TREE_PROGRESS_MIN (64 << 20) /* files this large show progress */
 
 struct tree_mount {
 	char *path; /* "/" or "/boot" (no trailing slash) */
@@ -518,6 +519,8 @@ static int write_file(struct tree *t, const char *path, const struct tree_attr *
 	if (err)
 		goto fail;
 	buf = xmalloc(1 << 20);
+	if (size >= TREE_PROGRESS_MIN)
+		progress_begin(path, size);
 	while (done < size) {
 		size_t n = size - done > (1 << 20) ? (1 << 20) : (size_t)(size - done);
 		unsigned written = 0;
@@ -531,7 +534,9 @@ static int write_file(struct tree *t, const char *path, const struct tree_attr *
 				goto fail;
 		}
 		done += n;
+		progress_update(done);
 	}
+	progress_end();
 	err = ext2fs_file_close(f);
 	f = NULL;
 	if (err)
@@ -541,6 +546,7 @@ static int write_file(struct tree *t, const char *path, const struct tree_attr *
 fail:
 	r = ext2_log_error(err, "cannot write '%s'", path);
 out:
+	progress_end();
 	if (f)
 		ext2fs_file_close(f);
 	free(buf);
