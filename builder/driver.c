@@ -81,6 +81,16 @@ static int init_time(struct build *b)
 	return 0;
 }
 
+static void remove_tmp(struct build *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	if (b->tmp_path)
+		unlink(b->tmp_path);
+	disarm_signals();
+}
+
 /* Creates the temporary image next to the output: this is where an unwritable output path
  * is found, before any work is done. */
 static int create_tmp(struct build *b)
@@ -104,24 +114,16 @@ static int create_tmp(struct build *b)
 		return log_errno(r, "cannot write output '%s'", b->out_path);
 	}
 	arm_signals(b->tmp_path);
+	b->fd = fd;
 	mask = umask(0);
 	umask(mask);
 	if (fchmod(fd, 0666 & ~mask) < 0) {
-		close(fd);
-		return log_errno(errno, "cannot write output '%s'", b->out_path);
-	}
-	b->fd = fd;
-	return 0;
-}
+		int r = log_errno(errno, "cannot write output '%s'", b->out_path);
 
-static void remove_tmp(struct build *b)
-{
-	if (b->fd >= 0)
-		close(b->fd);
-	b->fd = -1;
-	if (b->tmp_path)
-		unlink(b->tmp_path);
-	disarm_signals();
+		remove_tmp(b);
+		return r;
+	}
+	return 0;
 }
 
 static int close_filesystems(struct build *b, bool failed)

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <uuid/uuid.h>
 #include <yaml.h>
 
 #include "log.h"
@@ -303,11 +304,8 @@ int node_error(const struct node *n, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!msg)
-		return log_fail("out of memory");
 	if (!n || !n->file)
 		log_error("%s", msg);
 	else if (!n->path || !*n->path)
@@ -356,11 +354,9 @@ static int parser_fail(struct parser *p, yaml_mark_t mark, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	log_error("%s:%zu:%zu: %s", p->file, mark.line + 1, mark.column + 1,
-		  msg ? msg : "out of memory");
+	log_error("%s:%zu:%zu: %s", p->file, mark.line + 1, mark.column + 1, msg);
 	return -EINVAL;
 }
 
@@ -959,11 +955,8 @@ static int where_error(const struct node *n, const char *define, const char *fmt
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (!msg)
-		return log_fail("out of memory");
 	if (n)
 		return node_error(n, "%s", msg);
 	return log_fail("-D '%s': %s", define, msg);
@@ -1579,4 +1572,19 @@ char *node_path_resolve(const struct node *n, const char *relpath)
 	if (relpath[0] == '/' || !n || !n->dir)
 		return xstrdup(relpath);
 	return path_join(n->dir, relpath);
+}
+
+int node_get_uuid(const struct node *n, const char *what, uint8_t ret[16])
+{
+	const char *s;
+	uuid_t u;
+	int r = node_get_string(n, &s);
+
+	if (r < 0)
+		return r;
+	if (uuid_parse(s, u) < 0)
+		return node_error(n, "'%s' is not a %s (like 8a3a4c5e-0f8b-4a5c-9a3e-2b1c0d9e8f7a)",
+				  s, what);
+	memcpy(ret, u, 16);
+	return 0;
 }

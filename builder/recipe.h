@@ -70,6 +70,9 @@ int node_get_strv(const struct node *n, char ***ret);
 /* One value of a NULL-terminated table of names; returns its index. The error lists them. */
 int node_get_enum(const struct node *n, const char *const *names, int *ret);
 
+/* A UUID/GUID in its string form; `what` names it in the error ("partition GUID"). */
+int node_get_uuid(const struct node *n, const char *what, uint8_t ret[16]);
+
 /* Sizes: "2GiB", "512 MiB", "1048576", "1G" (binary: K, M, G, T, KiB...), "1GB" (decimal:
  * kB, MB, GB, TB), "50%" (with SIZE_ALLOW_PERCENT), "rest" (with SIZE_ALLOW_REST). */
 enum size_kind {

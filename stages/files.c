@@ -297,10 +297,6 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 			r = tree_mkdir(b->tree, d, &a);
 			if (r >= 0)
 				r = copy_tree(b, s, d, owner);
-			/* Set the directory's attributes again: writing into it moved nothing
-			 * but its time is the one the overlay has. */
-			if (r >= 0)
-				r = tree_mkdir(b->tree, d, &a);
 		} else if (S_ISREG(st.st_mode)) {
 			_cleanup_close_ int fd = open(s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 

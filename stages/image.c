@@ -115,12 +115,9 @@ static int image_verify(struct build *b, void *priv)
 		b->mbr_id = (uint32_t)v;
 		build_derive_uuid(b, "disk-guid", b->disk_guid);
 	} else {
-		uuid_t u;
-
-		if (uuid_parse(s, u) < 0)
-			return node_error(p->id, "'%s' is not a GPT disk GUID "
-					  "(like 8a3a4c5e-0f8b-4a5c-9a3e-2b1c0d9e8f7a)", s);
-		memcpy(b->disk_guid, u, 16);
+		r = node_get_uuid(p->id, "GPT disk GUID", b->disk_guid);
+		if (r < 0)
+			return r;
 		b->mbr_id = 0;
 	}
 	return 0;

@@ -32,7 +32,8 @@ static int mkfs_verify(struct build *b, void *priv)
 					  "(at least %s)", p->name, format_bytes(a, p->length),
 					  fs_type_to_string(p->fs.type),
 					  format_bytes(c, ext2_min_size(p->fs.type)));
-		if (p->fs.block_size && p->length / p->fs.block_size > UINT32_MAX &&
+		/* Without 64bit, 2^32 blocks; above 512 MiB the automatic block size is 4096. */
+		if (p->length / (p->fs.block_size ? p->fs.block_size : 4096) > UINT32_MAX &&
 		    p->fs.type != FS_EXT4)
 			return node_error(p->fs.node, "partition '%s' has more blocks than %s "
 					  "can address (use ext4)", p->name,

@@ -35,21 +35,6 @@ static const char *const part_keys[] = { "name", "size", "type", "bootable", "uu
 static const char *const fs_keys[] = { "type", "label", "uuid", "mount", "options", "block-size",
 				       "inode-size", "inode-ratio", "inodes", "reserved", NULL };
 
-static int parse_uuid(const struct node *n, const char *what, uint8_t out[16])
-{
-	const char *s;
-	uuid_t u;
-	int r = node_get_string(n, &s);
-
-	if (r < 0)
-		return r;
-	if (uuid_parse(s, u) < 0)
-		return node_error(n, "'%s' is not a %s (like 8a3a4c5e-0f8b-4a5c-9a3e-2b1c0d9e8f7a)",
-				  s, what);
-	memcpy(out, u, 16);
-	return 0;
-}
-
 static int parse_mount(const struct node *n, char **ret)
 {
 	const char *s;
@@ -100,7 +85,7 @@ static int parse_fs(struct partition *p, const struct node *n)
 		f->label = xstrdup(s);
 	}
 	if ((v = node_get(n, "uuid"))) {
-		if ((r = parse_uuid(v, "filesystem UUID", f->uuid)) < 0)
+		if ((r = node_get_uuid(v, "filesystem UUID", f->uuid)) < 0)
 			return r;
 		f->uuid_set = true;
 	}
@@ -183,7 +168,7 @@ static int parse_part(struct build *b, struct partition *p, const struct node *n
 	if ((v = node_get(n, "bootable")) && (r = node_get_bool(v, &p->bootable)) < 0)
 		return r;
 	if ((v = node_get(n, "uuid"))) {
-		if ((r = parse_uuid(v, "partition GUID", p->uuid)) < 0)
+		if ((r = node_get_uuid(v, "partition GUID", p->uuid)) < 0)
 			return r;
 	} else {
 		_cleanup_free_ char *purpose = xasprintf("partition:%s", p->name);

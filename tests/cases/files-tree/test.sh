@@ -8,6 +8,8 @@ printf 'from overlay\n' >src/ovl/sub/data.txt
 chmod 0600 src/ovl/sub/data.txt
 touch -d '2020-02-02 02:02:02' src/ovl/sub/data.txt
 ln -s sub/data.txt src/ovl/link
+mkdir src/ovl/sub/deeper
+touch -d '2019-09-09 09:09:09' src/ovl/sub
 printf 'replaced later\n' >src/ovl2/motd
 cat >recipe.yml <<'YAML'
 image: {size: 64MiB, seed: files}
@@ -48,6 +50,8 @@ expect_eq "$(stat_field root.fs /srv/shared)" "02775 0 50 directory" "setgid dir
 expect_eq "$(stat_field root.fs /opt/app/sub/data.txt)" "0600 1000 4 regular" "overlay owner and mode"
 expect_eq "$(dbg root.fs 'stat /opt/app/sub/data.txt' | sed -n 's/^ *mtime: *0x\([0-9a-f]*\).*/\1/p')" \
 	"$(printf %x "$(date -d '2020-02-02 02:02:02' +%s)")" "overlay mtime kept"
+expect_eq "$(dbg root.fs 'stat /opt/app/sub' | sed -n 's/^ *mtime: *0x\([0-9a-f]*\).*/\1/p')" \
+	"$(printf %x "$(date -d '2019-09-09 09:09:09' +%s)")" "overlay directory mtime kept after filling it"
 expect_eq "$(symlink_target root.fs /opt/app/link)" sub/data.txt "overlay symlink"
 expect_eq "$(cat_file root.fs /tmp/inside)" "stays in the target" "'..' symlinks stop at the target's root"
 expect_eq "$(cat_file root.fs /motd)" "final" "file replaced the overlay's"
