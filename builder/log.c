@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "log.h"
 
+#include <pthread.h>
 #include <time.h>
 
 /* The logger is process-wide state on purpose: every layer logs, none owns it. */
 static enum log_level log_level = LOG_INFO;
 static char log_scope[128];
+/* Worker threads (package decompression) may log too: one line at a time. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
 	bool active, bar;
@@ -48,6 +51,7 @@ void log_msgv(enum log_level level, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
+	pthread_mutex_lock(&log_lock);
 	progress_clear_line();
 	fputs(prefix[level], out);
 	if (log_scope[0])
@@ -55,6 +59,7 @@ void log_msgv(enum log_level level, const char *fmt, va_list ap)
 	vfprintf(out, fmt, ap);
 	fputc('\n', out);
 	fflush(out);
+	pthread_mutex_unlock(&log_lock);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

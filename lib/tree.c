@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "tree.h"
 
+#include <assert.h>
+#include <inttypes.h>
+
 #include "ext2.h"
 #include "log.h"
 
@@ -11,12 +14,29 @@
 struct tree_mount {
 	char *path; /* "/" or "/boot" (no trailing slash) */
 	ext2_filsys fs;
+	blk64_t goal; /* where the next file's blocks go: files written in a row stay together */
 };
+
+/* Resolved parent directories, by the path text that named them. Unpacking thousands of
+ * files into a few hundred directories would otherwise walk every path from the root and
+ * re-read each directory on the way. Dropped whenever a symlink (which may be on a cached
+ * path) is removed or a filesystem is mounted; directories themselves are never removed. */
+struct dir_entry {
+	char *key;
+	size_t mount; /* index into mounts */
+	ext2_ino_t ino;
+	char *canon;
+	struct dir_entry *next;
+};
+#define TREE_DIR_BUCKETS 4096
 
 struct tree {
 	struct tree_mount *mounts;
 	size_t n_mounts;
 	int64_t now;
+	bool strict;
+	const char *msg_path; /* the path messages name while its parent is resolved */
+	struct dir_entry *dirs[TREE_DIR_BUCKETS];
 };
 
 /* Where a resolved name lives: a directory inode in one filesystem, and the name in it. */
@@ -35,10 +55,40 @@ struct tree *tree_new(int64_t now)
 	return t;
 }
 
+static unsigned dir_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h % TREE_DIR_BUCKETS;
+}
+
+static void dirs_clear(struct tree *t)
+{
+	for (size_t i = 0; i < TREE_DIR_BUCKETS; i++) {
+		while (t->dirs[i]) {
+			struct dir_entry *e = t->dirs[i];
+
+			t->dirs[i] = e->next;
+			free(e->key);
+			free(e->canon);
+			free(e);
+		}
+	}
+}
+
+void tree_set_strict(struct tree *t, bool strict)
+{
+	t->strict = strict;
+	dirs_clear(t);
+}
+
 struct tree *tree_free(struct tree *t)
 {
 	if (!t)
 		return NULL;
+	dirs_clear(t);
 	for (size_t i = 0; i < t->n_mounts; i++)
 		free(t->mounts[i].path);
 	free(t->mounts);
@@ -161,12 +211,14 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 	size_t depth = 0, links = 0;
 	char rem[TREE_MAX_PATH * 2], canon[TREE_MAX_PATH] = "";
 	char *p;
+	/* Messages name the entry being written, even when its parent is what is resolved. */
+	const char *shown = t->msg_path ? t->msg_path : path;
 	int r;
 
 	if (!t->n_mounts || !mount_at(t, ""))
-		return log_fail("no filesystem is mounted at '/' to hold '%s'", path);
+		return log_fail("no filesystem is mounted at '/' to hold '%s'", shown);
 	if (strlen(path) >= TREE_MAX_PATH)
-		return log_fail("path too long: '%.64s...'", path);
+		return log_fail("path too long: '%.64s...'", shown);
 	snprintf(rem, sizeof(rem), "%s", path);
 	stack[0].m = mount_at(t, "");
 	stack[0].ino = EXT2_ROOT_INO;
@@ -203,7 +255,7 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 		}
 		len = strcspn(p, "/");
 		if (len > EXT2_NAME_LEN)
-			return log_fail("file name too long in '%s'", path);
+			return log_fail("file name too long in '%s'", shown);
 		memcpy(comp, p, len);
 		comp[len] = 0;
 		p += len;
@@ -212,12 +264,17 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 		if (streq(comp, "."))
 			continue;
 		if (streq(comp, "..")) {
-			if (depth > 0)
+			if (depth > 0) {
 				depth--;
+			} else if (t->strict) {
+				log_error("'%s' leads outside the target%s", shown,
+					  links ? " through a symlink" : "");
+				return -EXDEV;
+			}
 			continue;
 		}
 		if (clen + 1 + len >= TREE_MAX_PATH)
-			return log_fail("path too long: '%.64s...'", path);
+			return log_fail("path too long: '%.64s...'", shown);
 		canon[clen] = '/';
 		memcpy(canon + clen + 1, comp, len + 1);
 
@@ -256,13 +313,13 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 			size_t tl, rl = strlen(p);
 
 			if (++links > TREE_MAX_SYMLINKS)
-				return log_fail("too many levels of symbolic links in '%s'", path);
+				return log_fail("too many levels of symbolic links in '%s'", shown);
 			r = read_symlink(m, ino, &inode, target);
 			if (r < 0)
 				return r;
 			tl = strlen(target);
 			if (tl + 1 + rl >= sizeof(rem))
-				return log_fail("path too long after following symlinks: '%s'", path);
+				return log_fail("path too long after following symlinks: '%s'", shown);
 			/* rem = target + rest; p points into rem, so move the rest first. */
 			memmove(rem + tl + 1, p, rl + 1);
 			memcpy(rem, target, tl);
@@ -282,11 +339,11 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 		}
 		if (!LINUX_S_ISDIR(inode.i_mode)) {
 			canon[clen + 1 + len] = 0;
-			log_error("cannot resolve '%s': '%s' is not a directory", path, canon);
+			log_error("cannot resolve '%s': '%s' is not a directory", shown, canon);
 			return -ENOTDIR;
 		}
 		if (depth + 1 >= ARRAY_SIZE(stack))
-			return log_fail("path too deep: '%.64s...'", path);
+			return log_fail("path too deep: '%.64s...'", shown);
 		depth++;
 		sub = mount_at(t, canon);
 		stack[depth].m = sub ? sub : m;
@@ -325,7 +382,9 @@ int tree_mount(struct tree *t, const char *mountpoint, ext2_filsys fs)
 	t->mounts = xrealloc(t->mounts, (t->n_mounts + 1) * sizeof(*t->mounts));
 	t->mounts[t->n_mounts].path = xstrdup(canon);
 	t->mounts[t->n_mounts].fs = fs;
+	t->mounts[t->n_mounts].goal = 0;
 	t->n_mounts++;
+	dirs_clear(t);
 	return 0;
 }
 
@@ -346,7 +405,8 @@ static int lookup_loc(struct tree_loc *loc, ext2_ino_t *ret_ino, struct ext2_ino
 }
 
 /* Removes a non-directory entry, freeing its inode when it was the last link. */
-static int remove_entry(struct tree_loc *loc, ext2_ino_t ino, struct ext2_inode *inode)
+static int remove_entry(struct tree *t, struct tree_loc *loc, ext2_ino_t ino,
+			struct ext2_inode *inode)
 {
 	ext2_filsys fs = loc->m->fs;
 	char path[TREE_MAX_PATH * 2];
@@ -357,6 +417,8 @@ static int remove_entry(struct tree_loc *loc, ext2_ino_t ino, struct ext2_inode 
 		log_error("cannot replace directory '%s' with a non-directory", path);
 		return -EISDIR;
 	}
+	if (LINUX_S_ISLNK(inode->i_mode))
+		dirs_clear(t);
 	err = ext2fs_unlink(fs, loc->dir, loc->name, ino, 0);
 	if (err)
 		return ext2_log_error(err, "cannot remove '%s'", path);
@@ -379,6 +441,104 @@ static int remove_entry(struct tree_loc *loc, ext2_ino_t ino, struct ext2_inode 
 	return 0;
 }
 
+/* The directory `dir` names (created with its parents when missing), through the cache. */
+static int resolve_dir(struct tree *t, const char *dir, struct tree_mount **ret_m,
+		       ext2_ino_t *ret_ino, const char **ret_canon)
+{
+	unsigned h = dir_hash(dir);
+	struct dir_entry *e;
+	struct tree_loc dl;
+	struct tree_mount *m, *sub;
+	ext2_ino_t ino;
+	char full[TREE_MAX_PATH * 2];
+	int r;
+
+	for (e = t->dirs[h]; e; e = e->next) {
+		if (streq(e->key, dir)) {
+			*ret_m = &t->mounts[e->mount];
+			*ret_ino = e->ino;
+			*ret_canon = e->canon;
+			return 0;
+		}
+	}
+	r = resolve(t, dir, true, true, &dl);
+	if (r < 0)
+		return r;
+	if (!dl.name[0]) {
+		m = mount_at(t, "");
+		ino = EXT2_ROOT_INO;
+		full[0] = 0;
+	} else {
+		struct ext2_inode inode;
+
+		r = lookup_loc(&dl, &ino, &inode);
+		if (r < 0)
+			return r;
+		loc_path(&dl, full, sizeof(full));
+		if (r == 0) {
+			r = mkdir_in(t, dl.m, dl.dir, dl.name, NULL, &ino);
+			if (r < 0)
+				return r;
+		} else if (!LINUX_S_ISDIR(inode.i_mode)) {
+			log_error("cannot resolve '%s': '%s' is not a directory", dir, full);
+			return -ENOTDIR;
+		}
+		m = dl.m;
+		sub = mount_at(t, full);
+		if (sub) {
+			m = sub;
+			ino = EXT2_ROOT_INO;
+		}
+	}
+	if (strlen(full) >= TREE_MAX_PATH)
+		return log_fail("path too long: '%.64s...'", dir);
+	e = xcalloc(1, sizeof(*e));
+	e->key = xstrdup(dir);
+	e->mount = (size_t)(m - t->mounts);
+	e->ino = ino;
+	e->canon = xstrdup(full);
+	e->next = t->dirs[h];
+	t->dirs[h] = e;
+	*ret_m = m;
+	*ret_ino = ino;
+	*ret_canon = e->canon;
+	return 0;
+}
+
+/* Where a new entry `path` goes: its parent resolved (and created), the name in it. */
+static int locate_new(struct tree *t, const char *path, struct tree_loc *loc)
+{
+	char dir[TREE_MAX_PATH];
+	const char *base, *canon = NULL;
+	size_t len = strlen(path);
+	struct tree_mount *m = NULL;
+	ext2_ino_t ino = 0;
+	int r;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= TREE_MAX_PATH)
+		return log_fail("path too long: '%.64s...'", path);
+	memcpy(dir, path, len);
+	dir[len] = 0;
+	base = strrchr(dir, '/');
+	/* Anything unusual in the last component takes the slow path. */
+	if (!base || !base[1] || streq(base + 1, ".") || streq(base + 1, "..") ||
+	    strlen(base + 1) > EXT2_NAME_LEN)
+		return resolve(t, path, false, true, loc);
+	dir[base - dir] = 0;
+	t->msg_path = path;
+	r = resolve_dir(t, dir[0] ? dir : "/", &m, &ino, &canon);
+	t->msg_path = NULL;
+	if (r < 0)
+		return r;
+	loc->m = m;
+	loc->dir = ino;
+	snprintf(loc->name, sizeof(loc->name), "%s", base + 1);
+	snprintf(loc->canon, sizeof(loc->canon), "%s", canon);
+	return 0;
+}
+
 /* Resolves the parent of `path`, creating parents, and clears the way for a new entry. */
 static int prepare_new(struct tree *t, const char *path, struct tree_loc *loc)
 {
@@ -386,7 +546,7 @@ static int prepare_new(struct tree *t, const char *path, struct tree_loc *loc)
 	ext2_ino_t ino;
 	int r;
 
-	r = resolve(t, path, false, true, loc);
+	r = locate_new(t, path, loc);
 	if (r < 0)
 		return r;
 	if (!loc->name[0])
@@ -394,7 +554,7 @@ static int prepare_new(struct tree *t, const char *path, struct tree_loc *loc)
 	r = lookup_loc(loc, &ino, &inode);
 	if (r <= 0)
 		return r;
-	return remove_entry(loc, ino, &inode);
+	return remove_entry(t, loc, ino, &inode);
 }
 
 int tree_mkdir(struct tree *t, const char *path, const struct tree_attr *a)
@@ -496,61 +656,291 @@ fail:
 	return ext2_log_error(err, "cannot create '%s/%s'", loc->canon, loc->name);
 }
 
-typedef int (*fill_fn)(void *userdata, void *buf, size_t n);
+#define TREE_WBUF (1u << 20) /* bytes gathered before one write to the image */
 
-static int write_file(struct tree *t, const char *path, const struct tree_attr *a, uint64_t size,
-		      fill_fn fill, void *userdata)
+struct tree_run {
+	blk64_t lblk, pblk, len;
+};
+
+struct tree_file {
+	struct tree *t;
+	struct tree_mount *m;
+	ext2_ino_t ino;
+	struct ext2_inode_large inode;
+	uint64_t size, done, flushed; /* bytes: total, received, written to the image */
+	struct tree_run *runs;
+	size_t n_runs;
+	char *buf;
+	size_t buf_len;
+	char path[TREE_MAX_PATH];
+};
+
+static void tree_file_free(struct tree_file *f)
 {
+	if (!f)
+		return;
+	free(f->runs);
+	free(f->buf);
+	free(f);
+}
+
+static void add_run(struct tree_file *f, blk64_t lblk, blk64_t pblk, blk64_t len)
+{
+	struct tree_run *last = f->n_runs ? &f->runs[f->n_runs - 1] : NULL;
+
+	if (last && last->lblk + last->len == lblk && last->pblk + last->len == pblk) {
+		last->len += len;
+		return;
+	}
+	f->runs = xrealloc(f->runs, (f->n_runs + 1) * sizeof(*f->runs));
+	f->runs[f->n_runs++] = (struct tree_run){ lblk, pblk, len };
+}
+
+/* Block-mapped files (ext2, ext3): claim free ranges near the last file, then map them. The
+ * library's own allocation (ext2fs_bmap2 with BMAP_ALLOC) would write zeros to every block
+ * before the data, one block at a time. */
+static errcode_t alloc_blockmap(struct tree_file *f, blk64_t nblocks)
+{
+	ext2_filsys fs = f->m->fs;
+	struct ext2_inode *inode = (struct ext2_inode *)&f->inode;
+	blk64_t lblk = 0, goal = f->m->goal;
+	_cleanup_free_ char *block_buf = xmalloc(fs->blocksize * 3);
+	errcode_t err;
+
+	if (!goal)
+		goal = ext2fs_find_inode_goal(fs, f->ino, inode, 0);
+	while (lblk < nblocks) {
+		blk64_t pblk, plen;
+
+		err = ext2fs_new_range(fs, 0, goal, nblocks - lblk, NULL, &pblk, &plen);
+		if (err)
+			return err;
+		ext2fs_block_alloc_stats_range(fs, pblk, (unsigned)plen, +1);
+		for (blk64_t i = 0; i < plen; i++) {
+			blk64_t p = pblk + i;
+
+			/* BMAP_ALLOC only for the indirect blocks the mapping needs. */
+			err = ext2fs_bmap2(fs, f->ino, inode, block_buf, BMAP_SET | BMAP_ALLOC,
+					   lblk + i, NULL, &p);
+			if (err)
+				return err;
+		}
+		err = ext2fs_iblk_add_blocks(fs, inode, plen);
+		if (err)
+			return err;
+		add_run(f, lblk, pblk, plen);
+		lblk += plen;
+		goal = pblk + plen;
+	}
+	f->m->goal = goal;
+	return 0;
+}
+
+/* Extent-mapped files (ext4): the library allocates whole extents; read back where. */
+static errcode_t alloc_extents(struct tree_file *f, blk64_t nblocks)
+{
+	ext2_filsys fs = f->m->fs;
+	struct ext2_inode *inode = (struct ext2_inode *)&f->inode;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ext;
+	blk64_t goal = f->m->goal ? f->m->goal : ~0ULL;
+	errcode_t err;
+
+	err = ext2fs_fallocate(fs, EXT2_FALLOCATE_FORCE_INIT, f->ino, inode, goal, 0, nblocks);
+	if (err)
+		return err;
+	err = ext2fs_extent_open2(fs, f->ino, inode, &h);
+	if (err)
+		return err;
+	err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ext);
+	while (!err) {
+		if ((ext.e_flags & EXT2_EXTENT_FLAGS_LEAF) &&
+		    !(ext.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT)) {
+			add_run(f, ext.e_lblk, ext.e_pblk, ext.e_len);
+			f->m->goal = ext.e_pblk + ext.e_len;
+		}
+		err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &ext);
+	}
+	ext2fs_extent_free(h);
+	return err == EXT2_ET_EXTENT_NO_NEXT ? 0 : err;
+}
+
+int tree_file_create(struct tree *t, const char *path, const struct tree_attr *a, uint64_t size,
+		     struct tree_file **ret)
+{
+	struct tree_file *f;
 	struct tree_loc loc;
-	ext2_file_t f = NULL;
-	ext2_ino_t ino = 0;
-	char *buf = NULL;
-	uint64_t done = 0;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	blk64_t nblocks;
 	errcode_t err = 0;
 	int r;
 
 	r = prepare_new(t, path, &loc);
 	if (r < 0)
 		return r;
+	fs = loc.m->fs;
+	nblocks = (size + fs->blocksize - 1) / fs->blocksize;
+	if (nblocks > ext2fs_free_blocks_count(fs->super)) {
+		char want[32], have[32];
+
+		log_error("no space for '%s' (%s) in the filesystem at '%s' (%s free)", path,
+			  format_bytes(want, size), loc.m->path,
+			  format_bytes(have, ext2fs_free_blocks_count(fs->super) * fs->blocksize));
+		return -ENOSPC;
+	}
 	r = new_inode(&loc, LINUX_S_IFREG, EXT2_FT_REG_FILE, a, &ino);
 	if (r < 0)
 		return r;
-	err = ext2fs_file_open(loc.m->fs, ino, EXT2_FILE_WRITE, &f);
-	if (err)
-		goto fail;
-	buf = xmalloc(1 << 20);
+	f = xcalloc(1, sizeof(*f));
+	f->t = t;
+	f->m = loc.m;
+	f->ino = ino;
+	f->size = size;
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	err = ext2fs_read_inode_full(fs, f->ino, (struct ext2_inode *)&f->inode,
+				     sizeof(f->inode));
+	if (!err && nblocks) {
+		if (f->inode.i_flags & EXT4_EXTENTS_FL)
+			err = alloc_extents(f, nblocks);
+		else
+			err = alloc_blockmap(f, nblocks);
+	}
+	if (!err)
+		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)&f->inode, size);
+	if (!err)
+		err = ext2fs_write_inode_full(fs, f->ino, (struct ext2_inode *)&f->inode,
+					      sizeof(f->inode));
+	if (err) {
+		tree_file_free(f);
+		if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+			return log_errno(ENOSPC, "cannot write '%s'", path);
+		return ext2_log_error(err, "cannot allocate '%s'", path);
+	}
+	if (nblocks)
+		f->buf = xmalloc(nblocks * fs->blocksize < TREE_WBUF ? nblocks * fs->blocksize
+								      : TREE_WBUF);
+	*ret = f;
+	return 0;
+}
+
+/* Writes the buffered bytes (from f->flushed, a block boundary) to their blocks; the last
+ * partial block is padded with zeros. */
+static int file_flush(struct tree_file *f)
+{
+	ext2_filsys fs = f->m->fs;
+	unsigned bs = fs->blocksize;
+	blk64_t lblk = f->flushed / bs, nblk;
+	size_t off = 0;
+
+	if (!f->buf_len)
+		return 0;
+	if (f->buf_len % bs)
+		memset(f->buf + f->buf_len, 0, bs - f->buf_len % bs);
+	nblk = (f->buf_len + bs - 1) / bs;
+	for (size_t i = 0; i < f->n_runs && nblk; i++) {
+		struct tree_run *run = &f->runs[i];
+		blk64_t n;
+		errcode_t err;
+
+		if (lblk >= run->lblk + run->len || lblk < run->lblk)
+			continue;
+		n = run->lblk + run->len - lblk;
+		if (n > nblk)
+			n = nblk;
+		err = io_channel_write_blk64(fs->io, run->pblk + (lblk - run->lblk), (int)n,
+					     f->buf + off);
+		if (err)
+			return ext2_log_error(err, "cannot write '%s'", f->path);
+		off += n * bs;
+		lblk += n;
+		nblk -= n;
+	}
+	assert(nblk == 0);
+	f->flushed += f->buf_len;
+	f->buf_len = 0;
+	return 0;
+}
+
+int tree_file_write(struct tree_file *f, const void *data, size_t n)
+{
+	const char *p = data;
+	size_t cap = f->buf ? (f->size - f->flushed < TREE_WBUF ? (size_t)align_up(
+			f->size - f->flushed, f->m->fs->blocksize) : TREE_WBUF) : 0;
+
+	if (n > f->size - f->done)
+		return log_fail("'%s' is longer than its declared %" PRIu64 " bytes", f->path,
+				f->size);
+	while (n > 0) {
+		size_t k = cap - f->buf_len < n ? cap - f->buf_len : n;
+		int r;
+
+		memcpy(f->buf + f->buf_len, p, k);
+		f->buf_len += k;
+		f->done += k;
+		p += k;
+		n -= k;
+		if (f->buf_len == cap) {
+			r = file_flush(f);
+			if (r < 0)
+				return r;
+			cap = f->size - f->flushed < TREE_WBUF
+				      ? (size_t)align_up(f->size - f->flushed, f->m->fs->blocksize)
+				      : TREE_WBUF;
+		}
+	}
+	return 0;
+}
+
+int tree_file_close(struct tree_file *f)
+{
+	int r = 0;
+
+	if (f->done != f->size)
+		r = log_fail("'%s' ended after %" PRIu64 " of %" PRIu64 " bytes", f->path, f->done,
+			     f->size);
+	if (r == 0)
+		r = file_flush(f);
+	tree_file_free(f);
+	return r;
+}
+
+void tree_file_abort(struct tree_file *f)
+{
+	tree_file_free(f);
+}
+
+typedef int (*fill_fn)(void *userdata, void *buf, size_t n);
+
+static int write_file(struct tree *t, const char *path, const struct tree_attr *a, uint64_t size,
+		      fill_fn fill, void *userdata)
+{
+	struct tree_file *f;
+	_cleanup_free_ char *buf = xmalloc(TREE_WBUF);
+	uint64_t done = 0;
+	int r;
+
+	r = tree_file_create(t, path, a, size, &f);
+	if (r < 0)
+		return r;
 	if (size >= TREE_PROGRESS_MIN)
 		progress_begin(path, size);
 	while (done < size) {
-		size_t n = size - done > (1 << 20) ? (1 << 20) : (size_t)(size - done);
-		unsigned written = 0;
+		size_t n = size - done > TREE_WBUF ? TREE_WBUF : (size_t)(size - done);
 
 		r = fill(userdata, buf, n);
-		if (r < 0)
-			goto out;
-		for (size_t off = 0; off < n; off += written) {
-			err = ext2fs_file_write(f, buf + off, (unsigned)(n - off), &written);
-			if (err)
-				goto fail;
+		if (r >= 0)
+			r = tree_file_write(f, buf, n);
+		if (r < 0) {
+			progress_end();
+			tree_file_abort(f);
+			return r;
 		}
 		done += n;
 		progress_update(done);
 	}
 	progress_end();
-	err = ext2fs_file_close(f);
-	f = NULL;
-	if (err)
-		goto fail;
-	free(buf);
-	return 0;
-fail:
-	r = ext2_log_error(err, "cannot write '%s'", path);
-out:
-	progress_end();
-	if (f)
-		ext2fs_file_close(f);
-	free(buf);
-	return r;
+	return tree_file_close(f);
 }
 
 struct mem_src {
@@ -699,5 +1089,133 @@ int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, siz
 	*ret_data = data;
 	if (ret_size)
 		*ret_size = got;
+	return 0;
+}
+
+static int mode_ftype(unsigned mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case LINUX_S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	case LINUX_S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:
+		return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:
+		return EXT2_FT_SOCK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}
+
+int tree_link(struct tree *t, const char *path, const char *target)
+{
+	struct tree_loc tl, loc;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	errcode_t err;
+	int r;
+
+	r = resolve(t, target, false, false, &tl);
+	if (r == -ENOENT || (r == 0 && !tl.name[0]))
+		return log_fail("cannot link '%s' to '%s': no such file", path, target);
+	if (r < 0)
+		return r;
+	r = lookup_loc(&tl, &ino, &inode);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return log_fail("cannot link '%s' to '%s': no such file", path, target);
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return log_fail("cannot link '%s' to directory '%s'", path, target);
+	r = locate_new(t, path, &loc);
+	if (r < 0)
+		return r;
+	if (loc.m != tl.m)
+		return log_fail("cannot link '%s' to '%s': they are on different filesystems",
+				path, target);
+	if (loc.dir == tl.dir && streq(loc.name, tl.name))
+		return 0;
+	r = prepare_new(t, path, &loc);
+	if (r < 0)
+		return r;
+	/* Removing the old entry may have changed the target's link count. */
+	err = ext2fs_read_inode(loc.m->fs, ino, &inode);
+	if (!err && inode.i_links_count >= EXT2_LINK_MAX)
+		return log_fail("cannot link '%s' to '%s': too many links", path, target);
+	if (!err)
+		err = link_grow(loc.m->fs, loc.dir, loc.name, ino, mode_ftype(inode.i_mode));
+	if (!err) {
+		inode.i_links_count++;
+		err = ext2fs_write_inode(loc.m->fs, ino, &inode);
+	}
+	if (err)
+		return ext2_log_error(err, "cannot link '%s' to '%s'", path, target);
+	return 0;
+}
+
+int tree_mknod(struct tree *t, const char *path, char type, const struct tree_attr *a,
+	       unsigned major, unsigned minor)
+{
+	struct tree_loc loc;
+	struct ext2_inode inode;
+	unsigned mode;
+	int ftype, r;
+	ext2_ino_t ino;
+	errcode_t err;
+
+	switch (type) {
+	case 'c':
+		mode = LINUX_S_IFCHR;
+		ftype = EXT2_FT_CHRDEV;
+		break;
+	case 'b':
+		mode = LINUX_S_IFBLK;
+		ftype = EXT2_FT_BLKDEV;
+		break;
+	case 'p':
+		mode = LINUX_S_IFIFO;
+		ftype = EXT2_FT_FIFO;
+		break;
+	default:
+		return log_fail("cannot create '%s': unknown node type '%c'", path, type);
+	}
+	r = prepare_new(t, path, &loc);
+	if (r < 0)
+		return r;
+	r = new_inode(&loc, mode, ftype, a, &ino);
+	if (r < 0)
+		return r;
+	err = ext2fs_read_inode(loc.m->fs, ino, &inode);
+	if (!err && type != 'p') {
+		/* The kernel's encoding: old 8:8 when it fits, else the new 12:20 form. */
+		if (major < 256 && minor < 256) {
+			inode.i_block[0] = major * 256 + minor;
+			inode.i_block[1] = 0;
+		} else {
+			inode.i_block[0] = 0;
+			inode.i_block[1] = (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+		}
+		err = ext2fs_write_inode(loc.m->fs, ino, &inode);
+	}
+	if (err)
+		return ext2_log_error(err, "cannot create '%s'", path);
+	return 0;
+}
+
+int tree_fs_of(struct tree *t, const char *path, ext2_filsys *ret_fs, const char **ret_mount)
+{
+	struct tree_loc loc;
+	int r = locate_new(t, path, &loc);
+
+	if (r < 0)
+		return r;
+	*ret_fs = loc.m->fs;
+	if (ret_mount)
+		*ret_mount = loc.m->path;
 	return 0;
 }

@@ -37,8 +37,32 @@ int tree_write(struct tree *t, const char *path, const struct tree_attr *a, cons
 /* Same, streaming `size` bytes from fd (a host file). */
 int tree_write_fd(struct tree *t, const char *path, const struct tree_attr *a, int fd,
 		  uint64_t size);
+/* Streaming a regular file of known size: the blocks are allocated together, then data is
+ * written in whole runs straight to the image (no per-block copies, no zeroing first).
+ * tree_file_close fails unless exactly `size` bytes were written. */
+struct tree_file;
+int tree_file_create(struct tree *t, const char *path, const struct tree_attr *a, uint64_t size,
+		     struct tree_file **ret);
+int tree_file_write(struct tree_file *f, const void *data, size_t n);
+int tree_file_close(struct tree_file *f);
+/* After a failure: releases the handle (the file stays, with whatever was written). */
+void tree_file_abort(struct tree_file *f);
+
 /* Creates or replaces a symlink. */
 int tree_symlink(struct tree *t, const char *path, const char *target, const struct tree_attr *a);
+/* Creates `path` as another name for the existing non-directory `target` (a hard link; both
+ * must be in the same filesystem). */
+int tree_link(struct tree *t, const char *path, const char *target);
+/* Creates a character or block device (type 'c' or 'b') or a FIFO ('p'). */
+int tree_mknod(struct tree *t, const char *path, char type, const struct tree_attr *a,
+	       unsigned major, unsigned minor);
+/* Strict mode, for content from packages: a path that would climb above the root through
+ * ".." (in the path or in a symlink on the way) is refused instead of stopping at the root,
+ * since such an entry was written to escape. */
+void tree_set_strict(struct tree *t, bool strict);
+/* The filesystem holding `path`'s parent directory, and its mount point. */
+int tree_fs_of(struct tree *t, const char *path, ext2_filsys *ret_fs, const char **ret_mount);
+
 /* Reads a regular file of the target (at most max bytes, else -EFBIG); NUL-terminated. */
 int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, size_t *ret_size);
 /* 1 when path exists (following symlinks), 0 when not, -errno on error. */
