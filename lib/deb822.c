@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* deb822 parser: splits control data into stanzas and fields in one pass over the text.
+ * Names and values are NUL-terminated in place and continuation lines are compacted in
+ * place (the joined value is never longer than the lines it came from), so the only
+ * allocations are the two growing arrays of fields and stanzas. */
+#include "deb822.h"
+
+#include <strings.h>
+
+#include "log.h"
+
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Grows an array when n reaches its capacity; the capacity is kept alongside. */
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 64;
+	return xrealloc(p, *cap * size);
+}
+
+static unsigned line_of(const char *text, const char *pos)
+{
+	unsigned line = 1;
+
+	for (const char *p = text; (p = memchr(p, '\n', pos - p)); p++)
+		line++;
+	return line;
+}
+
+int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
+{
+	_cleanup_free_ struct deb822_field *fields = NULL;
+	_cleanup_free_ struct deb822_stanza *stanzas = NULL;
+	_cleanup_free_ char *buf = NULL;
+	size_t n_fields = 0, cap_fields = 0, n_stanzas = 0, cap_stanzas = 0;
+	char *p, *end, *w = NULL, *vstart = NULL, *nul;
+	bool in_stanza = false;
+	unsigned line = 0;
+	struct deb822 *d;
+
+	/* One extra byte so that a value ending the text can be terminated in place. */
+	buf = xrealloc(text, len + 1);
+	buf[len] = 0;
+	nul = memchr(buf, 0, len);
+	if (nul) {
+		log_error("%s:%u: NUL byte in control data", what, line_of(buf, nul));
+		return -EINVAL;
+	}
+
+	p = buf;
+	end = buf + len;
+	while (p < end) {
+		char *eol = memchr(p, '\n', end - p);
+		char *next = eol ? eol + 1 : end;
+		char *e = eol ? eol : end;
+		char *q, *colon;
+
+		line++;
+		if (e > p && e[-1] == '\r')
+			e--;
+		for (q = p; q < e && is_blank(*q); q++)
+			;
+		if (q == e) {
+			/* Blank (or whitespace-only) line: ends the field and the stanza. */
+			if (w)
+				*w = 0;
+			w = NULL;
+			in_stanza = false;
+			p = next;
+			continue;
+		}
+		if (*p == '#') {
+			p = next;
+			continue;
+		}
+		while (e > q && is_blank(e[-1]))
+			e--;
+
+		if (is_blank(*p)) {
+			if (!w) {
+				log_error("%s:%u: continuation line outside a field", what, line);
+				return -EINVAL;
+			}
+			/* An empty first line ("Conffiles:") does not start the value with '\n'. */
+			if (w > vstart)
+				*w++ = '\n';
+			memmove(w, p + 1, e - (p + 1));
+			w += e - (p + 1);
+			p = next;
+			continue;
+		}
+
+		if (w)
+			*w = 0;
+		colon = memchr(p, ':', e - p);
+		if (!colon) {
+			log_error("%s:%u: expected 'Name: value', found no ':'", what, line);
+			return -EINVAL;
+		}
+		if (colon == p) {
+			log_error("%s:%u: empty field name", what, line);
+			return -EINVAL;
+		}
+		for (q = p; q < colon; q++)
+			if (is_blank(*q)) {
+				log_error("%s:%u: blank in field name '%.*s'", what, line,
+					  (int)(colon - p), p);
+				return -EINVAL;
+			}
+		*colon = 0;
+		for (q = colon + 1; q < e && is_blank(*q); q++)
+			;
+		vstart = q;
+		w = e;
+
+		if (!in_stanza) {
+			stanzas = grow(stanzas, n_stanzas, &cap_stanzas, sizeof(*stanzas));
+			/* fields is still growing: the pointers are filled in at the end. */
+			stanzas[n_stanzas++] = (struct deb822_stanza){ .line = line };
+			in_stanza = true;
+		}
+		fields = grow(fields, n_fields, &cap_fields, sizeof(*fields));
+		fields[n_fields++] =
+			(struct deb822_field){ .name = p, .value = vstart, .line = line };
+		stanzas[n_stanzas - 1].n_fields++;
+		p = next;
+	}
+	if (w)
+		*w = 0;
+
+	/* Stanzas own consecutive runs of fields; stanzas[0].fields is the whole array. */
+	for (size_t i = 0, k = 0; i < n_stanzas; k += stanzas[i].n_fields, i++)
+		stanzas[i].fields = fields + k;
+	d = xmalloc(sizeof(*d));
+	*d = (struct deb822){
+		.text = TAKE_PTR(buf),
+		.stanzas = n_stanzas ? TAKE_PTR(stanzas) : NULL,
+		.n_stanzas = n_stanzas,
+	};
+	if (n_stanzas)
+		fields = NULL;
+	*ret = d;
+	return 0;
+}
+
+struct deb822 *deb822_free(struct deb822 *d)
+{
+	if (!d)
+		return NULL;
+	if (d->n_stanzas)
+		free(d->stanzas[0].fields);
+	free(d->stanzas);
+	free(d->text);
+	free(d);
+	return NULL;
+}
+
+const char *deb822_get(const struct deb822_stanza *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_fields; i++)
+		if (strcasecmp(s->fields[i].name, name) == 0)
+			return s->fields[i].value;
+	return NULL;
+}

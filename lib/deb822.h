@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* deb822 control data: Packages and Release indices, .deb control files, dpkg's status.
+ * Stanzas are separated by blank lines; a final stanza without a trailing blank line is
+ * still a stanza (debootstrap drops it). Parsing is in place: the parser owns the text and
+ * fields point into it, so a 50 MB Packages index parses without an allocation per field. */
+#pragma once
+
+#include "util.h"
+
+struct deb822_field {
+	const char *name;  /* as written ("Pre-Depends"); compare case-insensitively */
+	const char *value; /* leading/trailing blanks removed; continuation lines joined with
+			    * '\n', each with its leading blank removed ("." lines kept as ".") */
+	unsigned line;     /* 1-based line of the field name */
+};
+
+struct deb822_stanza {
+	struct deb822_field *fields;
+	size_t n_fields;
+	unsigned line; /* 1-based line of the first field */
+};
+
+struct deb822 {
+	char *text; /* owned */
+	struct deb822_stanza *stanzas;
+	size_t n_stanzas;
+};
+
+/* Parses `text` (len bytes, need not be NUL-terminated; the parser takes ownership of the
+ * malloc'ed buffer either way). `what` names the source in messages ("Packages for
+ * bookworm/main", "control of 'foo.deb'"). Comment lines ("#") are skipped. A line that is
+ * neither "Name: value", a continuation, nor blank is an error logged as
+ * "what:LINE: ..." and returned as -EINVAL. A PGP-signed InRelease is not handled here. */
+int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret);
+struct deb822 *deb822_free(struct deb822 *d);
+
+/* The field's value, or NULL; the name is compared case-insensitively. */
+const char *deb822_get(const struct deb822_stanza *s, const char *name);
