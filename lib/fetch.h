@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A download cache on libcurl: files are queued with fetcher_add() and fetched together,
+ * several at once, by fetcher_run(). A file whose SHA-256 is known is stored by content as
+ * "<cache>/sha256/<hex>" and reused (after its hash is checked again) by every later run; a
+ * file without one (InRelease) is stored as "<cache>/url/<escaped URL>" and fetched again
+ * on every run unless offline. A file gets its final name only once its size and hash have
+ * been checked, so the cache never holds a partial or unverified file under that name. */
+#pragma once
+
+#include "util.h"
+
+struct fetcher;
+
+enum {
+	/* A missing file (HTTP 404, a file:// path that does not exist, or offline: not in
+	 * the cache) is not an error: fetcher_run() succeeds and removes any stale copy, so
+	 * the file is then absent at *ret_path. For InRelease, which may not exist. */
+	FETCH_OPTIONAL = 1 << 0,
+};
+
+/* Creates cache_dir (mode 0755, with its parents) when missing. Offline, nothing is ever
+ * downloaded: everything must already be in the cache. parallel is the most transfers run
+ * at once (0: 4). */
+int fetcher_new(const char *cache_dir, bool offline, unsigned parallel, struct fetcher **ret);
+struct fetcher *fetcher_free(struct fetcher *f);
+static inline void fetcher_freep(struct fetcher **f)
+{
+	fetcher_free(*f);
+}
+#define _cleanup_fetcher_ _cleanup_(fetcher_freep)
+
+const char *fetcher_cache_dir(const struct fetcher *f);
+bool fetcher_offline(const struct fetcher *f);
+
+/* Queues a download of url (http://, https:// or file://). sha256_hex (64 hex digits) may
+ * be NULL; size 0 is unknown. *ret_path (malloc'ed) is where the verified file will be once
+ * fetcher_run() succeeded. The same hash (whatever the URL) or the same URL without a hash
+ * queued twice is fetched once. */
+int fetcher_add_flags(struct fetcher *f, const char *url, const char *sha256_hex, uint64_t size,
+		      unsigned flags, char **ret_path);
+static inline int fetcher_add(struct fetcher *f, const char *url, const char *sha256_hex,
+			      uint64_t size, char **ret_path)
+{
+	return fetcher_add_flags(f, url, sha256_hex, size, 0, ret_path);
+}
+
+/* Fetches everything queued, up to `parallel` transfers at once, then empties the queue.
+ * Every failure is logged; the first error is returned. */
+int fetcher_run(struct fetcher *f);
+
+/* SHA-256 of a whole file as 64 lowercase hex digits (+ NUL) in ret_hex. */
+int sha256_file(const char *path, char ret_hex[static 65]);

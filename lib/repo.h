@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* One suite of an apt repository, loaded and verified: InRelease (or Release and
+ * Release.gpg) checked with gpgv against a keyring, then each component's Packages index
+ * fetched by the SHA-256 that the signed Release gives for it, decompressed and parsed. */
+#pragma once
+
+#include "deb822.h"
+#include "fetch.h"
+#include "util.h"
+
+struct repo_opts {
+	const char *mirror;  /* "http://deb.debian.org/debian", "file:///srv/repo" */
+	const char *suite;   /* "bookworm"; must be the Release's Suite or Codename */
+	char **components;   /* NULL-terminated: { "main", NULL } */
+	const char *arch;    /* "amd64" */
+	const char *keyring; /* an OpenPGP keyring file in binary form, as gpgv reads it */
+};
+
+/* Loads the suite through f: on success *ret_indices is a malloc'ed array of *ret_n parsed
+ * Packages indices, one per component in the components' order (free each with
+ * deb822_free() and the array with free()). */
+int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret_indices,
+	      size_t *ret_n);
