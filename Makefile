@@ -10,7 +10,7 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/mkbootmedia
 
 CC ?= gcc
-PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto
+PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -23,7 +23,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	-DMKBOOTMEDIA_VERSION='"$(VERSION)"' -DMKBOOTMEDIA_DATADIR='"$(DATADIR)"' \
 	-Ibuilder -Ilib -Istages $(PKG_CFLAGS)
-LDLIBS += $(PKG_LIBS)
+LDLIBS += $(PKG_LIBS) -lpthread
 
 LIB_SRC := $(sort $(wildcard builder/*.c lib/*.c stages/*.c))
 LIB_SRC := $(filter-out builder/main.c,$(LIB_SRC))

@@ -60,6 +60,12 @@ struct build {
 	ext2_filsys *fs;
 	struct tree *tree;
 
+	/* downloads */
+	const char *cache_dir;  /* --cache, or NULL for the default */
+	bool offline;
+	unsigned jobs;          /* worker threads; 0: one per CPU */
+	size_t n_packages;      /* unpacked by the packages stage, for the summary */
+
 	time_t now;             /* SOURCE_DATE_EPOCH, or the start of the build */
 	bool clamp_mtime;       /* SOURCE_DATE_EPOCH was set: no file is newer than `now` */
 };

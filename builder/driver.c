@@ -146,16 +146,25 @@ static int close_filesystems(struct build *b, bool failed)
 	return ret;
 }
 
-static void print_plan(struct build *b, void **priv, bool *active)
+static int print_plan(struct build *b, void **priv, bool *active)
 {
 	printf("stages:");
 	for (size_t i = 0; i < n_stages; i++)
 		if (active[i])
 			printf(" %s", stages[i]->name);
 	printf("\n");
-	for (size_t i = 0; i < n_stages; i++)
-		if (active[i] && stages[i]->plan)
-			stages[i]->plan(b, priv[i], stdout);
+	for (size_t i = 0; i < n_stages; i++) {
+		if (active[i] && stages[i]->plan) {
+			int r;
+
+			log_set_scope(stages[i]->name);
+			r = stages[i]->plan(b, priv[i], stdout);
+			log_set_scope(NULL);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }
 
 static void print_summary(struct build *b, const double *secs, const bool *active)
@@ -173,6 +182,8 @@ static void print_summary(struct build *b, const double *secs, const bool *activ
 			 format_bytes(sz, p->length), format_bytes(osz, p->offset),
 			 fs_type_to_string(p->fs.type), p->fs.mount ? p->fs.mount : "");
 	}
+	if (b->n_packages)
+		log_info("    %zu packages", b->n_packages);
 	for (size_t i = 0; i < n_stages; i++)
 		if (active[i])
 			log_debug("    stage %-10s %.2fs", stages[i]->name, secs[i]);
@@ -250,7 +261,10 @@ static void build_free(struct build *b, void **priv)
 
 int driver_main(const struct driver_options *o)
 {
-	struct build b = { .fd = -1, .recipe_path = o->recipe, .out_path = o->output };
+	struct build b = {
+		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
+		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
+	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
 	int r;
@@ -273,7 +287,7 @@ int driver_main(const struct driver_options *o)
 			r = stages[i]->verify(&b, priv[i]);
 	if (r >= 0) {
 		if (!o->output)
-			print_plan(&b, priv, active);
+			r = print_plan(&b, priv, active);
 		else
 			r = run_stages(&b, priv, active);
 	}

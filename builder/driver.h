@@ -8,6 +8,9 @@ struct driver_options {
 	const char *output;  /* NULL: check only */
 	char **defines;      /* -D NAME=VALUE, NULL-terminated */
 	const char *seed;    /* --seed, overrides image.seed */
+	const char *cache_dir; /* --cache; NULL: $XDG_CACHE_HOME/mkbootmedia */
+	bool offline;        /* --offline: nothing is downloaded */
+	unsigned jobs;       /* --jobs: worker threads; 0: one per CPU */
 };
 
 /* Loads and verifies the recipe; prints the plan when `output` is NULL, builds otherwise.

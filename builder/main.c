@@ -21,6 +21,9 @@ static void usage(FILE *out)
 	      "  -o, --output IMAGE      where to write the image\n"
 	      "  -D NAME=VALUE           set a recipe variable (overrides variables:)\n"
 	      "      --seed STRING       derive every identifier (UUIDs, disk id) from STRING\n"
+	      "      --cache DIR         download cache (default $XDG_CACHE_HOME/mkbootmedia)\n"
+	      "      --offline           download nothing: build from the cache or fail\n"
+	      "  -j, --jobs N            worker threads for decompression (default: CPUs)\n"
 	      "  -v, --verbose           more messages (repeat for debug output)\n"
 	      "  -q, --quiet             errors only\n"
 	      "  -h, --help              this help\n"
@@ -33,11 +36,14 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100 };
+	enum { OPT_SEED = 0x100, OPT_CACHE, OPT_OFFLINE };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "define", required_argument, NULL, 'D' },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "cache", required_argument, NULL, OPT_CACHE },
+		{ "offline", no_argument, NULL, OPT_OFFLINE },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -50,7 +56,7 @@ int main(int argc, char **argv)
 	const char *command = "build";
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+o:D:vqhV", longopts, NULL)) != -1 ||
+	while ((c = getopt_long(argc, argv, "+o:D:j:vqhV", longopts, NULL)) != -1 ||
 	       optind < argc) {
 		if (c == -1) {
 			/* A positional argument: the command or the recipe; options may follow. */
@@ -77,6 +83,29 @@ int main(int argc, char **argv)
 		case OPT_SEED:
 			o.seed = optarg;
 			break;
+		case OPT_CACHE:
+			if (!optarg[0]) {
+				log_error("--cache needs a directory");
+				return 2;
+			}
+			o.cache_dir = optarg;
+			break;
+		case OPT_OFFLINE:
+			o.offline = true;
+			break;
+		case 'j': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || !optarg[0] || v < 1 || v > 64) {
+				log_error("--jobs '%s': expected a number from 1 to 64", optarg);
+				return 2;
+			}
+			o.jobs = (unsigned)v;
+			break;
+		}
 		case 'v':
 			level = level < LOG_DEBUG ? level + 1 : LOG_DEBUG;
 			break;

@@ -13,8 +13,9 @@ struct stage {
 	const char *const *keys; /* top-level recipe keys this stage owns (NULL-terminated) */
 	int (*parse)(struct build *b, void **ret_priv);
 	int (*verify)(struct build *b, void *priv);
-	/* Prints this stage's part of the plan (`mkbootmedia check`); optional. */
-	void (*plan)(struct build *b, void *priv, FILE *out);
+	/* Prints this stage's part of the plan (`mkbootmedia check`); optional. May do the
+	 * work needed to know the plan (the packages stage resolves its package set). */
+	int (*plan)(struct build *b, void *priv, FILE *out);
 	int (*run)(struct build *b, void *priv);
 	/* Releases what run acquired; `failed` says whether the build failed. Optional. */
 	void (*cleanup)(struct build *b, void *priv, bool failed);

@@ -391,7 +391,7 @@ static int files_run(struct build *b, void *priv)
 	return 0;
 }
 
-static void files_plan(struct build *b, void *priv, FILE *out)
+static int files_plan(struct build *b, void *priv, FILE *out)
 {
 	struct files_priv *p = priv;
 	static const char *const kinds[] = { "file", "copy of", "symlink to", "directory" };
@@ -406,6 +406,7 @@ static void files_plan(struct build *b, void *priv, FILE *out)
 			f->kind == FILE_SOURCE || f->kind == FILE_SYMLINK ? " " : "",
 			f->kind == FILE_SOURCE ? f->source : f->kind == FILE_SYMLINK ? f->data : "");
 	}
+	return 0;
 }
 
 const struct stage stage_files = {

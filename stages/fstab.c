@@ -351,7 +351,7 @@ char *fstab_render(const struct build *b, const void *stage_priv)
 	return fstab_generate(b, &p->c);
 }
 
-static void fstab_plan(struct build *b, void *priv, FILE *out)
+static int fstab_plan(struct build *b, void *priv, FILE *out)
 {
 	struct fstab_priv *p = priv;
 
@@ -367,6 +367,7 @@ static void fstab_plan(struct build *b, void *priv, FILE *out)
 		fprintf(out, "  /etc/mtab -> %s\n", p->mtab);
 	if (p->blkid)
 		fprintf(out, "  /etc/blkid.tab -> %s\n", p->blkid);
+	return 0;
 }
 
 static int fstab_run(struct build *b, void *priv)

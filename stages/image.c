@@ -123,7 +123,7 @@ static int image_verify(struct build *b, void *priv)
 	return 0;
 }
 
-static void image_plan(struct build *b, void *priv, FILE *out)
+static int image_plan(struct build *b, void *priv, FILE *out)
 {
 	char sz[32];
 
@@ -138,6 +138,7 @@ static void image_plan(struct build *b, void *priv, FILE *out)
 		fprintf(out, ", disk GUID %s", g);
 	}
 	fprintf(out, "%s\n", b->seed ? "" : " (random: no seed)");
+	return 0;
 }
 
 static int image_run(struct build *b, void *priv)

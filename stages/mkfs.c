@@ -53,7 +53,7 @@ static int mkfs_verify(struct build *b, void *priv)
 	return 0;
 }
 
-static void mkfs_plan(struct build *b, void *priv, FILE *out)
+static int mkfs_plan(struct build *b, void *priv, FILE *out)
 {
 	fprintf(out, "filesystems:\n");
 	for (size_t i = 0; i < b->n_parts; i++) {
@@ -67,6 +67,7 @@ static void mkfs_plan(struct build *b, void *priv, FILE *out)
 			fs_type_to_string(p->fs.type), p->fs.label ? p->fs.label : "-", u,
 			p->fs.mount ? p->fs.mount : "-");
 	}
+	return 0;
 }
 
 static int by_mount_depth(const void *a, const void *c)

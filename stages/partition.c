@@ -314,7 +314,7 @@ static int partition_verify(struct build *b, void *priv)
 	return 0;
 }
 
-static void partition_plan(struct build *b, void *priv, FILE *out)
+static int partition_plan(struct build *b, void *priv, FILE *out)
 {
 	fprintf(out, "partitions:\n  %-3s %-12s %10s %10s %-8s %-5s %-16s %s\n", "#", "name",
 		"start MiB", "size MiB", "type", "fs", "label", "mount");
@@ -333,6 +333,7 @@ static void partition_plan(struct build *b, void *priv, FILE *out)
 			fs_type_to_string(p->fs.type), p->fs.label ? p->fs.label : "-",
 			p->fs.mount ? p->fs.mount : "-", p->bootable ? " (bootable)" : "");
 	}
+	return 0;
 }
 
 static int partition_run(struct build *b, void *priv)

@@ -85,3 +85,82 @@ expect_fail() {
 	left=$(ls -A "$WORK/out" 2>/dev/null)
 	[ -z "$left" ] || fail "files left in the output directory: $left"
 }
+
+# deb_control NAME VERSION [FIELD-LINES...]: a control file on stdout.
+deb_control() {
+	printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: Test <test@example.org>\n' "$1" "$2"
+	shift 2
+	for l in "$@"; do printf '%s\n' "$l"; done
+	printf 'Description: test package\n'
+}
+
+# mkdeb OUTDIR NAME VERSION ROOT [FIELD-LINES...]: builds OUTDIR/NAME_VERSION_all.deb with
+# dpkg-deb from the tree ROOT (owned by root, every mtime SOURCE_DATE_EPOCH). Maintainer
+# scripts and conffiles go in ROOT/DEBIAN before the call.
+mkdeb() {
+	out=$1 name=$2 version=$3 root=$4
+	shift 4
+	mkdir -p "$root/DEBIAN"
+	deb_control "$name" "$version" "$@" >"$root/DEBIAN/control"
+	find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+	dpkg-deb --root-owner-group -Zxz --build "$root" "$out/${name}_${version}_all.deb" >/dev/null
+}
+
+# mkdeb_tar OUT.deb NAME VERSION DATA.TAR [FIELD-LINES...]: a .deb around a data.tar the test
+# made itself (bsdtar with an mtree spec or -s renames: entries dpkg-deb would never write).
+mkdeb_tar() {
+	out=$1 name=$2 version=$3 data=$4
+	shift 4
+	d=$(mktemp -d "$WORK/deb.XXXXXX")
+	deb_control "$name" "$version" "$@" >"$d/control"
+	(cd "$d" && bsdtar --format=gnutar --uid 0 --gid 0 -cf control.tar ./control)
+	xz -c "$d/control.tar" >"$d/control.tar.xz"
+	xz -c "$data" >"$d/data.tar.xz"
+	printf '2.0\n' >"$d/debian-binary"
+	(cd "$d" && ar qcD pkg.deb debian-binary control.tar.xz data.tar.xz)
+	mv "$d/pkg.deb" "$out"
+	rm -rf "$d"
+}
+
+# fs_list FSIMAGE: every entry of an ext2/3/4 image as "path type mode uid gid size link",
+# sorted: type f d l c b p, mode 4 octal digits (setuid/setgid/sticky included), size only
+# for regular files. Walks the tree with debugfs "ls -p", one debugfs run per depth; symlink
+# targets come from debugfs "stat" (fast links) or "cat" (long ones).
+fs_list() {
+	fs=$1
+	: >"$WORK/fs_list.entries"
+	level=/
+	while [ -n "$level" ]; do
+		printf '%s\n' "$level" | sed 's/^\(.*\)$/ls -p "\1"/' >"$WORK/fs_list.cmds"
+		debugfs -f "$WORK/fs_list.cmds" "$fs" 2>/dev/null | awk '
+			/^debugfs: ls -p / { dir = substr($0, 16); gsub(/"/, "", dir); if (dir == "/") dir = ""; next }
+			/^\// {
+				n = split($0, f, "/")
+				name = f[6]; if (name == "." || name == ".." || name == "") next
+				print dir "/" name "\t" f[3] "\t" f[4] "\t" f[5] "\t" f[7]
+			}' >"$WORK/fs_list.level"
+		cat "$WORK/fs_list.level" >>"$WORK/fs_list.entries"
+		level=$(awk -F'\t' 'substr($2, 1, 2) == "04" { print $1 }' "$WORK/fs_list.level")
+	done
+	# Symlink targets, one stat per link.
+	awk -F'\t' 'substr($2, 1, 2) == "12" { print "stat \"" $1 "\"" }' "$WORK/fs_list.entries" >"$WORK/fs_list.cmds"
+	debugfs -f "$WORK/fs_list.cmds" "$fs" 2>/dev/null | awk '
+		/^debugfs: stat / { p = substr($0, 16); gsub(/"/, "", p); next }
+		/^Fast link dest: / { t = $0; sub(/^Fast link dest: "/, "", t); sub(/"$/, "", t); print p "\t" t }
+	' >"$WORK/fs_list.links"
+	awk -F'\t' -v OFS=' ' '
+		FILENAME == ARGV[1] { link[$1] = $2; next }
+		{
+			m = $2; t = substr(m, 1, length(m) - 4); perm = substr(m, length(m) - 3)
+			type = t == "04" ? "d" : t == "10" ? "f" : t == "12" ? "l" : t == "02" ? "c" : t == "06" ? "b" : t == "01" ? "p" : "?"
+			line = $1 " " type " " perm " " $3 " " $4 " " (type == "f" ? $5 : "-")
+			if (type == "l") line = line " " (($1 in link) ? link[$1] : "?long")
+			print line
+		}' "$WORK/fs_list.links" "$WORK/fs_list.entries" | sort
+}
+
+# dir_list DIR: the same listing of a host directory tree (paths from its root).
+dir_list() {
+	(cd "$1" && find . -mindepth 1 -printf '/%P %y %m %U %G %s %l\n') | awk '
+		{ $3 = sprintf("%04d", $3); if ($2 != "f") $6 = "-"; if ($2 != "l") $7 = ""; print }' | sed 's/ $//' | sort
+}

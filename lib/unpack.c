@@ -1,0 +1,840 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "unpack.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "deb.h"
+#include "log.h"
+
+#define RING_SIZE (8u << 20)  /* per package in flight */
+#define CHUNK (256u << 10)     /* data bytes per record */
+#define ADMINDIR "/var/lib/dpkg"
+
+/* What a worker hands the writer: a byte stream of records in a ring buffer. */
+enum rec_type {
+	REC_CONTROL, /* a control member: name, data */
+	REC_ENTRY,   /* a data.tar entry; a regular file's data follows in REC_DATA records */
+	REC_DATA,
+	REC_END,
+	REC_ERROR,   /* name: the message */
+};
+
+struct rec {
+	uint32_t type, mode, uid, gid, major, minor, name_len, link_len;
+	uint32_t etype; /* enum deb_type */
+	int64_t mtime;
+	uint64_t size;  /* entry size, or the bytes of data that follow this record */
+};
+
+struct ring {
+	char *buf;
+	size_t head, len; /* read position, bytes held */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+struct job {
+	const struct unpack_pkg *pkg;
+	struct ring ring;
+	bool claimed;
+};
+
+struct pipeline {
+	const struct unpack_opts *o;
+	struct job *jobs;
+	size_t n, next;   /* next job to claim */
+	size_t window;    /* jobs beyond the writer's that may be claimed */
+	size_t writing;   /* the job the writer is on */
+	bool abort;
+	unsigned lzma_threads;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void ring_init(struct ring *r)
+{
+	r->buf = NULL;
+	r->head = r->len = 0;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+}
+
+static void ring_done(struct ring *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+}
+
+/* Blocks until there is room; false when the pipeline is aborted. */
+static bool ring_put(struct pipeline *p, struct ring *r, const void *data, size_t n)
+{
+	const char *s = data;
+
+	pthread_mutex_lock(&r->lock);
+	if (!r->buf)
+		r->buf = xmalloc(RING_SIZE);
+	while (n > 0) {
+		size_t tail, k;
+
+		while (r->len == RING_SIZE && !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE))
+			pthread_cond_wait(&r->cond, &r->lock);
+		if (__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE)) {
+			pthread_mutex_unlock(&r->lock);
+			return false;
+		}
+		tail = (r->head + r->len) % RING_SIZE;
+		k = RING_SIZE - r->len;
+		if (k > RING_SIZE - tail)
+			k = RING_SIZE - tail;
+		if (k > n)
+			k = n;
+		memcpy(r->buf + tail, s, k);
+		r->len += k;
+		s += k;
+		n -= k;
+		pthread_cond_broadcast(&r->cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return true;
+}
+
+/* Waits for up to n bytes and returns a pointer to at most n contiguous ones (*got). The
+ * bytes stay in the ring until ring_consume. */
+static const char *ring_peek(struct ring *r, size_t n, size_t *got)
+{
+	size_t k;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->len == 0)
+		pthread_cond_wait(&r->cond, &r->lock);
+	k = r->len < n ? r->len : n;
+	if (k > RING_SIZE - r->head)
+		k = RING_SIZE - r->head;
+	pthread_mutex_unlock(&r->lock);
+	*got = k;
+	return r->buf + r->head;
+}
+
+static void ring_consume(struct ring *r, size_t n)
+{
+	pthread_mutex_lock(&r->lock);
+	r->head = (r->head + n) % RING_SIZE;
+	r->len -= n;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void ring_get(struct ring *r, void *data, size_t n)
+{
+	char *d = data;
+
+	while (n > 0) {
+		size_t got;
+		const char *s = ring_peek(r, n, &got);
+
+		memcpy(d, s, got);
+		ring_consume(r, got);
+		d += got;
+		n -= got;
+	}
+}
+
+/* --- worker side --- */
+
+static bool put_rec(struct pipeline *p, struct job *j, struct rec *rec, const char *name,
+		    const char *link)
+{
+	rec->name_len = name ? (uint32_t)strlen(name) : 0;
+	rec->link_len = link ? (uint32_t)strlen(link) : 0;
+	return ring_put(p, &j->ring, rec, sizeof(*rec)) &&
+	       ring_put(p, &j->ring, name, rec->name_len) &&
+	       ring_put(p, &j->ring, link, rec->link_len);
+}
+
+static void put_error(struct pipeline *p, struct job *j, const char *msg)
+{
+	struct rec rec = { .type = REC_ERROR };
+
+	put_rec(p, j, &rec, msg, NULL);
+}
+
+static void produce(struct pipeline *p, struct job *j)
+{
+	struct deb *d = NULL;
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	const struct deb_member *m;
+	struct deb_entry e;
+	size_t n_members;
+	int r;
+
+	fd = open(j->pkg->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		_cleanup_free_ char *msg =
+			xasprintf("cannot open '%s': %s", j->pkg->path, strerror(errno));
+
+		put_error(p, j, msg);
+		return;
+	}
+	r = deb_open(fd, j->pkg->path, p->lzma_threads, &d);
+	if (r < 0)
+		goto fail;
+	m = deb_control_members(d, &n_members);
+	for (size_t i = 0; i < n_members; i++) {
+		struct rec rec = { .type = REC_CONTROL, .mode = m[i].mode, .size = m[i].size };
+
+		if (!put_rec(p, j, &rec, m[i].name, NULL) ||
+		    !ring_put(p, &j->ring, m[i].data, m[i].size))
+			goto out;
+	}
+	buf = xmalloc(CHUNK);
+	while ((r = deb_next(d, &e)) > 0) {
+		struct rec rec = {
+			.type = REC_ENTRY, .etype = e.type, .mode = e.mode, .uid = e.uid,
+			.gid = e.gid, .mtime = e.mtime, .size = e.size, .major = e.rdev_major,
+			.minor = e.rdev_minor,
+		};
+
+		if (!put_rec(p, j, &rec, e.path, e.link))
+			goto out;
+		if (e.type != DEB_REG)
+			continue;
+		for (uint64_t left = e.size; left > 0;) {
+			ssize_t k = deb_read(d, buf, left < CHUNK ? (size_t)left : CHUNK);
+			struct rec data = { .type = REC_DATA };
+
+			if (k < 0) {
+				r = (int)k;
+				goto fail;
+			}
+			if (k == 0) {
+				put_error(p, j, "data.tar: truncated archive");
+				goto out;
+			}
+			data.size = (uint64_t)k;
+			if (!put_rec(p, j, &data, NULL, NULL) || !ring_put(p, &j->ring, buf, (size_t)k))
+				goto out;
+			left -= (uint64_t)k;
+		}
+	}
+	if (r < 0)
+		goto fail;
+	{
+		struct rec end = { .type = REC_END };
+
+		put_rec(p, j, &end, NULL, NULL);
+	}
+	goto out;
+fail:
+	put_error(p, j, d ? deb_error(d) : strerror(-r));
+out:
+	deb_close(d);
+}
+
+static void *worker(void *userdata)
+{
+	struct pipeline *p = userdata;
+
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->abort && p->next < p->n && p->next >= p->writing + p->window)
+			pthread_cond_wait(&p->cond, &p->lock);
+		if (p->abort || p->next >= p->n) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		j = &p->jobs[p->next++];
+		j->claimed = true;
+		pthread_mutex_unlock(&p->lock);
+		produce(p, j);
+	}
+}
+
+/* --- writer side --- */
+
+struct member {
+	char *name;
+	char *data;
+	size_t size;
+	unsigned mode;
+};
+
+struct pkg_state {
+	char *name;          /* Package: */
+	char *arch;          /* Architecture: */
+	bool ma_same;        /* Multi-Arch: same, whose info files carry ":arch" */
+	struct member *members;
+	size_t n_members;
+	char **conffiles;    /* "/etc/foo" */
+	char (*conffile_md5)[33]; /* hex MD5 of each conffile as unpacked ("" if absent) */
+	char **list;         /* every path, as dpkg lists it */
+	char *status;        /* the status stanza, once done */
+};
+
+static void pkg_state_done(struct pkg_state *s)
+{
+	free(s->name);
+	free(s->arch);
+	for (size_t i = 0; i < s->n_members; i++) {
+		free(s->members[i].name);
+		free(s->members[i].data);
+	}
+	free(s->members);
+	strv_free(s->conffiles);
+	free(s->conffile_md5);
+	strv_free(s->list);
+	free(s->status);
+	memset(s, 0, sizeof(*s));
+}
+
+static const struct member *member_get(const struct pkg_state *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_members; i++)
+		if (streq(s->members[i].name, name))
+			return &s->members[i];
+	return NULL;
+}
+
+/* The value of a control field (first line only), or NULL. */
+static char *control_field(const char *control, const char *field)
+{
+	size_t fl = strlen(field);
+
+	for (const char *l = control; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (strncasecmp(l, field, fl) == 0 && l[fl] == ':') {
+			const char *v = l + fl + 1;
+
+			v += strspn(v, " \t");
+			return xstrndup(v, strcspn(v, "\r\n"));
+		}
+	}
+	return NULL;
+}
+
+bool unpack_path_skipped(char *const *exclude, char *const *include, const char *path,
+			 bool dir_or_symlink)
+{
+	bool skip = false;
+
+	for (char *const *g = exclude; g && *g; g++)
+		if (fnmatch(*g, path, 0) == 0)
+			skip = true;
+	if (!skip)
+		return false;
+	for (char *const *g = include; g && *g; g++)
+		if (fnmatch(*g, path, 0) == 0)
+			return false;
+	if (!dir_or_symlink)
+		return true;
+	for (char *const *g = include; g && *g; g++) {
+		size_t len = strcspn(*g, "*?[\\");
+
+		while (len && (*g)[len - 1] == '/')
+			len--;
+		if (strncmp(path, *g, len) == 0)
+			return false;
+	}
+	return true;
+}
+
+static int64_t clamp(const struct unpack_opts *o, int64_t t)
+{
+	return o->clamp_mtime > 0 && t > o->clamp_mtime ? o->clamp_mtime : t;
+}
+
+/* A directory from a package: created when missing; an existing one (or a symlink to one,
+ * like /lib on a merged-/usr root) is left as it is, as dpkg does. */
+static int apply_dir(struct tree *t, const char *path, const struct tree_attr *a)
+{
+	int r = tree_exists(t, path);
+
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return 0;
+	return tree_mkdir(t, path, a);
+}
+
+static int write_member_file(const struct unpack_opts *o, const char *path, const char *data,
+			     size_t size, unsigned mode)
+{
+	struct tree_attr a = { .mode = mode, .mtime = o->now };
+
+	return tree_write(o->tree, path, &a, data, size);
+}
+
+/* Info files and the status stanza once a package is unpacked. */
+static int finish_pkg(const struct unpack_opts *o, struct pkg_state *s)
+{
+	const struct member *control = member_get(s, "control");
+	_cleanup_free_ char *base = NULL, *list = NULL, *stanza = NULL;
+	size_t list_len = 0;
+	FILE *f;
+	int r;
+
+	base = s->ma_same ? xasprintf(ADMINDIR "/info/%s:%s", s->name, s->arch)
+			  : xasprintf(ADMINDIR "/info/%s", s->name);
+	f = open_memstream(&list, &list_len);
+	for (char **l = s->list; l && *l; l++)
+		fprintf(f, "%s\n", *l);
+	fclose(f);
+	{
+		_cleanup_free_ char *p = xasprintf("%s.list", base);
+
+		r = write_member_file(o, p, list, list_len, 0644);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < s->n_members; i++) {
+		_cleanup_free_ char *p = NULL;
+
+		if (streq(s->members[i].name, "control"))
+			continue;
+		p = xasprintf("%s.%s", base, s->members[i].name);
+		r = write_member_file(o, p, s->members[i].data, s->members[i].size,
+				      s->members[i].mode & 0777);
+		if (r < 0)
+			return r;
+	}
+
+	/* The status stanza: Package, Status, the control fields in order, Conffiles before
+	 * Description. dpkg reads any order; this is close to what it writes. */
+	{
+		size_t len = 0;
+		bool conffiles_done = false;
+		const char *c = control->data;
+
+		f = open_memstream(&stanza, &len);
+		fprintf(f, "Package: %s\nStatus: install ok unpacked\n", s->name);
+		while (*c) {
+			size_t ll = strcspn(c, "\n");
+			bool is_field = c[0] != ' ' && c[0] != '\t';
+
+			if (ll == 0 || (ll == 1 && c[0] == '\r')) {
+				c += ll + (c[ll] ? 1 : 0);
+				continue;
+			}
+			if (is_field && strncasecmp(c, "Package:", 8) == 0) {
+				c += ll + (c[ll] ? 1 : 0);
+				continue;
+			}
+			if (is_field && !conffiles_done && strncasecmp(c, "Description:", 12) == 0 &&
+			    s->conffiles) {
+				fputs("Conffiles:\n", f);
+				for (size_t k = 0; s->conffiles[k]; k++) {
+					const char *hash = s->conffile_md5[k];
+
+					/* dpkg --unpack records "newconffile" until configure. */
+					if (o->conffiles_new || !hash[0])
+						hash = "newconffile";
+					fprintf(f, " %s %s\n", s->conffiles[k], hash);
+				}
+				conffiles_done = true;
+			}
+			fwrite(c, 1, ll, f);
+			fputc('\n', f);
+			c += ll + (c[ll] ? 1 : 0);
+		}
+		fclose(f);
+		s->status = TAKE_PTR(stanza);
+	}
+	return 0;
+}
+
+/* The index of path in the conffiles, or -1. */
+static int conffile_index(const struct pkg_state *s, const char *path)
+{
+	for (size_t i = 0; s->conffiles && s->conffiles[i]; i++)
+		if (streq(s->conffiles[i], path))
+			return (int)i;
+	return -1;
+}
+
+/* Applies one package's records. */
+static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
+		   struct unpack_stats *st)
+{
+	const struct unpack_opts *o = p->o;
+	struct tree *t = o->tree;
+	bool control_done = false;
+	char *name = xmalloc(DEB_PATH_MAX + 2), *link = xmalloc(DEB_PATH_MAX + 2);
+	char *path = xmalloc(DEB_PATH_MAX + 32);
+	int r = 0;
+
+	for (;;) {
+		struct rec rec;
+
+		ring_get(&j->ring, &rec, sizeof(rec));
+		if (rec.name_len > DEB_PATH_MAX + 1 || rec.link_len > DEB_PATH_MAX + 1) {
+			/* Only messages are long; cut them. */
+			char *big = xmalloc(rec.name_len + 1);
+
+			ring_get(&j->ring, big, rec.name_len);
+			big[rec.name_len] = 0;
+			r = log_fail("%s", big);
+			free(big);
+			goto out;
+		}
+		ring_get(&j->ring, name, rec.name_len);
+		name[rec.name_len] = 0;
+		ring_get(&j->ring, link, rec.link_len);
+		link[rec.link_len] = 0;
+
+		if (rec.type == REC_ERROR) {
+			r = log_fail("%s", name);
+			goto out;
+		}
+		if (rec.type == REC_END)
+			break;
+		if (rec.type == REC_CONTROL) {
+			struct member *m;
+
+			s->members = xrealloc(s->members, (s->n_members + 1) * sizeof(*s->members));
+			m = &s->members[s->n_members++];
+			m->name = xstrdup(name);
+			m->size = rec.size;
+			m->mode = rec.mode;
+			m->data = xmalloc(rec.size + 1);
+			ring_get(&j->ring, m->data, rec.size);
+			m->data[rec.size] = 0;
+			continue;
+		}
+		if (!control_done) {
+			const struct member *c = member_get(s, "control");
+			const struct member *cf = member_get(s, "conffiles");
+			_cleanup_free_ char *ma = NULL;
+
+			if (!c) {
+				r = log_fail("the package has no control file");
+				goto out;
+			}
+			s->name = control_field(c->data, "Package");
+			s->arch = control_field(c->data, "Architecture");
+			ma = control_field(c->data, "Multi-Arch");
+			if (!s->name || !s->arch) {
+				r = log_fail("the control file lacks Package or Architecture");
+				goto out;
+			}
+			s->ma_same = ma && streq(ma, "same");
+			for (const char *l = cf ? cf->data : ""; *l;) {
+				size_t n = strcspn(l, "\n");
+				_cleanup_free_ char *line = xstrndup(l, n);
+				char *sp = line + strcspn(line, " \t\r");
+
+				*sp = 0;
+				if (line[0] == '/')
+					s->conffiles = strv_append(s->conffiles, line);
+				l += n + (l[n] ? 1 : 0);
+			}
+			s->conffile_md5 = xcalloc(strv_length(s->conffiles) + 1,
+						  sizeof(*s->conffile_md5));
+			control_done = true;
+		}
+		if (rec.type != REC_ENTRY) {
+			r = log_fail("unexpected data in the package stream");
+			goto out;
+		}
+
+		/* One data.tar entry. */
+		{
+			struct tree_attr a = {
+				.uid = rec.uid, .gid = rec.gid, .mode = rec.mode & 07777,
+				.mtime = clamp(o, rec.mtime),
+			};
+			bool dirlike = rec.etype == DEB_DIR || rec.etype == DEB_SYMLINK;
+			uint64_t left = rec.etype == DEB_REG ? rec.size : 0;
+
+			snprintf(path, DEB_PATH_MAX + 32, "/%s", name);
+			st->entries++;
+			if (!name[0]) {
+				s->list = strv_append(s->list, "/.");
+				continue;
+			}
+			if (unpack_path_skipped(o->path_exclude, o->path_include, path, dirlike)) {
+				st->filtered++;
+				/* Drain the data this entry carries. */
+				while (left > 0) {
+					struct rec data;
+					size_t got;
+
+					ring_get(&j->ring, &data, sizeof(data));
+					for (uint64_t k = data.size; k > 0; k -= got) {
+						ring_peek(&j->ring, k, &got);
+						ring_consume(&j->ring, got);
+					}
+					left -= data.size;
+				}
+				continue;
+			}
+			s->list = strv_append(s->list, path);
+			switch (rec.etype) {
+			case DEB_DIR:
+				r = apply_dir(t, path, &a);
+				break;
+			case DEB_SYMLINK:
+				r = tree_symlink(t, path, link, &a);
+				break;
+			case DEB_HARDLINK: {
+				_cleanup_free_ char *target = xasprintf("/%s", link);
+
+				r = tree_link(t, path, target);
+				break;
+			}
+			case DEB_CHR:
+			case DEB_BLK:
+			case DEB_FIFO:
+				r = tree_mknod(t, path,
+					       rec.etype == DEB_CHR ? 'c' : rec.etype == DEB_BLK ? 'b' : 'p',
+					       &a, rec.major, rec.minor);
+				break;
+			case DEB_REG: {
+				struct tree_file *f;
+				int cf = conffile_index(s, path);
+				EVP_MD_CTX *md5 = NULL;
+
+				if (cf >= 0) {
+					md5 = EVP_MD_CTX_new();
+					if (!md5 || !EVP_DigestInit_ex(md5, EVP_md5(), NULL)) {
+						EVP_MD_CTX_free(md5);
+						r = log_fail("cannot compute MD5 sums");
+						break;
+					}
+					if (o->conffiles_new)
+						strcat(path, ".dpkg-new");
+				}
+				r = tree_file_create(t, path, &a, rec.size, &f);
+				if (r < 0) {
+					EVP_MD_CTX_free(md5);
+					break;
+				}
+				while (left > 0) {
+					struct rec data;
+					size_t got;
+
+					ring_get(&j->ring, &data, sizeof(data));
+					if (data.type != REC_DATA) {
+						tree_file_abort(f);
+						EVP_MD_CTX_free(md5);
+						if (data.type == REC_ERROR) {
+							char *msg = xmalloc(data.name_len + 1);
+
+							ring_get(&j->ring, msg, data.name_len);
+							msg[data.name_len] = 0;
+							r = log_fail("%s", msg);
+							free(msg);
+						} else {
+							r = log_fail("'%s' is truncated", path);
+						}
+						goto out;
+					}
+					for (uint64_t k = data.size; k > 0 && r >= 0; k -= got) {
+						const char *d = ring_peek(&j->ring, k, &got);
+
+						r = tree_file_write(f, d, got);
+						if (md5)
+							EVP_DigestUpdate(md5, d, got);
+						ring_consume(&j->ring, got);
+					}
+					if (r < 0) {
+						tree_file_abort(f);
+						EVP_MD_CTX_free(md5);
+						goto out;
+					}
+					left -= data.size;
+				}
+				if (md5) {
+					unsigned char dg[16];
+					unsigned dl = 0;
+
+					EVP_DigestFinal_ex(md5, dg, &dl);
+					EVP_MD_CTX_free(md5);
+					for (unsigned k = 0; k < 16; k++)
+						sprintf(s->conffile_md5[cf] + 2 * k, "%02x", dg[k]);
+				}
+				r = tree_file_close(f);
+				st->bytes += rec.size;
+				break;
+			}
+			default:
+				r = log_fail("entry '%s' has an unknown type", name);
+			}
+			if (r < 0)
+				goto out;
+		}
+	}
+	if (!control_done)
+		r = log_fail("the package has no control file");
+	else
+		r = finish_pkg(o, s);
+out:
+	free(name);
+	free(link);
+	free(path);
+	return r;
+}
+
+static int write_admindir(const struct unpack_opts *o, struct pkg_state *states, size_t n)
+{
+	_cleanup_free_ char *status = NULL, *arch = NULL;
+	size_t len = 0;
+	size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+	FILE *f;
+	int r;
+
+	/* dpkg keeps status sorted by name (then architecture). */
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = 1; i < n; i++) {
+		for (size_t k = i; k > 0; k--) {
+			struct pkg_state *a = &states[order[k - 1]], *b = &states[order[k]];
+			int c = strcmp(a->name, b->name);
+
+			if (c < 0 || (c == 0 && strcmp(a->arch, b->arch) <= 0))
+				break;
+			size_t tmp = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = tmp;
+		}
+	}
+	f = open_memstream(&status, &len);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s\n", states[order[i]].status);
+	fclose(f);
+	free(order);
+	r = write_member_file(o, ADMINDIR "/status", status, len, 0644);
+	if (r < 0)
+		return r;
+	arch = xasprintf("%s\n", o->arch);
+	r = write_member_file(o, ADMINDIR "/arch", arch, strlen(arch), 0644);
+	if (r < 0)
+		return r;
+	if ((r = tree_exists(o->tree, ADMINDIR "/available")) == 0)
+		r = write_member_file(o, ADMINDIR "/available", "", 0, 0644);
+	return r < 0 ? r : 0;
+}
+
+static int admindir_prepare(const struct unpack_opts *o)
+{
+	static const char *const dirs[] = {
+		ADMINDIR, ADMINDIR "/info", ADMINDIR "/updates", ADMINDIR "/triggers",
+		ADMINDIR "/alternatives", ADMINDIR "/parts",
+	};
+	struct tree_attr dir = { .mode = 0755, .mtime = o->now };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int r = tree_mkdir(o->tree, dirs[i], &dir);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size_t n,
+		struct unpack_stats *ret_stats)
+{
+	struct pipeline p = { .o = o };
+	struct unpack_stats st = { 0 };
+	struct pkg_state *states = xcalloc(n ? n : 1, sizeof(*states));
+	pthread_t *threads;
+	unsigned n_threads = o->threads;
+	uint64_t total = 0, done = 0;
+	size_t started = 0;
+	int r = 0;
+
+	if (!n_threads) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n_threads = c > 0 ? (unsigned)c : 1;
+	}
+	if (n_threads > 16)
+		n_threads = 16;
+	p.lzma_threads = n_threads;
+	p.window = n_threads + 1;
+	p.jobs = xcalloc(n ? n : 1, sizeof(*p.jobs));
+	p.n = n;
+	for (size_t i = 0; i < n; i++) {
+		p.jobs[i].pkg = &pkgs[i];
+		ring_init(&p.jobs[i].ring);
+		total += pkgs[i].size;
+	}
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+
+	r = admindir_prepare(o);
+	if (r < 0)
+		goto cleanup_nothreads;
+
+	threads = xcalloc(n_threads, sizeof(*threads));
+	for (unsigned i = 0; i < n_threads; i++) {
+		if (pthread_create(&threads[i], NULL, worker, &p) != 0) {
+			r = log_errno(errno ? errno : EAGAIN, "cannot start a worker thread");
+			break;
+		}
+		started++;
+	}
+	tree_set_strict(o->tree, true);
+	progress_begin("unpacking", total);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		pthread_mutex_lock(&p.lock);
+		p.writing = i;
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+		if (!started)
+			break;
+		{
+			_cleanup_free_ char *scope = xasprintf("packages(%s)", pkgs[i].name);
+
+			log_set_scope(scope);
+		}
+		r = consume(&p, &p.jobs[i], &states[i], &st);
+		log_set_scope("packages");
+		/* The ring's memory goes back as soon as a package is done. */
+		free(p.jobs[i].ring.buf);
+		p.jobs[i].ring.buf = NULL;
+		done += pkgs[i].size;
+		progress_update(done);
+		st.packages++;
+	}
+	progress_end();
+	tree_set_strict(o->tree, false);
+
+	/* Stop and join the workers (they may be blocked on a full ring after a failure). */
+	pthread_mutex_lock(&p.lock);
+	__atomic_store_n(&p.abort, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&p.cond);
+	pthread_mutex_unlock(&p.lock);
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&p.jobs[i].ring.lock);
+		pthread_cond_broadcast(&p.jobs[i].ring.cond);
+		pthread_mutex_unlock(&p.jobs[i].ring.lock);
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+
+	if (r == 0)
+		r = write_admindir(o, states, n);
+	if (r == 0 && ret_stats)
+		*ret_stats = st;
+cleanup_nothreads:
+	for (size_t i = 0; i < n; i++) {
+		ring_done(&p.jobs[i].ring);
+		pkg_state_done(&states[i]);
+	}
+	free(states);
+	free(p.jobs);
+	pthread_mutex_destroy(&p.lock);
+	pthread_cond_destroy(&p.cond);
+	return r;
+}

@@ -1,0 +1,670 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "packages": a Debian root made the way debootstrap makes one, but unpacked from the
+ * .deb files straight into the image's filesystems, never into a host directory.
+ *
+ * packages:
+ *   suite: bookworm          the suite (or codename) to install from (default bookworm)
+ *   mirror: http://deb.debian.org/debian
+ *                            http://, https:// or file:// (default Debian's mirror);
+ *                            "none": no repository, only the local debs
+ *   components: [main]       default [main]
+ *   architecture: amd64      the target's dpkg architecture (default amd64)
+ *   keyring: /usr/share/keyrings/debian-archive-keyring.gpg
+ *                            the keys InRelease must be signed with (binary OpenPGP)
+ *   variant: minbase         none: only include and debs; required: Essential and
+ *                            Priority: required; minbase: required plus apt (default);
+ *                            important: minbase plus Priority: important
+ *   include: [...]           more packages (and their dependencies)
+ *   exclude: [...]           never installed, even when something depends on them
+ *   provides: [...]          virtual packages the image satisfies itself (the seed's equivs
+ *                            package): linux-initramfs-tool, since mkbootmedia makes the
+ *                            initrd
+ *   debs: [...]              local .deb files, or directories of them, installed and
+ *                            preferred over the mirror's packages of the same name; not
+ *                            signature-checked (they are the recipe author's own files)
+ *   path-exclude: [globs]    dpkg's --path-exclude, e.g. "/usr/share/doc/<star>" (fnmatch
+ *                            without FNM_PATHNAME: '*' also matches '/')
+ *   path-include: [globs]    dpkg's --path-include, applied after the excludes, e.g.
+ *                            "/usr/share/doc/<star>/copyright" keeps the copyright files
+ *   extra-suites: [...]      more suites: a name on the same mirror (bookworm-updates), or
+ *                            {suite, mirror, components, keyring}
+ *   merged-usr: true         /bin, /sbin, /lib* as symlinks into /usr, made by mkbootmedia
+ *                            as debootstrap does, so usr-is-merged is chosen over usrmerge
+ *                            (whose maintainer scripts would rewrite the root)
+ *
+ * Everything downloaded is verified before use: InRelease's signature (gpgv), the SHA-256
+ * of each Packages index and of each .deb. Downloads are cached (--cache, default
+ * $XDG_CACHE_HOME/mkbootmedia) and reused when their hash matches; --offline uses the cache
+ * only. The root is left as `dpkg --unpack` leaves it: packages in state "install ok
+ * unpacked", with their info files and maintainer scripts, none run. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "deb.h"
+#include "deb822.h"
+#include "fetch.h"
+#include "log.h"
+#include "repo.h"
+#include "resolve.h"
+#include "stage.h"
+#include "unpack.h"
+
+#define DEFAULT_MIRROR "http://deb.debian.org/debian"
+#define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+struct suite {
+	const char *suite;
+	const char *mirror;
+	char **components;
+	char *keyring;
+	const struct node *node;
+};
+
+struct local_deb {
+	char *path;
+	const struct node *node;
+};
+
+struct packages_priv {
+	struct suite *suites;
+	size_t n_suites;
+	const char *arch;
+	enum variant variant;
+	char **include, **exclude, **provides, **path_exclude, **path_include;
+	struct local_deb *debs;
+	size_t n_debs;
+	bool merged_usr;
+	const struct node *node, *include_node;
+
+	/* prepared */
+	struct fetcher *fetcher;
+	struct pkgdb *db;
+	const struct pkg **pkgs;
+	size_t n_pkgs;
+	bool prepared;
+};
+
+static const char *const packages_keys[] = {
+	"suite",    "mirror",       "components",   "architecture", "keyring",
+	"variant",  "include",      "exclude",      "provides",     "debs",
+	"path-exclude", "path-include", "extra-suites", "merged-usr", NULL,
+};
+static const char *const suite_keys[] = { "suite", "mirror", "components", "keyring", NULL };
+static const char *const variant_names[] = {
+	[VARIANT_NONE] = "none",
+	[VARIANT_REQUIRED] = "required",
+	[VARIANT_MINBASE] = "minbase",
+	[VARIANT_IMPORTANT] = "important",
+	NULL,
+};
+
+static void packages_free(void *priv)
+{
+	struct packages_priv *p = priv;
+
+	for (size_t i = 0; i < p->n_suites; i++) {
+		strv_free(p->suites[i].components);
+		free(p->suites[i].keyring);
+	}
+	free(p->suites);
+	for (size_t i = 0; i < p->n_debs; i++)
+		free(p->debs[i].path);
+	free(p->debs);
+	strv_free(p->include);
+	strv_free(p->exclude);
+	strv_free(p->provides);
+	strv_free(p->path_exclude);
+	strv_free(p->path_include);
+	free(p->pkgs);
+	pkgdb_free(p->db);
+	fetcher_free(p->fetcher);
+	free(p);
+}
+
+static bool name_ok(const char *s)
+{
+	/* Debian package and architecture names: lowercase letters, digits, + - . */
+	if (!s[0])
+		return false;
+	for (const char *c = s; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("+-.", *c)))
+			return false;
+	return true;
+}
+
+static int get_names(const struct node *map, const char *key, char ***ret)
+{
+	const struct node *n = node_get(map, key);
+	char **l = NULL;
+	int r;
+
+	if (!n)
+		return 0;
+	r = node_get_strv(n, &l);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; l && l[i]; i++) {
+		if (!name_ok(l[i])) {
+			r = node_error(n->items[i], "'%s' is not a package name (lowercase letters, "
+					  "digits, '+', '-', '.')", l[i]);
+			strv_free(l);
+			return r;
+		}
+	}
+	*ret = l;
+	return 0;
+}
+
+static int get_globs(const struct node *map, const char *key, char ***ret)
+{
+	const struct node *n = node_get(map, key);
+	char **l = NULL;
+	int r;
+
+	if (!n)
+		return 0;
+	r = node_get_strv(n, &l);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; l && l[i]; i++) {
+		if (l[i][0] != '/') {
+			r = node_error(n->items[i], "'%s' is not an absolute glob (like "
+					  "/usr/share/doc/*)", l[i]);
+			strv_free(l);
+			return r;
+		}
+	}
+	*ret = l;
+	return 0;
+}
+
+static int check_mirror(const struct node *n, const char *s)
+{
+	if (streq(s, "none") || startswith(s, "http://") || startswith(s, "https://") ||
+	    startswith(s, "file:///"))
+		return 0;
+	return node_error(n, "'%s' is not a mirror URL (http://, https:// or file:///...; "
+			  "or none)", s);
+}
+
+static int parse_suite_fields(const struct node *map, struct suite *s, const struct suite *dflt)
+{
+	const struct node *v;
+	int r;
+
+	s->node = map;
+	s->mirror = dflt ? dflt->mirror : DEFAULT_MIRROR;
+	if ((v = node_get(map, "mirror"))) {
+		if ((r = node_get_string(v, &s->mirror)) < 0 || (r = check_mirror(v, s->mirror)) < 0)
+			return r;
+	}
+	if ((v = node_get(map, "components"))) {
+		if ((r = node_get_strv(v, &s->components)) < 0)
+			return r;
+		if (!s->components || !s->components[0])
+			return node_error(v, "no components given (use [main])");
+		for (size_t i = 0; s->components[i]; i++)
+			if (!s->components[i][0] || strchr(s->components[i], '/') ||
+			    strstr(s->components[i], ".."))
+				return node_error(v->items[i], "'%s' is not a component name",
+						  s->components[i]);
+	} else if (dflt) {
+		for (char **c = dflt->components; *c; c++)
+			s->components = strv_append(s->components, *c);
+	} else {
+		s->components = strv_append(NULL, "main");
+	}
+	if ((v = node_get(map, "keyring"))) {
+		const char *k;
+
+		if ((r = node_get_string(v, &k)) < 0)
+			return r;
+		s->keyring = node_path_resolve(v, k);
+	} else {
+		s->keyring = xstrdup(dflt ? dflt->keyring : DEFAULT_KEYRING);
+	}
+	return 0;
+}
+
+static int parse_suite_name(const struct node *v, const char **ret)
+{
+	int r = node_get_string(v, ret);
+
+	if (r < 0)
+		return r;
+	if (!(*ret)[0] || strchr(*ret, '/') || strstr(*ret, "..") || strchr(*ret, ' '))
+		return node_error(v, "'%s' is not a suite name (like bookworm)", *ret);
+	return 0;
+}
+
+static int parse_debs(struct packages_priv *p, const struct node *n)
+{
+	int r;
+
+	if ((r = node_expect(n, NODE_SEQ)) < 0)
+		return r;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct node *item = n->items[i];
+		_cleanup_free_ char *path = NULL;
+		const char *s;
+		struct stat st;
+
+		if ((r = node_get_string(item, &s)) < 0)
+			return r;
+		path = node_path_resolve(item, s);
+		if (stat(path, &st) < 0)
+			return node_error(item, "cannot open '%s': %s", path, strerror(errno));
+		if (S_ISDIR(st.st_mode)) {
+			struct dirent **ents;
+			int k = scandir(path, &ents, NULL, alphasort);
+
+			if (k < 0)
+				return node_error(item, "cannot read '%s': %s", path, strerror(errno));
+			for (int e = 0; e < k; e++) {
+				if (endswith(ents[e]->d_name, ".deb")) {
+					p->debs = xrealloc(p->debs, (p->n_debs + 1) * sizeof(*p->debs));
+					p->debs[p->n_debs].path =
+						xasprintf("%s/%s", path, ents[e]->d_name);
+					p->debs[p->n_debs++].node = item;
+				}
+				free(ents[e]);
+			}
+			free(ents);
+		} else if (S_ISREG(st.st_mode)) {
+			p->debs = xrealloc(p->debs, (p->n_debs + 1) * sizeof(*p->debs));
+			p->debs[p->n_debs].path = TAKE_PTR(path);
+			p->debs[p->n_debs++].node = item;
+		} else {
+			return node_error(item, "'%s' is neither a .deb file nor a directory", path);
+		}
+	}
+	return 0;
+}
+
+static int packages_parse(struct build *b, void **ret_priv)
+{
+	struct node *n = node_get(b->recipe->root, "packages");
+	struct packages_priv *p;
+	const struct node *v;
+	int r, variant = VARIANT_MINBASE;
+
+	if (!n)
+		return 0;
+	p = xcalloc(1, sizeof(*p));
+	*ret_priv = p;
+	p->node = n;
+	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, packages_keys)) < 0)
+		return r;
+
+	p->suites = xcalloc(1, sizeof(*p->suites));
+	p->n_suites = 1;
+	p->suites[0].suite = "bookworm";
+	if ((v = node_get(n, "suite")) && (r = parse_suite_name(v, &p->suites[0].suite)) < 0)
+		return r;
+	if ((r = parse_suite_fields(n, &p->suites[0], NULL)) < 0)
+		return r;
+	if ((v = node_get(n, "extra-suites"))) {
+		if ((r = node_expect(v, NODE_SEQ)) < 0)
+			return r;
+		for (size_t i = 0; i < v->n; i++) {
+			const struct node *e = v->items[i];
+			struct suite *s;
+
+			p->suites = xrealloc(p->suites, (p->n_suites + 1) * sizeof(*p->suites));
+			s = &p->suites[p->n_suites++];
+			memset(s, 0, sizeof(*s));
+			if (e->kind == NODE_MAP) {
+				const struct node *sn;
+
+				if ((r = node_check_keys(e, suite_keys)) < 0)
+					return r;
+				if (!(sn = node_get(e, "suite")))
+					return node_error(e, "missing 'suite'");
+				if ((r = parse_suite_name(sn, &s->suite)) < 0)
+					return r;
+				if ((r = parse_suite_fields(e, s, &p->suites[0])) < 0)
+					return r;
+			} else {
+				struct node empty = { .kind = NODE_MAP };
+
+				if ((r = parse_suite_name(e, &s->suite)) < 0)
+					return r;
+				if ((r = parse_suite_fields(&empty, s, &p->suites[0])) < 0)
+					return r;
+				s->node = e;
+			}
+			if (streq(s->mirror, "none"))
+				return node_error(e, "an extra suite needs a mirror");
+		}
+	}
+	p->arch = "amd64";
+	if ((v = node_get(n, "architecture"))) {
+		if ((r = node_get_string(v, &p->arch)) < 0)
+			return r;
+		if (!name_ok(p->arch) || streq(p->arch, "all") || streq(p->arch, "any"))
+			return node_error(v, "'%s' is not a Debian architecture (like amd64, arm64, "
+					  "i386)", p->arch);
+	}
+	if ((v = node_get(n, "variant")) && (r = node_get_enum(v, variant_names, &variant)) < 0)
+		return r;
+	p->variant = (enum variant)variant;
+	if ((r = get_names(n, "include", &p->include)) < 0 ||
+	    (r = get_names(n, "exclude", &p->exclude)) < 0 ||
+	    (r = get_names(n, "provides", &p->provides)) < 0 ||
+	    (r = get_globs(n, "path-exclude", &p->path_exclude)) < 0 ||
+	    (r = get_globs(n, "path-include", &p->path_include)) < 0)
+		return r;
+	p->include_node = node_get(n, "include");
+	if ((v = node_get(n, "debs")) && (r = parse_debs(p, v)) < 0)
+		return r;
+	p->merged_usr = true;
+	if ((v = node_get(n, "merged-usr")) && (r = node_get_bool(v, &p->merged_usr)) < 0)
+		return r;
+	if (streq(p->suites[0].mirror, "none") && p->n_suites > 1)
+		return node_error(node_get(n, "extra-suites"), "extra suites need a mirror for the "
+				  "main suite too (mirror: none means local debs only)");
+	if (streq(p->suites[0].mirror, "none") && !p->n_debs)
+		return node_error(n, "mirror: none leaves nothing to install (add debs:)");
+	if (!build_part_at(b, "/"))
+		return node_error(n, "no partition has a filesystem mounted at '/' to hold the "
+				  "packages (add mount: / to a partition's filesystem)");
+	return 1;
+}
+
+static bool use_mirror(const struct packages_priv *p)
+{
+	return !streq(p->suites[0].mirror, "none");
+}
+
+static int packages_verify(struct build *b, void *priv)
+{
+	struct packages_priv *p = priv;
+
+	if (!use_mirror(p))
+		return 0;
+	for (size_t i = 0; i < p->n_suites; i++) {
+		const struct node *k = node_get(p->suites[i].node, "keyring");
+
+		if (access(p->suites[i].keyring, R_OK) < 0)
+			return node_error(k ? k : p->suites[i].node,
+					  "keyring '%s': %s (install debian-archive-keyring, or "
+					  "name the keyring: key)", p->suites[i].keyring,
+					  strerror(errno));
+	}
+	return 0;
+}
+
+static int default_cache(char **ret)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (x && x[0] == '/')
+		*ret = xasprintf("%s/mkbootmedia", x);
+	else if (home && home[0] == '/')
+		*ret = xasprintf("%s/.cache/mkbootmedia", home);
+	else
+		return log_fail("no cache directory: set XDG_CACHE_HOME or HOME, or use --cache DIR");
+	return 0;
+}
+
+static int load_local(struct packages_priv *p, unsigned source)
+{
+	for (size_t i = 0; i < p->n_debs; i++) {
+		struct local_deb *l = &p->debs[i];
+		_cleanup_close_ int fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		struct deb *d = NULL;
+		const struct deb_member *c;
+		struct deb822 *ctl = NULL;
+		int r;
+
+		if (fd < 0)
+			return node_error(l->node, "cannot open '%s': %s", l->path, strerror(errno));
+		r = deb_open(fd, l->path, 1, &d);
+		if (r < 0) {
+			r = node_error(l->node, "'%s': %s", l->path, deb_error(d));
+			deb_close(d);
+			return r;
+		}
+		c = deb_control(d, "control");
+		if (c) {
+			_cleanup_free_ char *what = xasprintf("control of '%s'", l->path);
+
+			r = deb822_parse(xstrndup(c->data, c->size), c->size, what, &ctl);
+		}
+		deb_close(d);
+		if (!c || r < 0 || ctl->n_stanzas != 1) {
+			deb822_free(ctl);
+			return node_error(l->node, "'%s': the control file is not one stanza",
+					  l->path);
+		}
+		r = pkgdb_add_local(p->db, ctl, l->path, source);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Fetches and verifies the indices, then resolves the package set (for plan and run). */
+static int prepare(struct build *b, struct packages_priv *p)
+{
+	struct resolve_opts ro = {
+		.variant = p->variant, .include = p->include, .provides = p->provides,
+	};
+	_cleanup_strv_free_ char **exclude = NULL;
+	_cleanup_free_ char *cache = NULL;
+	int r;
+
+	if (p->prepared)
+		return 0;
+	p->db = pkgdb_new(p->arch);
+	if (use_mirror(p)) {
+		if (b->cache_dir)
+			cache = xstrdup(b->cache_dir);
+		else if ((r = default_cache(&cache)) < 0)
+			return r;
+		r = fetcher_new(cache, b->offline, 4, &p->fetcher);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < p->n_suites; i++) {
+			struct suite *s = &p->suites[i];
+			struct repo_opts o = {
+				.mirror = s->mirror, .suite = s->suite, .components = s->components,
+				.arch = p->arch, .keyring = s->keyring,
+			};
+			struct deb822 **idx = NULL;
+			size_t n_idx = 0;
+
+			r = repo_load(p->fetcher, &o, &idx, &n_idx);
+			if (r < 0)
+				return r;
+			for (size_t k = 0; k < n_idx; k++) {
+				_cleanup_free_ char *what =
+					xasprintf("Packages of %s/%s", s->suite, s->components[k]);
+
+				if (r >= 0)
+					r = pkgdb_add_index(p->db, idx[k], (unsigned)i, what);
+				else
+					deb822_free(idx[k]);
+			}
+			free(idx);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = load_local(p, (unsigned)p->n_suites);
+	if (r < 0)
+		return r;
+
+	/* Unknown includes are named at their place in the recipe. */
+	for (size_t i = 0; p->include && p->include[i]; i++)
+		if (!pkgdb_known(p->db, p->include[i]))
+			return node_error(p->include_node->items[i], "no package '%s' in %s",
+					  p->include[i],
+					  use_mirror(p) ? "the package lists" : "the local debs");
+
+	for (char **e = p->exclude; e && *e; e++)
+		exclude = strv_append(exclude, *e);
+	/* The layout is made here, so the package that would convert a root must not be. */
+	if (p->merged_usr && !strv_contains(p->include, "usrmerge"))
+		exclude = strv_append(exclude, "usrmerge");
+	ro.exclude = exclude;
+	r = resolve(p->db, &ro, &p->pkgs, &p->n_pkgs);
+	if (r < 0)
+		return r;
+	p->prepared = true;
+	return 0;
+}
+
+/* Index packages carry their Size; a local one is measured. */
+static uint64_t pkg_size(const struct pkg *k)
+{
+	struct stat st;
+
+	if (k->size || !k->local_path || stat(k->local_path, &st) < 0)
+		return k->size;
+	return (uint64_t)st.st_size;
+}
+
+static int packages_plan(struct build *b, void *priv, FILE *out)
+{
+	struct packages_priv *p = priv;
+	uint64_t dl = 0, inst = 0;
+	char s1[32], s2[32];
+	int r = prepare(b, p);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < p->n_pkgs; i++) {
+		dl += pkg_size(p->pkgs[i]);
+		inst += p->pkgs[i]->installed_size * 1024;
+	}
+	if (use_mirror(p))
+		fprintf(out, "packages: %zu from %s %s (%s), %s of .debs, %s installed\n",
+			p->n_pkgs, p->suites[0].mirror, p->suites[0].suite, p->arch,
+			format_bytes(s1, dl), format_bytes(s2, inst));
+	else
+		fprintf(out, "packages: %zu from local debs (%s), %s of .debs, %s installed\n",
+			p->n_pkgs, p->arch, format_bytes(s1, dl), format_bytes(s2, inst));
+	for (size_t i = 0; i < p->n_pkgs; i++) {
+		const struct pkg *k = p->pkgs[i];
+
+		fprintf(out, "  %-40s %-28s %-6s %10s%s\n", k->name, k->version, k->arch,
+			format_bytes(s1, pkg_size(k)), k->local_path ? "  (local)" : "");
+	}
+	return 0;
+}
+
+/* /bin -> usr/bin and friends, as debootstrap's setup_merged_usr makes them. */
+static int make_merged_usr(struct build *b, const char *arch)
+{
+	static const struct {
+		const char *arch, *dirs;
+	} extra[] = {
+		{ "amd64", "lib32 lib64 libx32" }, { "i386", "lib64 libx32" },
+		{ "mips64el", "lib32 lib64 libo32" }, { "ppc64el", "lib64" },
+		{ "s390x", "lib32" }, { "x32", "lib32 lib64 libx32" },
+	};
+	struct tree_attr a = { .mode = 0755, .mtime = b->now };
+	_cleanup_free_ char *dirs = xstrdup("bin sbin lib");
+	char *save = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(extra); i++) {
+		if (streq(arch, extra[i].arch)) {
+			free(dirs);
+			dirs = xasprintf("bin sbin lib %s", extra[i].dirs);
+		}
+	}
+	for (char *d = strtok_r(dirs, " ", &save); d; d = strtok_r(NULL, " ", &save)) {
+		_cleanup_free_ char *usr = xasprintf("/usr/%s", d), *link = xasprintf("/%s", d);
+		_cleanup_free_ char *target = xasprintf("usr/%s", d);
+		int r;
+
+		if ((r = tree_mkdir(b->tree, usr, &a)) < 0 ||
+		    (r = tree_symlink(b->tree, link, target, &a)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int packages_run(struct build *b, void *priv)
+{
+	struct packages_priv *p = priv;
+	struct unpack_pkg *up = NULL;
+	char **paths = NULL;
+	struct unpack_stats st = { 0 };
+	uint64_t dl = 0;
+	char sz[32];
+	int r;
+
+	r = prepare(b, p);
+	if (r < 0)
+		return r;
+	up = xcalloc(p->n_pkgs ? p->n_pkgs : 1, sizeof(*up));
+	paths = xcalloc(p->n_pkgs + 1, sizeof(*paths));
+	for (size_t i = 0; i < p->n_pkgs; i++) {
+		const struct pkg *k = p->pkgs[i];
+
+		up[i].name = k->name;
+		up[i].size = pkg_size(k);
+		if (k->local_path) {
+			up[i].path = k->local_path;
+			continue;
+		}
+		if (!k->filename || !k->sha256 || strstr(k->filename, "..")) {
+			r = log_fail("package '%s' %s has no Filename or SHA256 in its index: it "
+				     "cannot be verified", k->name, k->version);
+			goto out;
+		}
+		{
+			_cleanup_free_ char *url =
+				xasprintf("%s/%s", p->suites[k->source].mirror, k->filename);
+
+			r = fetcher_add(p->fetcher, url, k->sha256, k->size, &paths[i]);
+			if (r < 0)
+				goto out;
+		}
+		up[i].path = paths[i];
+		dl += k->size;
+	}
+	if (p->fetcher) {
+		log_info("fetching %zu packages (%s)", p->n_pkgs, format_bytes(sz, dl));
+		r = fetcher_run(p->fetcher);
+		if (r < 0)
+			goto out;
+	}
+	if (p->merged_usr && (r = make_merged_usr(b, p->arch)) < 0)
+		goto out;
+	{
+		struct unpack_opts o = {
+			.tree = b->tree, .arch = p->arch, .path_exclude = p->path_exclude,
+			.path_include = p->path_include,
+			.clamp_mtime = b->clamp_mtime ? b->now : 0, .now = b->now,
+			.threads = b->jobs,
+		};
+
+		r = unpack_debs(&o, up, p->n_pkgs, &st);
+		if (r < 0)
+			goto out;
+	}
+	b->n_packages = st.packages;
+	log_info("unpacked %zu packages: %zu entries (%zu filtered out), %s of files",
+		 st.packages, st.entries, st.filtered, format_bytes(sz, st.bytes));
+out:
+	for (size_t i = 0; i < p->n_pkgs; i++)
+		free(paths[i]);
+	free(paths);
+	free(up);
+	return r;
+}
+
+const struct stage stage_packages = {
+	.name = "packages",
+	.summary = "a Debian root unpacked from verified .deb files",
+	.keys = (const char *const[]){ "packages", NULL },
+	.parse = packages_parse,
+	.verify = packages_verify,
+	.plan = packages_plan,
+	.run = packages_run,
+	.free = packages_free,
+};
