@@ -54,6 +54,7 @@ int main(int argc, char **argv)
 	_cleanup_strv_free_ char **defines = NULL;
 	enum log_level level = LOG_INFO;
 	const char *command = "build";
+	bool command_given = false;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "+o:D:j:vqhV", longopts, NULL)) != -1 ||
@@ -62,9 +63,12 @@ int main(int argc, char **argv)
 			/* A positional argument: the command or the recipe; options may follow. */
 			const char *arg = argv[optind++];
 
-			if (!o.recipe && (streq(arg, "build") || streq(arg, "check")) &&
-			    streq(command, "build") && optind - 1 == 1) {
+			/* The first positional argument may name the command (a recipe file
+			 * called "check" is ./check). */
+			if (!o.recipe && !command_given &&
+			    (streq(arg, "build") || streq(arg, "check"))) {
 				command = arg;
+				command_given = true;
 			} else if (!o.recipe) {
 				o.recipe = arg;
 			} else {

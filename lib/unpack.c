@@ -12,7 +12,7 @@
 #include "deb.h"
 #include "log.h"
 
-#define RING_SIZE (8u << 20)  /* per package in flight */
+#define RING_SIZE (4u << 20)  /* per package in flight */
 #define CHUNK (256u << 10)     /* data bytes per record */
 #define ADMINDIR "/var/lib/dpkg"
 

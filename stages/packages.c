@@ -39,6 +39,7 @@
  * unpacked", with their info files and maintainer scripts, none run. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include "deb.h"
@@ -591,8 +592,9 @@ static int packages_run(struct build *b, void *priv)
 {
 	struct packages_priv *p = priv;
 	struct unpack_pkg *up = NULL;
-	char **paths = NULL;
+	char **paths = NULL, **names = NULL;
 	struct unpack_stats st = { 0 };
+	size_t n;
 	uint64_t dl = 0;
 	char sz[32];
 	int r;
@@ -600,15 +602,19 @@ static int packages_run(struct build *b, void *priv)
 	r = prepare(b, p);
 	if (r < 0)
 		return r;
-	up = xcalloc(p->n_pkgs ? p->n_pkgs : 1, sizeof(*up));
-	paths = xcalloc(p->n_pkgs + 1, sizeof(*paths));
-	for (size_t i = 0; i < p->n_pkgs; i++) {
+	n = p->n_pkgs;
+	up = xcalloc(n ? n : 1, sizeof(*up));
+	paths = xcalloc(n + 1, sizeof(*paths));
+	names = xcalloc(n + 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++) {
 		const struct pkg *k = p->pkgs[i];
 
-		up[i].name = k->name;
+		names[i] = xstrdup(k->name);
+		up[i].name = names[i];
 		up[i].size = pkg_size(k);
 		if (k->local_path) {
-			up[i].path = k->local_path;
+			paths[i] = xstrdup(k->local_path);
+			up[i].path = paths[i];
 			continue;
 		}
 		if (!k->filename || !k->sha256 || strstr(k->filename, "..")) {
@@ -627,8 +633,14 @@ static int packages_run(struct build *b, void *priv)
 		up[i].path = paths[i];
 		dl += k->size;
 	}
+	/* The indices (a hundred MiB or more for Debian's main) are not needed any more. */
+	free(p->pkgs);
+	p->pkgs = NULL;
+	p->n_pkgs = 0;
+	p->db = pkgdb_free(p->db);
+	malloc_trim(0); /* give it back before the decompressors take theirs */
 	if (p->fetcher) {
-		log_info("fetching %zu packages (%s)", p->n_pkgs, format_bytes(sz, dl));
+		log_info("fetching %zu packages (%s)", n, format_bytes(sz, dl));
 		r = fetcher_run(p->fetcher);
 		if (r < 0)
 			goto out;
@@ -643,7 +655,7 @@ static int packages_run(struct build *b, void *priv)
 			.threads = b->jobs,
 		};
 
-		r = unpack_debs(&o, up, p->n_pkgs, &st);
+		r = unpack_debs(&o, up, n, &st);
 		if (r < 0)
 			goto out;
 	}
@@ -651,9 +663,8 @@ static int packages_run(struct build *b, void *priv)
 	log_info("unpacked %zu packages: %zu entries (%zu filtered out), %s of files",
 		 st.packages, st.entries, st.filtered, format_bytes(sz, st.bytes));
 out:
-	for (size_t i = 0; i < p->n_pkgs; i++)
-		free(paths[i]);
-	free(paths);
+	strv_free(paths);
+	strv_free(names);
 	free(up);
 	return r;
 }
