@@ -134,7 +134,9 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-static int get_names(const struct node *map, const char *key, char ***ret)
+/* A list of strings under `key`, each checked by `ok` (else `hint` is the error). */
+static int get_list(const struct node *map, const char *key, bool (*ok)(const char *),
+		    const char *hint, char ***ret)
 {
 	const struct node *n = node_get(map, key);
 	char **l = NULL;
@@ -146,9 +148,8 @@ static int get_names(const struct node *map, const char *key, char ***ret)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; l && l[i]; i++) {
-		if (!name_ok(l[i])) {
-			r = node_error(n->items[i], "'%s' is not a package name (lowercase letters, "
-					  "digits, '+', '-', '.')", l[i]);
+		if (!ok(l[i])) {
+			r = node_error(n->items[i], "'%s' %s", l[i], hint);
 			strv_free(l);
 			return r;
 		}
@@ -157,28 +158,13 @@ static int get_names(const struct node *map, const char *key, char ***ret)
 	return 0;
 }
 
-static int get_globs(const struct node *map, const char *key, char ***ret)
+static bool glob_ok(const char *s)
 {
-	const struct node *n = node_get(map, key);
-	char **l = NULL;
-	int r;
-
-	if (!n)
-		return 0;
-	r = node_get_strv(n, &l);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; l && l[i]; i++) {
-		if (l[i][0] != '/') {
-			r = node_error(n->items[i], "'%s' is not an absolute glob (like "
-					  "/usr/share/doc/*)", l[i]);
-			strv_free(l);
-			return r;
-		}
-	}
-	*ret = l;
-	return 0;
+	return s[0] == '/';
 }
+
+#define NAME_HINT "is not a package name (lowercase letters, digits, '+', '-', '.')"
+#define GLOB_HINT "is not an absolute glob (like /usr/share/doc/<star>)"
 
 static int check_mirror(const struct node *n, const char *s)
 {
@@ -350,11 +336,11 @@ static int packages_parse(struct build *b, void **ret_priv)
 	if ((v = node_get(n, "variant")) && (r = node_get_enum(v, variant_names, &variant)) < 0)
 		return r;
 	p->variant = (enum variant)variant;
-	if ((r = get_names(n, "include", &p->include)) < 0 ||
-	    (r = get_names(n, "exclude", &p->exclude)) < 0 ||
-	    (r = get_names(n, "provides", &p->provides)) < 0 ||
-	    (r = get_globs(n, "path-exclude", &p->path_exclude)) < 0 ||
-	    (r = get_globs(n, "path-include", &p->path_include)) < 0)
+	if ((r = get_list(n, "include", name_ok, NAME_HINT, &p->include)) < 0 ||
+	    (r = get_list(n, "exclude", name_ok, NAME_HINT, &p->exclude)) < 0 ||
+	    (r = get_list(n, "provides", name_ok, NAME_HINT, &p->provides)) < 0 ||
+	    (r = get_list(n, "path-exclude", glob_ok, GLOB_HINT, &p->path_exclude)) < 0 ||
+	    (r = get_list(n, "path-include", glob_ok, GLOB_HINT, &p->path_include)) < 0)
 		return r;
 	p->include_node = node_get(n, "include");
 	if ((v = node_get(n, "debs")) && (r = parse_debs(p, v)) < 0)

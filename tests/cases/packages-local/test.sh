@@ -112,3 +112,9 @@ dbg root.fs "ls -l /var/lib/dpkg" | grep -q ' available' || fail "no available f
 for d in info updates triggers alternatives; do
 	expect_eq "$(stat_field root.fs /var/lib/dpkg/$d)" "0755 0 0 directory" "/var/lib/dpkg/$d"
 done
+
+# The same bytes whatever the number of decompression threads.
+mkbm -j 1 recipe.yml -o out/p1.img
+mkbm -j 3 recipe.yml -o out/p3.img
+cmp out/p.img out/p1.img || fail "-j 1 gives other bytes"
+cmp out/p.img out/p3.img || fail "-j 3 gives other bytes"
