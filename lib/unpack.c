@@ -799,9 +799,15 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 		}
 		r = consume(&p, &p.jobs[i], &states[i], &st);
 		log_set_scope("packages");
-		/* The ring's memory goes back as soon as a package is done. */
-		free(p.jobs[i].ring.buf);
-		p.jobs[i].ring.buf = NULL;
+		/* The ring's memory goes back as soon as a package is done: its worker wrote
+		 * the end record last. After a failure the worker may still be writing: the
+		 * ring is freed once the workers are joined. */
+		if (r == 0) {
+			pthread_mutex_lock(&p.jobs[i].ring.lock);
+			free(p.jobs[i].ring.buf);
+			p.jobs[i].ring.buf = NULL;
+			pthread_mutex_unlock(&p.jobs[i].ring.lock);
+		}
 		done += pkgs[i].size;
 		progress_update(done);
 		st.packages++;
