@@ -943,25 +943,20 @@ static int write_file(struct tree *t, const char *path, const struct tree_attr *
 	return tree_file_close(f);
 }
 
-struct mem_src {
-	const char *p;
-};
-
-static int fill_mem(void *userdata, void *buf, size_t n)
-{
-	struct mem_src *s = userdata;
-
-	memcpy(buf, s->p, n);
-	s->p += n;
-	return 0;
-}
-
 int tree_write(struct tree *t, const char *path, const struct tree_attr *a, const void *data,
 	       size_t size)
 {
-	struct mem_src s = { data };
+	struct tree_file *f;
+	int r = tree_file_create(t, path, a, size, &f);
 
-	return write_file(t, path, a, size, fill_mem, &s);
+	if (r < 0)
+		return r;
+	r = tree_file_write(f, data, size);
+	if (r < 0) {
+		tree_file_abort(f);
+		return r;
+	}
+	return tree_file_close(f);
 }
 
 struct fd_src {
@@ -1204,18 +1199,5 @@ int tree_mknod(struct tree *t, const char *path, char type, const struct tree_at
 	}
 	if (err)
 		return ext2_log_error(err, "cannot create '%s'", path);
-	return 0;
-}
-
-int tree_fs_of(struct tree *t, const char *path, ext2_filsys *ret_fs, const char **ret_mount)
-{
-	struct tree_loc loc;
-	int r = locate_new(t, path, &loc);
-
-	if (r < 0)
-		return r;
-	*ret_fs = loc.m->fs;
-	if (ret_mount)
-		*ret_mount = loc.m->path;
 	return 0;
 }

@@ -60,8 +60,6 @@ int tree_mknod(struct tree *t, const char *path, char type, const struct tree_at
  * ".." (in the path or in a symlink on the way) is refused instead of stopping at the root,
  * since such an entry was written to escape. */
 void tree_set_strict(struct tree *t, bool strict);
-/* The filesystem holding `path`'s parent directory, and its mount point. */
-int tree_fs_of(struct tree *t, const char *path, ext2_filsys *ret_fs, const char **ret_mount);
 
 /* Reads a regular file of the target (at most max bytes, else -EFBIG); NUL-terminated. */
 int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, size_t *ret_size);

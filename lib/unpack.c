@@ -683,32 +683,29 @@ out:
 	return r;
 }
 
+static int state_cmp(const void *x, const void *y)
+{
+	const struct pkg_state *a = *(struct pkg_state *const *)x, *b = *(struct pkg_state *const *)y;
+	int c = strcmp(a->name, b->name);
+
+	return c ? c : strcmp(a->arch, b->arch);
+}
+
 static int write_admindir(const struct unpack_opts *o, struct pkg_state *states, size_t n)
 {
 	_cleanup_free_ char *status = NULL, *arch = NULL;
 	size_t len = 0;
-	size_t *order = xmalloc((n ? n : 1) * sizeof(*order));
+	struct pkg_state **order = xmalloc((n ? n : 1) * sizeof(*order));
 	FILE *f;
 	int r;
 
 	/* dpkg keeps status sorted by name (then architecture). */
 	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	for (size_t i = 1; i < n; i++) {
-		for (size_t k = i; k > 0; k--) {
-			struct pkg_state *a = &states[order[k - 1]], *b = &states[order[k]];
-			int c = strcmp(a->name, b->name);
-
-			if (c < 0 || (c == 0 && strcmp(a->arch, b->arch) <= 0))
-				break;
-			size_t tmp = order[k];
-			order[k] = order[k - 1];
-			order[k - 1] = tmp;
-		}
-	}
+		order[i] = &states[i];
+	qsort(order, n, sizeof(*order), state_cmp);
 	f = open_memstream(&status, &len);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s\n", states[order[i]].status);
+		fprintf(f, "%s\n", order[i]->status);
 	fclose(f);
 	free(order);
 	r = write_member_file(o, ADMINDIR "/status", status, len, 0644);

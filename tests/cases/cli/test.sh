@@ -22,3 +22,12 @@ grep -q '^==> \[1/2\] image' err.txt || { cat err.txt; fail "stage banners"; }
 expect_eq "$(stat -c %s out/x.img)" $((8 << 20)) "image without partitions"
 "$MKBOOTMEDIA" -q r.yml -o out/y.img 2>err.txt
 [ ! -s err.txt ] || fail "-q printed something"
+for bad in "-j 0" "--jobs x" "--cache="; do
+	set +e
+	# shellcheck disable=SC2086
+	"$MKBOOTMEDIA" r.yml -o out/z.img $bad 2>err.txt; rc=$?
+	set -e
+	expect_eq $rc 2 "bad option $bad"
+	grep -Eq "jobs|cache" err.txt || fail "message for $bad"
+	[ ! -e out/z.img ] || fail "image written despite $bad"
+done

@@ -46,3 +46,24 @@ check 2 "{target" "overlays[0]: missing 'source'" "$root
 overlays: [{target: /opt}]"
 check 2 "[{path" "files: no partition has a filesystem mounted at '/'" 'partitions: [{name: r, size: rest, filesystem: {type: ext2, mount: /data}}]
 files: [{path: /a, content: x}]'
+check 2 "large" "packages.variant: 'large' is not one of none, required, minbase, important" "$root
+packages: {variant: large}"
+check 2 "ftp:" "packages.mirror: 'ftp://x' is not a mirror URL" "$root
+packages: {mirror: ftp://x}"
+check 2 "Foo" "packages.include[1]: 'Foo_1' is not a package name" "$root
+packages: {include: [bash, Foo_1]}"
+check 2 "usr/" "packages.path-exclude[0]: 'usr/share/doc/*' is not an absolute glob" "$root
+packages: {path-exclude: [usr/share/doc/*]}"
+check 2 "nosuch" "packages.debs[0]: cannot open" "$root
+packages: {mirror: none, debs: [nosuch]}"
+check 2 "{mirror" "packages: mirror: none leaves nothing to install" "$root
+packages: {mirror: none}"
+check 2 "all}" "packages.architecture: 'all' is not a Debian architecture" "$root
+packages: {architecture: all}"
+check 2 "a/b" "packages.extra-suites[0]: 'a/b' is not a suite name" "$root
+packages: {extra-suites: [a/b]}"
+check 3 "/nonexistent" "packages.keyring: keyring '/nonexistent/k.gpg': No such file or directory" "image: {size: 16MiB}
+$root
+packages: {keyring: /nonexistent/k.gpg}"
+check 2 "{include" "packages: no partition has a filesystem mounted at '/'" 'partitions: [{name: r, size: rest, filesystem: {type: ext2, mount: /data}}]
+packages: {include: [bash]}'
