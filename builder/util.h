@@ -3,6 +3,7 @@
  * never returns NULL, alignment math and string lists. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -50,6 +51,12 @@ static inline void strv_freep(char ***l)
 {
 	strv_free(*l);
 }
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
@@ -68,6 +75,7 @@ char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 size_t strv_length(char *const *l);
 char **strv_append(char **l, const char *s); /* copies s */
 bool strv_contains(char *const *l, const char *s);
+void strv_sort(char **l); /* by strcmp */
 
 static inline bool streq(const char *a, const char *b)
 {
@@ -100,3 +108,9 @@ int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 int pread_all(int fd, void *buf, size_t n, uint64_t off);
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+
+/* Runs argv (argv[0] from PATH, no shell) with stdin from /dev/null; its stdout and stderr
+ * together land in *ret_output (when not NULL). Returns the exit status, or -errno. */
+int spawn_capture(char *const *argv, char **ret_output);
+/* Removes a directory tree we made (no symlinks followed); errors are ignored. */
+void rm_rf(const char *path);

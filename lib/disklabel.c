@@ -736,3 +736,10 @@ int disklabel_write(const char *path, const struct disklabel *dl)
 		return patch_gpt(fd, path, dl);
 	return patch_msdos(fd, path, dl);
 }
+
+bool part_type_is_bios_grub(const struct part_type *t)
+{
+	struct part_type bg;
+
+	return part_type_from_string("bios-grub", &bg) == 0 && !memcmp(bg.guid, t->guid, 16);
+}

@@ -27,6 +27,8 @@ struct part_type {
 int part_type_from_string(const char *s, struct part_type *ret);
 /* Fails with -EOPNOTSUPP when the type has no id for that table (e.g. bios-grub on msdos). */
 int part_type_check(const struct part_type *t, enum table_type table);
+/* Whether t is GRUB's BIOS boot partition type (GPT). */
+bool part_type_is_bios_grub(const struct part_type *t);
 
 struct dl_part {
 	uint64_t offset; /* bytes, multiple of 512 */

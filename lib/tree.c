@@ -1201,3 +1201,106 @@ int tree_mknod(struct tree *t, const char *path, char type, const struct tree_at
 		return ext2_log_error(err, "cannot create '%s'", path);
 	return 0;
 }
+
+struct list_ctx {
+	struct tree_dirent *v;
+	size_t n, cap;
+};
+
+static int list_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+		    int blocksize, char *buf, void *priv)
+{
+	struct list_ctx *c = priv;
+	unsigned len = ext2fs_dirent_name_len(d);
+	char type;
+
+	if ((len == 1 && d->name[0] == '.') || (len == 2 && d->name[0] == '.' && d->name[1] == '.'))
+		return 0;
+	switch (ext2fs_dirent_file_type(d)) {
+	case EXT2_FT_DIR:
+		type = 'd';
+		break;
+	case EXT2_FT_REG_FILE:
+		type = 'f';
+		break;
+	case EXT2_FT_SYMLINK:
+		type = 'l';
+		break;
+	default:
+		type = '?';
+		break;
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 16;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n].name = xstrndup(d->name, len);
+	c->v[c->n].type = type;
+	c->v[c->n].ino = d->inode;
+	c->n++;
+	return 0;
+}
+
+static int dirent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tree_dirent *)a)->name, ((const struct tree_dirent *)b)->name);
+}
+
+int tree_list(struct tree *t, const char *path, struct tree_dirent **ret, size_t *ret_n)
+{
+	struct tree_loc loc;
+	struct ext2_inode inode;
+	struct list_ctx c = { 0 };
+	ext2_ino_t ino;
+	errcode_t err;
+	int r;
+
+	r = open_existing(t, path, &loc, &ino, &inode);
+	if (r <= 0)
+		return r == 0 ? -ENOENT : r;
+	if (!LINUX_S_ISDIR(inode.i_mode))
+		return -ENOTDIR;
+	err = ext2fs_dir_iterate2(loc.m->fs, ino, 0, NULL, list_one, &c);
+	if (err) {
+		tree_dirents_free(c.v, c.n);
+		return ext2_log_error(err, "cannot list '%s'", path);
+	}
+	if (c.n)
+		qsort(c.v, c.n, sizeof(*c.v), dirent_cmp);
+	*ret = c.v;
+	*ret_n = c.n;
+	return 0;
+}
+
+void tree_dirents_free(struct tree_dirent *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret)
+{
+	struct tree_loc loc;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	int r;
+
+	r = resolve(t, path, false, false, &loc);
+	if (r < 0)
+		return r;
+	if (!loc.name[0]) {
+		ino = EXT2_ROOT_INO;
+		if (ext2fs_read_inode(loc.m->fs, ino, &inode))
+			return -EIO;
+	} else {
+		r = lookup_loc(&loc, &ino, &inode);
+		if (r <= 0)
+			return r == 0 ? -ENOENT : r;
+	}
+	ret->mode = inode.i_mode;
+	ret->size = EXT2_I_SIZE(&inode);
+	ret->uid = inode_uid(inode);
+	ret->gid = inode_gid(inode);
+	return 0;
+}

@@ -65,3 +65,23 @@ void tree_set_strict(struct tree *t, bool strict);
 int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, size_t *ret_size);
 /* 1 when path exists (following symlinks), 0 when not, -errno on error. */
 int tree_exists(struct tree *t, const char *path);
+
+/* The entries of a directory (following symlinks to it), without "." and "..", sorted by
+ * name. type: 'd', 'f', 'l' or '?' (other). -ENOENT, -ENOTDIR. */
+struct tree_dirent {
+	char *name;
+	char type;
+	ext2_ino_t ino;
+};
+int tree_list(struct tree *t, const char *path, struct tree_dirent **ret, size_t *ret_n);
+void tree_dirents_free(struct tree_dirent *v, size_t n);
+
+/* The type and permission bits, size and owner of path itself (a final symlink is not
+ * followed). -ENOENT when absent. */
+struct tree_stat {
+	unsigned mode;
+	uint64_t size;
+	uid_t uid;
+	gid_t gid;
+};
+int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret);
