@@ -37,6 +37,9 @@ all: mkbootmedia
 %.o: %.c $(HDRS)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The templates are compiled in (.incbin).
+builder/templates.o: $(filter-out templates/README,$(wildcard templates/*))
+
 libmkbootmedia.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
