@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for lib/qemu.c. The expect engine is driven without QEMU: /bin/sh scripts
- * pretend to be a serial console (a GRUB banner drawn with escape sequences, \r\n line ends,
- * a login prompt, a shell that echoes what it reads). The QEMU command line is checked as a
- * string. */
+/* Unit tests for lib/qemu.c and the test: section of builder/boot.c. The expect engine is
+ * driven without QEMU: /bin/sh scripts pretend to be a serial console (a GRUB banner drawn
+ * with escape sequences, \r\n line ends, a login prompt, a shell that echoes what it reads).
+ * The QEMU command line is checked as a string; a real boot is tests/cases/boot-cli. */
 #include "qemu.h"
 
 #include <fcntl.h>
@@ -13,9 +13,11 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "boot.h"
 #include "capture.h"
 #include "check.h"
 #include "log.h"
+#include "recipe.h"
 
 static char tmpdir[] = "/tmp/test-qemu-XXXXXX";
 
@@ -528,6 +530,154 @@ static void test_much_output(void)
 	CHECK(o.secs < 5);
 }
 
+/* ---- the test: section ---- */
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+		perror(name);
+		exit(2);
+	}
+}
+
+/* Parses recipe text's test: section; returns the result and the logged text. */
+static int parse_test(const char *text, struct boot_test *ret, char **ret_err)
+{
+	struct recipe *r = NULL;
+	int rc;
+
+	write_file("t.yml", text);
+	capture_begin();
+	rc = recipe_load("t.yml", NULL, &r);
+	if (rc == 0)
+		rc = boot_test_parse(node_get(r->root, "test"), ret);
+	recipe_free(r);
+	*ret_err = capture_end();
+	return rc;
+}
+
+static void test_section(void)
+{
+	_cleanup_(boot_test_done) struct boot_test t = {};
+	_cleanup_free_ char *err = NULL;
+
+	CHECK(parse_test("test:\n"
+			 "  bus: virtio\n"
+			 "  memory: 1GiB\n"
+			 "  timeout: 120\n"
+			 "  steps:\n"
+			 "    - expect: 'login: $'\n"
+			 "      timeout: 90\n"
+			 "    - send: 'root\\n'\n"
+			 "    - send: \"x\\ty\\n\"\n"
+			 "    - run: uname -r\n"
+			 "      output: '^6\\.1\\.'\n"
+			 "    - run: 'false'\n"
+			 "      status: 1\n"
+			 "    - poweroff: true\n",
+			 &t, &err) == 0);
+	CHECK_STREQ(err, "");
+	CHECK(t.bus == QEMU_BUS_VIRTIO && t.memory_mib == 1024 && t.timeout == 120);
+	CHECK(t.n_steps == 6);
+	CHECK(t.steps[0].kind == CONSOLE_EXPECT && t.steps[0].timeout == 90);
+	CHECK_STREQ(t.steps[0].text, "login: $");
+	CHECK(t.steps[1].kind == CONSOLE_SEND && t.steps[1].size == 5);
+	CHECK(memcmp(t.steps[1].text, "root\n", 5) == 0);
+	CHECK(t.steps[2].size == 4 && memcmp(t.steps[2].text, "x\ty\n", 4) == 0);
+	CHECK(t.steps[3].kind == CONSOLE_RUN && t.steps[3].status == 0);
+	CHECK_STREQ(t.steps[3].text, "uname -r");
+	CHECK_STREQ(t.steps[3].output, "^6\\.1\\.");
+	CHECK(t.steps[4].status == 1 && !t.steps[4].output);
+	CHECK(t.steps[5].kind == CONSOLE_POWEROFF && t.steps[5].timeout == 0);
+}
+
+static void test_section_defaults(void)
+{
+	_cleanup_(boot_test_done) struct boot_test t = {};
+	_cleanup_free_ char *err = NULL;
+
+	CHECK(parse_test("test: {steps: [{expect: 'login:'}]}\n", &t, &err) == 0);
+	CHECK(t.bus == -1 && t.memory_mib == 0 && t.timeout == 0 && t.n_steps == 1);
+	boot_test_done(&t);
+	t = (struct boot_test){};
+	free(err);
+	CHECK(parse_test("test: {memory: 256, steps: [{expect: 'login:'}]}\n", &t, &err) == 0);
+	CHECK(t.memory_mib == 256);
+}
+
+static void test_section_errors(void)
+{
+	static const struct {
+		const char *yaml, *err;
+	} cases[] = {
+		{ "test: [a]\n", "t.yml:1:7: test: expected a mapping, got a list" },
+		{ "test: {stpes: []}\n",
+		  "t.yml:1:8: test.stpes: unknown key (did you mean 'steps'?)" },
+		{ "test: {bus: uas, steps: []}\n",
+		  "t.yml:1:13: test.bus: 'uas' is not one of usb, ide, virtio" },
+		{ "test: {memory: 12XB, steps: [{expect: a}]}\n",
+		  "t.yml:1:16: test.memory: '12XB' is not a memory size (MiB from 16 to "
+		  "1048576, or a size such as 1GiB)" },
+		{ "test: {memory: 8, steps: [{expect: a}]}\n",
+		  "t.yml:1:16: test.memory: '8' is not a memory size (MiB from 16 to 1048576, or a "
+		  "size such as 1GiB)" },
+		{ "test: {timeout: -1, steps: [{expect: a}]}\n",
+		  "t.yml:1:17: test.timeout: '-1' is not a number of seconds (more than 0, at "
+		  "most a week)" },
+		{ "test: {bus: usb}\n", "t.yml:1:7: test: missing 'steps'" },
+		{ "test: {steps: []}\n",
+		  "t.yml:1:15: test.steps: no steps (add expect, send, run or poweroff steps)" },
+		{ "test:\n  steps:\n    - expect: 'login:'\n    - expect: '(oops'\n",
+		  "t.yml:4:15: test.steps[1].expect: '(oops' is not an extended regular "
+		  "expression: " },
+		{ "test:\n  steps:\n    - {timeout: 3}\n",
+		  "t.yml:3:7: test.steps[0]: a step needs one of expect, send, run, poweroff" },
+		{ "test:\n  steps:\n    - {expect: a, send: b}\n",
+		  "t.yml:3:19: test.steps[0].send: one action per step (this one also has "
+		  "'expect')" },
+		{ "test:\n  steps:\n    - {expect: a, output: b}\n",
+		  "t.yml:3:19: test.steps[0].output: only a 'run' step has 'output'" },
+		{ "test:\n  steps:\n    - {run: ls, status: 300}\n",
+		  "t.yml:3:25: test.steps[0].status: '300' is out of range (0..255)" },
+		{ "test:\n  steps:\n    - {run: ls, output: ''}\n",
+		  "t.yml:3:25: test.steps[0].output: empty pattern (it would match anything)" },
+		{ "test:\n  steps:\n    - send: 'a\\q'\n",
+		  "t.yml:3:13: test.steps[0].send: 'a\\q': bad escape (use \\n \\r \\t \\\\ \\e or "
+		  "\\xNN)" },
+		{ "test:\n  steps:\n    - send: ''\n",
+		  "t.yml:3:13: test.steps[0].send: nothing to send" },
+		{ "test:\n  steps:\n    - run: \"ls\\nrm\"\n",
+		  "t.yml:3:12: test.steps[0].run: expected a command on one line" },
+		{ "test:\n  steps:\n    - poweroff: false\n",
+		  "t.yml:3:17: test.steps[0].poweroff: write 'poweroff: true', or leave the "
+		  "step out" },
+		{ "test:\n  steps:\n    - {expect: a, timeout: soon}\n",
+		  "t.yml:3:28: test.steps[0].timeout: 'soon' is not a number of seconds (more "
+		  "than 0, at most a week)" },
+		{ "test:\n  steps:\n    - {expect: a, retries: 3}\n",
+		  "t.yml:3:19: test.steps[0].retries: unknown key (valid keys: expect, send, run, "
+		  "poweroff, output, status, timeout)" },
+		{ "test:\n  steps:\n    - expect\n",
+		  "t.yml:3:7: test.steps[0]: expected a mapping, got a value" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_(boot_test_done) struct boot_test t = {};
+		_cleanup_free_ char *err = NULL;
+		int r = parse_test(cases[i].yaml, &t, &err);
+
+		if (r != -EINVAL || !startswith(err, "error: ") ||
+		    strncmp(err + 7, cases[i].err, strlen(cases[i].err)) != 0) {
+			fprintf(stderr, "  case %zu: r=%d\n    got:      '%s'\n"
+				"    expected: 'error: %s'\n", i, r, err, cases[i].err);
+			CHECK(0);
+		}
+		CHECK(!strchr(err, '\n')); /* one message */
+	}
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
@@ -565,6 +715,9 @@ int main(void)
 	RUN_TEST(test_after_poweroff);
 	RUN_TEST(test_spawn_missing);
 	RUN_TEST(test_much_output);
+	RUN_TEST(test_section);
+	RUN_TEST(test_section_defaults);
+	RUN_TEST(test_section_errors);
 
 	if (chdir("/") == 0)
 		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
