@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "boot.h"
 #include "log.h"
 #include "stage.h"
 
@@ -52,6 +53,7 @@ static int check_top_keys(struct build *b)
 	const char *allowed[64];
 	size_t n = 0;
 
+	allowed[n++] = "test"; /* for `mkbootmedia boot --test`, checked by boot_test_check() */
 	for (size_t i = 0; i < n_stages; i++)
 		for (const char *const *k = stages[i]->keys; k && *k; k++)
 			if (n + 1 < ARRAY_SIZE(allowed))
@@ -278,6 +280,8 @@ int driver_main(const struct driver_options *o)
 	if (o->seed)
 		b.seed = xstrdup(o->seed);
 	r = check_top_keys(&b);
+	if (r >= 0)
+		r = boot_test_check(b.recipe);
 	for (size_t i = 0; i < n_stages && r >= 0; i++) {
 		r = stages[i]->parse(&b, &priv[i]);
 		active[i] = r > 0;

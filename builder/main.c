@@ -2,6 +2,7 @@
 /* mkbootmedia: the command line. */
 #include <getopt.h>
 
+#include "boot.h"
 #include "driver.h"
 #include "log.h"
 
@@ -9,6 +10,7 @@ static void usage(FILE *out)
 {
 	fputs("Usage: mkbootmedia [build] RECIPE -o IMAGE [options]\n"
 	      "       mkbootmedia check RECIPE [options]\n"
+	      "       mkbootmedia boot IMAGE [options]\n"
 	      "\n"
 	      "Builds a bootable disk image (USB key, CompactFlash card) from a YAML recipe,\n"
 	      "without root: partitions, filesystems and files are written into the image file.\n"
@@ -16,6 +18,7 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      "  build RECIPE -o IMAGE   build the image (the default command)\n"
 	      "  check RECIPE            validate the recipe and print the plan; writes nothing\n"
+	      "  boot IMAGE              run the image in QEMU (see 'mkbootmedia boot --help')\n"
 	      "\n"
 	      "Options:\n"
 	      "  -o, --output IMAGE      where to write the image\n"
@@ -57,6 +60,8 @@ int main(int argc, char **argv)
 	bool command_given = false;
 	int c, r;
 
+	if (argc > 1 && streq(argv[1], "boot"))
+		return boot_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "+o:D:j:vqhV", longopts, NULL)) != -1 ||
 	       optind < argc) {
 		if (c == -1) {

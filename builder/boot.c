@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `mkbootmedia boot IMAGE [options]`: runs a disk image in QEMU.
+ *
+ * Interactive (no steps given, stdin a terminal): QEMU runs on this terminal, the serial
+ * console multiplexed with the monitor; Ctrl-A X quits. Scripted: QEMU's serial console is
+ * driven by steps, in order, from the command line (--expect, --send, --run, --output,
+ * --poweroff) or from a recipe's test: section (--test RECIPE); the run fails at the first
+ * step that fails or times out, and the exit status says whether every step passed. The
+ * image is attached with snapshot=on unless --write is given: booting never changes it.
+ *
+ * The test: section
+ *
+ * test:
+ *   bus: usb               optional: usb (xHCI + usb-storage), ide or virtio; default usb
+ *   memory: 512            optional: MiB, or a size with a unit (1GiB); default 512
+ *   timeout: 300           optional: seconds for the whole run, from QEMU's start; default 300
+ *   steps:                 required, run in order; each step is a mapping with one action:
+ *     - expect: 'login:'   wait until the console prints text matching this POSIX extended
+ *                          regular expression
+ *     - send: 'root\n'     type this text; \n \r \t \\ \e and \xNN are decoded (after YAML's
+ *                          own escapes in double quotes: there "\\n" means \n)
+ *     - run: uname -r      type the command (one line, for a POSIX shell) followed by
+ *                          `; echo "@@mkb-N-$?@@"` and wait for that marker
+ *       output: '^6\.1\.'  optional: the command's output (what it printed between its echoed
+ *                          command line and the marker) must match
+ *       status: 0          optional: the exit status expected, 0-255; default 0
+ *     - poweroff: true     type `poweroff -f`; stop QEMU if it still runs 10 s later
+ *   Every step may also have `timeout: SECONDS`; without one only the overall timeout bounds it.
+ *
+ * Matching: \r, ANSI/VT100 escape sequences and other control characters (but \n and \t)
+ * are removed from the console output first; patterns are matched line by line (^ and $
+ * match at line boundaries, and $ also at the end of what has been printed so far, so a
+ * prompt can be matched; . does not match a newline); each step only sees what was printed
+ * after the previous step's match. ${...} in the section are recipe variables: write $${ for
+ * a literal ${.
+ *
+ * The command line's --bus, --memory and --timeout override the section's. `mkbootmedia
+ * check` and `build` validate the section (positions in errors) before building anything. */
+#include "boot.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+
+#define BOOT_MEMORY_DEFAULT 512       /* MiB */
+#define BOOT_MEMORY_MIN 16            /* MiB */
+#define BOOT_MEMORY_MAX (1u << 20)    /* MiB: 1 TiB */
+#define BOOT_TIMEOUT_DEFAULT 300.0    /* seconds for a scripted run */
+#define BOOT_TIMEOUT_MAX (7 * 86400.0)
+#define BOOT_KVM_PROBE_MS 2000
+#define BOOT_QEMU_DEFAULT "qemu-system-x86_64"
+
+static const char *const test_keys[] = { "bus", "memory", "timeout", "steps", NULL };
+static const char *const step_keys[] = { "expect", "send",   "run",	"poweroff",
+					 "output", "status", "timeout", NULL };
+static const char *const step_actions[] = { "expect", "send", "run", "poweroff", NULL };
+
+/* ---- values shared by the command line and the recipe ---- */
+
+/* A plain number is MiB; otherwise a size with a unit, a whole number of MiB. */
+static int parse_memory(const char *s, uint64_t *ret)
+{
+	struct size sz;
+	uint64_t mib;
+	bool digits = s[0] != 0;
+	int r;
+
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			digits = false;
+	if (digits) {
+		char *end;
+
+		errno = 0;
+		mib = strtoull(s, &end, 10);
+		if (errno || *end)
+			return -ERANGE;
+	} else {
+		r = size_parse(s, 0, &sz);
+		if (r < 0)
+			return r;
+		if (sz.bytes % (UINT64_C(1) << 20))
+			return -EINVAL;
+		mib = sz.bytes >> 20;
+	}
+	if (mib < BOOT_MEMORY_MIN || mib > BOOT_MEMORY_MAX)
+		return -ERANGE;
+	*ret = mib;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > BOOT_TIMEOUT_MAX)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static const char memory_hint[] = "MiB from 16 to 1048576, or a size such as 1GiB";
+static const char escape_hint[] = "use \\n \\r \\t \\\\ \\e or \\xNN";
+static const char seconds_hint[] = "more than 0, at most a week";
+
+/* ---- the test: section ---- */
+
+void boot_test_done(struct boot_test *t)
+{
+	for (size_t i = 0; t && i < t->n_steps; i++)
+		console_step_done(&t->steps[i]);
+	if (t)
+		free(t->steps);
+}
+
+static struct console_step *steps_add(struct console_step **steps, size_t *n,
+				      enum console_step_kind kind)
+{
+	*steps = xrealloc(*steps, (*n + 1) * sizeof(**steps));
+	(*steps)[*n] = (struct console_step){ .kind = kind };
+	return &(*steps)[(*n)++];
+}
+
+static int test_get_pattern(const struct node *n, const char **ret)
+{
+	char err[256];
+	const char *s;
+	int r = node_get_string(n, &s);
+
+	if (r < 0)
+		return r;
+	if (!s[0])
+		return node_error(n, "empty pattern (it would match anything)");
+	if (console_pattern_check(s, err, sizeof(err)) < 0)
+		return node_error(n, "'%s' is not an extended regular expression: %s", s, err);
+	*ret = s;
+	return 0;
+}
+
+static int test_get_seconds(const struct node *n, double *ret)
+{
+	const char *s;
+	int r = node_get_string(n, &s);
+
+	if (r < 0)
+		return r;
+	if (parse_seconds(s, ret) < 0)
+		return node_error(n, "'%s' is not a number of seconds (%s)", s, seconds_hint);
+	return 0;
+}
+
+/* The key node of `key` in a mapping (for errors about the key itself). */
+static const struct node *key_node(const struct node *map, const char *key)
+{
+	for (size_t i = 0; i < map->n; i++)
+		if (streq(map->keys[i]->scalar, key))
+			return map->keys[i];
+	return map;
+}
+
+static int parse_step(const struct node *e, struct console_step **steps, size_t *n)
+{
+	const char *action = NULL, *s;
+	const struct node *v;
+	struct console_step *st;
+	int r;
+
+	if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, step_keys)) < 0)
+		return r;
+	for (size_t i = 0; step_actions[i]; i++) {
+		if (!node_get(e, step_actions[i]))
+			continue;
+		if (action)
+			return node_error(key_node(e, step_actions[i]),
+					  "one action per step (this one also has '%s')", action);
+		action = step_actions[i];
+	}
+	if (!action)
+		return node_error(e, "a step needs one of expect, send, run, poweroff");
+	for (size_t i = 0; i < e->n && !streq(action, "run"); i++) {
+		const char *k = e->keys[i]->scalar;
+
+		if (streq(k, "output") || streq(k, "status"))
+			return node_error(e->keys[i], "only a 'run' step has '%s'", k);
+	}
+	v = node_get(e, action);
+	if (streq(action, "expect")) {
+		if ((r = test_get_pattern(v, &s)) < 0)
+			return r;
+		st = steps_add(steps, n, CONSOLE_EXPECT);
+		st->text = xstrdup(s);
+	} else if (streq(action, "send")) {
+		char *data;
+		size_t size;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (!s[0])
+			return node_error(v, "nothing to send");
+		if (console_unescape(s, &data, &size) < 0)
+			return node_error(v, "'%s': bad escape (%s)", s, escape_hint);
+		st = steps_add(steps, n, CONSOLE_SEND);
+		st->text = data;
+		st->size = size;
+	} else if (streq(action, "run")) {
+		const struct node *o = node_get(e, "output"), *stn = node_get(e, "status");
+		const char *out = NULL;
+		uint64_t status = 0;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (!s[0] || strpbrk(s, "\n\r"))
+			return node_error(v, "expected a command on one line");
+		if (o && (r = test_get_pattern(o, &out)) < 0)
+			return r;
+		if (stn && (r = node_get_u64(stn, 0, 255, &status)) < 0)
+			return r;
+		st = steps_add(steps, n, CONSOLE_RUN);
+		st->text = xstrdup(s);
+		st->output = out ? xstrdup(out) : NULL;
+		st->status = (int)status;
+	} else {
+		bool on;
+
+		if ((r = node_get_bool(v, &on)) < 0)
+			return r;
+		if (!on)
+			return node_error(v, "write 'poweroff: true', or leave the step out");
+		st = steps_add(steps, n, CONSOLE_POWEROFF);
+	}
+	if ((v = node_get(e, "timeout")) && (r = test_get_seconds(v, &st->timeout)) < 0) {
+		console_step_done(st);
+		(*n)--;
+		return r;
+	}
+	return 0;
+}
+
+int boot_test_parse(const struct node *test, struct boot_test *ret)
+{
+	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1 };
+	const struct node *v;
+	const char *s;
+	int r;
+
+	if ((r = node_expect(test, NODE_MAP)) < 0 || (r = node_check_keys(test, test_keys)) < 0)
+		return r;
+	if ((v = node_get(test, "bus")) && (r = node_get_enum(v, qemu_bus_names, &t.bus)) < 0)
+		return r;
+	if ((v = node_get(test, "memory"))) {
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (parse_memory(s, &t.memory_mib) < 0)
+			return node_error(v, "'%s' is not a memory size (%s)", s, memory_hint);
+	}
+	if ((v = node_get(test, "timeout")) && (r = test_get_seconds(v, &t.timeout)) < 0)
+		return r;
+	if (!(v = node_get(test, "steps")))
+		return node_error(test, "missing 'steps'");
+	if ((r = node_expect(v, NODE_SEQ)) < 0)
+		return r;
+	if (v->n == 0)
+		return node_error(v, "no steps (add expect, send, run or poweroff steps)");
+	for (size_t i = 0; i < v->n; i++)
+		if ((r = parse_step(v->items[i], &t.steps, &t.n_steps)) < 0)
+			return r;
+	*ret = t;
+	t = (struct boot_test){};
+	return 0;
+}
+
+int boot_test_check(const struct recipe *r)
+{
+	_cleanup_(boot_test_done) struct boot_test t = {};
+	const struct node *test = node_get(r->root, "test");
+
+	return test ? boot_test_parse(test, &t) : 0;
+}
+
+/* ---- the command ---- */
+
+static void usage(FILE *out)
+{
+	fputs("Usage: mkbootmedia boot IMAGE [options] [steps]\n"
+	      "\n"
+	      "Runs a disk image in QEMU (the image is not changed unless --write is given).\n"
+	      "Without steps, on a terminal: the serial console here (Ctrl-A X quits).\n"
+	      "With steps: runs them in order on the serial console; exit status 0 when all pass.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --bus usb|ide|virtio  how the disk is attached (default usb: usb-storage)\n"
+	      "  -m, --memory MIB          guest memory (default 512; or a size such as 1GiB)\n"
+	      "      --accel auto|kvm|tcg  accelerator (default auto: KVM when /dev/kvm works)\n"
+	      "      --firmware bios       firmware (bios: SeaBIOS)\n"
+	      "      --log FILE            append everything the console prints to FILE\n"
+	      "      --timeout SECONDS     for the whole scripted run (default 300)\n"
+	      "      --write               let the guest write to the image (default: snapshot)\n"
+	      "      --qemu PATH           the QEMU binary (default qemu-system-x86_64)\n"
+	      "      --test RECIPE         take the steps from the recipe's test: section\n"
+	      "  -D NAME=VALUE             set a variable of that recipe\n"
+	      "  -v, --verbose             show the QEMU command line and each step\n"
+	      "  -q, --quiet               errors only\n"
+	      "  -h, --help                this help\n"
+	      "\n"
+	      "Steps, in order:\n"
+	      "      --expect REGEX        wait until the console prints a match (extended regex)\n"
+	      "      --send TEXT           type TEXT (\\n \\r \\t \\\\ \\e \\xNN are decoded)\n"
+	      "      --run CMD             type CMD; fails when its exit status is not 0\n"
+	      "      --output REGEX        the output of the preceding --run must match\n"
+	      "      --poweroff            type 'poweroff -f'; stop QEMU if it runs 10 s later\n"
+	      "\n"
+	      "Example: mkbootmedia boot usb.img --expect 'login:' --send 'root\\n'\n"
+	      "         --expect '# $' --run 'uname -r' --output '^6\\.1' --poweroff\n",
+	      out);
+}
+
+/* The command line as a shell would take it, for the debug log. */
+static char *argv_to_string(char *const *argv)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();
+	for (size_t i = 0; argv[i]; i++) {
+		const char *a = argv[i];
+
+		if (i)
+			fputc(' ', f);
+		if (a[0] && strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				      "0123456789_./=:,+-@%") == strlen(a)) {
+			fputs(a, f);
+			continue;
+		}
+		fputc('\'', f);
+		for (; *a; a++) {
+			if (*a == '\'')
+				fputs("'\\''", f);
+			else
+				fputc(*a, f);
+		}
+		fputc('\'', f);
+	}
+	fclose(f);
+	return out;
+}
+
+/* The image must be there and readable (writable with --write): one clear error here
+ * rather than QEMU's later. */
+static int check_image(const char *path, bool write)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) < 0)
+		return log_errno(errno, "cannot open image '%s'", path);
+	if (S_ISDIR(st.st_mode))
+		return log_fail("image '%s' is a directory", path);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return log_fail("image '%s' is not a regular file or a block device", path);
+	if (S_ISREG(st.st_mode) && st.st_size < 512)
+		return log_fail("image '%s' is smaller than a sector (%lld bytes)", path,
+				(long long)st.st_size);
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(errno, "cannot open image '%s'%s", path,
+				 write ? " for writing (--write)" : "");
+	close(fd);
+	return 0;
+}
+
+struct boot_options {
+	const char *image, *qemu, *log, *test;
+	int bus;             /* -1: not given */
+	uint64_t memory_mib; /* 0: not given */
+	double timeout;      /* 0: not given */
+	enum qemu_accel accel;
+	enum qemu_firmware firmware;
+	bool write;
+	char **defines;
+	struct console_step *steps;
+	size_t n_steps;
+};
+
+static void boot_options_done(struct boot_options *o)
+{
+	for (size_t i = 0; i < o->n_steps; i++)
+		console_step_done(&o->steps[i]);
+	free(o->steps);
+	strv_free(o->defines);
+}
+
+/* Parses the command line; returns 0, or 2 after logging a usage error, or -1 for --help. */
+static int parse_args(int argc, char **argv, struct boot_options *o)
+{
+	enum {
+		OPT_BUS = 0x100,
+		OPT_ACCEL,
+		OPT_FIRMWARE,
+		OPT_LOG,
+		OPT_TIMEOUT,
+		OPT_WRITE,
+		OPT_QEMU,
+		OPT_TEST,
+		OPT_EXPECT,
+		OPT_SEND,
+		OPT_RUN,
+		OPT_OUTPUT,
+		OPT_POWEROFF,
+	};
+	static const struct option longopts[] = {
+		{ "bus", required_argument, NULL, OPT_BUS },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "accel", required_argument, NULL, OPT_ACCEL },
+		{ "firmware", required_argument, NULL, OPT_FIRMWARE },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "write", no_argument, NULL, OPT_WRITE },
+		{ "qemu", required_argument, NULL, OPT_QEMU },
+		{ "test", required_argument, NULL, OPT_TEST },
+		{ "define", required_argument, NULL, 'D' },
+		{ "expect", required_argument, NULL, OPT_EXPECT },
+		{ "send", required_argument, NULL, OPT_SEND },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
+		{ "poweroff", no_argument, NULL, OPT_POWEROFF },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	enum log_level level = LOG_INFO;
+	struct console_step *st;
+	const char *name;
+	char err[256];
+	int c, v;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:D:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BUS:
+			if ((o->bus = qemu_bus_from_string(optarg)) < 0) {
+				log_error("--bus '%s': expected usb, ide or virtio", optarg);
+				return 2;
+			}
+			break;
+		case 'm':
+			if (parse_memory(optarg, &o->memory_mib) < 0) {
+				log_error("--memory '%s': expected %s", optarg, memory_hint);
+				return 2;
+			}
+			break;
+		case OPT_ACCEL:
+			if ((v = qemu_accel_from_string(optarg)) < 0) {
+				log_error("--accel '%s': expected auto, kvm or tcg", optarg);
+				return 2;
+			}
+			o->accel = (enum qemu_accel)v;
+			break;
+		case OPT_FIRMWARE:
+			if ((v = qemu_firmware_from_string(optarg)) < 0) {
+				log_error("--firmware '%s': expected bios (the only one so far)",
+					  optarg);
+				return 2;
+			}
+			o->firmware = (enum qemu_firmware)v;
+			break;
+		case OPT_LOG:
+			if (!optarg[0]) {
+				log_error("--log needs a file");
+				return 2;
+			}
+			o->log = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_seconds(optarg, &o->timeout) < 0) {
+				log_error("--timeout '%s': expected seconds (%s)", optarg,
+					  seconds_hint);
+				return 2;
+			}
+			break;
+		case OPT_WRITE:
+			o->write = true;
+			break;
+		case OPT_QEMU:
+			if (!optarg[0]) {
+				log_error("--qemu needs a program");
+				return 2;
+			}
+			o->qemu = optarg;
+			break;
+		case OPT_TEST:
+			o->test = optarg;
+			break;
+		case 'D':
+			o->defines = strv_append(o->defines, optarg);
+			break;
+		case OPT_EXPECT:
+		case OPT_OUTPUT:
+			name = c == OPT_EXPECT ? "expect" : "output";
+			if (!optarg[0]) {
+				log_error("--%s needs a pattern", name);
+				return 2;
+			}
+			if (console_pattern_check(optarg, err, sizeof(err)) < 0) {
+				log_error("--%s '%s': not an extended regular expression: %s", name,
+					  optarg, err);
+				return 2;
+			}
+			if (c == OPT_EXPECT) {
+				st = steps_add(&o->steps, &o->n_steps, CONSOLE_EXPECT);
+				st->text = xstrdup(optarg);
+				break;
+			}
+			st = o->n_steps ? &o->steps[o->n_steps - 1] : NULL;
+			if (!st || st->kind != CONSOLE_RUN) {
+				log_error("--output '%s' must follow a --run", optarg);
+				return 2;
+			}
+			if (st->output) {
+				log_error("--output '%s': that --run has one already ('%s')",
+					  optarg, st->output);
+				return 2;
+			}
+			st->output = xstrdup(optarg);
+			break;
+		case OPT_SEND: {
+			char *data;
+			size_t size;
+
+			if (!optarg[0]) {
+				log_error("--send needs text");
+				return 2;
+			}
+			if (console_unescape(optarg, &data, &size) < 0) {
+				log_error("--send '%s': bad escape (%s)", optarg, escape_hint);
+				return 2;
+			}
+			st = steps_add(&o->steps, &o->n_steps, CONSOLE_SEND);
+			st->text = data;
+			st->size = size;
+			break;
+		}
+		case OPT_RUN:
+			if (!optarg[0] || strpbrk(optarg, "\n\r")) {
+				log_error("--run needs a command on one line");
+				return 2;
+			}
+			st = steps_add(&o->steps, &o->n_steps, CONSOLE_RUN);
+			st->text = xstrdup(optarg);
+			break;
+		case OPT_POWEROFF:
+			steps_add(&o->steps, &o->n_steps, CONSOLE_POWEROFF);
+			break;
+		case 'v':
+			level = level < LOG_DEBUG ? level + 1 : LOG_DEBUG;
+			break;
+		case 'q':
+			level = LOG_ERR;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		default:
+			fputs("Try 'mkbootmedia boot --help'.\n", stderr);
+			return 2;
+		}
+	}
+	log_set_level(level);
+	if (optind >= argc) {
+		log_error("no image given (usage: mkbootmedia boot IMAGE [options]; try --help)");
+		return 2;
+	}
+	if (optind + 1 < argc) {
+		log_error("unexpected argument '%s' (one image per run)", argv[optind + 1]);
+		return 2;
+	}
+	o->image = argv[optind];
+	if (o->test && o->n_steps) {
+		log_error("--test takes the steps from '%s': drop --expect, --send, --run and "
+			  "--poweroff, or --test", o->test);
+		return 2;
+	}
+	if (o->defines && !o->test) {
+		log_error("-D sets variables of a --test recipe, and none is given");
+		return 2;
+	}
+	return 0;
+}
+
+/* Resolves --accel auto and checks --accel kvm; returns the accelerator or -errno. */
+static int choose_accel(enum qemu_accel asked)
+{
+	const char *why = NULL;
+	bool kvm;
+
+	if (asked == QEMU_ACCEL_TCG) {
+		log_info("accelerator: tcg");
+		return QEMU_ACCEL_TCG;
+	}
+	kvm = qemu_kvm_usable("/dev/kvm", BOOT_KVM_PROBE_MS, &why);
+	if (kvm) {
+		log_info("accelerator: kvm");
+		return QEMU_ACCEL_KVM;
+	}
+	if (asked == QEMU_ACCEL_KVM)
+		return log_fail("--accel kvm: /dev/kvm %s", why);
+	log_info("accelerator: tcg (/dev/kvm %s; the guest runs emulated, slowly)", why);
+	return QEMU_ACCEL_TCG;
+}
+
+static int boot_interactive(const struct qemu_config *cfg)
+{
+	_cleanup_strv_free_ char **argv = NULL;
+	_cleanup_free_ char *line = NULL;
+	int r;
+
+	r = qemu_build_argv(cfg, &argv);
+	if (r < 0) {
+		log_errno(r, "cannot build the QEMU command line");
+		return 1;
+	}
+	line = argv_to_string(argv);
+	log_debug("running %s", line);
+	log_info("serial console on this terminal: Ctrl-A X quits QEMU, Ctrl-A C is its monitor");
+	fflush(stdout);
+	fflush(stderr);
+	execvp(argv[0], argv);
+	log_errno(errno, "cannot run '%s'", argv[0]);
+	return 1;
+}
+
+/* The console goes to log_fd when there is one, else to stdout as it arrives. */
+static int boot_scripted(const struct qemu_config *cfg, const struct console_step *steps,
+			 size_t n, double timeout, int log_fd)
+{
+	_cleanup_(console_freep) struct console *c = NULL;
+	_cleanup_strv_free_ char **argv = NULL;
+	_cleanup_free_ char *line = NULL;
+	struct console_opts co = { .timeout = timeout, .log_fd = log_fd,
+				   .echo_fd = log_fd >= 0 ? -1 : STDOUT_FILENO };
+	int r;
+
+	r = qemu_build_argv(cfg, &argv);
+	if (r < 0) {
+		log_errno(r, "cannot build the QEMU command line");
+		return 1;
+	}
+	line = argv_to_string(argv);
+	log_debug("running %s", line);
+	r = console_spawn(argv, &co, &c);
+	if (r < 0)
+		return 1;
+	r = console_run(c, steps, n);
+	if (r == -ECHILD && cfg->accel == QEMU_ACCEL_KVM)
+		log_info("hint: QEMU failed under KVM; --accel tcg runs it emulated");
+	return r < 0 ? 1 : 0;
+}
+
+int boot_main(int argc, char **argv)
+{
+	_cleanup_(boot_options_done) struct boot_options o = { .bus = -1 };
+	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1 };
+	_cleanup_close_ int log_fd = -1;
+	struct recipe *recipe = NULL;
+	struct qemu_config cfg;
+	const struct console_step *steps;
+	size_t n_steps;
+	int r;
+
+	log_set_scope("boot");
+	r = parse_args(argc, argv, &o);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (o.test) {
+		const struct node *test;
+
+		/* Recipe errors read as they do for check and build: "file:line:col: ...". */
+		log_set_scope(NULL);
+		r = recipe_load(o.test, o.defines, &recipe);
+		test = r < 0 ? NULL : node_get(recipe->root, "test");
+		if (r >= 0 && !test)
+			r = log_fail("'%s' has no test: section", o.test);
+		else if (r >= 0)
+			r = boot_test_parse(test, &t);
+		recipe_free(recipe);
+		log_set_scope("boot");
+		if (r < 0)
+			return 1;
+	}
+	if (check_image(o.image, o.write) < 0)
+		return 2;
+	/* Opened here also when QEMU writes it (interactive), to report a bad path ourselves. */
+	if (o.log) {
+		log_fd = open(o.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (log_fd < 0) {
+			log_errno(errno, "cannot open log '%s'", o.log);
+			return 2;
+		}
+	}
+
+	cfg = (struct qemu_config){
+		.qemu = o.qemu ? o.qemu : BOOT_QEMU_DEFAULT,
+		.image = o.image,
+		.bus = o.bus >= 0 ? o.bus : t.bus >= 0 ? t.bus : QEMU_BUS_USB,
+		.memory_mib = o.memory_mib ? o.memory_mib
+			      : t.memory_mib ? t.memory_mib : BOOT_MEMORY_DEFAULT,
+		.firmware = o.firmware,
+		.write = o.write,
+		.log = o.log,
+	};
+	steps = o.test ? t.steps : o.steps;
+	n_steps = o.test ? t.n_steps : o.n_steps;
+	cfg.interactive = n_steps == 0;
+	if (cfg.interactive && !isatty(STDIN_FILENO)) {
+		log_error("no steps given and stdin is not a terminal (give --expect, --send, "
+			  "--run, --poweroff or --test, or run on a terminal)");
+		return 2;
+	}
+	r = choose_accel(o.accel);
+	if (r < 0)
+		return 1;
+	cfg.accel = (enum qemu_accel)r;
+	if (cfg.interactive)
+		return boot_interactive(&cfg);
+	return boot_scripted(&cfg, steps, n_steps,
+			     o.timeout > 0 ? o.timeout : t.timeout > 0 ? t.timeout
+								: BOOT_TIMEOUT_DEFAULT,
+			     log_fd);
+}

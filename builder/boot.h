@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `mkbootmedia boot IMAGE`: runs a disk image in QEMU, on this terminal or scripted by
+ * steps from the command line or from a recipe's `test:` section (syntax in boot.c). */
+#pragma once
+
+#include "qemu.h"
+#include "recipe.h"
+#include "util.h"
+
+/* A recipe's test: section. */
+struct boot_test {
+	int bus;             /* an enum qemu_bus, -1 when not given */
+	uint64_t memory_mib; /* 0 when not given */
+	double timeout;      /* seconds for the whole run, 0 when not given */
+	struct console_step *steps;
+	size_t n_steps;
+};
+void boot_test_done(struct boot_test *t);
+
+/* Parses the value of `test:`; errors are reported at the node (file:line:col). */
+int boot_test_parse(const struct node *test, struct boot_test *ret);
+/* Validates the recipe's test: section if it has one (for `check` and `build`). */
+int boot_test_check(const struct recipe *r);
+
+/* The command: argv[0] is "boot". Returns the exit status: 0 when QEMU ran (interactive) or
+ * every step passed, 1 when a step failed or QEMU could not run, 2 for a usage error. */
+int boot_main(int argc, char **argv);
