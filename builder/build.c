@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "build.h"
 
+#include <uuid/uuid.h>
+
 #include <openssl/evp.h>
 #include <sys/random.h>
 
@@ -49,6 +51,26 @@ struct partition *build_part_at(struct build *b, const char *mount)
 		if (b->parts[i].fs.mount && streq(b->parts[i].fs.mount, mount))
 			return &b->parts[i];
 	return NULL;
+}
+
+struct partition *build_boot_part(struct build *b)
+{
+	struct partition *p = build_part_at(b, "/boot");
+
+	return p ? p : build_part_at(b, "/");
+}
+
+char *build_root_spec(struct build *b)
+{
+	struct partition *p = build_part_at(b, "/");
+	char u[37];
+
+	if (!p)
+		return NULL;
+	if (p->fs.label && p->fs.label[0])
+		return xasprintf("LABEL=%s", p->fs.label);
+	uuid_unparse_lower(p->fs.uuid, u);
+	return xasprintf("UUID=%s", u);
 }
 
 /* Debian's static allocations (base-passwd's master files), used when the target has no

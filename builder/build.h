@@ -66,6 +66,12 @@ struct build {
 	unsigned jobs;          /* worker threads; 0: one per CPU */
 	size_t n_packages;      /* unpacked by the packages stage, for the summary */
 
+	/* the boot chain */
+	bool need_kernel;       /* a later stage boots a kernel: the package set must hold one */
+	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
+	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
+	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
+
 	time_t now;             /* SOURCE_DATE_EPOCH, or the start of the build */
 	bool clamp_mtime;       /* SOURCE_DATE_EPOCH was set: no file is newer than `now` */
 };
@@ -77,6 +83,11 @@ void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[1
 
 /* The partition whose filesystem is mounted at `mount`, or NULL. */
 struct partition *build_part_at(struct build *b, const char *mount);
+/* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
+struct partition *build_boot_part(struct build *b);
+/* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
+ * "UUID=..." (a new string). NULL when nothing is mounted at /. */
+char *build_root_spec(struct build *b);
 
 /* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
  * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */

@@ -256,6 +256,9 @@ static void build_free(struct build *b, void **priv)
 	free(b->parts);
 	free(b->fs);
 	free(b->seed);
+	free(b->kernel_version);
+	free(b->kernel_name);
+	free(b->initrd_name);
 	free(b->tmp_path);
 	tree_free(b->tree);
 	recipe_free(b->recipe);

@@ -499,6 +499,17 @@ static int prepare(struct build *b, struct packages_priv *p)
 	r = resolve(p->db, &ro, &p->pkgs, &p->n_pkgs);
 	if (r < 0)
 		return r;
+	/* Said now rather than after every .deb is unpacked. */
+	if (b->need_kernel) {
+		bool kernel = false;
+
+		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
+			kernel = startswith(p->pkgs[i]->name, "linux-image-");
+		if (!kernel)
+			return node_error(p->node, "the image boots (bootloader:, initrd:) but no "
+					  "kernel is in the package set: add linux-image-amd64 "
+					  "(or another linux-image-*) to packages.include");
+	}
 	p->prepared = true;
 	return 0;
 }

@@ -164,3 +164,46 @@ dir_list() {
 	(cd "$1" && find . -mindepth 1 -printf '/%P %y %m %U %G %s %l\n') | awk '
 		{ $3 = sprintf("%04d", $3); if ($2 != "f") $6 = "-"; if ($2 != "l") $7 = ""; print }' | sed 's/ $//' | sort
 }
+
+# fake_kernel DEBSDIR [KERNEL-BYTES]: a kernel package "linux-image-1.0-test" of made-up
+# parts: /boot/vmlinuz-1.0-test (random bytes), real ELF modules with a .modinfo section
+# (ext4 -> jbd2 + mbcache, usb-storage -> usbcore + scsi_mod, sd_mod -> scsi_mod, ahci ->
+# libahci -> libata -> scsi_mod), virtio_blk built in; and "busybox-static" whose
+# /bin/busybox is a static program of our own. Enough for the initrd and bootloader stages,
+# not to boot.
+fake_kernel() {
+	out=$1 kbytes=${2:-300000}
+	k=$(mktemp -d "$WORK/kernel.XXXXXX")
+	v=1.0-test
+	m=$k/lib/modules/$v
+	mkdir -p "$k/boot" "$m/kernel/fs/ext4" "$m/kernel/fs/jbd2" "$m/kernel/drivers/usb/storage" \
+		"$m/kernel/drivers/usb/core" "$m/kernel/drivers/scsi" "$m/kernel/drivers/ata"
+	head -c "$kbytes" /dev/urandom >"$k/boot/vmlinuz-$v"
+	printf 'kernel/drivers/block/virtio_blk.ko\n' >"$m/modules.builtin"
+	for spec in fs/ext4/ext4:jbd2,mbcache fs/jbd2/jbd2: fs/mbcache: \
+		drivers/usb/storage/usb-storage:usbcore,scsi_mod drivers/usb/core/usbcore: \
+		drivers/scsi/scsi_mod: drivers/scsi/sd_mod:scsi_mod drivers/ata/ahci:libahci \
+		drivers/ata/libahci:libata drivers/ata/libata:scsi_mod; do
+		path=${spec%%:*} deps=${spec#*:}
+		name=$(basename "$path")
+		printf '__attribute__((section(".modinfo"), used)) static const char mi[] = "license=GPL\\0depends=%s\\0name=%s\\0vermagic=%s\\0";\n' \
+			"$deps" "$(echo "$name" | tr - _)" "$v" >"$k/mod.c"
+		gcc -c -o "$m/kernel/$path.ko" "$k/mod.c"
+	done
+	rm "$k/mod.c"
+	mkdeb "$out" linux-image-$v 1 "$k"
+	b=$(mktemp -d "$WORK/busybox.XXXXXX")
+	mkdir -p "$b/bin"
+	printf '#include <stdio.h>\nint main(void) { puts("fake busybox"); return 0; }\n' >"$b/bb.c"
+	gcc -static -O1 -o "$b/bin/busybox" "$b/bb.c"
+	rm "$b/bb.c"
+	mkdeb "$out" busybox-static 1 "$b"
+}
+
+# test_cache: the download cache the network tests share ($MKBOOTMEDIA_TEST_CACHE, default
+# /var/cache/mkbootmedia-tests, or ~/.cache/mkbootmedia-tests when that is not writable).
+test_cache() {
+	c=${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}
+	mkdir -p "$c" 2>/dev/null && [ -w "$c" ] || c=$HOME/.cache/mkbootmedia-tests
+	echo "$c"
+}

@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "bootloader": GRUB for BIOS, installed into the image file without root, without
+ * grub-install and without grub-bios-setup (both need the boot directory mounted). The
+ * chain it makes is the seed's: the BIOS runs boot.img in the MBR, which loads core.img
+ * from the sectors after it; core.img reads /boot/grub/grub.cfg from the boot partition,
+ * whose menu boots the kernel with the initrd.
+ *
+ * bootloader:                optional (no bootloader when absent)
+ *   type: grub-bios          grub-bios, or none
+ *   timeout: 5               seconds the menu waits (0: boot the default at once)
+ *   default: 0               the entry booted when the time is up (counted from 0)
+ *   cmdline: quiet           appended to the kernel command line of every Linux entry
+ *   serial: ttyS0,115200     a serial console for the menu and the kernel (the kernel's
+ *                            last console, so the initrd's messages and shell go there);
+ *                            none: the screen only
+ *   grub: auto               where GRUB's i386-pc files come from: target (the package
+ *                            grub-pc-bin in the image, /usr/lib/grub/i386-pc), host (this
+ *                            machine's, package grub-pc-bin), auto (the target's when it
+ *                            has them). grub-mkimage (package grub-common) always runs on
+ *                            this machine
+ *   modules: [...]           more GRUB modules to install beside grub.cfg
+ *   entries: [...]           the menu, instead of the default one. {title, cmdline}: the
+ *                            image's kernel and initrd, cmdline replacing
+ *                            bootloader.cmdline; {title, memtest: true}: Memtest86+
+ *
+ * The default menu is the seed's: the normal boot, a single-user (rescue) boot, and
+ * Memtest86+ when /boot holds memtest86+x64.bin (the package memtest86+). Every Linux entry
+ * gets root=LABEL=<root label> (UUID= without a label) and ro, like Debian's.
+ *
+ * core.img holds only what reads the boot partition (biosdisk, the partition map, ext2:
+ * about 52 sectors, so it also fits the 62-sector gap of CHS-aligned cards); the rest is
+ * loaded from /boot/grub/i386-pc/, where the modules the menu needs are copied with
+ * their dependencies (moddep.lst). On msdos tables core.img goes to sector 1; on GPT into
+ * a partition of type bios_grub. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "grubbios.h"
+#include "log.h"
+#include "stage.h"
+#include "templates.h"
+
+#define GRUB_HOST_DIR "/usr/lib/grub/i386-pc"
+#define GRUB_TARGET_DIR "/usr/lib/grub/i386-pc"
+#define MAX_GRUB_FILE (8u << 20)
+
+enum grub_source { GRUB_AUTO, GRUB_TARGET, GRUB_HOST };
+static const char *const grub_source_names[] = { "auto", "target", "host", NULL };
+static const char *const type_names[] = { "grub-bios", "none", NULL };
+
+struct entry {
+	char *title;
+	char *cmdline; /* NULL: bootloader.cmdline */
+	bool memtest;
+};
+
+struct bootloader_priv {
+	uint64_t timeout, def;
+	const char *cmdline;
+	char *serial_dev; /* "ttyS0", NULL for none */
+	unsigned serial_unit;
+	uint64_t serial_speed;
+	enum grub_source source;
+	char **modules;
+	struct entry *entries;
+	size_t n_entries;
+	const struct node *node;
+	char *tmpdir; /* an extracted copy of the target's GRUB files */
+};
+
+static const char *const keys_bl[] = { "type",	 "timeout", "default", "cmdline", "serial",
+				       "grub",	 "modules", "entries", NULL };
+static const char *const entry_keys[] = { "title", "cmdline", "memtest", NULL };
+
+/* Modules the generated grub.cfg and a rescue at its prompt need, besides what core.img
+ * holds; their dependencies come from moddep.lst. */
+static const char *const menu_modules[] = {
+	"normal", "linux",  "linux16", "serial", "terminfo", "terminal", "echo",
+	"test",	  "ext2",   "part_msdos", "part_gpt", "biosdisk", "configfile", "search",
+	"search_fs_uuid", "search_label", "ls", "cat", "help", "halt", "reboot", "minicmd",
+	"gzio",	  NULL,
+};
+
+static int parse_serial(struct bootloader_priv *p, const struct node *n)
+{
+	const char *s, *comma;
+	char *end;
+	int r;
+
+	if ((r = node_get_string(n, &s)) < 0)
+		return r;
+	if (streq(s, "none"))
+		return 0;
+	comma = strchr(s, ',');
+	p->serial_dev = comma ? xstrndup(s, (size_t)(comma - s)) : xstrdup(s);
+	p->serial_speed = 115200;
+	if (!startswith(p->serial_dev, "ttyS") || !p->serial_dev[4] ||
+	    strspn(p->serial_dev + 4, "0123456789") != strlen(p->serial_dev + 4) ||
+	    strlen(p->serial_dev) > 6)
+		return node_error(n, "'%s' is not a serial console: use ttyS<N>[,<speed>], e.g. "
+				  "ttyS0,115200, or none", s);
+	p->serial_unit = (unsigned)strtoul(p->serial_dev + 4, NULL, 10);
+	if (comma) {
+		errno = 0;
+		p->serial_speed = strtoull(comma + 1, &end, 10);
+		if (errno || end == comma + 1 || *end || p->serial_speed < 50 ||
+		    p->serial_speed > 4000000)
+			return node_error(n, "'%s': '%s' is not a speed in bits per second", s,
+					  comma + 1);
+	}
+	return 0;
+}
+
+static int parse_entries(struct bootloader_priv *p, const struct node *list)
+{
+	int r;
+
+	if ((r = node_expect(list, NODE_SEQ)) < 0)
+		return r;
+	if (!list->n)
+		return node_error(list, "the menu needs at least one entry");
+	p->entries = xcalloc(list->n, sizeof(*p->entries));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct node *e = list->items[i], *v;
+		struct entry *en = &p->entries[p->n_entries++];
+		const char *s;
+
+		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, entry_keys)) < 0)
+			return r;
+		if (!(v = node_get(e, "title")))
+			return node_error(e, "missing 'title'");
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		if (!s[0] || strpbrk(s, "'\n"))
+			return node_error(v, "a title must be one line without single quotes");
+		en->title = xstrdup(s);
+		if ((v = node_get(e, "cmdline"))) {
+			if ((r = node_get_string(v, &s)) < 0)
+				return r;
+			if (strpbrk(s, "\n;{}"))
+				return node_error(v, "a command line is one line without ';', '{' "
+						  "or '}'");
+			en->cmdline = xstrdup(s);
+		}
+		if ((v = node_get(e, "memtest")) && (r = node_get_bool(v, &en->memtest)) < 0)
+			return r;
+		if (en->memtest && en->cmdline)
+			return node_error(e, "a memtest entry takes no cmdline");
+	}
+	return 0;
+}
+
+static int bootloader_parse(struct build *b, void **ret_priv)
+{
+	const struct node *n = node_get(b->recipe->root, "bootloader"), *v;
+	_cleanup_free_ struct bootloader_priv *p = NULL;
+	int type = 0, r;
+
+	if (!n)
+		return 0;
+	if (n->kind == NODE_SCALAR) {
+		if ((r = node_get_enum(n, type_names, &type)) < 0)
+			return r;
+		if (type == 1)
+			return 0;
+		n = NULL;
+	} else {
+		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, keys_bl)) < 0)
+			return r;
+		if ((v = node_get(n, "type")) && (r = node_get_enum(v, type_names, &type)) < 0)
+			return r;
+		if (type == 1)
+			return 0;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->timeout = 5;
+	p->cmdline = "quiet";
+	p->node = n ? n : node_get(b->recipe->root, "bootloader");
+	p->serial_dev = xstrdup("ttyS0");
+	p->serial_speed = 115200;
+	if (!n)
+		goto done;
+	if ((v = node_get(n, "timeout")) && (r = node_get_u64(v, 0, 3600, &p->timeout)) < 0)
+		return r;
+	if ((v = node_get(n, "default")) && (r = node_get_u64(v, 0, 99, &p->def)) < 0)
+		return r;
+	if ((v = node_get(n, "cmdline"))) {
+		if ((r = node_get_string(v, &p->cmdline)) < 0)
+			return r;
+		if (strpbrk(p->cmdline, "\n;{}"))
+			return node_error(v, "a command line is one line without ';', '{' or '}'");
+	}
+	if ((v = node_get(n, "serial"))) {
+		free(p->serial_dev);
+		p->serial_dev = NULL;
+		if ((r = parse_serial(p, v)) < 0)
+			return r;
+	}
+	if ((v = node_get(n, "grub")) &&
+	    (r = node_get_enum(v, grub_source_names, (int *)&p->source)) < 0)
+		return r;
+	if ((v = node_get(n, "modules"))) {
+		if ((r = node_get_strv(v, &p->modules)) < 0)
+			return r;
+		for (char **m = p->modules; *m; m++)
+			if (!**m || strpbrk(*m, "/. \t") || strlen(*m) > 64)
+				return node_error(v, "'%s' is not a GRUB module name", *m);
+	}
+	if ((v = node_get(n, "entries")) && (r = parse_entries(p, v)) < 0)
+		return r;
+	if (p->n_entries && p->def >= p->n_entries)
+		return node_error(node_get(n, "default"), "default %llu: the menu has %zu "
+				  "entries (counted from 0)", (unsigned long long)p->def,
+				  p->n_entries);
+done:
+	*ret_priv = TAKE_PTR(p);
+	return 1;
+}
+
+static int bootloader_verify(struct build *b, void *priv)
+{
+	struct bootloader_priv *p = priv;
+	struct partition *boot = build_boot_part(b);
+
+	if (!boot)
+		return node_error(p->node, "GRUB needs a filesystem mounted at /boot or /");
+	if (boot->fs.type != FS_EXT2 && boot->fs.type != FS_EXT3 && boot->fs.type != FS_EXT4)
+		return node_error(p->node, "GRUB reads the kernel from partition '%s', which is "
+				  "%s: use ext2, ext3 or ext4 for /boot", boot->name,
+				  fs_type_to_string(boot->fs.type));
+	if (b->table == TABLE_GPT) {
+		bool found = false;
+
+		for (size_t i = 0; i < b->n_parts; i++)
+			found |= part_type_is_bios_grub(&b->parts[i].type);
+		if (!found)
+			return node_error(p->node, "grub-bios on a GPT table needs a partition "
+					  "of type bios-grub (1 MiB is plenty) to hold core.img; "
+					  "or use table: msdos");
+	}
+	if (p->source == GRUB_HOST && access(GRUB_HOST_DIR "/moddep.lst", R_OK) < 0)
+		return node_error(p->node, "bootloader.grub is host but this machine has no %s "
+				  "(apt-get install grub-pc-bin)", GRUB_HOST_DIR);
+	return 0;
+}
+
+static int bootloader_plan(struct build *b, void *priv, FILE *out)
+{
+	struct bootloader_priv *p = priv;
+	struct partition *boot = build_boot_part(b);
+
+	fprintf(out, "  GRUB for BIOS: MBR boot.img, core.img after it, /boot/grub on '%s'; "
+		"menu timeout %llus, %s console\n",
+		boot->name, (unsigned long long)p->timeout,
+		p->serial_dev ? p->serial_dev : "screen");
+	return 0;
+}
+
+/* Copies the target's GRUB directory out of the image, for grub-mkimage -d. */
+static int extract_target_grub(struct build *b, struct bootloader_priv *p)
+{
+	_cleanup_free_ struct tree_dirent *d = NULL;
+	_cleanup_free_ char *dir = NULL, *base = xstrdup(b->tmp_path);
+	size_t n = 0;
+	int r;
+
+	dir = xasprintf("%s.grub-XXXXXX", base);
+	if (!mkdtemp(dir))
+		return log_errno(errno, "cannot create a directory beside '%s'", b->tmp_path);
+	p->tmpdir = TAKE_PTR(dir);
+	r = tree_list(b->tree, GRUB_TARGET_DIR, &d, &n);
+	if (r < 0)
+		return log_errno(r, "cannot list '%s' of the target", GRUB_TARGET_DIR);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *src = NULL, *dst = NULL, *data = NULL;
+		_cleanup_close_ int fd = -1;
+		size_t size;
+
+		if (d[i].type != 'f')
+			continue;
+		src = xasprintf("%s/%s", GRUB_TARGET_DIR, d[i].name);
+		dst = xasprintf("%s/%s", p->tmpdir, d[i].name);
+		if ((r = tree_read(b->tree, src, MAX_GRUB_FILE, &data, &size)) < 0) {
+			log_errno(r, "cannot read '%s' of the target", src);
+			break;
+		}
+		fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || (r = pwrite_all(fd, data, size, 0)) < 0) {
+			r = log_errno(fd < 0 ? errno : r, "cannot write '%s'", dst);
+			break;
+		}
+	}
+	tree_dirents_free(TAKE_PTR(d), n);
+	return r < 0 ? r : 0;
+}
+
+/* moddep.lst: "name: dep dep ...". Adds name and everything it needs to *set. */
+static int add_with_deps(const char *moddep, const char *name, char ***set, const char *dir)
+{
+	_cleanup_free_ char *key = xasprintf("\n%s:", name), *mod = NULL;
+	const char *line;
+
+	if (strv_contains(*set, name))
+		return 0;
+	mod = xasprintf("%s/%s.mod", dir, name);
+	if (access(mod, R_OK) < 0)
+		return -ENOENT;
+	*set = strv_append(*set, name);
+	line = strstr(moddep, key);
+	if (!line && startswith(moddep, key + 1))
+		line = moddep - 1;
+	if (!line)
+		return 0;
+	line += strlen(key);
+	while (*line && *line != '\n') {
+		size_t len;
+		_cleanup_free_ char *dep = NULL;
+
+		line += strspn(line, " ");
+		len = strcspn(line, " \n");
+		if (!len)
+			break;
+		dep = xstrndup(line, len);
+		if (add_with_deps(moddep, dep, set, dir) < 0)
+			return log_fail("GRUB module '%s' needs '%s', which '%s' lacks", name, dep,
+					dir);
+		line += len;
+	}
+	return 0;
+}
+
+static int copy_host_file(struct build *b, const char *src, const char *dst)
+{
+	_cleanup_close_ int fd = open(src, O_RDONLY | O_CLOEXEC);
+	const struct tree_attr a = { .mode = 0644, .mtime = b->now };
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return log_errno(errno, "cannot read '%s'", src);
+	return tree_write_fd(b->tree, dst, &a, fd, (uint64_t)st.st_size);
+}
+
+static int install_modules(struct build *b, struct bootloader_priv *p, const char *dir,
+			   const char *grubdir)
+{
+	_cleanup_free_ char *moddep = NULL, *path = xasprintf("%s/moddep.lst", dir);
+	_cleanup_strv_free_ char **set = NULL;
+	_cleanup_(closedirp) DIR *dh = NULL;
+	struct dirent *de;
+	size_t size;
+	int r;
+
+	if ((r = read_file(path, MAX_GRUB_FILE, &moddep, &size)) < 0)
+		return log_errno(r, "cannot read '%s'", path);
+	for (const char *const *m = menu_modules; *m; m++)
+		if ((r = add_with_deps(moddep, *m, &set, dir)) < 0 && r != -ENOENT)
+			return r;
+	for (char **m = p->modules; m && *m; m++) {
+		r = add_with_deps(moddep, *m, &set, dir);
+		if (r == -ENOENT)
+			return node_error(node_get(p->node, "modules"), "no GRUB module '%s' in "
+					  "%s", *m, dir);
+		if (r < 0)
+			return r;
+	}
+	strv_sort(set);
+	for (char **m = set; *m; m++) {
+		_cleanup_free_ char *src = xasprintf("%s/%s.mod", dir, *m);
+		_cleanup_free_ char *dst = xasprintf("%s/i386-pc/%s.mod", grubdir, *m);
+
+		if ((r = copy_host_file(b, src, dst)) < 0)
+			return r;
+	}
+	/* The lists normal.mod reads to load commands, filesystems and terminals on demand. */
+	dh = opendir(dir);
+	if (!dh)
+		return log_errno(errno, "cannot open '%s'", dir);
+	_cleanup_strv_free_ char **lists = NULL;
+	while ((de = readdir(dh)))
+		if (endswith(de->d_name, ".lst"))
+			lists = strv_append(lists, de->d_name);
+	strv_sort(lists);
+	for (char **l = lists; l && *l; l++) {
+		_cleanup_free_ char *src = xasprintf("%s/%s", dir, *l);
+		_cleanup_free_ char *dst = xasprintf("%s/i386-pc/%s", grubdir, *l);
+
+		if ((r = copy_host_file(b, src, dst)) < 0)
+			return r;
+	}
+	log_info("%zu GRUB modules in %s/i386-pc", strv_length(set), grubdir);
+	return 0;
+}
+
+/* PRETTY_NAME from the target's os-release, or NULL. */
+static char *os_name(struct build *b)
+{
+	_cleanup_free_ char *data = NULL;
+	const char *line;
+
+	if (tree_read(b->tree, "/etc/os-release", 65536, &data, NULL) < 0 &&
+	    tree_read(b->tree, "/usr/lib/os-release", 65536, &data, NULL) < 0)
+		return NULL;
+	for (line = data; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (startswith(line, "PRETTY_NAME=")) {
+			const char *v = line + strlen("PRETTY_NAME=");
+			size_t len = strcspn(v, "\n");
+			_cleanup_free_ char *s = NULL;
+
+			if (len >= 2 && (v[0] == '"' || v[0] == '\'') && v[len - 1] == v[0]) {
+				v++;
+				len -= 2;
+			}
+			s = xstrndup(v, len);
+			if (!s[0] || strpbrk(s, "'\\$"))
+				break;
+			return TAKE_PTR(s);
+		}
+	return NULL;
+}
+
+static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,
+			      const char *title, const char *cmdline, const char *kdir)
+{
+	_cleanup_free_ char *root = build_root_spec(b);
+
+	fprintf(f, "menuentry '%s' {\n", title);
+	fprintf(f, "\tlinux\t%s/%s root=%s ro", kdir, b->kernel_name, root);
+	if (cmdline && cmdline[0])
+		fprintf(f, " %s", cmdline);
+	if (p->serial_dev)
+		fprintf(f, " console=tty0 console=%s,%llu", p->serial_dev,
+			(unsigned long long)p->serial_speed);
+	fputc('\n', f);
+	if (b->initrd_name)
+		fprintf(f, "\tinitrd\t%s/%s\n", kdir, b->initrd_name);
+	fputs("}\n", f);
+}
+
+static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
+			const char *kdir)
+{
+	_cleanup_free_ char *entries = NULL, *terminal = NULL, *cfg = NULL, *name = NULL;
+	_cleanup_free_ char *memtest = NULL, *path = NULL, *def = NULL, *timeout = NULL;
+	const struct tree_attr a = { .mode = 0644, .mtime = b->now };
+	size_t len = 0, n_entries = 0;
+	const char *recipe_name;
+	FILE *f;
+	int r;
+
+	memtest = xasprintf("/boot/memtest86+x64.bin");
+	r = tree_exists(b->tree, memtest);
+	if (r < 0)
+		return r;
+	if (!r) {
+		free(memtest);
+		memtest = NULL;
+	}
+	name = os_name(b);
+	f = open_memstream(&entries, &len);
+	if (p->n_entries) {
+		for (size_t i = 0; i < p->n_entries; i++) {
+			const struct entry *e = &p->entries[i];
+
+			if (!e->memtest) {
+				print_linux_entry(f, b, p, e->title,
+						  e->cmdline ? e->cmdline : p->cmdline, kdir);
+				continue;
+			}
+			if (!memtest) {
+				fclose(f);
+				return node_error(p->node, "entry '%s' runs Memtest86+, but the "
+						  "image has no /boot/memtest86+x64.bin: add "
+						  "memtest86+ to packages.include", e->title);
+			}
+			fprintf(f, "menuentry '%s' {\n\tlinux16\t%s/memtest86+x64.bin\n}\n",
+				e->title, kdir);
+		}
+		n_entries = p->n_entries;
+	} else {
+		_cleanup_free_ char *t1 = NULL, *t2 = NULL;
+		_cleanup_free_ char *c2 = NULL;
+
+		if (name) {
+			t1 = xasprintf("%s, Linux %s", name, b->kernel_version);
+			t2 = xasprintf("%s, Linux %s (single-user mode)", name, b->kernel_version);
+		} else {
+			t1 = xasprintf("Linux %s", b->kernel_version);
+			t2 = xasprintf("Linux %s (single-user mode)", b->kernel_version);
+		}
+		c2 = xasprintf("%s%ssingle", p->cmdline, p->cmdline[0] ? " " : "");
+
+		print_linux_entry(f, b, p, t1, p->cmdline, kdir);
+		print_linux_entry(f, b, p, t2, c2, kdir);
+		n_entries = 2;
+		if (memtest) {
+			fprintf(f, "menuentry 'Memtest86+' {\n\tlinux16\t%s/memtest86+x64.bin\n}\n",
+				kdir);
+			n_entries++;
+		}
+	}
+	fclose(f);
+	if (p->def >= n_entries)
+		return node_error(p->node, "default %llu: the menu has %zu entries (counted from "
+				  "0)", (unsigned long long)p->def, n_entries);
+	if (p->serial_dev)
+		terminal = xasprintf("serial --unit=%u --speed=%llu\n"
+				     "terminal_input serial console\n"
+				     "terminal_output serial console",
+				     p->serial_unit, (unsigned long long)p->serial_speed);
+	else
+		terminal = xstrdup("terminal_output console");
+	recipe_name = b->recipe_path ? strrchr(b->recipe_path, '/') : NULL;
+	recipe_name = recipe_name ? recipe_name + 1 : b->recipe_path ? b->recipe_path : "";
+	def = xasprintf("%llu", (unsigned long long)p->def);
+	timeout = xasprintf("%llu", (unsigned long long)p->timeout);
+	{
+		const char *vars[] = { "RECIPE",   recipe_name,
+				       "TERMINAL", terminal,
+				       "DEFAULT",  def,
+				       "TIMEOUT",  timeout,
+				       "ENTRIES",  entries,
+				       NULL };
+
+		if ((r = template_expand("grub.cfg", template_get("grub.cfg", NULL), vars, &cfg)) <
+		    0)
+			return r;
+	}
+	path = xasprintf("%s/grub.cfg", grubdir);
+	return tree_write(b->tree, path, &a, cfg, strlen(cfg));
+}
+
+static int make_core(struct build *b, struct bootloader_priv *p, const char *dir,
+		     const char *prefix, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *out = NULL, *dirbase = NULL, *output = NULL;
+	const char *partmap = b->table == TABLE_GPT ? "part_gpt" : "part_msdos";
+	char *argv[] = { (char *)"grub-mkimage", (char *)"-O", (char *)"i386-pc", (char *)"-d",
+			 (char *)dir, (char *)"-p", (char *)prefix, (char *)"-o", NULL,
+			 (char *)"biosdisk", (char *)partmap, (char *)"ext2", NULL };
+	int r;
+
+	out = xasprintf("%s.core-XXXXXX", b->tmp_path);
+	{
+		int fd = mkstemp(out);
+
+		if (fd < 0)
+			return log_errno(errno, "cannot create a file beside '%s'", b->tmp_path);
+		close(fd);
+	}
+	argv[8] = out;
+	r = spawn_capture(argv, &output);
+	if (r == 127 && strstr(output, "cannot run"))
+		r = log_fail("cannot run grub-mkimage: install it (apt-get install grub-common)");
+	else if (r > 0)
+		r = log_fail("grub-mkimage failed (exit status %d): %s", r, output);
+	if (r == 0 && (r = read_file(out, 1u << 20, ret, ret_size)) < 0)
+		log_errno(r, "cannot read '%s'", out);
+	unlink(out);
+	return r;
+}
+
+static int bootloader_run(struct build *b, void *priv)
+{
+	struct bootloader_priv *p = priv;
+	struct partition *boot = build_boot_part(b);
+	bool separate = build_part_at(b, "/boot") != NULL;
+	const char *grubdir = "/boot/grub", *kdir = separate ? "" : "/boot";
+	_cleanup_free_ char *prefix = NULL, *core = NULL, *bootimg = NULL, *path = NULL;
+	const char *dir = GRUB_HOST_DIR;
+	uint64_t core_lba = 1, gap_end = UINT64_MAX;
+	size_t core_size, boot_size;
+	int r;
+
+	if (!b->kernel_name)
+		return log_fail("no kernel to boot (the initrd stage found none)");
+	if (p->source != GRUB_HOST) {
+		r = tree_exists(b->tree, GRUB_TARGET_DIR "/moddep.lst");
+		if (r < 0)
+			return r;
+		if (r) {
+			if ((r = extract_target_grub(b, p)) < 0)
+				return r;
+			dir = p->tmpdir;
+		} else if (p->source == GRUB_TARGET) {
+			return node_error(p->node, "bootloader.grub is target but the image has no "
+					  "%s: add grub-pc-bin to packages.include",
+					  GRUB_TARGET_DIR);
+		} else if (access(GRUB_HOST_DIR "/moddep.lst", R_OK) < 0) {
+			return log_fail("no GRUB for BIOS: the image has no %s and neither has "
+					"this machine; add grub-pc-bin to packages.include, or "
+					"apt-get install grub-pc-bin here", GRUB_TARGET_DIR);
+		}
+	}
+	log_info("GRUB files from %s", dir == p->tmpdir ? "the target" : "this machine");
+
+	if ((r = install_modules(b, p, dir, grubdir)) < 0 ||
+	    (r = write_config(b, p, grubdir, kdir)) < 0)
+		return r;
+
+	prefix = xasprintf("(,%s%u)%s/grub", b->table == TABLE_GPT ? "gpt" : "msdos",
+			   boot->number, separate ? "" : "/boot");
+	if ((r = make_core(b, p, dir, prefix, &core, &core_size)) < 0)
+		return r;
+	path = xasprintf("%s/boot.img", dir);
+	if ((r = read_file(path, 4096, &bootimg, &boot_size)) < 0)
+		return log_errno(r, "cannot read '%s'", path);
+
+	/* Where core.img goes: the gap after the MBR, up to the first partition; on GPT, the
+	 * bios_grub partition. */
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const struct partition *q = &b->parts[i];
+
+		if (b->table == TABLE_GPT && part_type_is_bios_grub(&q->type)) {
+			core_lba = q->offset / 512;
+			gap_end = (q->offset + q->length) / 512;
+			break;
+		}
+		if (b->table != TABLE_GPT && q->offset / 512 < gap_end)
+			gap_end = q->offset / 512;
+	}
+	if ((r = grubbios_install(b->fd, b->out_path, bootimg, boot_size, core, core_size,
+				  core_lba, gap_end)) < 0)
+		return r;
+	log_info("boot.img in the MBR, core.img (%zu sectors) at sector %llu, prefix %s",
+		 (core_size + 511) / 512, (unsigned long long)core_lba, prefix);
+	{
+		_cleanup_free_ char *dst = xasprintf("%s/i386-pc/core.img", grubdir);
+		_cleanup_free_ char *dst2 = xasprintf("%s/i386-pc/boot.img", grubdir);
+		const struct tree_attr a = { .mode = 0644, .mtime = b->now };
+
+		if ((r = tree_write(b->tree, dst, &a, core, core_size)) < 0 ||
+		    (r = tree_write(b->tree, dst2, &a, bootimg, boot_size)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void bootloader_cleanup(struct build *b, void *priv, bool failed)
+{
+	struct bootloader_priv *p = priv;
+
+	if (p->tmpdir) {
+		rm_rf(p->tmpdir);
+		free(p->tmpdir);
+		p->tmpdir = NULL;
+	}
+}
+
+static void bootloader_free(void *priv)
+{
+	struct bootloader_priv *p = priv;
+
+	if (!p)
+		return;
+	free(p->serial_dev);
+	strv_free(p->modules);
+	for (size_t i = 0; i < p->n_entries; i++) {
+		free(p->entries[i].title);
+		free(p->entries[i].cmdline);
+	}
+	free(p->entries);
+	if (p->tmpdir) {
+		rm_rf(p->tmpdir);
+		free(p->tmpdir);
+	}
+	free(p);
+}
+
+static const char *const keys[] = { "bootloader", NULL };
+
+const struct stage stage_bootloader = {
+	.name = "bootloader",
+	.summary = "GRUB for BIOS: boot.img in the MBR, core.img after it, grub.cfg",
+	.keys = keys,
+	.parse = bootloader_parse,
+	.verify = bootloader_verify,
+	.plan = bootloader_plan,
+	.run = bootloader_run,
+	.cleanup = bootloader_cleanup,
+	.free = bootloader_free,
+};

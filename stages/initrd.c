@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Stage "initrd": the kernel of the target's linux-image package, and an initramfs made
+ * here (not by the target's mkinitramfs, which would have to run): a newc cpio holding a
+ * static busybox, the kernel modules the root needs with their dependencies, and /init
+ * (templates/init), which finds the root by label or UUID, mounts it and switch_roots.
+ *
+ * kernel:                    optional
+ *   version: 6.1.0-13-amd64  which /boot/vmlinuz-<version> to boot (default: the newest)
+ * initrd:                    optional
+ *   compression: zstd        zstd, gzip, xz or none
+ *   modules: [...]           more kernel modules (with their dependencies); a name this
+ *                            kernel has neither as a module nor built in is an error
+ *   files: [...]             more files: a path of the target, copied to the same path, or
+ *                            {path, source: HOST-FILE | content: TEXT, mode}
+ *   busybox: target          target: /bin/busybox of the target (package busybox-static);
+ *                            host: this machine's /bin/busybox; or a path on this machine.
+ *                            It must be statically linked.
+ *   root-wait: 30            seconds /init waits for the root device (rootdelay= overrides)
+ *
+ * The stage runs when kernel:, initrd: or a bootloader: other than none is given. The
+ * modules always included, when the kernel has them as modules: disk controllers (ahci,
+ * ata_piix, ata_generic, sd_mod, virtio_pci, virtio_blk, virtio_scsi), USB storage on any
+ * host controller (usb_storage, uas, xhci, ehci, ohci, uhci), USB keyboards (usbhid,
+ * hid_generic) and the module serving the root's filesystem (ext4 also serves ext2).
+ * The initrd is written to /boot/initrd.img-<version>, with Debian's /vmlinuz and
+ * /initrd.img symlinks in the root. */
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cpio.h"
+#include "elfinfo.h"
+#include "kmod.h"
+#include "log.h"
+#include "stage.h"
+#include "templates.h"
+
+#define MAX_BUSYBOX (32u << 20)
+#define MAX_INITRD_FILE (256u << 20)
+
+struct initrd_file {
+	char *path;    /* in the initrd */
+	char *target;  /* copied from this path of the target, or */
+	char *source;  /* from this host file, or */
+	char *content; /* this text */
+	mode_t mode;
+	bool mode_set;
+	const struct node *node;
+};
+
+struct initrd_priv {
+	const char *version;
+	enum cpio_compression compression;
+	char **modules;
+	struct initrd_file *files;
+	size_t n_files;
+	const char *busybox; /* "target", or a host path */
+	uint64_t root_wait;
+	const struct node *node, *modules_node, *kernel_node;
+};
+
+static inline void kmod_freep(struct kmod **k)
+{
+	kmod_free(*k);
+}
+
+static const char *const kernel_keys[] = { "version", NULL };
+static const char *const initrd_keys[] = { "compression", "modules", "files", "busybox",
+					   "root-wait", NULL };
+static const char *const file_keys[] = { "path", "source", "content", "mode", NULL };
+
+static const char *const default_modules[] = {
+	"ahci",	      "ata_piix",  "ata_generic", "sd_mod",	"virtio_pci", "virtio_blk",
+	"virtio_scsi", "usb_storage", "uas",	  "xhci_pci",	"xhci_hcd",   "ehci_pci",
+	"ehci_hcd",   "ohci_pci",  "ohci_hcd",	  "uhci_hcd",	"usbhid",     "hid_generic",
+	NULL,
+};
+
+static bool bootloader_wanted(struct build *b)
+{
+	const struct node *n = node_get(b->recipe->root, "bootloader"), *t;
+	const char *type;
+
+	if (!n)
+		return false;
+	if (n->kind == NODE_SCALAR)
+		return !(node_get_string(n, &type) == 0 && streq(type, "none"));
+	t = node_get(n, "type");
+	return !(t && node_get_string(t, &type) == 0 && streq(type, "none"));
+}
+
+static int check_initrd_path(const struct node *n, const char *s)
+{
+	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
+	    streq(s, "/") || strlen(s) > 1024)
+		return node_error(n, "'%s' is not an absolute path of a file", s);
+	if (streq(s, "/init"))
+		return node_error(n, "'/init' is the initrd's own init (templates/init)");
+	return 0;
+}
+
+static int parse_files(struct initrd_priv *p, const struct node *list)
+{
+	int r;
+
+	if ((r = node_expect(list, NODE_SEQ)) < 0)
+		return r;
+	p->files = xcalloc(list->n, sizeof(*p->files));
+	for (size_t i = 0; i < list->n; i++) {
+		const struct node *e = list->items[i], *v;
+		struct initrd_file *f = &p->files[p->n_files++];
+		const char *s;
+
+		f->node = e;
+		if (e->kind == NODE_SCALAR) {
+			if ((r = node_get_string(e, &s)) < 0 || (r = check_initrd_path(e, s)) < 0)
+				return r;
+			f->path = xstrdup(s);
+			f->target = xstrdup(s);
+			continue;
+		}
+		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, file_keys)) < 0)
+			return r;
+		if (!(v = node_get(e, "path")))
+			return node_error(e, "missing 'path'");
+		if ((r = node_get_string(v, &s)) < 0 || (r = check_initrd_path(v, s)) < 0)
+			return r;
+		f->path = xstrdup(s);
+		if ((v = node_get(e, "source"))) {
+			if ((r = node_get_string(v, &s)) < 0)
+				return r;
+			f->source = node_path_resolve(v, s);
+		}
+		if ((v = node_get(e, "content"))) {
+			if (f->source)
+				return node_error(v, "give 'source' or 'content', not both");
+			if ((r = node_get_string(v, &s)) < 0)
+				return r;
+			f->content = xstrdup(s);
+		}
+		if (!f->source && !f->content)
+			f->target = xstrdup(f->path);
+		if ((v = node_get(e, "mode"))) {
+			if ((r = node_get_mode(v, &f->mode)) < 0)
+				return r;
+			f->mode_set = true;
+		}
+	}
+	return 0;
+}
+
+static int initrd_parse(struct build *b, void **ret_priv)
+{
+	_cleanup_free_ struct initrd_priv *p = xcalloc(1, sizeof(*p));
+	const struct node *k = node_get(b->recipe->root, "kernel");
+	const struct node *n = node_get(b->recipe->root, "initrd"), *v;
+	int r;
+
+	if (!k && !n && !bootloader_wanted(b))
+		return 0;
+	p->compression = CPIO_COMPRESSION_ZSTD;
+	p->busybox = "target";
+	p->root_wait = 30;
+	p->node = n;
+	p->kernel_node = k;
+	if (k) {
+		if ((r = node_expect(k, NODE_MAP)) < 0 || (r = node_check_keys(k, kernel_keys)) < 0)
+			return r;
+		if ((v = node_get(k, "version"))) {
+			if ((r = node_get_string(v, &p->version)) < 0)
+				return r;
+			if (!p->version[0] || strchr(p->version, '/'))
+				return node_error(v, "'%s' is not a kernel version", p->version);
+		}
+	}
+	if (n) {
+		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, initrd_keys)) < 0)
+			return r;
+		if ((v = node_get(n, "compression"))) {
+			const char *s;
+
+			if ((r = node_get_string(v, &s)) < 0)
+				return r;
+			r = cpio_compression_from_string(s);
+			if (r < 0)
+				return node_error(v, "'%s' is not a compression: use zstd, gzip, xz "
+						  "or none", s);
+			p->compression = r;
+		}
+		if ((v = node_get(n, "modules"))) {
+			if ((r = node_get_strv(v, &p->modules)) < 0)
+				return r;
+			for (char **m = p->modules; *m; m++)
+				if (!**m || strpbrk(*m, "/ \t") || strlen(*m) > 64)
+					return node_error(v, "'%s' is not a module name", *m);
+			p->modules_node = v;
+		}
+		if ((v = node_get(n, "files")) && (r = parse_files(p, v)) < 0)
+			return r;
+		if ((v = node_get(n, "busybox"))) {
+			if ((r = node_get_string(v, &p->busybox)) < 0)
+				return r;
+			if (streq(p->busybox, "host"))
+				p->busybox = "/bin/busybox";
+			else if (!streq(p->busybox, "target"))
+				p->busybox = node_path_resolve(v, p->busybox);
+		}
+		if ((v = node_get(n, "root-wait")) &&
+		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
+			return r;
+	}
+	*ret_priv = TAKE_PTR(p);
+	return 1;
+}
+
+static int initrd_verify(struct build *b, void *priv)
+{
+	struct initrd_priv *p = priv;
+	struct partition *root = build_part_at(b, "/");
+	const struct node *where = p->node ? p->node : p->kernel_node;
+
+	if (!where)
+		where = node_get(b->recipe->root, "bootloader");
+	if (!root)
+		return node_error(where, "booting needs a filesystem mounted at /");
+	if (root->fs.type != FS_EXT2 && root->fs.type != FS_EXT3 && root->fs.type != FS_EXT4)
+		return node_error(where, "the root filesystem is %s: the initrd mounts ext2, "
+				  "ext3 or ext4", fs_type_to_string(root->fs.type));
+	for (size_t i = 0; i < p->n_files; i++)
+		if (p->files[i].source && access(p->files[i].source, R_OK) < 0)
+			return node_error(p->files[i].node, "cannot read '%s': %s",
+					  p->files[i].source, strerror(errno));
+	if (!streq(p->busybox, "target") && access(p->busybox, R_OK) < 0)
+		return node_error(node_get(p->node, "busybox"), "cannot read '%s': %s%s",
+				  p->busybox, strerror(errno),
+				  streq(p->busybox, "/bin/busybox") ?
+					  " (apt-get install busybox-static)" : "");
+	b->need_kernel = true;
+	return 0;
+}
+
+static int initrd_plan(struct build *b, void *priv, FILE *out)
+{
+	struct initrd_priv *p = priv;
+	_cleanup_free_ char *root = build_root_spec(b);
+
+	fprintf(out, "  kernel %s, initrd (%s) for root=%s with busybox from %s\n",
+		p->version ? p->version : "(newest in /boot)",
+		cpio_compression_to_string(p->compression), root,
+		streq(p->busybox, "target") ? "the target" : p->busybox);
+	return 0;
+}
+
+/* The kernel to boot: the recipe's, or the newest /boot/vmlinuz-*. */
+static int find_kernel(struct build *b, struct initrd_priv *p, char **ret_version)
+{
+	_cleanup_free_ struct tree_dirent *d = NULL;
+	size_t n = 0;
+	const char *best = NULL;
+	int r;
+
+	if (p->version) {
+		_cleanup_free_ char *path = xasprintf("/boot/vmlinuz-%s", p->version);
+
+		r = tree_exists(b->tree, path);
+		if (r < 0)
+			return r;
+		if (!r)
+			return node_error(node_get(p->kernel_node, "version"),
+					  "no kernel '%s' in the target (%s is missing)",
+					  p->version, path);
+		*ret_version = xstrdup(p->version);
+		return 0;
+	}
+	r = tree_list(b->tree, "/boot", &d, &n);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (startswith(d[i].name, "vmlinuz-") && d[i].type != 'd' &&
+		    (!best || strverscmp(d[i].name, best) > 0))
+			best = d[i].name;
+	if (best)
+		*ret_version = xstrdup(best + strlen("vmlinuz-"));
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	if (!best)
+		return log_fail("no kernel in the target: /boot has no vmlinuz-*; add a kernel "
+				"package (e.g. linux-image-amd64) to packages.include");
+	return 0;
+}
+
+static int read_busybox(struct build *b, struct initrd_priv *p, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *data = NULL, *interp = NULL;
+	const char *where = p->busybox;
+	size_t size = 0;
+	int r;
+
+	if (streq(p->busybox, "target")) {
+		where = "/usr/bin/busybox";
+		r = tree_read(b->tree, where, MAX_BUSYBOX, &data, &size);
+		if (r == -ENOENT) {
+			where = "/bin/busybox";
+			r = tree_read(b->tree, where, MAX_BUSYBOX, &data, &size);
+		}
+		if (r == -ENOENT)
+			return log_fail("no busybox in the target for the initrd: add "
+					"busybox-static to packages.include, or set "
+					"initrd.busybox: host");
+		if (r < 0)
+			return log_errno(r, "cannot read '%s' of the target", where);
+	} else {
+		r = read_file(p->busybox, MAX_BUSYBOX, &data, &size);
+		if (r < 0)
+			return log_errno(r, "cannot read '%s'", p->busybox);
+	}
+	r = elf_interp(data, size, &interp);
+	if (r < 0)
+		return log_fail("'%s' is not a usable busybox executable", where);
+	if (interp)
+		return log_fail("'%s' is dynamically linked (it needs %s): the initrd needs a "
+				"static busybox, from the package busybox-static", where, interp);
+	*ret = TAKE_PTR(data);
+	*ret_size = size;
+	return 0;
+}
+
+/* kmod's view of the target tree. */
+static int kio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	return tree_read(userdata, path, max, ret, ret_size);
+}
+
+static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
+{
+	struct tree_dirent *d;
+	size_t n;
+	int r = tree_list(userdata, path, &d, &n);
+
+	if (r < 0)
+		return r;
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++)
+		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
+	free(d);
+	*ret_n = n;
+	return 0;
+}
+
+static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
+		       const char *version)
+{
+	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };
+	_cleanup_(kmod_freep) struct kmod *k = NULL;
+	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version), *dep = NULL,
+			    *order = NULL, *deppath = NULL;
+	size_t order_len = 0;
+	_cleanup_fclose_ FILE *orderf = NULL;
+	_cleanup_strv_free_ char **fs = NULL;
+	int r;
+
+	r = tree_exists(b->tree, moddir);
+	if (r < 0)
+		return r;
+	if (!r) {
+		if (p->modules)
+			return node_error(p->modules_node, "kernel %s has no modules in the "
+					  "target (%s is missing)", version, moddir);
+		log_warn("kernel %s has no %s: the initrd holds no modules", version, moddir);
+		return 0;
+	}
+	r = kmod_open(&io, moddir, &k);
+	if (r < 0)
+		return r;
+	/* ext4 serves ext2 and ext3 too in Debian's kernels (CONFIG_EXT4_USE_FOR_EXT2). */
+	fs = strv_append(fs, "ext4");
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
+	if ((r = kmod_resolve(k, (char *const *)default_modules, false, NULL, NULL)) < 0 ||
+	    (r = kmod_resolve(k, fs, false, NULL, NULL)) < 0)
+		return r;
+	if (p->modules && (r = kmod_resolve(k, p->modules, true, NULL, NULL)) < 0)
+		return r;
+	orderf = open_memstream(&order, &order_len);
+	for (size_t i = 0; i < kmod_count(k); i++) {
+		_cleanup_free_ char *data = NULL, *path = NULL;
+		size_t size;
+
+		if ((r = kmod_module_data(k, i, &data, &size)) < 0)
+			return r;
+		path = xasprintf("lib/modules/%s/%s", version, kmod_initrd_path(k, i));
+		if ((r = cpio_add_file(c, path, 0644, data, size)) < 0)
+			return r;
+		fprintf(orderf, "/%s\n", path);
+	}
+	fclose(TAKE_PTR(orderf));
+	if ((r = kmod_dep_text(k, &dep)) < 0)
+		return r;
+	deppath = xasprintf("lib/modules/%s/modules.dep", version);
+	if ((r = cpio_add_file(c, deppath, 0644, dep, strlen(dep))) < 0 ||
+	    (r = cpio_add_file(c, "etc/modules.load", 0644, order, order_len)) < 0)
+		return r;
+	log_info("%zu kernel modules", kmod_count(k));
+	return 0;
+}
+
+static int add_files(struct build *b, struct initrd_priv *p, struct cpio *c)
+{
+	int r;
+
+	for (size_t i = 0; i < p->n_files; i++) {
+		const struct initrd_file *f = &p->files[i];
+		_cleanup_free_ char *data = NULL;
+		size_t size = 0;
+		mode_t mode = 0644;
+
+		if (f->content) {
+			data = xstrdup(f->content);
+			size = strlen(data);
+		} else if (f->source) {
+			struct stat st;
+
+			if ((r = read_file(f->source, MAX_INITRD_FILE, &data, &size)) < 0)
+				return node_error(f->node, "cannot read '%s': %s", f->source,
+						  strerror(-r));
+			if (stat(f->source, &st) == 0)
+				mode = st.st_mode & 07777;
+		} else {
+			struct tree_stat st;
+
+			r = tree_read(b->tree, f->target, MAX_INITRD_FILE, &data, &size);
+			if (r < 0)
+				return node_error(f->node, "cannot copy '%s' of the target into "
+						  "the initrd: %s", f->target, strerror(-r));
+			if (tree_lstat(b->tree, f->target, &st) == 0 && S_ISREG(st.mode))
+				mode = st.mode & 07777;
+		}
+		if (f->mode_set)
+			mode = f->mode;
+		if ((r = cpio_add_file(c, f->path + 1, mode, data, size)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
+{
+	_cleanup_free_ char *root = build_root_spec(b), *conf = NULL;
+	struct partition *rp = build_part_at(b, "/");
+
+	conf = xasprintf("# Defaults for /init, written by mkbootmedia; the kernel command line "
+			 "overrides them.\nROOT='%s'\nROOTFSTYPE='%s'\nROOTDELAY=%llu\n",
+			 root, fs_type_to_string(rp->fs.type),
+			 (unsigned long long)p->root_wait);
+	return cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
+}
+
+static int build_cpio(struct build *b, struct initrd_priv *p, const char *version, int fd)
+{
+	_cleanup_(cpio_freep) struct cpio *c = NULL;
+	_cleanup_free_ char *busybox = NULL;
+	static const char *const dirs[] = { "bin", "dev", "etc", "lib", "proc", "root", "run",
+					    "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin" };
+	const char *init;
+	size_t size = 0, init_size = 0;
+	int r;
+
+	if ((r = read_busybox(b, p, &busybox, &size)) < 0)
+		return r;
+	init = template_get("init", &init_size);
+	if ((r = cpio_new(fd, p->compression, b->now, &c)) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if ((r = cpio_add_dir(c, dirs[i], streq(dirs[i], "tmp") ? 01777 : 0755)) < 0)
+			return r;
+	if ((r = cpio_add_file(c, "bin/busybox", 0755, busybox, size)) < 0 ||
+	    (r = cpio_add_symlink(c, "bin/sh", "busybox")) < 0 ||
+	    (r = cpio_add_file(c, "init", 0755, init, init_size)) < 0 ||
+	    (r = cpio_add_node(c, "dev/console", 'c', 0600, 5, 1)) < 0 ||
+	    (r = cpio_add_node(c, "dev/null", 'c', 0666, 1, 3)) < 0 ||
+	    (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
+	    (r = add_files(b, p, c)) < 0)
+		return r;
+	return cpio_close(c);
+}
+
+static int initrd_run(struct build *b, void *priv)
+{
+	struct initrd_priv *p = priv;
+	struct partition *boot = build_boot_part(b);
+	_cleanup_free_ char *version = NULL, *kpath = NULL, *ipath = NULL;
+	_cleanup_close_ int fd = -1;
+	const struct tree_attr a = { .uid = 0, .gid = 0, .mode = 0644, .mtime = b->now };
+	struct tree_stat kst;
+	struct stat st;
+	char b1[32], b2[32], b3[32], b4[32];
+	ext2_filsys fs;
+	uint64_t free_bytes;
+	int r;
+
+	if ((r = find_kernel(b, p, &version)) < 0)
+		return r;
+	kpath = xasprintf("/boot/vmlinuz-%s", version);
+	if ((r = tree_lstat(b->tree, kpath, &kst)) < 0)
+		return log_errno(r, "cannot read '%s'", kpath);
+	log_info("kernel %s (%s)", version, format_bytes(b1, kst.size));
+
+	fd = memfd_create("initrd", MFD_CLOEXEC);
+	if (fd < 0)
+		return log_errno(errno, "cannot create a memory file for the initrd");
+	if ((r = build_cpio(b, p, version, fd)) < 0)
+		return r;
+	if (fstat(fd, &st) < 0)
+		return log_errno(errno, "cannot stat the initrd");
+
+	/* Say what does not fit before libext2fs runs out of blocks halfway. */
+	fs = b->fs[boot - b->parts];
+	free_bytes = ext2fs_free_blocks_count(fs->super) * (uint64_t)fs->blocksize;
+	if ((uint64_t)st.st_size + (uint64_t)st.st_size / 64 + 65536 > free_bytes)
+		return log_fail("partition '%s' (%s) has %s free after the kernel (%s): too "
+				"small for the initrd (%s); make the partition larger or compress "
+				"harder (initrd.compression: xz)",
+				boot->name, format_bytes(b1, boot->length),
+				format_bytes(b2, free_bytes), format_bytes(b3, kst.size),
+				format_bytes(b4, (uint64_t)st.st_size));
+	ipath = xasprintf("/boot/initrd.img-%s", version);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return log_errno(errno, "cannot rewind the initrd");
+	if ((r = tree_write_fd(b->tree, ipath, &a, fd, (uint64_t)st.st_size)) < 0)
+		return r;
+	log_info("%s (%s, %s)", ipath, cpio_compression_to_string(p->compression),
+		 format_bytes(b1, (uint64_t)st.st_size));
+
+	/* Debian's symlinks (linux-base's linux-update-symlinks), relative, in the root. */
+	{
+		_cleanup_free_ char *kt = xasprintf("boot/vmlinuz-%s", version);
+		_cleanup_free_ char *it = xasprintf("boot/initrd.img-%s", version);
+		const struct tree_attr la = { .mode = 0777, .mtime = b->now };
+
+		if ((r = tree_symlink(b->tree, "/vmlinuz", kt, &la)) < 0 ||
+		    (r = tree_symlink(b->tree, "/initrd.img", it, &la)) < 0)
+			return r;
+	}
+	/* Mount points the init moves /dev, /proc and /sys to, if no package made them. */
+	for (const char *const *d = (const char *const[]){ "/dev", "/proc", "/sys", "/run",
+							   NULL };
+	     *d; d++) {
+		const struct tree_attr da = { .mode = 0755, .mtime = b->now };
+
+		r = tree_exists(b->tree, *d);
+		if (r < 0)
+			return r;
+		if (!r && (r = tree_mkdir(b->tree, *d, &da)) < 0)
+			return r;
+	}
+	b->kernel_version = TAKE_PTR(version);
+	b->kernel_name = xasprintf("vmlinuz-%s", b->kernel_version);
+	b->initrd_name = xasprintf("initrd.img-%s", b->kernel_version);
+	return 0;
+}
+
+static void initrd_free(void *priv)
+{
+	struct initrd_priv *p = priv;
+
+	if (!p)
+		return;
+	strv_free(p->modules);
+	for (size_t i = 0; i < p->n_files; i++) {
+		free(p->files[i].path);
+		free(p->files[i].target);
+		free(p->files[i].source);
+		free(p->files[i].content);
+	}
+	free(p->files);
+	if (p->busybox && !streq(p->busybox, "target") && !streq(p->busybox, "/bin/busybox"))
+		free((char *)p->busybox);
+	free(p);
+}
+
+static const char *const keys[] = { "kernel", "initrd", NULL };
+
+const struct stage stage_initrd = {
+	.name = "initrd",
+	.summary = "the kernel and a generated initramfs (busybox, modules, templates/init)",
+	.keys = keys,
+	.parse = initrd_parse,
+	.verify = initrd_verify,
+	.plan = initrd_plan,
+	.run = initrd_run,
+	.free = initrd_free,
+};
