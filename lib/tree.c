@@ -1255,12 +1255,26 @@ int tree_list(struct tree *t, const char *path, struct tree_dirent **ret, size_t
 	errcode_t err;
 	int r;
 
+	struct tree_mount *m;
+
 	r = open_existing(t, path, &loc, &ino, &inode);
 	if (r <= 0)
 		return r == 0 ? -ENOENT : r;
 	if (!LINUX_S_ISDIR(inode.i_mode))
 		return -ENOTDIR;
-	err = ext2fs_dir_iterate2(loc.m->fs, ino, 0, NULL, list_one, &c);
+	m = loc.m;
+	if (loc.name[0]) {
+		/* resolve() names a directory by its entry in the parent: a mount point's
+		 * contents are the root of the filesystem mounted there. */
+		_cleanup_free_ char *canon = xasprintf("%s/%s", loc.canon, loc.name);
+		struct tree_mount *sub = mount_at(t, canon);
+
+		if (sub) {
+			m = sub;
+			ino = EXT2_ROOT_INO;
+		}
+	}
+	err = ext2fs_dir_iterate2(m->fs, ino, 0, NULL, list_one, &c);
 	if (err) {
 		tree_dirents_free(c.v, c.n);
 		return ext2_log_error(err, "cannot list '%s'", path);
