@@ -251,8 +251,8 @@ static int bootloader_plan(struct build *b, void *priv, FILE *out)
 	struct bootloader_priv *p = priv;
 	struct partition *boot = build_boot_part(b);
 
-	fprintf(out, "  GRUB for BIOS: MBR boot.img, core.img after it, /boot/grub on '%s'; "
-		"menu timeout %llus, %s console\n",
+	fprintf(out, "bootloader:\n  GRUB for BIOS: boot.img in the MBR, core.img after it, "
+		"/boot/grub on '%s'; menu timeout %llus, %s console\n",
 		boot->name, (unsigned long long)p->timeout,
 		p->serial_dev ? p->serial_dev : "screen");
 	return 0;

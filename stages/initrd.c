@@ -244,7 +244,7 @@ static int initrd_plan(struct build *b, void *priv, FILE *out)
 	struct initrd_priv *p = priv;
 	_cleanup_free_ char *root = build_root_spec(b);
 
-	fprintf(out, "  kernel %s, initrd (%s) for root=%s with busybox from %s\n",
+	fprintf(out, "initrd:\n  kernel %s; initrd (%s) for root=%s, busybox from %s\n",
 		p->version ? p->version : "(newest in /boot)",
 		cpio_compression_to_string(p->compression), root,
 		streq(p->busybox, "target") ? "the target" : p->busybox);

@@ -100,3 +100,23 @@ done
 # The same inputs give the same bytes.
 mkbm recipe.yml -o out/b.img || fail "second build failed"
 cmp out/a.img out/b.img || fail "two builds differ"
+
+# Memtest86+ joins the default menu when installed; a recipe's own menu replaces it.
+mkdir -p mt/boot
+head -c 4096 /dev/urandom >mt/boot/memtest86+x64.bin
+mkdeb debs memtest86+ 1 mt
+sed -i 's/include: \[linux-image-1.0-test, busybox-static\]/include: [linux-image-1.0-test, busybox-static, memtest86+]/' recipe.yml
+mkbm recipe.yml -o out/c.img || { cat "$WORK/stderr"; fail "build with memtest86+"; }
+part_extract out/c.img 1 c.fs
+cfg=$(cat_file c.fs /grub/grub.cfg)
+expect_eq "$(grep -c '^menuentry' <<<"$cfg")" 3 "entries with memtest86+"
+expect_match "$cfg" "$(printf '^\tlinux16\t/memtest86\\+x64.bin$')" "memtest entry"
+sed -i 's/^bootloader: .*$/bootloader: {timeout: 0, grub: host, default: 1, serial: none, entries: [{title: Plain, cmdline: "rw init=\/bin\/sh"}, {title: Test memory, memtest: true}]}/' recipe.yml
+mkbm recipe.yml -o out/d.img || { cat "$WORK/stderr"; fail "build with a menu"; }
+part_extract out/d.img 1 d.fs
+cfg=$(cat_file d.fs /grub/grub.cfg)
+expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | paste -sd,)" "Plain,Test memory" "recipe's menu"
+expect_match "$cfg" "^set default=1$" "default"
+expect_match "$cfg" "$(printf '\tlinux\t/vmlinuz-1.0-test root=LABEL=LROOT ro rw init=/bin/sh$')" "entry cmdline, no serial console"
+grep -q serial <<<"$cfg" && fail "serial: none still sets up a serial terminal"
+true
