@@ -47,3 +47,13 @@ dd if=root.fs of=out/m.img bs=512 seek="$start" conv=notrunc,sparse status=none
 	--run 'echo rescue-$((6 * 7))' --output '^rescue-42' --poweroff >broken.out 2>&1 ||
 	{ cat broken.out; tail -c 3000 broken.log; fail "rescue shell"; }
 grep -q 'sda2' broken.log || fail "the partitions the kernel knows are not listed"
+
+# The command line /init honours: break= gives a shell at that point and 'exit' goes on;
+# init=, rw and rootflags= reach the mount and the exec.
+mkbm --cache "$cache" "$CASE/break.yml" -o out/b.img || { cat "$WORK/stderr"; fail "build break.yml"; }
+"$MKBOOTMEDIA" boot out/b.img --timeout 120 --log break.log \
+	--expect "stopped before the 'premount' step" --send 'exit\n' \
+	--expect 'root LABEL=MINI_ROOT is /dev/' \
+	--run 'echo pid=$$' --output '^pid=1$' \
+	--run 'busybox grep " / " /proc/mounts' --output ' / ext2 rw,nosuid' \
+	--poweroff >break.out 2>&1 || { cat break.out; tail -c 3000 break.log; fail "break= and init="; }
