@@ -1,8 +1,9 @@
 # examples/minimal-busybox.yml built from Debian's kernel and busybox (the mirror, cached)
 # boots in QEMU under TCG: GRUB from the MBR, the kernel, the generated initramfs, the root
 # found by label, busybox's init; the recipe's test: section checks the mounts through the
-# serial console. Then, with the root's label changed, /init must time out, name the
-# missing device and give a working shell instead of a kernel panic.
+# serial console (USB key on xHCI). Then, on IDE with the root's label changed, /init must
+# time out, name the missing device and give a working shell instead of a kernel panic;
+# and on virtio, break=, init=, rw and rootflags= must be honoured.
 # Independent checks of the initrd: its modules against depmod + modprobe --show-depends
 # run on the kernel package itself.
 ex=$CASE/../../../examples/minimal-busybox.yml
@@ -41,7 +42,7 @@ grep -q "^boot: 'minimal-busybox is up' after" boot.out || fail "no boot time: $
 start=$(part_field out/m.img 2 start)
 e2label root.fs OTHER
 dd if=root.fs of=out/m.img bs=512 seek="$start" conv=notrunc,sparse status=none
-"$MKBOOTMEDIA" boot out/m.img --timeout 120 --log broken.log \
+"$MKBOOTMEDIA" boot out/m.img --bus ide --timeout 120 --log broken.log \
 	--expect 'root device LABEL=MINI_ROOT not found after 4s' \
 	--expect 'starting a shell' --send '\n' \
 	--run 'echo rescue-$((6 * 7))' --output '^rescue-42' --poweroff >broken.out 2>&1 ||
@@ -51,9 +52,9 @@ grep -q 'sda2' broken.log || fail "the partitions the kernel knows are not liste
 # The command line /init honours: break= gives a shell at that point and 'exit' goes on;
 # init=, rw and rootflags= reach the mount and the exec.
 mkbm --cache "$cache" "$CASE/break.yml" -o out/b.img || { cat "$WORK/stderr"; fail "build break.yml"; }
-"$MKBOOTMEDIA" boot out/b.img --timeout 120 --log break.log \
+"$MKBOOTMEDIA" boot out/b.img --bus virtio --timeout 120 --log break.log \
 	--expect "stopped before the 'premount' step" --send 'exit\n' \
-	--expect 'root LABEL=MINI_ROOT is /dev/' \
+	--expect 'root LABEL=MINI_ROOT is /dev/vda2' \
 	--run 'echo pid=$$' --output '^pid=1$' \
 	--run 'busybox grep " / " /proc/mounts' --output ' / ext2 rw,nosuid' \
 	--poweroff >break.out 2>&1 || { cat break.out; tail -c 3000 break.log; fail "break= and init="; }
