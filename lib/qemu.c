@@ -929,7 +929,8 @@ static int run_expect(struct console *c, const struct console_step *s, size_t in
 /* The output of a --run: what follows the echoed command line (the last line holding the
  * marker's unexpanded tail) up to the marker; everything since the command was typed when
  * nothing echoed it. One trailing newline is dropped. */
-static char *run_output(const struct console *c, uint64_t typed, uint64_t marker, const char *tail)
+static char *run_output(const struct console *c, uint64_t typed, uint64_t marker, const char *tail,
+			const char *begin)
 {
 	size_t from, to;
 	const char *t, *hit = NULL;
@@ -938,6 +939,20 @@ static char *run_output(const struct console *c, uint64_t typed, uint64_t marker
 		typed = c->base;
 	from = (size_t)(typed - c->base);
 	to = (size_t)(marker - c->base);
+	/* The begin marker the command printed itself: the output follows its line, whatever
+	 * the terminal echoed or the shell prompted before it (type-ahead can put the prompt
+	 * after the echo). */
+	for (t = c->text + from; (t = memmem(t, (size_t)(c->text + to - t), begin, strlen(begin)));
+	     t++)
+		hit = t;
+	if (hit) {
+		const char *nl = memchr(hit, '\n', (size_t)(c->text + to - hit));
+
+		from = nl ? (size_t)(nl + 1 - c->text) : to;
+		if (to > from && c->text[to - 1] == '\n')
+			to--;
+		return xstrndup(c->text + from, to > from ? to - from : 0);
+	}
 	for (t = c->text + from; (t = memmem(t, (size_t)(c->text + to - t), tail, strlen(tail)));
 	     t++)
 		hit = t;
@@ -955,14 +970,17 @@ static int run_command(struct console *c, const struct console_step *s, size_t i
 		       double deadline, bool overall, double step_start)
 {
 	_cleanup_free_ char *line = NULL, *marker = NULL, *tail = NULL, *output = NULL;
-	_cleanup_free_ char *status_text = NULL;
+	_cleanup_free_ char *status_text = NULL, *begin = NULL;
 	uint64_t typed = text_end(c), so, eo, gso = 0, geo = 0;
 	regex_t re;
 	long status;
 	int r;
 
-	/* "$?" is not digits: the terminal's echo of the command line cannot match. */
-	line = xasprintf("%s; echo \"@@mkb-%zu-$?@@\"\n", s->text, index + 1);
+	/* "$?" is not digits: the terminal's echo of the command line cannot match. Nor can it
+	 * match the begin marker, which printf assembles from two words. */
+	line = xasprintf("printf '@@mkb-%%s@@\\n' %zu-go; %s; echo \"@@mkb-%zu-$?@@\"\n", index + 1,
+			 s->text, index + 1);
+	begin = xasprintf("@@mkb-%zu-go@@", index + 1);
 	marker = xasprintf("@@mkb-%zu-([0-9]+)@@", index + 1);
 	tail = xasprintf("-%zu-$?@@\"", index + 1);
 	if (pattern_compile(&re, marker, NULL, 0) < 0)
@@ -978,7 +996,7 @@ static int run_command(struct console *c, const struct console_step *s, size_t i
 	if (r < 0)
 		return r;
 	c->floor = eo;
-	output = run_output(c, typed, so, tail);
+	output = run_output(c, typed, so, tail, begin);
 	status_text = xstrndup(c->text + (gso - c->base), (size_t)(geo - gso));
 	status = strtol(status_text, NULL, 10);
 	if (status != s->status)

@@ -424,6 +424,22 @@ static void test_run_without_echo(void)
 	CHECK(o.r == 0);
 }
 
+static void test_run_prompt_after_echo(void)
+{
+	/* Type-ahead: the terminal echoes the command before the shell prints its prompt, so
+	 * the prompt lands in front of the output. The output must still start at the
+	 * command's own first line. */
+	static const char script[] = "while IFS= read -r l; do printf '%s\\r\\n' \"$l\"; "
+				     "printf '# '; eval \"$l\"; done";
+	static const struct console_step steps[] = {
+		RUN("echo one", .output = "^one$"),
+		RUN("echo two; echo three", .output = "^two\nthree$"),
+	};
+	_cleanup_(outcome_done) struct outcome o = run_console(script, steps, 2, NULL);
+
+	CHECK(o.r == 0);
+}
+
 static void test_child_exits(void)
 {
 	static const struct console_step steps[] = { EXPECT("login:") };
@@ -708,6 +724,7 @@ int main(void)
 	RUN_TEST(test_run_status);
 	RUN_TEST(test_run_output);
 	RUN_TEST(test_run_without_echo);
+	RUN_TEST(test_run_prompt_after_echo);
 	RUN_TEST(test_child_exits);
 	RUN_TEST(test_child_killed);
 	RUN_TEST(test_output_before_match_cannot_match);
