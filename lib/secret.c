@@ -91,7 +91,7 @@ static int secret_read(int fd, bool passphrase, uint64_t size_hint, const char *
 		       struct secret **ret)
 {
 	size_t max = passphrase ? SECRET_PASSPHRASE_MAX : SECRET_KEYFILE_MAX;
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	size_t cap, len = 0;
 	char limit[32];
 	int r;
@@ -166,7 +166,7 @@ int secret_from_fd(int fd, bool passphrase, struct secret **ret)
 int secret_from_env(const char *name, struct secret **ret)
 {
 	_cleanup_free_ char *what = xasprintf("environment variable '%s'", name);
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	char *v = getenv(name);
 	size_t len;
 	int r;
@@ -194,7 +194,7 @@ int secret_from_env(const char *name, struct secret **ret)
 /* One line from the terminal, echo off; the prompt goes to the terminal too. */
 static int prompt_once(int tty, const char *prompt, struct secret **ret)
 {
-	_cleanup_secret_ struct secret *s = secret_new(SECRET_PASSPHRASE_MAX + 1);
+	_cleanup_(secret_freep) struct secret *s = secret_new(SECRET_PASSPHRASE_MAX + 1);
 	struct termios old, quiet;
 	size_t len = 0;
 	int r = 0;
@@ -245,7 +245,7 @@ static int prompt_once(int tty, const char *prompt, struct secret **ret)
 
 int secret_prompt(const char *prompt, bool confirm, struct secret **ret)
 {
-	_cleanup_secret_ struct secret *a = NULL, *b = NULL;
+	_cleanup_(secret_freep) struct secret *a = NULL, *b = NULL;
 	_cleanup_close_ int tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	int r;
 

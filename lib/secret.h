@@ -42,7 +42,6 @@ static inline void secret_freep(struct secret **s)
 {
 	secret_free(*s);
 }
-#define _cleanup_secret_ _cleanup_(secret_freep)
 
 /* A copy of len bytes. */
 struct secret *secret_dup(const void *data, size_t len);
