@@ -116,12 +116,24 @@ static int find_cipher(const char *spec)
 	return -1;
 }
 
+/* The partition must hold the header and at least a minimal filesystem. */
+static int check_size(enum luks_format format, uint64_t partition_size, uint64_t offset)
+{
+	char a[32], b[32], c[32];
+
+	if (partition_size >= offset + LUKS_MIN_DATA_SIZE)
+		return 0;
+	return log_fail("luks: the partition (%s) is too small for a %s header (%s) and a "
+			"filesystem: it needs at least %s", format_bytes(a, partition_size),
+			luks_format_to_string(format), format_bytes(b, offset),
+			format_bytes(c, offset + LUKS_MIN_DATA_SIZE));
+}
+
 static int check_opts(const struct luks_opts *o, const char *cipher, unsigned key_bits,
 		      unsigned sector_size, const char *pbkdf, uint64_t partition_size)
 {
 	const char *fmt = luks_format_to_string(o->format);
-	uint64_t min_size, offset;
-	char a[32], b[32];
+	uint64_t offset;
 	bool ok = false;
 	int c;
 
@@ -207,12 +219,7 @@ static int check_opts(const struct luks_opts *o, const char *cipher, unsigned ke
 
 	offset = o->format == LUKS_FORMAT_LUKS2 ? LUKS2_DATA_OFFSET :
 		 o->format == LUKS_FORMAT_LUKS1 ? LUKS1_DATA_OFFSET : 0;
-	min_size = offset + LUKS_MIN_DATA_SIZE;
-	if (partition_size < min_size)
-		return log_fail("luks: the partition (%s) is too small for a %s header (%s) and a "
-				"filesystem: it needs at least %s", format_bytes(a, partition_size),
-				fmt, format_bytes(b, offset), format_bytes((char[32]){ 0 }, min_size));
-	return 0;
+	return check_size(o->format, partition_size, offset);
 }
 
 /* ---- the scratch file ---- */
@@ -287,6 +294,21 @@ static int make_plain(struct luks_ctx *ctx, const struct luks_opts *o, const cha
 	return 0;
 }
 
+static int add_slot(struct luks_ctx *ctx, int slot, const struct secret *vk,
+		    const struct secret *pass, const char *whose)
+{
+	char what[64];
+	int r;
+
+	r = crypt_keyslot_add_by_volume_key(ctx->cd, slot, (const char *)vk->data, vk->len,
+					    (const char *)pass->data, pass->len);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "cannot add %s key slot", whose);
+		return luks_fail(ctx, r, what);
+	}
+	return 0;
+}
+
 static int make_luks(struct luks_ctx *ctx, const struct luks_opts *o, const char *cipher_name,
 		     const char *mode, const char *pbkdf, int scratch_fd, uint64_t partition_size,
 		     struct luks_result *res)
@@ -304,7 +326,7 @@ static int make_luks(struct luks_ctx *ctx, const struct luks_opts *o, const char
 	struct crypt_params_luks1 p1 = { .hash = "sha256" };
 	size_t key_len = res->key_bits / 8;
 	const char *type = o->format == LUKS_FORMAT_LUKS2 ? CRYPT_LUKS2 : CRYPT_LUKS1;
-	char uuid[UUID_STR_LEN], sizes[2][32];
+	char uuid[UUID_STR_LEN];
 	uint64_t offset;
 	int r, slot = 0;
 
@@ -339,26 +361,21 @@ static int make_luks(struct luks_ctx *ctx, const struct luks_opts *o, const char
 		return luks_fail(ctx, r, "cannot set the pbkdf");
 
 	if (o->passphrase) {
-		r = crypt_keyslot_add_by_volume_key(ctx->cd, slot, (const char *)res->volume_key->data,
-						    key_len, (const char *)o->passphrase->data,
-						    o->passphrase->len);
+		r = add_slot(ctx, slot++, res->volume_key, o->passphrase, "the passphrase's");
 		if (r < 0)
-			return luks_fail(ctx, r, "cannot add the passphrase's key slot");
-		slot++;
+			return r;
 	}
 	if (o->keyfile) {
-		r = crypt_keyslot_add_by_volume_key(ctx->cd, slot, (const char *)res->volume_key->data,
-						    key_len, (const char *)o->keyfile->data,
-						    o->keyfile->len);
+		r = add_slot(ctx, slot, res->volume_key, o->keyfile, "the keyfile's");
 		if (r < 0)
-			return luks_fail(ctx, r, "cannot add the keyfile's key slot");
+			return r;
 	}
 
+	/* The actual offset, should libcryptsetup's defaults ever move. */
 	offset = crypt_get_data_offset(ctx->cd) * SECTOR;
-	if (partition_size < offset + LUKS_MIN_DATA_SIZE)
-		return log_fail("luks: the partition (%s) is too small for a %s header (%s) and a "
-				"filesystem", format_bytes(sizes[0], partition_size),
-				luks_format_to_string(o->format), format_bytes(sizes[1], offset));
+	r = check_size(o->format, partition_size, offset);
+	if (r < 0)
+		return r;
 	res->data_offset = offset;
 	res->uuid = xstrdup(crypt_get_uuid(ctx->cd));
 
