@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -65,24 +66,25 @@ static int write_str(const char *path, const char *s, unsigned mode)
 	return write_data(path, s, strlen(s), mode);
 }
 
-/* The output of a cryptsetup command line (sh -c), and its exit status in *ret_status. */
-static char *cryptsetup(int *ret_status, const char *fmt, ...) _printf_(2, 3);
-static char *cryptsetup(int *ret_status, const char *fmt, ...)
+/* The output (stdout and stderr) of a shell command line, and its exit status. */
+static char *shell(int *ret_status, const char *fmt, ...) _printf_(2, 3);
+static char *shell(int *ret_status, const char *fmt, ...)
 {
-	_cleanup_free_ char *args = NULL;
+	_cleanup_free_ char *cmd = NULL;
 	char *out = NULL;
 	va_list ap;
-	int status;
 
 	va_start(ap, fmt);
-	args = xvasprintf(fmt, ap);
+	cmd = xvasprintf(fmt, ap);
 	va_end(ap);
-	char *argv[] = { "sh", "-c", xasprintf("cryptsetup --disable-locks %s", args), NULL };
-	status = spawn_capture(argv, &out);
-	free(argv[2]);
-	*ret_status = status;
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	*ret_status = spawn_capture(argv, &out);
 	return out ? out : xstrdup("");
 }
+
+/* cryptsetup, unprivileged: no locks (they want /run/cryptsetup). */
+#define cryptsetup(ret_status, fmt, ...) \
+	shell(ret_status, "cryptsetup --disable-locks " fmt, __VA_ARGS__)
 
 /* The value after "key:" on the line of a dump where key appears first (leading blanks and
  * tabs skipped), up to the end of line; NULL when absent. */
@@ -149,9 +151,10 @@ static int make_image(const struct luks_opts *o, struct luks_result **ret)
 	if (r < 0)
 		return r;
 	r = luks_write_header(fd, PART_OFFSET, res);
-	if (r < 0 || run("cd %s && dd if=image.img of=part.img bs=1M skip=1 count=32 status=none && "
-			 "dd if=image.img of=header.img bs=1M skip=1 count=%" PRIu64
-			 " status=none", tmpdir, res->data_offset / MiB) != 0) {
+	if (r < 0 ||
+	    run("cd %s && dd if=image.img of=part.img bs=1M skip=1 count=32 status=none && "
+		"dd if=image.img of=header.img bs=1M skip=1 count=%" PRIu64 " status=none",
+		tmpdir, res->data_offset / MiB) != 0) {
 		luks_result_free(res);
 		return -EIO;
 	}
@@ -169,7 +172,7 @@ static struct secret *str_secret(const char *s)
 static void test_secret_passphrase_file(void)
 {
 	_cleanup_free_ char *p = tmp_path("pass1"), *msg = NULL;
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	int r;
 
 	CHECK(write_str(p, "hunter2\n", 0600) == 0);
@@ -192,7 +195,7 @@ static void test_secret_keyfile_exact(void)
 {
 	static const uint8_t key[] = { 'k', 0, 0xff, '\n', 'x', '\n' };
 	_cleanup_free_ char *p = tmp_path("key1");
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 
 	CHECK(write_data(p, key, sizeof(key), 0400) == 0);
 	CHECK(secret_from_file(p, false, &s) == 0);
@@ -268,7 +271,7 @@ static void test_secret_limits_exact(void)
 {
 	_cleanup_free_ char *p = tmp_path("limit");
 	_cleanup_free_ char *big = xmalloc(SECRET_KEYFILE_MAX);
-	_cleanup_secret_ struct secret *a = NULL, *b = NULL;
+	_cleanup_(secret_freep) struct secret *a = NULL, *b = NULL;
 
 	memset(big, 'b', SECRET_KEYFILE_MAX);
 	CHECK(write_data(p, big, SECRET_PASSPHRASE_MAX, 0600) == 0);
@@ -282,7 +285,7 @@ static void test_secret_limits_exact(void)
 static void test_secret_group_readable(void)
 {
 	_cleanup_free_ char *p = tmp_path("pass-g"), *msg = NULL, *e = NULL;
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	int r;
 
 	CHECK(write_str(p, "pw\n", 0640) == 0);
@@ -297,7 +300,7 @@ static void test_secret_group_readable(void)
 
 static void test_secret_env(void)
 {
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	_cleanup_free_ char *msg = NULL;
 	int r;
 
@@ -315,7 +318,7 @@ static void test_secret_env(void)
 
 static void test_secret_fd(void)
 {
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	int p[2];
 	int r;
 
@@ -331,7 +334,7 @@ static void test_secret_fd(void)
 /* Grows past the first buffer: a keyfile through a pipe (no size known). */
 static void test_secret_fd_large(void)
 {
-	_cleanup_secret_ struct secret *s = NULL;
+	_cleanup_(secret_freep) struct secret *s = NULL;
 	_cleanup_free_ char *p = tmp_path("key-large");
 	_cleanup_free_ uint8_t *data = xmalloc(100000);
 	_cleanup_close_ int fd = -1;
@@ -361,14 +364,49 @@ static void test_secret_prompt_no_tty(void)
 		capture_begin();
 		r = secret_prompt("Passphrase: ", true, &s);
 		msg = capture_end();
-		_exit(r == -EINVAL && !s &&
-			      startswith(msg, "error: cannot ask for the passphrase: no terminal (") &&
-			      endswith(msg, "); give it with passphrase-file or --passphrase-fd") ?
-			      0 :
-			      (fprintf(stderr, "  got: '%s'\n", msg), 1));
+		if (r == -EINVAL && !s &&
+		    startswith(msg, "error: cannot ask for the passphrase: no terminal (") &&
+		    endswith(msg, "); give it with passphrase-file or --passphrase-fd"))
+			_exit(0);
+		fprintf(stderr, "  got: '%s'\n", msg);
+		_exit(1);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The VmFlags of the mapping holding addr, from /proc/self/smaps; NULL when not found. */
+static char *vm_flags(const void *addr)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+	uintptr_t a = (uintptr_t)addr;
+	bool inside = false;
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			inside = a >= lo && a < hi;
+		else if (inside && startswith(line, "VmFlags:"))
+			return xstrdup(line);
+	}
+	return NULL;
+}
+
+/* Secret pages are left out of core dumps, and locked when the limit allows. */
+static void test_secret_memory(void)
+{
+	_cleanup_(secret_freep) struct secret *s = secret_new(100);
+	_cleanup_free_ char *flags = vm_flags(s->data);
+	struct rlimit rl;
+
+	CHECK(s->len == 100 && s->data[99] == 0);
+	CHECK(flags);
+	CHECK(strstr(flags, " dd"));
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur >= (1u << 20))
+		CHECK(strstr(flags, " lo"));
+	CHECK(secret_free(NULL) == NULL);
 }
 
 /* ---- LUKS ---- */
@@ -383,7 +421,7 @@ static void test_format_names(void)
 
 static void test_luks2(void)
 {
-	_cleanup_secret_ struct secret *pass = str_secret(PASSPHRASE), *key = NULL;
+	_cleanup_(secret_freep) struct secret *pass = str_secret(PASSPHRASE), *key = NULL;
 	_cleanup_(luks_result_freep) struct luks_result *res = NULL;
 	_cleanup_free_ char *dump = NULL, *v = NULL, *wrong = NULL, *vk = NULL, *keyfile = NULL;
 	uint8_t dumped[64];
@@ -460,7 +498,7 @@ static void test_luks2(void)
 
 static void test_luks1(void)
 {
-	_cleanup_secret_ struct secret *pass = str_secret(PASSPHRASE);
+	_cleanup_(secret_freep) struct secret *pass = str_secret(PASSPHRASE);
 	_cleanup_(luks_result_freep) struct luks_result *res = NULL;
 	_cleanup_free_ char *dump = NULL, *v = NULL, *vk = NULL;
 	uint8_t dumped[64];
@@ -511,7 +549,7 @@ static void test_luks1(void)
 /* A given volume key and a keyfile alone (slot 0); the bytes around the partition stay. */
 static void test_luks2_given_key_keyfile_only(void)
 {
-	_cleanup_secret_ struct secret *key = str_secret("a keyfile\n"), *vk = NULL;
+	_cleanup_(secret_freep) struct secret *key = str_secret("a keyfile\n"), *vk = NULL;
 	_cleanup_(luks_result_freep) struct luks_result *res = NULL;
 	_cleanup_free_ char *keyfile = tmp_path("keyfile2"), *dump = NULL, *img = NULL;
 	_cleanup_free_ uint8_t *buf = xmalloc(PART_OFFSET);
@@ -582,7 +620,7 @@ static void plain_key(const char *pass, uint8_t *key, size_t len)
 
 static void test_plain(void)
 {
-	_cleanup_secret_ struct secret *pass = str_secret(PASSPHRASE);
+	_cleanup_(secret_freep) struct secret *pass = str_secret(PASSPHRASE);
 	_cleanup_(luks_result_freep) struct luks_result *res = NULL;
 	_cleanup_free_ char *hex = NULL;
 	uint8_t expect[32];
@@ -605,8 +643,7 @@ static void test_plain(void)
 	plain_key(PASSPHRASE, expect, sizeof(expect));
 	CHECK(memcmp(res->volume_key->data, expect, 32) == 0);
 	/* And the derivation above is RIPEMD-160 as openssl(1) computes it. */
-	hex = cryptsetup(&status, "--version >/dev/null; printf %%s '%s' | openssl dgst "
-			 "-ripemd160 -r", PASSPHRASE);
+	hex = shell(&status, "printf %%s '%s' | openssl dgst -ripemd160 -r", PASSPHRASE);
 	CHECK(status == 0);
 	for (size_t i = 0; i < 20; i++) {
 		unsigned v;
@@ -631,7 +668,8 @@ static char *luks_error(const struct luks_opts *o, uint64_t size)
 
 static void test_errors(void)
 {
-	_cleanup_secret_ struct secret *pass = str_secret(PASSPHRASE), *key = str_secret("k");
+	_cleanup_(secret_freep) struct secret *pass = str_secret(PASSPHRASE);
+	_cleanup_(secret_freep) struct secret *key = str_secret("k");
 	_cleanup_free_ char *m1 = NULL, *m2 = NULL, *m3 = NULL, *m4 = NULL, *m5 = NULL,
 			    *m6 = NULL, *m7 = NULL, *m8 = NULL, *m9 = NULL;
 	struct luks_opts o = { .passphrase = pass, .pbkdf_iter_ms = ITER_MS };
@@ -691,7 +729,7 @@ static void test_errors(void)
 
 static void test_scratch_dir_missing(void)
 {
-	_cleanup_secret_ struct secret *pass = str_secret(PASSPHRASE);
+	_cleanup_(secret_freep) struct secret *pass = str_secret(PASSPHRASE);
 	_cleanup_free_ char *dir = tmp_path("nodir"), *msg = NULL, *e = NULL;
 	struct luks_result *res = NULL;
 	struct luks_opts o = { .passphrase = pass, .pbkdf_iter_ms = ITER_MS };
@@ -722,6 +760,7 @@ int main(void)
 		return 1;
 	}
 
+	RUN_TEST(test_secret_memory);
 	RUN_TEST(test_secret_passphrase_file);
 	RUN_TEST(test_secret_keyfile_exact);
 	RUN_TEST(test_secret_file_errors);
