@@ -184,7 +184,6 @@ struct cryptio_reg {
 	uint64_t segment_offset, segment_size;
 	struct cryptio_cipher *cipher;
 	unsigned refs;
-	bool registered;
 	struct cryptio_reg *next;
 };
 
@@ -315,34 +314,27 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 	ch->dirty = true;
 	while (len > 0) {
 		uint64_t sector = align_down(pos, ss), start = pos, n;
-		size_t in = (size_t)(pos - sector);
+		size_t in = (size_t)(pos - sector), out;
 
 		if (in || len < ss) {
 			/* A partial sector: read, decrypt, patch, encrypt, write back. */
-			n = ss - in;
-			if (n > len)
-				n = len;
+			n = ss - in < len ? ss - in : len;
 			err = raw_read(r, sector, ch->buf, ss);
 			if (err)
 				return err;
 			if (cryptio_decrypt(r->cipher, ch->buf, ss, sector) < 0)
 				return EXT2_ET_SHORT_WRITE;
-			if (src)
-				memcpy(ch->buf + in, src, n);
-			else
-				memset(ch->buf + in, 0, n);
 			start = sector;
+			out = ss;
 		} else {
-			n = align_down(len, ss);
-			if (n > CRYPTIO_CHUNK)
-				n = CRYPTIO_CHUNK;
-			if (src)
-				memcpy(ch->buf, src, n);
-			else
-				memset(ch->buf, 0, n);
+			/* Whole sectors, a chunk at a time through the bounce buffer. */
+			n = align_down(len, ss) < CRYPTIO_CHUNK ? align_down(len, ss) : CRYPTIO_CHUNK;
+			out = (size_t)n;
 		}
-		size_t out = in || len < ss ? ss : (size_t)n;
-
+		if (src)
+			memcpy(ch->buf + in, src, n);
+		else
+			memset(ch->buf + in, 0, n);
 		if (cryptio_encrypt(r->cipher, ch->buf, out, start) < 0)
 			return EXT2_ET_SHORT_WRITE;
 		err = raw_write(r, start, ch->buf, out);
@@ -579,7 +571,6 @@ int cryptio_manager_register(int fd, uint64_t segment_offset, uint64_t segment_s
 	r->segment_size = segment_size;
 	r->cipher = c;
 	r->refs = 1;
-	r->registered = true;
 	pthread_mutex_lock(&registry_lock);
 	r->name = xasprintf("cryptio:%u", ++registry_counter);
 	r->next = registry;
@@ -601,7 +592,6 @@ void cryptio_manager_unregister(const char *name)
 
 		if (streq(r->name, name)) {
 			*p = r->next;
-			r->registered = false;
 			reg_unref(r);
 			break;
 		}
