@@ -328,7 +328,9 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 			out = ss;
 		} else {
 			/* Whole sectors, a chunk at a time through the bounce buffer. */
-			n = align_down(len, ss) < CRYPTIO_CHUNK ? align_down(len, ss) : CRYPTIO_CHUNK;
+			n = align_down(len, ss);
+			if (n > CRYPTIO_CHUNK)
+				n = CRYPTIO_CHUNK;
 			out = (size_t)n;
 		}
 		if (src)
@@ -381,7 +383,9 @@ static errcode_t cryptio_set_blksize(io_channel channel, int blksize)
 /* A block count is blocks of channel->block_size; a negative one is bytes. */
 static uint64_t count_bytes(io_channel channel, int count)
 {
-	return count < 0 ? (uint64_t)-(int64_t)count : (uint64_t)count * (uint64_t)channel->block_size;
+	if (count < 0)
+		return (uint64_t)-(int64_t)count;
+	return (uint64_t)count * (uint64_t)channel->block_size;
 }
 
 static errcode_t cryptio_read_blk64(io_channel channel, unsigned long long block, int count,

@@ -256,8 +256,8 @@ static void test_essiv_reference(void)
 			uint64_t base = 1000ull * ss; /* a segment offset far from 0 */
 
 			fill_pattern(key, sizeof(key), 11 + k);
-			CHECK(cryptio_cipher_new("aes-cbc-essiv:sha256", key, (size_t)key_lens[k], ss,
-						 &c) == 0);
+			CHECK(cryptio_cipher_new("aes-cbc-essiv:sha256", key,
+						 (size_t)key_lens[k], ss, &c) == 0);
 			memcpy(ours, plain, sizeof(plain));
 			CHECK(cryptio_encrypt(c, ours, 4 * ss, base) == 0);
 			for (unsigned i = 0; i < 4; i++) {
@@ -407,8 +407,8 @@ static void test_channel_unaligned(void)
 				CHECK(err == 0);
 				CHECK(memcmp(buf, model + pos, len) == 0);
 			} else {
-				err = io_channel_write_blk64(ch.io, block, op == 0 ? count : -(int)len,
-							     data);
+				err = io_channel_write_blk64(ch.io, block,
+							     op == 0 ? count : -(int)len, data);
 				CHECK(err == 0);
 				memcpy(model + pos, data, len);
 			}
@@ -417,7 +417,8 @@ static void test_channel_unaligned(void)
 			len = 1 + (x >> 16) % 9000;
 			pos = (x * 7919u) % (seg_size - fs_off - len);
 			fill_pattern(data, len, x + 1);
-			CHECK(io_channel_write_byte(ch.io, (unsigned long)pos, (int)len, data) == 0);
+			err = io_channel_write_byte(ch.io, (unsigned long)pos, (int)len, data);
+			CHECK(err == 0);
 			memcpy(model + fs_off + pos, data, len);
 		} else if (op == 4) {
 			count = 1 + (int)((x >> 16) % 5);
@@ -519,6 +520,34 @@ static void test_channel_bounds(void)
 	msg = capture_end();
 	CHECK_STREQ(msg, "error: cryptio: the encrypted segment (1000 bytes) is not a whole number "
 			 "of 4096-byte sectors");
+}
+
+/* A fresh image shorter than the segment: what lies past its end reads as ciphertext zeros
+ * (as through dm-crypt over a sparse file), and writing there extends the file. */
+static void test_channel_sparse(void)
+{
+	_cleanup_free_ char *path = tmp_path("sparse.img");
+	_cleanup_cryptio_cipher_ struct cryptio_cipher *c = NULL;
+	_cleanup_close_ int fd = -1;
+	uint8_t key[64], data[3000], buf[8192];
+	struct chan ch = { 0 };
+	struct stat st;
+
+	fill_pattern(key, sizeof(key), 41);
+	fill_pattern(data, sizeof(data), 42);
+	CHECK(cryptio_cipher_new("aes-xts-plain64", key, 64, 4096, &c) == 0);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, MIB) == 0);
+	CHECK(chan_open(path, MIB, 4 * MIB, c, &ch) == 0);
+	CHECK(io_channel_set_blksize(ch.io, 1024) == 0);
+	CHECK(io_channel_read_blk64(ch.io, 100, 8, buf) == 0);
+	CHECK(cryptio_encrypt(c, buf, 8192, 100 * 1024) == 0);
+	CHECK(all_zero(buf, 8192)); /* ciphertext zeros, decrypted and encrypted again */
+	CHECK(io_channel_write_byte(ch.io, 2 * MIB + 100, (int)sizeof(data), data) == 0);
+	CHECK(io_channel_read_blk64(ch.io, 2048, -(int)(100 + sizeof(data)), buf) == 0);
+	CHECK(memcmp(buf + 100, data, sizeof(data)) == 0);
+	chan_close(&ch);
+	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == 3 * MIB + 4096);
 }
 
 /* ---- libext2fs over the channel ---- */
@@ -848,8 +877,8 @@ static void test_speed(void)
 
 int main(void)
 {
-	_cleanup_free_ char *path = xasprintf("%s:/usr/sbin:/sbin", getenv("PATH") ?: "/usr/bin:/bin"),
-			    *pass = NULL;
+	const char *env_path = getenv("PATH") ?: "/usr/bin:/bin";
+	_cleanup_free_ char *pass = NULL, *path = xasprintf("%s:/usr/sbin:/sbin", env_path);
 	bool have_cryptsetup;
 
 	setenv("PATH", path, 1);
@@ -876,6 +905,7 @@ int main(void)
 	RUN_TEST(test_cipher_errors);
 	RUN_TEST(test_channel_unaligned);
 	RUN_TEST(test_channel_bounds);
+	RUN_TEST(test_channel_sparse);
 	RUN_CS_TEST(test_ext2_1024);
 	RUN_CS_TEST(test_ext2_4096);
 	RUN_TEST(test_fill_random);
