@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <sys/random.h>
 
+#include "cryptio.h"
 #include "log.h"
 
 void build_derive(const struct build *b, const char *purpose, uint8_t out[16])
@@ -53,6 +54,25 @@ struct partition *build_part_at(struct build *b, const char *mount)
 	return NULL;
 }
 
+void encrypt_spec_free(struct encrypt_spec *e)
+{
+	if (!e)
+		return;
+	if (e->io_name)
+		cryptio_manager_unregister(e->io_name);
+	free(e->io_name);
+	cryptio_cipher_free(e->cipher_ctx);
+	free(e->cipher);
+	free(e->pbkdf);
+	free(e->passphrase_file);
+	free(e->passphrase_env);
+	free(e->keyfile);
+	free(e->mapper_name);
+	free(e->label);
+	free(e->luks_uuid);
+	free(e);
+}
+
 struct partition *build_boot_part(struct build *b)
 {
 	struct partition *p = build_part_at(b, "/boot");
@@ -67,6 +87,8 @@ char *build_root_spec(struct build *b)
 
 	if (!p)
 		return NULL;
+	if (p->enc)
+		return xasprintf("/dev/mapper/%s", p->enc->mapper_name);
 	if (p->fs.label && p->fs.label[0])
 		return xasprintf("LABEL=%s", p->fs.label);
 	uuid_unparse_lower(p->fs.uuid, u);

@@ -26,6 +26,34 @@ struct fs_spec {
 	const struct node *node;
 };
 
+enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
+extern const char *const shred_mode_names[];
+
+/* partitions[].encrypt (stage encrypt). */
+struct encrypt_spec {
+	int format;              /* enum luks_format */
+	char *cipher;            /* dm-crypt spec: "aes-xts-plain64" */
+	unsigned key_bits;
+	unsigned sector_size;
+	char *pbkdf;             /* NULL: libcryptsetup's default for the format */
+	unsigned pbkdf_memory_kib;
+	unsigned pbkdf_time_ms;  /* unlock time on the build host */
+	char *passphrase_file;   /* host paths (resolved against the recipe) */
+	char *passphrase_env;    /* the name of an environment variable */
+	char *keyfile;
+	bool keyfile_in_initrd;  /* the recipe asked for it explicitly */
+	char *mapper_name;       /* /dev/mapper/<name> once opened */
+	char *label;             /* LUKS2 label */
+	const struct node *node;
+	/* Set by the encrypt stage's run. */
+	uint64_t data_offset;    /* bytes from the partition's start to the encrypted data */
+	char *luks_uuid;         /* NULL for plain */
+	struct cryptio_cipher *cipher_ctx; /* the volume key, in locked memory */
+	char *io_name;           /* the libext2fs I/O manager mkfs registered for it */
+};
+/* Frees e and what it holds (after the filesystems are closed). */
+void encrypt_spec_free(struct encrypt_spec *e);
+
 struct partition {
 	char *name;
 	unsigned number;        /* 1-based, in table order */
@@ -35,6 +63,8 @@ struct partition {
 	uint8_t uuid[16];       /* GPT partition GUID */
 	uint64_t offset, length; /* bytes, computed by the partition stage's verify */
 	struct fs_spec fs;
+	struct encrypt_spec *enc; /* NULL: not encrypted */
+	int shred;                /* enum shred_mode; -1 when not given */
 	const struct node *node;
 };
 
@@ -59,6 +89,9 @@ struct build {
 	/* Open filesystems, indexed like parts (NULL when the partition has none). */
 	ext2_filsys *fs;
 	struct tree *tree;
+
+	int image_shred;        /* image.shred: enum shred_mode, -1 when not given */
+	int passphrase_fd;      /* --passphrase-fd, or -1 */
 
 	/* downloads */
 	const char *cache_dir;  /* --cache, or NULL for the default */

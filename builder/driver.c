@@ -252,6 +252,7 @@ static void build_free(struct build *b, void **priv)
 		free(p->fs.label);
 		free(p->fs.mount);
 		strv_free(p->fs.options);
+		encrypt_spec_free(p->enc);
 	}
 	free(b->parts);
 	free(b->fs);
@@ -269,6 +270,7 @@ int driver_main(const struct driver_options *o)
 	struct build b = {
 		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
+		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };

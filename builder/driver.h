@@ -11,6 +11,7 @@ struct driver_options {
 	const char *cache_dir; /* --cache; NULL: $XDG_CACHE_HOME/mkbootmedia */
 	bool offline;        /* --offline: nothing is downloaded */
 	unsigned jobs;       /* --jobs: worker threads; 0: one per CPU */
+	int passphrase_fd;   /* --passphrase-fd: the encrypted partitions' passphrase; -1 */
 };
 
 /* Loads and verifies the recipe; prints the plan when `output` is NULL, builds otherwise.

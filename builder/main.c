@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mkbootmedia: the command line. */
+#include <fcntl.h>
 #include <getopt.h>
 
 #include "boot.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 	      "      --cache DIR         download cache (default $XDG_CACHE_HOME/mkbootmedia)\n"
 	      "      --offline           download nothing: build from the cache or fail\n"
 	      "  -j, --jobs N            worker threads for decompression (default: CPUs)\n"
+	      "      --passphrase-fd N   read the encrypted partitions' passphrase from fd N\n"
 	      "  -v, --verbose           more messages (repeat for debug output)\n"
 	      "  -q, --quiet             errors only\n"
 	      "  -h, --help              this help\n"
@@ -39,13 +41,14 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_CACHE, OPT_OFFLINE };
+	enum { OPT_SEED = 0x100, OPT_CACHE, OPT_OFFLINE, OPT_PASSPHRASE_FD };
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "define", required_argument, NULL, 'D' },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "cache", required_argument, NULL, OPT_CACHE },
 		{ "offline", no_argument, NULL, OPT_OFFLINE },
+		{ "passphrase-fd", required_argument, NULL, OPT_PASSPHRASE_FD },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -53,7 +56,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
-	struct driver_options o = { 0 };
+	struct driver_options o = { .passphrase_fd = -1 };
 	_cleanup_strv_free_ char **defines = NULL;
 	enum log_level level = LOG_INFO;
 	const char *command = "build";
@@ -102,6 +105,21 @@ int main(int argc, char **argv)
 		case OPT_OFFLINE:
 			o.offline = true;
 			break;
+		case OPT_PASSPHRASE_FD: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || !optarg[0] || v < 0 || v > 65535 ||
+			    fcntl((int)v, F_GETFD) < 0) {
+				log_error("--passphrase-fd '%s': expected an open file descriptor "
+					  "number", optarg);
+				return 2;
+			}
+			o.passphrase_fd = (int)v;
+			break;
+		}
 		case 'j': {
 			char *end;
 			unsigned long v;

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The stage table, in run order. Later stages (encrypt) slot in here; no stage registers
- * itself. */
+/* The stage table, in run order. No stage registers itself. */
 #include "stage.h"
 
-extern const struct stage stage_image, stage_partition, stage_mkfs, stage_packages,
-	stage_fstab, stage_files, stage_initrd, stage_bootloader;
+extern const struct stage stage_image, stage_shred, stage_partition, stage_encrypt, stage_mkfs,
+	stage_packages, stage_fstab, stage_files, stage_initrd, stage_bootloader;
 
 const struct stage *const stages[] = {
 	&stage_image,	  /* the sparse image file */
+	&stage_shred,	  /* random or zero fill where asked (AES-CTR keystream) */
 	&stage_partition, /* the partition table (libparted) */
+	&stage_encrypt,	  /* LUKS headers (libcryptsetup) and the volume keys */
 	&stage_mkfs,	  /* filesystems (libext2fs), mounted into the target tree */
 	&stage_packages,  /* a Debian root from verified .debs (libcurl, gpgv, libarchive) */
 	&stage_fstab,	  /* /etc/fstab and the flash-friendly symlinks */

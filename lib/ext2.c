@@ -143,14 +143,17 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 	ext2fs_r_blocks_count_set(&param, blocks * p->reserved_percent / 100);
 	set_features(&param, p->type);
 
-	err = ext2fs_initialize(image, EXT2_FLAG_64BITS, &param, unix_io_manager, &fs);
+	err = ext2fs_initialize(p->manager ? p->io_name : image, EXT2_FLAG_64BITS, &param,
+				p->manager ? p->manager : unix_io_manager, &fs);
 	if (err)
 		return ext2_log_error(err, "cannot create a filesystem in '%s'", image);
 	/* ext2fs_initialize() takes no I/O options: place the filesystem before any write. */
-	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
-	err = io_channel_set_options(fs->io, opts);
-	if (err)
-		goto fail;
+	if (!p->manager) {
+		snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
+		err = io_channel_set_options(fs->io, opts);
+		if (err)
+			goto fail;
+	}
 
 	fs->now = p->now;
 	fs->umask = 022;

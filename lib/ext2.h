@@ -34,6 +34,8 @@ struct ext2_params {
 	time_t now;           /* every timestamp the filesystem gets */
 	bool zeroed;          /* the region already reads as zeros (a fresh sparse file): the
 			       * inode tables are not written, so the image stays sparse */
+	io_manager manager;   /* NULL: unix I/O on `image` at `offset`; else this manager, */
+	const char *io_name;  /* opened with this name (which places the data itself) */
 };
 
 /* Smallest size we accept for a filesystem of this type (enough for the metadata). */

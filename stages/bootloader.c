@@ -230,6 +230,11 @@ static int bootloader_verify(struct build *b, void *priv)
 		return node_error(p->node, "GRUB reads the kernel from partition '%s', which is "
 				  "%s: use ext2, ext3 or ext4 for /boot", boot->name,
 				  fs_type_to_string(boot->fs.type));
+	if (boot->enc)
+		return node_error(p->node, "GRUB for BIOS reads the kernel from partition '%s', "
+				  "which is encrypted: that is not supported (the menu comes before "
+				  "any passphrase); give /boot its own unencrypted partition",
+				  boot->name);
 	if (b->table == TABLE_GPT) {
 		bool found = false;
 

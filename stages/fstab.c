@@ -90,7 +90,9 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 		if (p->fs.type == FS_NONE || !p->fs.mount)
 			continue;
 		root = streq(p->fs.mount, "/");
-		if (c->by == FSTAB_BY_LABEL && p->fs.label) {
+		if (p->enc) {
+			spec = xasprintf("/dev/mapper/%s", p->enc->mapper_name);
+		} else if (c->by == FSTAB_BY_LABEL && p->fs.label) {
 			spec = xasprintf("LABEL=%s", p->fs.label);
 		} else if (c->by == FSTAB_BY_PARTUUID) {
 			if (b->table == TABLE_MSDOS) {
@@ -370,6 +372,47 @@ static int fstab_plan(struct build *b, void *priv, FILE *out)
 	return 0;
 }
 
+/* /etc/crypttab names the encrypted partitions for the system's own tools (the initrd
+ * has its own copy of what it needs): LUKS by UUID; plain by PARTUUID with its cipher. */
+static int write_crypttab(struct build *b)
+{
+	_cleanup_free_ char *text = NULL;
+	struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	fputs("# /etc/crypttab: encrypted block devices (written by mkbootmedia).\n"
+	      "# <target name>\t<source device>\t<key file>\t<options>\n", f);
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const struct partition *p = &b->parts[i];
+		const struct encrypt_spec *e = p->enc;
+
+		if (!e)
+			continue;
+		n++;
+		if (e->luks_uuid) {
+			fprintf(f, "%s\tUUID=%s\tnone\tluks\n", e->mapper_name, e->luks_uuid);
+		} else if (b->table == TABLE_MSDOS) {
+			fprintf(f, "%s\tPARTUUID=%08x-%02x\tnone\tplain,cipher=%s,size=%u,hash=ripemd160\n",
+				e->mapper_name, b->mbr_id, p->number, e->cipher, e->key_bits);
+		} else {
+			char u[37];
+
+			uuid_unparse_lower(p->uuid, u);
+			fprintf(f, "%s\tPARTUUID=%s\tnone\tplain,cipher=%s,size=%u,hash=ripemd160\n",
+				e->mapper_name, u, e->cipher, e->key_bits);
+		}
+	}
+	fclose(f);
+	if (!n)
+		return 0;
+	r = tree_write(b->tree, "/etc/crypttab", &file, text, strlen(text));
+	if (r >= 0)
+		log_info("/etc/crypttab: %zu encrypted partition%s", n, n == 1 ? "" : "s");
+	return r;
+}
+
 static int fstab_run(struct build *b, void *priv)
 {
 	struct fstab_priv *p = priv;
@@ -398,6 +441,8 @@ static int fstab_run(struct build *b, void *priv)
 				return r;
 		}
 	}
+	if ((r = write_crypttab(b)) < 0)
+		return r;
 	if (p->mtab && (r = tree_symlink(b->tree, "/etc/mtab", p->mtab, &file)) < 0)
 		return r;
 	if (p->blkid && (r = tree_symlink(b->tree, "/etc/blkid.tab", p->blkid, &file)) < 0)

@@ -23,7 +23,8 @@ struct image_priv {
 	const struct node *size;
 };
 
-static const char *const image_keys[] = { "size", "table", "id", "seed", "align", NULL };
+static const char *const image_keys[] = { "size", "table", "id", "seed", "align", "shred",
+					  NULL };
 static const char *const table_names[] = { "msdos", "gpt", NULL };
 
 static int image_parse(struct build *b, void **ret_priv)

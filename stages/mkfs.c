@@ -8,6 +8,7 @@
  * hash seed come from the recipe's seed, so the same recipe and seed give the same bytes. */
 #include <uuid/uuid.h>
 
+#include "cryptio.h"
 #include "log.h"
 #include "stage.h"
 
@@ -98,13 +99,26 @@ static int mkfs_run(struct build *b, void *priv)
 			.reserved_percent = p->fs.reserved_percent,
 			.label = p->fs.label,
 			.now = b->now,
-			.zeroed = true, /* the image stage made a sparse file */
+			/* the image stage made a sparse file, unless shredded or encrypted */
+			.zeroed = !p->enc && p->shred <= SHRED_NONE && b->image_shred <= SHRED_NONE,
 		};
 		_cleanup_free_ char *purpose = xasprintf("hash-seed:%s", p->name);
 		char sz[32];
 
 		if (p->fs.type == FS_NONE)
 			continue;
+		if (p->enc) {
+			/* The filesystem fills the encrypted segment, written through dm-crypt's
+			 * sector format (lib/cryptio). */
+			ep.offset = p->offset + p->enc->data_offset;
+			ep.size = p->length - p->enc->data_offset;
+			r = cryptio_manager_register(b->fd, ep.offset, ep.size, p->enc->cipher_ctx,
+						     &ep.manager, &p->enc->io_name);
+			if (r < 0)
+				return log_errno(r, "cannot open the encrypted partition '%s'",
+						 p->name);
+			ep.io_name = p->enc->io_name;
+		}
 		memcpy(ep.uuid, p->fs.uuid, 16);
 		build_derive_uuid(b, purpose, ep.hash_seed);
 		log_info("%s: %s of %s%s%s", p->name, fs_type_to_string(p->fs.type),

@@ -30,8 +30,8 @@
 #include "log.h"
 #include "stage.h"
 
-static const char *const part_keys[] = { "name", "size", "type", "bootable", "uuid",
-					 "filesystem", NULL };
+static const char *const part_keys[] = { "name",	 "size",  "type",	"bootable", "uuid",
+					 "encrypt", "shred", "filesystem", NULL };
 static const char *const fs_keys[] = { "type", "label", "uuid", "mount", "options", "block-size",
 				       "inode-size", "inode-ratio", "inodes", "reserved", NULL };
 
@@ -132,6 +132,7 @@ static int parse_part(struct build *b, struct partition *p, const struct node *n
 	int r;
 
 	p->node = n;
+	p->shred = -1;
 	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, part_keys)) < 0)
 		return r;
 	if (!(v = node_get(n, "name")))
