@@ -31,6 +31,7 @@
 #include "cpio.h"
 #include "elfinfo.h"
 #include "kmod.h"
+#include "luks.h"
 #include "log.h"
 #include "stage.h"
 #include "templates.h"
@@ -74,6 +75,11 @@ static const char *const default_modules[] = {
 	"virtio_scsi", "usb_storage", "uas",	  "xhci_pci",	"xhci_hcd",   "ehci_pci",
 	"ehci_hcd",   "ohci_pci",  "ohci_hcd",	  "uhci_hcd",	"usbhid",     "hid_generic",
 	NULL,
+};
+
+static const char *const crypt_modules[] = {
+	"dm_mod", "dm_crypt", "xts", "ecb", "cbc", "essiv", "aes_generic", "aesni_intel",
+	"sha256_generic", NULL,
 };
 
 static bool bootloader_wanted(struct build *b)
@@ -235,6 +241,14 @@ static int initrd_verify(struct build *b, void *priv)
 				  p->busybox, strerror(errno),
 				  streq(p->busybox, "/bin/busybox") ?
 					  " (apt-get install busybox-static)" : "");
+	if (root->enc && root->enc->format == LUKS_FORMAT_PLAIN) {
+		struct partition *boot = build_boot_part(b);
+
+		if (boot == root || !boot->fs.label || !boot->fs.label[0])
+			return node_error(where, "a plain-encrypted root has no header to be found "
+					  "by: the initrd looks for it next to the /boot filesystem "
+					  "by its label; give /boot its own labelled partition");
+	}
 	b->need_kernel = true;
 	return 0;
 }
@@ -380,6 +394,13 @@ static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 	if ((r = kmod_resolve(k, (char *const *)default_modules, false, NULL, NULL)) < 0 ||
 	    (r = kmod_resolve(k, fs, false, NULL, NULL)) < 0)
 		return r;
+	/* dm-crypt and its ciphers; xts asks for ecb at run time, which modules.dep does not
+	 * say, so both are listed (FIELD-NOTES). */
+	if (build_part_at(b, "/")->enc &&
+	    ((r = kmod_resolve(k, (char *const *)crypt_modules, false, NULL, NULL)) < 0 ||
+	     (r = kmod_resolve(k, (char *const *)(const char *const[]){ "dm_crypt", NULL }, true,
+			       NULL, NULL)) < 0))
+		return r;
 	if (p->modules && (r = kmod_resolve(k, p->modules, true, NULL, NULL)) < 0)
 		return r;
 	orderf = open_memstream(&order, &order_len);
@@ -448,12 +469,142 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 {
 	_cleanup_free_ char *root = build_root_spec(b), *conf = NULL;
 	struct partition *rp = build_part_at(b, "/");
+	const struct encrypt_spec *e = rp->enc;
+	size_t len = 0;
+	FILE *f = open_memstream(&conf, &len);
+	int r;
 
-	conf = xasprintf("# Defaults for /init, written by mkbootmedia; the kernel command line "
-			 "overrides them.\nROOT='%s'\nROOTFSTYPE='%s'\nROOTDELAY=%llu\n",
-			 root, fs_type_to_string(rp->fs.type),
-			 (unsigned long long)p->root_wait);
-	return cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
+	fprintf(f, "# Defaults for /init, written by mkbootmedia; the kernel command line "
+		"overrides them.\nROOT='%s'\nROOTFSTYPE='%s'\nROOTDELAY=%llu\n",
+		root, fs_type_to_string(rp->fs.type), (unsigned long long)p->root_wait);
+	if (e) {
+		fprintf(f, "CRYPT_NAME='%s'\n", e->mapper_name);
+		if (e->luks_uuid) {
+			fprintf(f, "CRYPT_SOURCE='LUKS=%s'\nCRYPT_TYPE=luks\n", e->luks_uuid);
+		} else {
+			/* No header to find it by: the n-th partition of the disk whose /boot
+			 * has this label (the seed's own trick). */
+			fprintf(f, "CRYPT_SOURCE='PART=%s:%u'\nCRYPT_TYPE=plain\n"
+				"CRYPT_OPTS='--cipher %s --key-size %u --hash ripemd160'\n",
+				build_boot_part(b)->fs.label, rp->number, e->cipher, e->key_bits);
+		}
+		if (e->keyfile_in_initrd)
+			fprintf(f, "CRYPT_KEYFILE='/etc/keys/%s.key'\n", e->mapper_name);
+	}
+	fclose(f);
+	r = cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
+	if (r < 0 || !e || !e->keyfile_in_initrd)
+		return r;
+	{
+		_cleanup_free_ char *data = NULL, *path = NULL;
+		size_t size;
+
+		r = read_file(e->keyfile, 8u << 20, &data, &size);
+		if (r < 0)
+			return log_errno(r, "cannot read '%s'", e->keyfile);
+		path = xasprintf("etc/keys/%s.key", e->mapper_name);
+		r = cpio_add_file(c, path, 0400, data, size);
+		explicit_bzero(data, size);
+		return r;
+	}
+}
+
+/* The target's file at one of the paths, whole. */
+static int read_target(struct build *b, const char *const *paths, size_t max, char **ret,
+		       size_t *ret_size, const char **ret_path)
+{
+	int r = -ENOENT;
+
+	for (; *paths; paths++) {
+		r = tree_read(b->tree, *paths, max, ret, ret_size);
+		if (r != -ENOENT && r != -ENOTDIR) {
+			if (r >= 0 && ret_path)
+				*ret_path = *paths;
+			return r;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A dynamically linked program of the target with every library it loads, found from
+ * DT_NEEDED in the directories ld.so searches, copied at the same paths. */
+static int add_program(struct build *b, struct cpio *c, const char *const *paths,
+		       const char *package)
+{
+	static const char *const libdirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+					       "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+					       "/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu",
+					       "/lib64", "/usr/lib64", "/lib", "/usr/lib", NULL };
+	_cleanup_strv_free_ char **queue = NULL, **done = NULL;
+	_cleanup_free_ char *data = NULL, *interp = NULL;
+	bool gcc_s = false;
+	const char *where = NULL;
+	size_t size;
+	int r;
+
+	r = read_target(b, paths, 64u << 20, &data, &size, &where);
+	if (r == -ENOENT)
+		return log_fail("the root is encrypted, and the initrd opens it with the target's "
+				"%s: add %s to packages.include", paths[0], package);
+	if (r < 0)
+		return log_errno(r, "cannot read '%s' of the target", paths[0]);
+	if ((r = elf_interp(data, size, &interp)) < 0 || (r = elf_needed(data, size, &queue)) < 0)
+		return log_fail("'%s' of the target is not a usable program", where);
+	if ((r = cpio_add_file(c, where + 1, 0755, data, size)) < 0)
+		return r;
+	if (interp) {
+		_cleanup_free_ char *ld = NULL;
+
+		if ((r = tree_read(b->tree, interp, 16u << 20, &ld, &size)) < 0)
+			return log_errno(r, "cannot read the dynamic loader '%s' of the target",
+					 interp);
+		if (!cpio_contains(c, interp + 1) &&
+		    (r = cpio_add_file(c, interp + 1, 0755, ld, size)) < 0)
+			return r;
+	}
+	/* glibc dlopen()s libgcc_s for pthread_exit and cancellation, which cryptsetup's
+	 * threads reach: DT_NEEDED does not say so. */
+	queue = strv_append(queue, "libgcc_s.so.1");
+	while (queue && queue[0]) {
+		_cleanup_free_ char *soname = queue[0], *lib = NULL;
+		_cleanup_strv_free_ char **more = NULL;
+		const char *dir = NULL;
+		size_t n = strv_length(queue);
+
+		memmove(queue, queue + 1, n * sizeof(*queue)); /* the NULL too */
+		if (strv_contains(done, soname))
+			continue;
+		done = strv_append(done, soname);
+		for (const char *const *d = libdirs; *d && !dir; d++) {
+			_cleanup_free_ char *path = xasprintf("%s/%s", *d, soname);
+
+			free(lib);
+			lib = NULL;
+			r = tree_read(b->tree, path, 64u << 20, &lib, &size);
+			if (r >= 0)
+				dir = *d;
+			else if (r != -ENOENT && r != -ENOTDIR)
+				return log_errno(r, "cannot read '%s' of the target", path);
+		}
+		if (!dir && streq(soname, "libgcc_s.so.1") && !gcc_s)
+			continue; /* only dlopen()ed: no error if it is not there */
+		if (!dir)
+			return log_fail("'%s' needs %s, which is in none of the target's library "
+					"directories", where, soname);
+		{
+			_cleanup_free_ char *path = xasprintf("%s/%s", dir + 1, soname);
+
+			if (!cpio_contains(c, path) && (r = cpio_add_file(c, path, 0644, lib, size)) < 0)
+				return r;
+		}
+		if ((r = elf_needed(lib, size, &more)) < 0)
+			return log_fail("'%s/%s' of the target is not a usable library", dir, soname);
+		for (char **m = more; *m; m++)
+			if (!strv_contains(done, *m))
+				queue = strv_append(queue, *m);
+	}
+	log_info("%s with %zu libraries", where, strv_length(done));
+	return 0;
 }
 
 static int build_cpio(struct build *b, struct initrd_priv *p, const char *version, int fd)
@@ -480,6 +631,9 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 	    (r = cpio_add_node(c, "dev/console", 'c', 0600, 5, 1)) < 0 ||
 	    (r = cpio_add_node(c, "dev/null", 'c', 0666, 1, 3)) < 0 ||
 	    (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
+	    (build_part_at(b, "/")->enc &&
+	     (r = add_program(b, c, (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
+							   NULL }, "cryptsetup-bin")) < 0) ||
 	    (r = add_files(b, p, c)) < 0)
 		return r;
 	return cpio_close(c);
