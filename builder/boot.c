@@ -318,6 +318,9 @@ static void usage(FILE *out)
 	      "      --run CMD             type CMD; fails when its exit status is not 0\n"
 	      "      --output REGEX        the output of the preceding --run must match\n"
 	      "      --poweroff            type 'poweroff -f'; stop QEMU if it runs 10 s later\n"
+	      "      --passphrase-file F   the passphrase for the initrd's prompt (never shown);\n"
+	      "                            answers the first prompt unless steps place it:\n"
+	      "      --send-passphrase     type it, with a newline\n"
 	      "\n"
 	      "Example: mkbootmedia boot usb.img --expect 'login:' --send 'root\\n'\n"
 	      "         --expect '# $' --run 'uname -r' --output '^6\\.1' --poweroff\n",
@@ -391,6 +394,8 @@ struct boot_options {
 	char **defines;
 	struct console_step *steps;
 	size_t n_steps;
+	char *passphrase; /* --passphrase-file's content, without one trailing newline */
+	size_t passphrase_len;
 };
 
 static void boot_options_done(struct boot_options *o)
@@ -399,6 +404,47 @@ static void boot_options_done(struct boot_options *o)
 		console_step_done(&o->steps[i]);
 	free(o->steps);
 	strv_free(o->defines);
+	if (o->passphrase) {
+		explicit_bzero(o->passphrase, o->passphrase_len);
+		free(o->passphrase);
+	}
+}
+
+/* The passphrase answers the initrd's prompt: a secret step, never shown or logged. */
+static void set_passphrase_step(struct console_step *st, const struct boot_options *o)
+{
+	st->secret = true;
+	st->size = o->passphrase_len + 1;
+	st->text = xmalloc(st->size + 1);
+	memcpy(st->text, o->passphrase, o->passphrase_len);
+	st->text[o->passphrase_len] = '\n';
+	st->text[st->size] = 0;
+}
+
+/* --passphrase-file: every --send-passphrase step gets it; without one, the run starts by
+ * answering the first passphrase prompt. */
+static void add_passphrase_steps(const struct boot_options *o, struct console_step **steps,
+				 size_t *n)
+{
+	bool placed = false;
+	struct console_step *v;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*steps)[i].kind == CONSOLE_SEND && (*steps)[i].secret && !(*steps)[i].text) {
+			set_passphrase_step(&(*steps)[i], o);
+			placed = true;
+		}
+	if (placed || !o->passphrase)
+		return;
+	v = xcalloc(*n + 2, sizeof(*v));
+	v[0] = (struct console_step){ .kind = CONSOLE_EXPECT,
+				      .text = xstrdup("[Pp]assphrase[^\n]*: ?$") };
+	v[1] = (struct console_step){ .kind = CONSOLE_SEND };
+	set_passphrase_step(&v[1], o);
+	memcpy(v + 2, *steps, *n * sizeof(*v));
+	free(*steps);
+	*steps = v;
+	*n += 2;
 }
 
 /* Parses the command line; returns 0, or 2 after logging a usage error, or -1 for --help. */
@@ -418,6 +464,8 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 		OPT_RUN,
 		OPT_OUTPUT,
 		OPT_POWEROFF,
+		OPT_PASSPHRASE_FILE,
+		OPT_SEND_PASSPHRASE,
 	};
 	static const struct option longopts[] = {
 		{ "bus", required_argument, NULL, OPT_BUS },
@@ -435,6 +483,8 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "poweroff", no_argument, NULL, OPT_POWEROFF },
+		{ "passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE },
+		{ "send-passphrase", no_argument, NULL, OPT_SEND_PASSPHRASE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -563,6 +613,31 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 		case OPT_POWEROFF:
 			steps_add(&o->steps, &o->n_steps, CONSOLE_POWEROFF);
 			break;
+		case OPT_PASSPHRASE_FILE: {
+			int r;
+
+			if (o->passphrase) {
+				log_error("--passphrase-file given twice");
+				return 2;
+			}
+			r = read_file(optarg, 8192, &o->passphrase, &o->passphrase_len);
+			if (r < 0) {
+				log_errno(r, "--passphrase-file: cannot read '%s'", optarg);
+				return 2;
+			}
+			if (o->passphrase_len && o->passphrase[o->passphrase_len - 1] == '\n')
+				o->passphrase[--o->passphrase_len] = 0;
+			if (!o->passphrase_len || memchr(o->passphrase, '\n', o->passphrase_len)) {
+				log_error("--passphrase-file '%s': expected one line, not empty",
+					  optarg);
+				return 2;
+			}
+			break;
+		}
+		case OPT_SEND_PASSPHRASE:
+			st = steps_add(&o->steps, &o->n_steps, CONSOLE_SEND);
+			st->secret = true; /* its text comes from --passphrase-file */
+			break;
 		case 'v':
 			level = level < LOG_DEBUG ? level + 1 : LOG_DEBUG;
 			break;
@@ -592,6 +667,11 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			  "--poweroff, or --test", o->test);
 		return 2;
 	}
+	for (size_t i = 0; i < o->n_steps; i++)
+		if (o->steps[i].kind == CONSOLE_SEND && o->steps[i].secret && !o->passphrase) {
+			log_error("--send-passphrase needs --passphrase-file");
+			return 2;
+		}
 	if (o->defines && !o->test) {
 		log_error("-D sets variables of a --test recipe, and none is given");
 		return 2;
@@ -793,6 +873,10 @@ int boot_main(int argc, char **argv)
 		.write = o.write,
 		.log = o.log,
 	};
+	if (o.test)
+		add_passphrase_steps(&o, &t.steps, &t.n_steps);
+	else
+		add_passphrase_steps(&o, &o.steps, &o.n_steps);
 	steps = o.test ? t.steps : o.steps;
 	n_steps = o.test ? t.n_steps : o.n_steps;
 	cfg.interactive = n_steps == 0;
