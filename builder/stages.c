@@ -7,8 +7,8 @@ extern const struct stage stage_image, stage_shred, stage_partition, stage_encry
 
 const struct stage *const stages[] = {
 	&stage_image,	  /* the sparse image file */
-	&stage_shred,	  /* random or zero fill where asked (AES-CTR keystream) */
 	&stage_partition, /* the partition table (libparted) */
+	&stage_shred,	  /* random or zero fill where asked (AES-CTR keystream) */
 	&stage_encrypt,	  /* LUKS headers (libcryptsetup) and the volume keys */
 	&stage_mkfs,	  /* filesystems (libext2fs), mounted into the target tree */
 	&stage_packages,  /* a Debian root from verified .debs (libcurl, gpgv, libarchive) */

@@ -334,7 +334,7 @@ static int encrypt_run(struct build *b, void *priv)
 			.pbkdf_memory_kib = e->pbkdf_memory_kib,
 			.pbkdf_iter_ms = e->pbkdf_time_ms,
 			.label = e->label,
-			.uuid = b->seed ? uuid : NULL,
+			.uuid = b->seed && e->format != LUKS_FORMAT_PLAIN ? uuid : NULL,
 			.passphrase = p->passphrases[i],
 			.keyfile = p->keyfiles[i],
 			.plain_hash = "ripemd160",

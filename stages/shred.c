@@ -46,7 +46,7 @@ static int shred_parse(struct build *b, void **ret_priv)
 		b->image_shred = mode;
 		any |= mode != SHRED_NONE;
 	}
-	/* The partitions are parsed after this stage: only see whether any asks. */
+	/* The encrypt stage, parsed after this one, says which partitions are encrypted. */
 	for (size_t i = 0; parts && parts->kind == NODE_SEQ && i < parts->n; i++)
 		if (parts->items[i]->kind == NODE_MAP)
 			any |= node_get(parts->items[i], "shred") || node_get(parts->items[i], "encrypt");
@@ -68,14 +68,23 @@ static int shred_verify(struct build *b, void *priv)
 	return 0;
 }
 
-/* The ranges to fill; the partition stage, verified after this one, places the partitions. */
+/* The ranges to fill. */
 static void shred_ranges(struct build *b, struct shred_priv *p)
 {
 	if (p->ranges)
 		return;
 	p->ranges = xcalloc(b->n_parts + 1, sizeof(*p->ranges));
-	if (b->image_shred > SHRED_NONE)
-		p->ranges[p->n++] = (struct range){ 0, b->image_size, b->image_shred, "the image" };
+	/* After the partition table: its sectors stay (msdos: sector 0; GPT: the primary
+	 * header and entries at the start, the backup at the end). libparted clears other
+	 * labels' signatures when it writes a table, which would leave zeros in a shred done
+	 * before it. */
+	if (b->image_shred > SHRED_NONE) {
+		uint64_t head = b->table == TABLE_GPT ? 34 * 512 : 512;
+		uint64_t tail = b->table == TABLE_GPT ? 33 * 512 : 0;
+
+		p->ranges[p->n++] = (struct range){ head, b->image_size - head - tail,
+						    b->image_shred, "the image" };
+	}
 	for (size_t i = 0; i < b->n_parts; i++) {
 		struct partition *q = &b->parts[i];
 		int mode = q->shred >= 0 ? q->shred : q->enc ? SHRED_RANDOM : SHRED_NONE;

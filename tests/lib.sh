@@ -207,3 +207,86 @@ test_cache() {
 	mkdir -p "$c" 2>/dev/null && [ -w "$c" ] || c=$HOME/.cache/mkbootmedia-tests
 	echo "$c"
 }
+
+# fake_cryptsetup DEBSDIR: a package "cryptsetup-bin" whose /usr/sbin/cryptsetup is a static
+# program of our own (the initrd stage copies it with its libraries: none).
+fake_cryptsetup() {
+	d=$(mktemp -d "$WORK/cs.XXXXXX")
+	mkdir -p "$d/usr/sbin"
+	printf 'int main(void) { return 1; }\n' >"$d/cs.c"
+	gcc -static -O1 -o "$d/usr/sbin/cryptsetup" "$d/cs.c"
+	rm "$d/cs.c"
+	mkdeb "$1" cryptsetup-bin 1 "$d"
+}
+
+# decrypt_volume FORMAT PASSFILE PARTITION-FILE OUT: the plaintext of an encrypted partition,
+# made without our code, root or device-mapper. The volume key comes from the header
+# (luksDump --dump-volume-key) or, for plain mode, from cryptsetup's passphrase hashing
+# (RIPEMD-160 of the passphrase, then of "A" + passphrase, cut to 256 bits) done here with
+# openssl; then cryptsetup reencrypt --decrypt runs on a copy of the data through a
+# detached header made for that key (LUKS1 converted to LUKS2 first: its offline
+# reencryption would need device-mapper).
+decrypt_volume() {
+	fmt=$1 pass=$2 part=$3 out=$4
+	d=$(mktemp -d "$WORK/dec.XXXXXX")
+	case $fmt in
+	luks2|luks1)
+		cryptsetup luksDump --dump-volume-key --volume-key-file "$d/vk" --key-file "$pass" \
+			--batch-mode "$part" >"$d/dump" 2>&1 || { cat "$d/dump"; fail "luksDump --dump-volume-key"; }
+		cryptsetup luksDump "$part" >"$d/info"
+		off=$(cryptsetup luksDump "$part" | sed -n 's/^\s*offset: \([0-9]*\) \[bytes\]/\1/p' | head -1)
+		[ -n "$off" ] || off=$(($(sed -n 's/^Payload offset:\s*//p' "$d/info") * 512))
+		cipher=$(sed -n 's/^\s*cipher: //p;s/^Cipher name:\s*\(.*\)/\1/p' "$d/info" | head -1)
+		mode=$(sed -n 's/^Cipher mode:\s*//p' "$d/info")
+		[ -n "$mode" ] && cipher=$cipher-$mode
+		sector=$(sed -n 's/^\s*sector: \([0-9]*\) \[bytes\]/\1/p' "$d/info" | head -1)
+		bits=$(($(stat -c %s "$d/vk") * 8))
+		;;
+	plain)
+		p=$(head -n1 "$pass")
+		{ printf '%s' "$p" | openssl dgst -ripemd160 -binary -provider legacy -provider default
+		  printf 'A%s' "$p" | openssl dgst -ripemd160 -binary -provider legacy -provider default |
+			head -c 12; } >"$d/vk"
+		off=0 cipher=aes-cbc-essiv:sha256 sector=512 bits=256
+		;;
+	esac
+	dd if="$part" of="$out" bs=1M iflag=skip_bytes skip="$off" status=none
+	printf 'x\n' >"$d/p"
+	type=luks2
+	[ "$fmt" = luks1 ] && type=luks1
+	opts="--cipher $cipher --key-size $bits --volume-key-file $d/vk --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file $d/p --batch-mode -q"
+	if [ "$type" = luks2 ]; then
+		cryptsetup luksFormat --type luks2 --sector-size "${sector:-512}" $opts --header "$d/hdr" "$out" || fail "luksFormat (detached)"
+	else
+		cryptsetup luksFormat --type luks1 $opts --header "$d/hdr" "$out" || fail "luksFormat (detached)"
+		cryptsetup convert --type luks2 --header "$d/hdr" --batch-mode -q "$d/hdr" 2>/dev/null || fail "convert"
+	fi
+	cryptsetup reencrypt --decrypt --header "$d/hdr" --disable-locks --force-offline-reencrypt \
+		--key-file "$d/p" --batch-mode -q "$out" || fail "reencrypt --decrypt"
+	rm -rf "$d"
+}
+
+# zero_sectors FILE: how many of its 512-byte sectors are all zeros (a small C program: od
+# is too slow for tens of MiB).
+zero_sectors() {
+	if [ ! -x "$WORK/zero-sectors" ]; then
+		cat >"$WORK/zero-sectors.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv)
+{
+	static const char zero[512];
+	char buf[512];
+	unsigned long n = 0;
+	FILE *f = fopen(argv[1], "rb");
+
+	while (f && fread(buf, 1, 512, f) == 512)
+		n += !memcmp(buf, zero, 512);
+	printf("%lu\n", n);
+	return !f;
+}
+C
+		gcc -O2 -o "$WORK/zero-sectors" "$WORK/zero-sectors.c"
+	fi
+	"$WORK/zero-sectors" "$1"
+}

@@ -1,0 +1,39 @@
+# examples/usb-encrypted.yml, the seed's encrypted key, boots in QEMU under TCG: the
+# passphrase is typed on the serial console, a wrong one first (rejected, asked again),
+# and the root comes from /dev/mapper/rootfs. The hostname (in the encrypted root) is
+# nowhere in the image in clear; the header passes luksDump; the menu has the seed's three
+# entries. (unlock_ms=200 keeps each try short under TCG; serial_getty gives a shell at the
+# login prompt, as in boot-usb-debian.)
+ex=$CASE/../../../examples/usb-encrypted.yml
+cache=$(test_cache)
+printf 'the seed said 5 tries' >pass
+host=host$(od -An -N6 -tx1 /dev/urandom | tr -d ' ')
+mkbm --cache "$cache" "$ex" -o out/e.img -D grub_timeout=0 -D unlock_ms=200 -D hostname="$host" \
+	-D serial_getty='/sbin/agetty -L -l /bin/sh -o -l ttyS0 115200 vt100' \
+	--passphrase-fd 3 3<pass || { cat "$WORK/stderr"; fail "build"; }
+grep -q -a "$host" out/e.img && fail "the hostname is in the image in clear"
+grep -q -a "the seed said" out/e.img && fail "the passphrase is in the image"
+part_extract out/e.img 1 boot.fs
+part_extract out/e.img 2 root.enc
+fsck_clean boot.fs
+cryptsetup luksDump root.enc >dump || fail "luksDump"
+grep -q '^Label:\s*PRIVDEB_CRYPT' dump || fail "LUKS2 label: $(head -12 dump)"
+cryptsetup open --test-passphrase --disable-locks --key-file pass root.enc || fail "passphrase"
+rm root.enc
+cfg=$(cat_file boot.fs /grub/grub.cfg)
+expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-9][^ ,]*/, Linux V/' | paste -sd,)" \
+	"Debian GNU/Linux 12 (bookworm), Linux V,Debian GNU/Linux 12 (bookworm), Linux V (single-user mode),Memtest86+" \
+	"the seed's menu"
+
+"$MKBOOTMEDIA" boot out/e.img --timeout 400 --log console.log --passphrase-file pass \
+	--expect 'Passphrase for rootfs' --send 'not it\n' \
+	--expect 'wrong passphrase \(1 of 5\)' \
+	--expect 'Passphrase for rootfs' --send-passphrase \
+	--expect 'opened as /dev/mapper/rootfs' --expect 'login: ?$' --send 'root\n' \
+	--run 'grep " / " /proc/mounts' --output '^/dev/mapper/rootfs / ext2 ' \
+	--run 'cat /etc/hostname' --output "^$host\$" \
+	--run 'readlink /etc/mtab; readlink /etc/blkid.tab' --output '^/proc/self/mounts
+/dev/null$' \
+	--poweroff >boot.out 2>&1 || { cat boot.out; tail -c 3000 console.log; fail "boot"; }
+grep -q "the seed said" console.log && fail "the passphrase was echoed on the console"
+true
