@@ -52,6 +52,9 @@ tests/unit/test-%: tests/unit/test-%.c tests/unit/check.h tests/unit/capture.h l
 
 unit: $(UNIT_BIN)
 
+bench/cryptio-bench: bench/cryptio-bench.c libmkbootmedia.a $(HDRS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
+
 check: mkbootmedia unit
 	tests/run
 
@@ -74,6 +77,7 @@ install: mkbootmedia
 	cp -r recipes templates $(DESTDIR)$(DATADIR)/
 
 clean:
-	rm -f mkbootmedia libmkbootmedia.a builder/*.o lib/*.o stages/*.o $(UNIT_BIN)
+	rm -f mkbootmedia libmkbootmedia.a builder/*.o lib/*.o stages/*.o $(UNIT_BIN) \
+		bench/cryptio-bench
 
 .PHONY: all unit check check-asan deps example install clean

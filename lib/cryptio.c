@@ -139,11 +139,13 @@ static int make_iv(struct cryptio_cipher *c, uint64_t sector, uint8_t iv[static 
 	return 0;
 }
 
-static int crypt_sectors(struct cryptio_cipher *c, EVP_CIPHER_CTX *ctx, void *buf, size_t len,
-			 uint64_t segment_offset)
+/* in and out may be the same buffer. */
+static int crypt_sectors(struct cryptio_cipher *c, EVP_CIPHER_CTX *ctx, void *out,
+			 const void *in, size_t len, uint64_t segment_offset)
 {
 	unsigned ss = c->sector_size;
-	uint8_t *p = buf;
+	uint8_t *p = out;
+	const uint8_t *q = in;
 	uint8_t iv[16];
 
 	if (len % ss || segment_offset % ss)
@@ -155,7 +157,7 @@ static int crypt_sectors(struct cryptio_cipher *c, EVP_CIPHER_CTX *ctx, void *bu
 
 		if (make_iv(c, (segment_offset + done) / 512, iv) < 0 ||
 		    !EVP_CipherInit_ex2(ctx, NULL, NULL, iv, -1, NULL) ||
-		    !EVP_CipherUpdate(ctx, p + done, &n, p + done, (int)ss) || n != (int)ss) {
+		    !EVP_CipherUpdate(ctx, p + done, &n, q + done, (int)ss) || n != (int)ss) {
 			explicit_bzero(iv, sizeof(iv));
 			return log_fail("cryptio: OpenSSL failed on the sector at offset %" PRIu64,
 					segment_offset + done);
@@ -167,12 +169,12 @@ static int crypt_sectors(struct cryptio_cipher *c, EVP_CIPHER_CTX *ctx, void *bu
 
 int cryptio_encrypt(struct cryptio_cipher *c, void *buf, size_t len, uint64_t segment_offset)
 {
-	return crypt_sectors(c, c->enc, buf, len, segment_offset);
+	return crypt_sectors(c, c->enc, buf, buf, len, segment_offset);
 }
 
 int cryptio_decrypt(struct cryptio_cipher *c, void *buf, size_t len, uint64_t segment_offset)
 {
-	return crypt_sectors(c, c->dec, buf, len, segment_offset);
+	return crypt_sectors(c, c->dec, buf, buf, len, segment_offset);
 }
 
 /* ---- the libext2fs I/O manager ---- */
@@ -333,12 +335,18 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 				n = CRYPTIO_CHUNK;
 			out = (size_t)n;
 		}
-		if (src)
-			memcpy(ch->buf + in, src, n);
-		else
-			memset(ch->buf + in, 0, n);
-		if (cryptio_encrypt(r->cipher, ch->buf, out, start) < 0)
-			return EXT2_ET_SHORT_WRITE;
+		if (src && !in && n == out) {
+			/* Whole sectors: encrypted straight from the caller's buffer. */
+			if (crypt_sectors(r->cipher, r->cipher->enc, ch->buf, src, out, start) < 0)
+				return EXT2_ET_SHORT_WRITE;
+		} else {
+			if (src)
+				memcpy(ch->buf + in, src, n);
+			else
+				memset(ch->buf + in, 0, n);
+			if (cryptio_encrypt(r->cipher, ch->buf, out, start) < 0)
+				return EXT2_ET_SHORT_WRITE;
+		}
 		err = raw_write(r, start, ch->buf, out);
 		if (err)
 			return err;
