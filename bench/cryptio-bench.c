@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writes N MiB through the encrypting libext2fs channel (lib/cryptio) as the mkfs and
- * later stages do (4 KiB filesystem blocks, 1 MiB writes, aes-xts-plain64 with a 512-bit
- * key and 4096-byte sectors) into FILE, filled with random data first as the shred stage
+ * later stages do (4 KiB filesystem blocks, 4 MiB writes, aes-xts-plain64 with a 512-bit
+ * key and 4096-byte sectors, 4 MiB writes as a large file's runs) into FILE, filled with random data first as the shred stage
  * fills an encrypted partition, and prints the MB/s. bench/encrypt.sh compares it
  * with `openssl speed` in the same run.
  *   bench/cryptio-bench FILE MIB */
@@ -39,7 +39,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < sizeof(key); i++)
 		key[i] = (uint8_t)(i * 37 + 1);
 	fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
-	buf = calloc(1, 1 << 20);
+	buf = calloc(1, 4 << 20);
 	if (fd < 0 || !buf || cryptio_cipher_new("aes-xts-plain64", key, 64, 4096, &c) < 0 ||
 	    cryptio_manager_register(fd, 0, (uint64_t)mib << 20, c, &m, &name) < 0 ||
 	    m->open(name, IO_FLAG_RW, &ch))
@@ -49,11 +49,11 @@ int main(int argc, char **argv)
 	 * data first: the filesystem overwrites pages that exist. */
 	if (cryptio_fill_random(fd, 0, (uint64_t)mib << 20, NULL) < 0)
 		return 1;
-	for (size_t i = 0; i < 1 << 20; i++)
+	for (size_t i = 0; i < 4 << 20; i++)
 		buf[i] = (char)(i * 7);
 	t0 = now();
-	for (unsigned long i = 0; i < mib; i++)
-		if (io_channel_write_blk64(ch, (unsigned long long)i * 256, 256, buf))
+	for (unsigned long i = 0; i < mib / 4; i++)
+		if (io_channel_write_blk64(ch, (unsigned long long)i * 1024, 1024, buf))
 			return 1;
 	io_channel_flush(ch);
 	t = now() - t0;

@@ -12,7 +12,7 @@
 
 /* Bytes encrypted and written per pwrite: large enough to amortise the system call, small
  * enough to stay in the cache. A multiple of every sector size. */
-#define CRYPTIO_CHUNK (1u << 20)
+#define CRYPTIO_CHUNK (4u << 20)
 
 enum cryptio_iv {
 	CRYPTIO_IV_PLAIN64,
@@ -195,6 +195,21 @@ struct cryptio_channel {
 	uint8_t *buf;       /* CRYPTIO_CHUNK bytes of bounce buffer */
 	bool dirty;         /* written since the last flush */
 	struct struct_io_stats stats;
+
+	/* Whole-sector writes are pipelined: a writer thread copies one encrypted chunk into
+	 * the file while the caller's thread encrypts the next, so the cipher and the copy
+	 * into the page cache use both cores. At most one write is in flight; anything else
+	 * (reads, partial sectors, flush, close) waits for it first. */
+	pthread_t writer;
+	bool writer_started, quit, job;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint8_t *abuf[2];
+	unsigned acur;
+	uint64_t job_pos;
+	size_t job_len;
+	const uint8_t *job_buf;
+	errcode_t werr; /* the first failed pipelined write, reported by the next call */
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -248,6 +263,84 @@ static errcode_t raw_write(struct cryptio_reg *r, uint64_t pos, const void *buf,
 	return 0;
 }
 
+static void *writer_main(void *arg)
+{
+	struct cryptio_channel *ch = arg;
+
+	pthread_mutex_lock(&ch->lock);
+	for (;;) {
+		errcode_t err;
+
+		while (!ch->job && !ch->quit)
+			pthread_cond_wait(&ch->cond, &ch->lock);
+		if (!ch->job)
+			break;
+		pthread_mutex_unlock(&ch->lock);
+		err = raw_write(ch->reg, ch->job_pos, ch->job_buf, ch->job_len);
+		pthread_mutex_lock(&ch->lock);
+		if (err && !ch->werr)
+			ch->werr = err;
+		ch->job = false;
+		pthread_cond_broadcast(&ch->cond);
+	}
+	pthread_mutex_unlock(&ch->lock);
+	return NULL;
+}
+
+/* Waits for the write in flight; returns (and clears) the error of a failed one. */
+static errcode_t drain(struct cryptio_channel *ch)
+{
+	errcode_t err;
+
+	if (!ch->writer_started)
+		return 0;
+	pthread_mutex_lock(&ch->lock);
+	while (ch->job)
+		pthread_cond_wait(&ch->cond, &ch->lock);
+	err = ch->werr;
+	ch->werr = 0;
+	pthread_mutex_unlock(&ch->lock);
+	return err;
+}
+
+/* Hands buf (one of abuf) to the writer once the previous write is done. */
+static errcode_t submit(struct cryptio_channel *ch, uint64_t pos, const uint8_t *buf, size_t len)
+{
+	errcode_t err;
+
+	if (!ch->writer_started) {
+		if (pthread_create(&ch->writer, NULL, writer_main, ch) != 0)
+			return raw_write(ch->reg, pos, buf, len);
+		ch->writer_started = true;
+	}
+	pthread_mutex_lock(&ch->lock);
+	while (ch->job)
+		pthread_cond_wait(&ch->cond, &ch->lock);
+	err = ch->werr;
+	ch->werr = 0;
+	if (!err) {
+		ch->job = true;
+		ch->job_pos = pos;
+		ch->job_buf = buf;
+		ch->job_len = len;
+		pthread_cond_broadcast(&ch->cond);
+	}
+	pthread_mutex_unlock(&ch->lock);
+	return err;
+}
+
+static void writer_stop(struct cryptio_channel *ch)
+{
+	if (ch->writer_started) {
+		pthread_mutex_lock(&ch->lock);
+		ch->quit = true;
+		pthread_cond_broadcast(&ch->cond);
+		pthread_mutex_unlock(&ch->lock);
+		pthread_join(ch->writer, NULL);
+		ch->writer_started = false;
+	}
+}
+
 static errcode_t check_range(struct cryptio_reg *r, const char *what, uint64_t pos, uint64_t len)
 {
 	if (pos > r->segment_size || len > r->segment_size - pos) {
@@ -268,6 +361,8 @@ static errcode_t seg_read(struct cryptio_channel *ch, uint64_t pos, void *data, 
 	errcode_t err;
 
 	err = check_range(r, "read", pos, len);
+	if (!err)
+		err = drain(ch);
 	if (err)
 		return err;
 	while (len > 0) {
@@ -336,10 +431,30 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 			out = (size_t)n;
 		}
 		if (src && !in && n == out) {
-			/* Whole sectors: encrypted straight from the caller's buffer. */
-			if (crypt_sectors(r->cipher, r->cipher->enc, ch->buf, src, out, start) < 0)
+			/* Whole sectors: encrypted straight from the caller's buffer into a free
+			 * pipeline buffer, then written by the writer thread. */
+			uint8_t *abuf;
+
+			if (!ch->abuf[0]) {
+				ch->abuf[0] = xmalloc(CRYPTIO_CHUNK);
+				ch->abuf[1] = xmalloc(CRYPTIO_CHUNK);
+			}
+			abuf = ch->abuf[ch->acur];
+			if (crypt_sectors(r->cipher, r->cipher->enc, abuf, src, out, start) < 0)
 				return EXT2_ET_SHORT_WRITE;
+			err = submit(ch, start, abuf, out);
+			if (err)
+				return err;
+			ch->acur ^= 1;
+			src += n;
+			pos += n;
+			len -= n;
+			ch->stats.bytes_written += n;
+			continue;
 		} else {
+			err = drain(ch);
+			if (err)
+				return err;
 			if (src)
 				memcpy(ch->buf + in, src, n);
 			else
@@ -368,7 +483,13 @@ static errcode_t cryptio_close(io_channel channel)
 
 	if (--channel->refcount > 0)
 		return 0;
-	if (ch->dirty && fdatasync(ch->reg->fd) < 0)
+	err = drain(ch);
+	writer_stop(ch);
+	pthread_mutex_destroy(&ch->lock);
+	pthread_cond_destroy(&ch->cond);
+	free(ch->abuf[0]);
+	free(ch->abuf[1]);
+	if (ch->dirty && fdatasync(ch->reg->fd) < 0 && !err)
 		err = (errcode_t)-log_errno(errno, "cryptio: cannot sync '%s'", ch->reg->name);
 	pthread_mutex_lock(&registry_lock);
 	reg_unref(ch->reg);
@@ -440,7 +561,10 @@ static errcode_t cryptio_write_byte(io_channel channel, unsigned long offset, in
 static errcode_t cryptio_flush(io_channel channel)
 {
 	struct cryptio_channel *ch = channel->private_data;
+	errcode_t err = drain(ch);
 
+	if (err)
+		return err;
 	if (ch->dirty && fdatasync(ch->reg->fd) < 0)
 		return (errcode_t)-log_errno(errno, "cryptio: cannot sync '%s'", ch->reg->name);
 	ch->dirty = false;
@@ -550,6 +674,8 @@ static errcode_t cryptio_open(const char *name, int flags, io_channel *ret)
 	ch->reg = r;
 	ch->buf = buf;
 	ch->stats.num_fields = 2;
+	pthread_mutex_init(&ch->lock, NULL);
+	pthread_cond_init(&ch->cond, NULL);
 	channel = xcalloc(1, sizeof(*channel));
 	channel->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	channel->manager = &cryptio_manager;
