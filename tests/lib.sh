@@ -234,12 +234,12 @@ decrypt_volume() {
 		cryptsetup luksDump --dump-volume-key --volume-key-file "$d/vk" --key-file "$pass" \
 			--batch-mode "$part" >"$d/dump" 2>&1 || { cat "$d/dump"; fail "luksDump --dump-volume-key"; }
 		cryptsetup luksDump "$part" >"$d/info"
-		off=$(cryptsetup luksDump "$part" | sed -n 's/^\s*offset: \([0-9]*\) \[bytes\]/\1/p' | head -1)
+		off=$(cryptsetup luksDump "$part" | sed -n 's/^\s*offset: \([0-9]*\) \[bytes\]/\1/p' | awk 'NR == 1')
 		[ -n "$off" ] || off=$(($(sed -n 's/^Payload offset:\s*//p' "$d/info") * 512))
-		cipher=$(sed -n 's/^\s*cipher: //p;s/^Cipher name:\s*\(.*\)/\1/p' "$d/info" | head -1)
+		cipher=$(sed -n 's/^\s*cipher: //p;s/^Cipher name:\s*\(.*\)/\1/p' "$d/info" | awk 'NR == 1')
 		mode=$(sed -n 's/^Cipher mode:\s*//p' "$d/info")
 		[ -n "$mode" ] && cipher=$cipher-$mode
-		sector=$(sed -n 's/^\s*sector: \([0-9]*\) \[bytes\]/\1/p' "$d/info" | head -1)
+		sector=$(sed -n 's/^\s*sector: \([0-9]*\) \[bytes\]/\1/p' "$d/info" | awk 'NR == 1')
 		bits=$(($(stat -c %s "$d/vk") * 8))
 		;;
 	plain)

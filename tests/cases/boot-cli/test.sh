@@ -16,8 +16,8 @@ boot_fail() {
 	[ "$(grep -c '^error: ' err.txt)" -eq 1 ] || { cat err.txt >&2; fail "boot $*: not one error"; }
 }
 
-"$MKBOOTMEDIA" boot --help | grep -q '^Usage: mkbootmedia boot IMAGE' || fail "boot --help"
-"$MKBOOTMEDIA" --help | grep -q 'mkbootmedia boot IMAGE' || fail "boot in --help"
+"$MKBOOTMEDIA" boot --help | grep >/dev/null -c '^Usage: mkbootmedia boot IMAGE' || fail "boot --help"
+"$MKBOOTMEDIA" --help | grep >/dev/null -c 'mkbootmedia boot IMAGE' || fail "boot in --help"
 
 # The image: built by mkbootmedia (an msdos table, 55 AA), then the boot code over the first
 # 102 bytes. 16-bit code, assembled once with `as --32` (.code16) at 0x7c00:

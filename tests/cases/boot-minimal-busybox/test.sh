@@ -18,9 +18,13 @@ fsck_clean root.fs
 # The modules /init loads include what modprobe resolves for the root's needs.
 ver=$(dbg boot.fs "ls -p /" | awk -F/ '$6 ~ /^vmlinuz-/ { sub("vmlinuz-", "", $6); print $6 }')
 [ -n "$ver" ] || fail "no kernel in /boot"
-deb=$(ls "$cache"/sha256/* | while read -r f; do
-	dpkg-deb -f "$f" Package 2>/dev/null | grep -qx "linux-image-$ver" && echo "$f" && break
-done)
+deb=
+for f in "$cache"/sha256/*; do
+	if [ "$(dpkg-deb -f "$f" Package 2>/dev/null)" = "linux-image-$ver" ]; then
+		deb=$f
+		break
+	fi
+done
 [ -n "$deb" ] || fail "kernel package not in the cache"
 mkdir k
 dpkg-deb -x "$deb" k

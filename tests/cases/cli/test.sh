@@ -1,5 +1,5 @@
 # The command line: help, version, usage errors (exit 2), -v.
-"$MKBOOTMEDIA" --help | grep -q '^Usage: mkbootmedia' || fail "--help"
+"$MKBOOTMEDIA" --help | grep >/dev/null -c '^Usage: mkbootmedia' || fail "--help"
 expect_match "$("$MKBOOTMEDIA" --version)" '^mkbootmedia [0-9]+\.[0-9]+' "--version"
 set +e
 "$MKBOOTMEDIA" 2>err.txt; rc=$?

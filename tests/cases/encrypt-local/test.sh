@@ -62,7 +62,7 @@ for fmt in luks2 luks1 plain; do
 		grep -q 'cipher: aes-xts-plain64' dump || fail "luks2 cipher"
 		grep -q 'sector: 4096 \[bytes\]' dump || fail "luks2 sector size"
 		grep -q 'PBKDF:\s*argon2id' dump || fail "luks2 pbkdf"
-		mem=$(sed -n 's/^\s*Memory:\s*\([0-9]*\)/\1/p' dump | head -1)
+		mem=$(sed -n 's/^\s*Memory:\s*\([0-9]*\)/\1/p' dump | awk 'NR == 1')
 		[ "$mem" -le 8192 ] || fail "argon2 memory $mem KiB above the cap"
 		;;
 	luks1)
@@ -79,8 +79,8 @@ for fmt in luks2 luks1 plain; do
 	fsck_clean root.fs
 	expect_eq "$(cat_file root.fs /etc/marker)" "$marker" "$fmt: /etc/marker decrypted"
 	expect_eq "$(sb_field root.fs 'Filesystem volume name')" LROOT "$fmt: root label"
-	cat_file root.fs /etc/fstab | grep -q '^/dev/mapper/rootfs ' || fail "$fmt: fstab"
-	cat_file root.fs /etc/crypttab | grep -q "^rootfs	" || fail "$fmt: crypttab"
+	cat_file root.fs /etc/fstab | grep >/dev/null -c '^/dev/mapper/rootfs ' || fail "$fmt: fstab"
+	cat_file root.fs /etc/crypttab | grep >/dev/null -c "^rootfs	" || fail "$fmt: crypttab"
 	# The free space of the encrypted partition is random data: no zero sectors.
 	z=$(zero_sectors root.enc)
 	if [ $fmt = luks2 ]; then

@@ -57,6 +57,6 @@ expect_eq "$(cat_file root.fs /tmp/inside)" "stays in the target" "'..' symlinks
 expect_eq "$(cat_file root.fs /motd)" "final" "file replaced the overlay's"
 expect_eq "$(stat_field root.fs /motd)" "0444 0 0 regular" "replacement mode"
 expect_eq "$(cat_file boot.fs /grub/grub.cfg)" "# cfg" "/boot path in the boot filesystem"
-dbg root.fs "ls /" | grep -qw grub && fail "grub dir in root fs"
+dbg root.fs "ls /" | grep >/dev/null -cw grub && fail "grub dir in root fs"
 # e2fsck above proves the replaced inode was freed; debugfs: exactly one motd
 expect_eq "$(dbg root.fs 'ls -l /' | grep -cw motd)" 1 "one /motd"

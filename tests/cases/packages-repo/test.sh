@@ -34,7 +34,7 @@ part_extract out/r.img 1 root.fs
 fsck_clean root.fs
 expect_eq "$(cat_file root.fs /usr/share/c/file)" c "libbar unpacked"
 expect_eq "$(cat_file root.fs /var/lib/dpkg/status | sed -n 's/^Package: //p' | tr '\n' ' ')" "app libbar " "status"
-ls cache/sha256 | grep -q . || fail "nothing cached"
+ls cache/sha256 | grep >/dev/null -c . || fail "nothing cached"
 
 # Offline: from the cache, then with an empty cache.
 rm out/r.img
