@@ -44,7 +44,7 @@ for fmt in luks2 luks1 plain; do
 	rm -f out/e.img
 	extra=
 	[ $fmt = luks2 ] && extra="-D keyfile=1"
-	mkbm recipe.yml -o out/e.img -D format=$fmt -v || { cat "$WORK/stderr"; fail "$fmt build"; }
+	mkbm recipe.yml -o out/e.img -D format=$fmt -vv || { cat "$WORK/stderr"; fail "$fmt build"; }
 	grep -q "correct horse" "$WORK/stderr" && fail "$fmt: the passphrase is in the log"
 	part_extract out/e.img 2 root.enc
 	part_extract out/e.img 1 boot.fs
