@@ -2,7 +2,8 @@
 # passphrase is typed on the serial console, a wrong one first (rejected, asked again),
 # and the root comes from /dev/mapper/rootfs. The hostname (in the encrypted root) is
 # nowhere in the image in clear; the header passes luksDump; the menu has the seed's three
-# entries. (unlock_ms=200 keeps each try short under TCG; serial_getty gives a shell at the
+# entries; and `boot --passphrase-file --test` passes the example's test: section.
+# (unlock_ms=200 keeps each try short under TCG; serial_getty gives a shell at the
 # login prompt, as in boot-usb-debian.)
 ex=$CASE/../../../examples/usb-encrypted.yml
 cache=$(test_cache)
@@ -36,4 +37,8 @@ expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-
 /dev/null$' \
 	--poweroff >boot.out 2>&1 || { cat boot.out; tail -c 3000 console.log; fail "boot"; }
 grep -q "the seed said" console.log && fail "the passphrase was echoed on the console"
+# As the README says CI should: the recipe's test: section, the prompt answered from the file.
+"$MKBOOTMEDIA" boot --passphrase-file pass --test "$ex" out/e.img --log test.log >test.out 2>&1 ||
+	{ cat test.out; tail -c 3000 test.log; fail "boot --test with --passphrase-file"; }
+grep -q "opened as /dev/mapper/rootfs" test.log || fail "not opened by --passphrase-file"
 true
