@@ -47,7 +47,8 @@ libmkbootmedia.a: $(LIB_OBJ)
 mkbootmedia: builder/main.o libmkbootmedia.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests/unit/test-%: tests/unit/test-%.c tests/unit/check.h tests/unit/capture.h libmkbootmedia.a $(HDRS)
+tests/unit/test-%: tests/unit/test-%.c tests/unit/check.h tests/unit/capture.h tests/unit/helpers.h \
+		libmkbootmedia.a $(HDRS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
 
 unit: $(UNIT_BIN)

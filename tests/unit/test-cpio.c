@@ -11,36 +11,15 @@
 
 #include "capture.h"
 #include "check.h"
+#include "helpers.h"
 #include "util.h"
 
 #define MTIME 1600000000 /* Sep 13 2020 */
 #define BIG_SIZE 300001u /* several of libarchive's 64 KiB output blocks; not a multiple of 4 */
 
-static char tmpdir[64];
 static char *big;
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-	return status;
-}
-
-static char *tmp_path(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
 
 static char *slurp(const char *path, size_t *ret_size)
 {

@@ -14,42 +14,14 @@
 
 #include "capture.h"
 #include "check.h"
+#include "helpers.h"
 #include "util.h"
 
 #define MIB (1024u * 1024u)
 #define PASS "test passphrase"
 
-static char tmpdir[64];
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-	return status;
-}
-
-static bool have(const char *command)
-{
-	_cleanup_free_ char *cmd = xasprintf("command -v %s > /dev/null 2>&1", command);
-
-	return system(cmd) == 0;
-}
-
-static char *tmp_path(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
 
 static double now(void)
 {

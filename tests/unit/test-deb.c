@@ -12,36 +12,15 @@
 #include <sys/wait.h>
 
 #include "check.h"
+#include "helpers.h"
 #include "util.h"
 
 #define MTIME 1600000000
 #define KiB (1u << 10)
 #define MiB (1u << 20)
 
-static char tmpdir[64];
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-	return status;
-}
-
-static char *tmp_path(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
 
 static int write_data(const char *path, const void *data, size_t size, unsigned mode)
 {

@@ -10,6 +10,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "helpers.h"
 #include "util.h"
 
 #define GRUB_DIR "/usr/lib/grub/i386-pc"
@@ -17,7 +18,6 @@
 #define BIOS_GRUB_GUID "21686148-6449-6E6F-744E-656564454649"
 #define LINUX_GUID "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
-static char tmpdir[64];
 static char *boot;
 static size_t boot_size;
 static char *core; /* NULL when grub-mkimage is missing */
@@ -25,34 +25,6 @@ static size_t core_size;
 static uint64_t core_sectors;
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-	return status;
-}
-
-static bool have(const char *command)
-{
-	_cleanup_free_ char *cmd = xasprintf("command -v %s > /dev/null 2>&1", command);
-
-	return system(cmd) == 0;
-}
-
-static char *tmp_path(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
 
 static char *slurp(const char *path, size_t *ret_size)
 {

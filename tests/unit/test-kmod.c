@@ -15,31 +15,15 @@
 
 #include "capture.h"
 #include "check.h"
+#include "helpers.h"
 #include "log.h"
 #include "util.h"
 
 #define VERSION "6.1.0-test"
 #define MODDIR "/lib/modules/" VERSION
 
-static char tmpdir[64];
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-	return status;
-}
 
 static int write_data(const char *path, const void *data, size_t size)
 {

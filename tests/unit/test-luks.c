@@ -15,6 +15,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "helpers.h"
 #include "log.h"
 #include "util.h"
 
@@ -24,7 +25,6 @@
 #define PART_SIZE (32 * MiB)
 #define ITER_MS 100u
 
-static char tmpdir[64];
 static char *scratch_dir; /* luks_make()'s; must stay empty */
 
 static const uint8_t test_uuid[16] = { 0x5e, 0xc2, 0x37, 0x1a, 0x0b, 0x5d, 0x4c, 0x2e,
@@ -32,25 +32,6 @@ static const uint8_t test_uuid[16] = { 0x5e, 0xc2, 0x37, 0x1a, 0x0b, 0x5d, 0x4c,
 #define TEST_UUID "5ec2371a-0b5d-4c2e-9a41-337f10226b01"
 
 /* ---- helpers ---- */
-
-static int run(const char *fmt, ...) _printf_(1, 2);
-static int run(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static char *tmp_path(const char *name)
-{
-	return xasprintf("%s/%s", tmpdir, name);
-}
 
 static int write_data(const char *path, const void *data, size_t size, unsigned mode)
 {
