@@ -40,14 +40,15 @@ int luks_format_from_string(const char *s)
 	return -EINVAL;
 }
 
-/* The cipher specs the initramfs can open, with their key sizes in bits. */
+/* The cipher specs mkbootmedia supports, with their key sizes in bits: what lib/cryptio
+ * writes and the initramfs's cryptsetup opens. */
 static const struct {
 	const char *spec;
 	unsigned key_bits[3];
 } ciphers[] = {
 	{ "aes-xts-plain64", { 256, 512 } },
-	{ "aes-xts-plain", { 256, 512 } },
 	{ "aes-cbc-essiv:sha256", { 128, 192, 256 } },
+	{ "aes-cbc-plain64", { 128, 192, 256 } },
 };
 
 static const char *const pbkdfs[] = { "argon2id", "argon2i", "pbkdf2" };
@@ -116,6 +117,40 @@ static int find_cipher(const char *spec)
 	return -1;
 }
 
+int luks_cipher_check(const char *spec, unsigned key_bits, char **ret_why)
+{
+	_cleanup_free_ char *list = NULL;
+	int c = find_cipher(spec);
+	bool ok = false;
+
+	if (c >= 0)
+		for (size_t i = 0; i < ARRAY_SIZE(ciphers[c].key_bits) && ciphers[c].key_bits[i]; i++)
+			ok |= ciphers[c].key_bits[i] == key_bits;
+	if (ok)
+		return 0;
+	if (c < 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(ciphers); i++) {
+			char *t = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
+					    ciphers[i].spec);
+
+			free(list);
+			list = t;
+		}
+		*ret_why = xasprintf("unsupported cipher '%s' (supported: %s)", spec, list);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ciphers[c].key_bits) && ciphers[c].key_bits[i]; i++) {
+		char *t = xasprintf("%s%s%u", list ? list : "", list ? ", " : "",
+				    ciphers[c].key_bits[i]);
+
+		free(list);
+		list = t;
+	}
+	*ret_why = xasprintf("a %u-bit key does not fit cipher '%s' (key bits: %s)", key_bits,
+			     spec, list);
+	return -EINVAL;
+}
+
 /* The partition must hold the header and at least a minimal filesystem. */
 static int check_size(enum luks_format format, uint64_t partition_size, uint64_t offset)
 {
@@ -134,39 +169,14 @@ static int check_opts(const struct luks_opts *o, const char *cipher, unsigned ke
 {
 	const char *fmt = luks_format_to_string(o->format);
 	uint64_t offset;
-	bool ok = false;
-	int c;
 
 	if ((unsigned)o->format >= _LUKS_FORMAT_MAX)
 		return log_fail("luks: unknown format %d", (int)o->format);
-	c = find_cipher(cipher);
-	if (c < 0) {
-		_cleanup_free_ char *list = NULL;
+	{
+		_cleanup_free_ char *why = NULL;
 
-		for (size_t i = 0; i < ARRAY_SIZE(ciphers); i++) {
-			char *t = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
-					    ciphers[i].spec);
-
-			free(list);
-			list = t;
-		}
-		return log_fail("luks: unsupported cipher '%s' (supported: %s)", cipher, list);
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(ciphers[c].key_bits) && ciphers[c].key_bits[i]; i++)
-		ok |= ciphers[c].key_bits[i] == key_bits;
-	if (!ok) {
-		_cleanup_free_ char *list = NULL;
-
-		for (size_t i = 0; i < ARRAY_SIZE(ciphers[c].key_bits) && ciphers[c].key_bits[i];
-		     i++) {
-			char *t = xasprintf("%s%s%u", list ? list : "", list ? ", " : "",
-					    ciphers[c].key_bits[i]);
-
-			free(list);
-			list = t;
-		}
-		return log_fail("luks: a %u-bit key does not fit cipher '%s' (key bits: %s)",
-				key_bits, cipher, list);
+		if (luks_cipher_check(cipher, key_bits, &why) < 0)
+			return log_fail("luks: %s", why);
 	}
 
 	if (o->format == LUKS_FORMAT_LUKS2) {

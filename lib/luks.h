@@ -82,6 +82,10 @@ struct luks_result {
 };
 
 /* Validates o against partition_size (bytes) and makes the header and volume key. */
+/* 0 when mkbootmedia can write and open `spec` (a dm-crypt cipher spec) with a key of
+ * key_bits; else -EINVAL and *ret_why says what is wrong and what works. */
+int luks_cipher_check(const char *spec, unsigned key_bits, char **ret_why);
+
 int luks_make(const struct luks_opts *o, const char *scratch_dir, uint64_t partition_size,
 	      struct luks_result **ret);
 struct luks_result *luks_result_free(struct luks_result *r); /* accepts NULL, returns NULL */

@@ -55,20 +55,6 @@ struct encrypt_priv {
 	size_t n;
 };
 
-static bool cipher_known(const char *c, unsigned key_bits, const char **ret_sizes)
-{
-	if (streq(c, "aes-xts-plain64")) {
-		*ret_sizes = "256 or 512";
-		return key_bits == 256 || key_bits == 512;
-	}
-	if (streq(c, "aes-cbc-essiv:sha256") || streq(c, "aes-cbc-plain64")) {
-		*ret_sizes = "128, 192 or 256";
-		return key_bits == 128 || key_bits == 192 || key_bits == 256;
-	}
-	*ret_sizes = NULL;
-	return false;
-}
-
 static int parse_one(struct build *b, struct partition *p, const struct node *n)
 {
 	struct encrypt_spec *e;
@@ -142,16 +128,12 @@ static int parse_one(struct build *b, struct partition *p, const struct node *n)
 		e->key_bits = (unsigned)u;
 	}
 	{
-		const char *sizes;
+		_cleanup_free_ char *why = NULL;
 
-		if (!cipher_known(e->cipher, e->key_bits, &sizes))
-			return node_error(node_get(n, sizes ? "key-size" : "cipher") ?
-						  node_get(n, sizes ? "key-size" : "cipher") : n,
-					  sizes ? "%s takes a key of %s bits, not %u"
-						: "unknown cipher '%s': mkbootmedia writes "
-						  "aes-xts-plain64 (LUKS's default), aes-cbc-essiv:sha256 "
-						  "(plain's default) and aes-cbc-plain64",
-					  e->cipher, sizes, e->key_bits);
+		if (luks_cipher_check(e->cipher, e->key_bits, &why) < 0) {
+			v = node_get(n, "cipher") ? node_get(n, "cipher") : node_get(n, "key-size");
+			return node_error(v ? v : n, "%s", why);
+		}
 	}
 	if ((v = node_get(n, "sector-size"))) {
 		if ((r = node_get_u64(v, 512, 4096, &u)) < 0)

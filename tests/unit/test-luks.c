@@ -663,7 +663,7 @@ static void test_errors(void)
 	o.cipher = "aes-xts-plain65";
 	m1 = luks_error(&o, PART_SIZE);
 	CHECK_STREQ(m1, "error: luks: unsupported cipher 'aes-xts-plain65' (supported: "
-			"aes-xts-plain64, aes-xts-plain, aes-cbc-essiv:sha256)");
+			"aes-xts-plain64, aes-cbc-essiv:sha256, aes-cbc-plain64)");
 	o.cipher = NULL;
 
 	o.key_bits = 384;

@@ -28,10 +28,10 @@ recipe ""
 sed -i 's/passphrase-file: pass,/passphrase-file: empty,/' r.yml
 expect_fail "is empty" r.yml -o out/x.img
 recipe ", cipher: twofish-xts-plain64"
-expect_fail "unknown cipher 'twofish-xts-plain64'" check r.yml
+expect_fail "unsupported cipher 'twofish-xts-plain64' (supported: aes-xts-plain64, aes-cbc-essiv:sha256, aes-cbc-plain64)" check r.yml
 grep -q "r.yml:6:" "$WORK/stderr" || fail "no position: $(cat "$WORK/stderr")"
 recipe ", key-size: 384"
-expect_fail "takes a key of 256 or 512 bits, not 384" check r.yml
+expect_fail "a 384-bit key does not fit cipher 'aes-xts-plain64' (key bits: 256, 512)" check r.yml
 recipe "" /boot
 sed -i 's|mount: /boot}}|mount: /}}|; 0,/mount: \/data}}/s|mount: /data}}|mount: /data}}|' r.yml
 expect_fail "an encrypted /boot is not supported" r.yml -o out/x.img
@@ -59,7 +59,7 @@ for bad in "format: luks3|luks3" \
 	"mapper-name: 'a/b'|is not a device-mapper name" \
 	"format: luks1, label: x|only LUKS2 has a label" \
 	"format: plain, keyfile: empty|plain mode has one key" \
-	"cipher: aes-cbc-essiv:sha256, key-size: 512|takes a key of 128, 192 or 256 bits"; do
+	"cipher: aes-cbc-essiv:sha256, key-size: 512|a 512-bit key does not fit cipher 'aes-cbc-essiv:sha256' (key bits: 128, 192, 256)"; do
 	recipe ", ${bad%%|*}"
 	expect_fail "${bad#*|}" check r.yml
 	grep -q "r.yml:[0-9]*:[0-9]*:" "$WORK/stderr" || fail "no position for '${bad%%|*}': $(cat "$WORK/stderr")"
