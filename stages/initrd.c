@@ -55,7 +55,7 @@ struct initrd_priv {
 	char **modules;
 	struct initrd_file *files;
 	size_t n_files;
-	const char *busybox; /* "target", or a host path */
+	char *busybox; /* a host path; NULL: the target's */
 	uint64_t root_wait;
 	const struct node *node, *modules_node, *kernel_node;
 };
@@ -165,7 +165,6 @@ static int initrd_parse(struct build *b, void **ret_priv)
 	if (!k && !n && !bootloader_wanted(b))
 		return 0;
 	p->compression = CPIO_COMPRESSION_ZSTD;
-	p->busybox = "target";
 	p->root_wait = 30;
 	p->node = n;
 	p->kernel_node = k;
@@ -204,12 +203,14 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		if ((v = node_get(n, "files")) && (r = parse_files(p, v)) < 0)
 			return r;
 		if ((v = node_get(n, "busybox"))) {
-			if ((r = node_get_string(v, &p->busybox)) < 0)
+			const char *s;
+
+			if ((r = node_get_string(v, &s)) < 0)
 				return r;
-			if (streq(p->busybox, "host"))
-				p->busybox = "/bin/busybox";
-			else if (!streq(p->busybox, "target"))
-				p->busybox = node_path_resolve(v, p->busybox);
+			if (streq(s, "host"))
+				p->busybox = xstrdup("/bin/busybox");
+			else if (!streq(s, "target"))
+				p->busybox = node_path_resolve(v, s);
 		}
 		if ((v = node_get(n, "root-wait")) &&
 		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
@@ -236,7 +237,7 @@ static int initrd_verify(struct build *b, void *priv)
 		if (p->files[i].source && access(p->files[i].source, R_OK) < 0)
 			return node_error(p->files[i].node, "cannot read '%s': %s",
 					  p->files[i].source, strerror(errno));
-	if (!streq(p->busybox, "target") && access(p->busybox, R_OK) < 0)
+	if (p->busybox && access(p->busybox, R_OK) < 0)
 		return node_error(node_get(p->node, "busybox"), "cannot read '%s': %s%s",
 				  p->busybox, strerror(errno),
 				  streq(p->busybox, "/bin/busybox") ?
@@ -261,7 +262,7 @@ static int initrd_plan(struct build *b, void *priv, FILE *out)
 	fprintf(out, "initrd:\n  kernel %s; initrd (%s) for root=%s, busybox from %s\n",
 		p->version ? p->version : "(newest in /boot)",
 		cpio_compression_to_string(p->compression), root,
-		streq(p->busybox, "target") ? "the target" : p->busybox);
+		p->busybox ? p->busybox : "the target");
 	return 0;
 }
 
@@ -303,6 +304,23 @@ static int find_kernel(struct build *b, struct initrd_priv *p, char **ret_versio
 	return 0;
 }
 
+/* The target's file at one of the paths, whole. */
+static int read_target(struct build *b, const char *const *paths, size_t max, char **ret,
+		       size_t *ret_size, const char **ret_path)
+{
+	int r = -ENOENT;
+
+	for (; *paths; paths++) {
+		r = tree_read(b->tree, *paths, max, ret, ret_size);
+		if (r != -ENOENT && r != -ENOTDIR) {
+			if (r >= 0 && ret_path)
+				*ret_path = *paths;
+			return r;
+		}
+	}
+	return -ENOENT;
+}
+
 static int read_busybox(struct build *b, struct initrd_priv *p, char **ret, size_t *ret_size)
 {
 	_cleanup_free_ char *data = NULL, *interp = NULL;
@@ -310,19 +328,15 @@ static int read_busybox(struct build *b, struct initrd_priv *p, char **ret, size
 	size_t size = 0;
 	int r;
 
-	if (streq(p->busybox, "target")) {
-		where = "/usr/bin/busybox";
-		r = tree_read(b->tree, where, MAX_BUSYBOX, &data, &size);
-		if (r == -ENOENT) {
-			where = "/bin/busybox";
-			r = tree_read(b->tree, where, MAX_BUSYBOX, &data, &size);
-		}
+	if (!p->busybox) {
+		r = read_target(b, (const char *const[]){ "/usr/bin/busybox", "/bin/busybox", NULL },
+				MAX_BUSYBOX, &data, &size, &where);
 		if (r == -ENOENT)
 			return log_fail("no busybox in the target for the initrd: add "
 					"busybox-static to packages.include, or set "
 					"initrd.busybox: host");
 		if (r < 0)
-			return log_errno(r, "cannot read '%s' of the target", where);
+			return log_errno(r, "cannot read busybox of the target");
 	} else {
 		r = read_file(p->busybox, MAX_BUSYBOX, &data, &size);
 		if (r < 0)
@@ -507,23 +521,6 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 		explicit_bzero(data, size);
 		return r;
 	}
-}
-
-/* The target's file at one of the paths, whole. */
-static int read_target(struct build *b, const char *const *paths, size_t max, char **ret,
-		       size_t *ret_size, const char **ret_path)
-{
-	int r = -ENOENT;
-
-	for (; *paths; paths++) {
-		r = tree_read(b->tree, *paths, max, ret, ret_size);
-		if (r != -ENOENT && r != -ENOTDIR) {
-			if (r >= 0 && ret_path)
-				*ret_path = *paths;
-			return r;
-		}
-	}
-	return -ENOENT;
 }
 
 /* A dynamically linked program of the target with every library it loads, found from
@@ -728,8 +725,7 @@ static void initrd_free(void *priv)
 		free(p->files[i].content);
 	}
 	free(p->files);
-	if (p->busybox && !streq(p->busybox, "target") && !streq(p->busybox, "/bin/busybox"))
-		free((char *)p->busybox);
+	free(p->busybox);
 	free(p);
 }
 
