@@ -122,3 +122,12 @@ grep -q '^    | mkb-sector: hello$' err.txt || { cat err.txt; fail "last console
 
 # Booting never changed the image.
 expect_eq "$(sha256sum <disk.img)" "$sum" "image unchanged"
+
+# The passphrase for an encrypted image's prompt: from a readable one-line file only.
+printf 'two\nlines\n' >twolines
+boot_fail 2 "--passphrase-file: cannot read 'nofile'" disk.img --passphrase-file nofile --expect x
+boot_fail 2 "--passphrase-file 'empty.img': expected one line, not empty" disk.img \
+	--passphrase-file empty.img --expect x
+boot_fail 2 "--passphrase-file 'twolines': expected one line" disk.img --passphrase-file twolines \
+	--expect x
+boot_fail 2 "--send-passphrase needs --passphrase-file" disk.img --send-passphrase
