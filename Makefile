@@ -10,7 +10,7 @@ BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/mkbootmedia
 
 CC ?= gcc
-PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup
+PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup fuse3 libxcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
