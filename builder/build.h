@@ -26,6 +26,17 @@ struct fs_spec {
 	const struct node *node;
 };
 
+/* packages.configure (stages/configure.h). */
+enum configure_mode {
+	CONFIGURE_AUTO,
+	CONFIGURE_USERNS,
+	CONFIGURE_VM,
+	CONFIGURE_FIRST_BOOT,
+	CONFIGURE_NONE,
+	_CONFIGURE_MAX,
+};
+extern const char *const configure_mode_names[];
+
 enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
 extern const char *const shred_mode_names[];
 
@@ -98,6 +109,12 @@ struct build {
 	bool offline;
 	unsigned jobs;          /* worker threads; 0: one per CPU */
 	size_t n_packages;      /* unpacked by the packages stage, for the summary */
+	bool packages;          /* the packages stage runs */
+	int configure;          /* packages.configure: enum configure_mode (stages/configure.h) */
+	const struct node *configure_node;
+	char *apt_sources;      /* sources.list for the recipe's http(s) mirrors, or NULL */
+	const char *arch;       /* the target's dpkg architecture */
+	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
 
 	/* the boot chain */
 	bool need_kernel;       /* a later stage boots a kernel: the package set must hold one */

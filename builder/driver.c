@@ -260,6 +260,8 @@ static void build_free(struct build *b, void **priv)
 	free(b->kernel_version);
 	free(b->kernel_name);
 	free(b->initrd_name);
+	free(b->apt_sources);
+	free(b->first_boot);
 	free(b->tmp_path);
 	tree_free(b->tree);
 	recipe_free(b->recipe);
@@ -271,6 +273,7 @@ int driver_main(const struct driver_options *o)
 		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
+		.configure = CONFIGURE_NONE,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };

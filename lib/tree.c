@@ -78,6 +78,11 @@ static void dirs_clear(struct tree *t)
 	}
 }
 
+void tree_forget(struct tree *t)
+{
+	dirs_clear(t);
+}
+
 void tree_set_strict(struct tree *t, bool strict)
 {
 	t->strict = strict;

@@ -56,6 +56,9 @@ int tree_link(struct tree *t, const char *path, const char *target);
 /* Creates a character or block device (type 'c' or 'b') or a FIFO ('p'). */
 int tree_mknod(struct tree *t, const char *path, char type, const struct tree_attr *a,
 	       unsigned major, unsigned minor);
+/* Forgets every resolved directory: needed after something else (the configure stage's
+ * FUSE server) changed the filesystems behind the tree's back. */
+void tree_forget(struct tree *t);
 /* Strict mode, for content from packages: a path that would climb above the root through
  * ".." (in the path or in a symlink on the way) is refused instead of stopping at the root,
  * since such an entry was written to escape. */

@@ -89,8 +89,15 @@ struct packages_priv {
 static const char *const packages_keys[] = {
 	"suite",    "mirror",       "components",   "architecture", "keyring",
 	"variant",  "include",      "exclude",      "provides",     "debs",
-	"path-exclude", "path-include", "extra-suites", "merged-usr", NULL,
+	"path-exclude", "path-include", "extra-suites", "merged-usr", "configure", NULL,
 };
+const char *const configure_mode_names[] = {
+	[CONFIGURE_AUTO] = "auto",     [CONFIGURE_USERNS] = "userns", [CONFIGURE_VM] = "vm",
+	[CONFIGURE_FIRST_BOOT] = "first-boot", [CONFIGURE_NONE] = "none", NULL,
+};
+/* system.init: the package that makes it /sbin/init. */
+static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
+static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL };
 static const char *const suite_keys[] = { "suite", "mirror", "components", "keyring", NULL };
 static const char *const variant_names[] = {
 	[VARIANT_NONE] = "none",
@@ -356,6 +363,49 @@ static int packages_parse(struct build *b, void **ret_priv)
 	if (!build_part_at(b, "/"))
 		return node_error(n, "no partition has a filesystem mounted at '/' to hold the "
 				  "packages (add mount: / to a partition's filesystem)");
+	b->packages = true;
+	b->arch = p->arch;
+	b->configure = CONFIGURE_AUTO;
+	if ((v = node_get(n, "configure"))) {
+		int mode;
+
+		if ((r = node_get_enum(v, configure_mode_names, &mode)) < 0)
+			return r;
+		b->configure = mode;
+		b->configure_node = v;
+	}
+	/* system.init (stage configure) names the package that provides /sbin/init. */
+	if ((v = node_get(node_get(b->recipe->root, "system"), "init"))) {
+		int init;
+
+		if ((r = node_get_enum(v, init_names, &init)) < 0)
+			return r;
+		if (init_packages[init] && !strv_contains(p->include, init_packages[init]))
+			p->include = strv_append(p->include, init_packages[init]);
+	}
+	{
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		bool any = false;
+
+		for (size_t i = 0; i < p->n_suites; i++) {
+			const struct suite *s = &p->suites[i];
+
+			if (!startswith(s->mirror, "http://") && !startswith(s->mirror, "https://"))
+				continue;
+			fprintf(f, "deb %s %s", s->mirror, s->suite);
+			for (size_t j = 0; s->components[j]; j++)
+				fprintf(f, " %s", s->components[j]);
+			fputc('\n', f);
+			any = true;
+		}
+		fclose(f);
+		if (any)
+			b->apt_sources = out;
+		else
+			free(out);
+	}
 	return 1;
 }
 
@@ -650,6 +700,8 @@ static int packages_run(struct build *b, void *priv)
 			.path_include = p->path_include,
 			.clamp_mtime = b->clamp_mtime ? b->now : 0, .now = b->now,
 			.threads = b->jobs,
+			/* As `dpkg --unpack` leaves them, for `dpkg --configure` to install. */
+			.conffiles_new = b->configure != CONFIGURE_NONE,
 		};
 
 		r = unpack_debs(&o, up, n, &st);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Running things inside the target as root, shared by the stages "configure" (maintainer
+ * scripts, users, services) and "run" (the recipe's steps). How is packages.configure:
+ *
+ *   userns      the target's filesystems served over FUSE (lib/e2fuse) to a user namespace
+ *               (lib/sandbox), the script run there as the namespace's root: native speed
+ *   vm          the image's own kernel booted in QEMU with a build-time initramfs that never
+ *               lands in the image (stages/configure-vm.c)
+ *   first-boot  the script is stored in the image and run by its initramfs on the first
+ *               boot, which then removes it (stages/configure-firstboot.c)
+ *   none        nothing runs: the packages stay unpacked
+ *   auto        userns when this host can, else vm, else an error suggesting first-boot */
+#pragma once
+
+#include "build.h"
+
+/* Resolves CONFIGURE_AUTO into b->configure (once); logs why userns was not chosen. */
+int configure_resolve_mode(struct build *b);
+
+/* Runs `script` (/bin/sh, `set -e` is the script's own business) as root inside the target
+ * the way b->configure says; `what` names it in messages ("configure", "run step 'x'").
+ * A non-zero exit fails with the script's last output lines and its exit status. */
+int target_script(struct build *b, const char *what, const char *script);
+
+/* The modes' implementations, same contract as target_script(). */
+int configure_userns(struct build *b, const char *what, const char *script);
+int configure_vm(struct build *b, const char *what, const char *script);
+/* Appends `script` to the image's first-boot hook (created on the first call). */
+int configure_first_boot(struct build *b, const char *what, const char *script);
+
+/* The environment every script starts with: a shell fragment (exports). */
+char *target_script_prologue(const struct build *b);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Running a script inside the target (stages/configure.h): choosing how, the userns way
+ * (lib/sandbox + lib/e2fuse), and reporting a script's output and failure. */
+#include <fcntl.h>
+#include <libgen.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "configure.h"
+#include "e2fuse.h"
+#include "log.h"
+#include "sandbox.h"
+
+static bool have_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
+
+	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", d, name);
+
+		if (access(p, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int configure_resolve_mode(struct build *b)
+{
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	if (b->configure == CONFIGURE_USERNS) {
+		r = sandbox_probe(&why);
+		if (r < 0)
+			return node_error(b->configure_node, "configure: userns cannot work on this "
+					  "host: %s (or use vm or first-boot)", why);
+		return 0;
+	}
+	if (b->configure != CONFIGURE_AUTO)
+		return 0;
+	r = sandbox_probe(&why);
+	if (r == 0) {
+		b->configure = CONFIGURE_USERNS;
+		return 0;
+	}
+	if (b->need_kernel && have_program("qemu-system-x86_64")) {
+		log_info("configuring in QEMU (configure: vm), since a user namespace cannot: %s",
+			 why);
+		b->configure = CONFIGURE_VM;
+		return 0;
+	}
+	return node_error(b->configure_node ? b->configure_node
+					    : node_get(b->recipe->root, "packages"),
+			  "cannot run the maintainer scripts here: %s; and configure: vm needs "
+			  "a kernel in the package set and qemu-system-x86_64. Set "
+			  "packages.configure to first-boot (the image configures itself when it "
+			  "first boots) or none (unpacked only)", why);
+}
+
+/* The script's output: "==> " lines at info level, the rest at debug; on failure, the
+ * last lines as the error's context. */
+static void report_output(int fd, const char *what, bool failed)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, n_lines = 0, first = 0, i = 0;
+	struct stat st;
+	char *line, *save = NULL;
+
+	if (fstat(fd, &st) < 0 || st.st_size == 0)
+		return;
+	buf = xmalloc(st.st_size + 1);
+	if (pread_all(fd, buf, st.st_size, 0) < 0)
+		return;
+	size = st.st_size;
+	buf[size] = 0;
+	for (size_t k = 0; k < size; k++)
+		n_lines += buf[k] == '\n';
+	if (size && buf[size - 1] != '\n')
+		n_lines++;
+	if (failed && n_lines > 40)
+		first = n_lines - 40;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+		if (failed && i >= first)
+			log_error("  %s| %s", what, line);
+		else if (startswith(line, "==> "))
+			log_info("%s", line + 4);
+		else
+			log_debug("  %s| %s", what, line);
+	}
+}
+
+struct serve_ctx {
+	struct build *b;
+	size_t *parts; /* partition index of each mount */
+	size_t n;
+};
+
+static int serve(void *userdata, const int *fds, size_t n, int child_fd)
+{
+	struct serve_ctx *s = userdata;
+	struct e2fuse_opts o = { .clamp = s->b->clamp_mtime, .clamp_time = s->b->now };
+	_cleanup_free_ struct e2fuse **servers = xcalloc(n, sizeof(*servers));
+	int r = 0;
+
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = e2fuse_new(s->b->fs[s->parts[i]], fds[i], &o, &servers[i]);
+	if (r >= 0)
+		r = e2fuse_serve(servers, n, child_fd);
+	for (size_t i = 0; i < n; i++)
+		if (servers[i])
+			e2fuse_free(servers[i]);
+	return r;
+}
+
+static int cmp_mount(const void *a, const void *b)
+{
+	return strcmp((*(const struct partition *const *)a)->fs.mount,
+		      (*(const struct partition *const *)b)->fs.mount);
+}
+
+int configure_userns(struct build *b, const char *what, const char *script)
+{
+	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
+	_cleanup_free_ struct sandbox_mount *mounts = NULL;
+	_cleanup_free_ size_t *idx = NULL;
+	_cleanup_free_ char *copy = xstrdup(b->tmp_path), *scratch = NULL;
+	_cleanup_close_ int out = -1;
+	struct serve_ctx ctx = { .b = b };
+	struct sandbox_opts o = { 0 };
+	size_t n = 0;
+	int r, status = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->fs[i] && b->parts[i].fs.mount)
+			mounted[n++] = &b->parts[i];
+	qsort(mounted, n, sizeof(*mounted), cmp_mount);
+	mounts = xcalloc(n, sizeof(*mounts));
+	idx = xcalloc(n, sizeof(*idx));
+	for (size_t i = 0; i < n; i++) {
+		mounts[i] = (struct sandbox_mount){ .path = mounted[i]->fs.mount,
+						    .kind = SANDBOX_FUSE };
+		idx[i] = mounted[i] - b->parts;
+	}
+	ctx.parts = idx;
+	ctx.n = n;
+
+	/* The target is mounted there only inside the namespace; nothing is written in it. */
+	scratch = xasprintf("%s/.mkbootmedia-root.XXXXXX", dirname(copy));
+	if (!mkdtemp(scratch)) {
+		r = log_errno(errno, "cannot make a directory next to the output");
+		free(scratch);
+		scratch = NULL;
+		return r;
+	}
+	out = memfd_create("mkbootmedia-script-output", MFD_CLOEXEC);
+	if (out < 0) {
+		r = log_errno(errno, "memfd_create");
+		goto done;
+	}
+	o.mounts = mounts;
+	o.n_mounts = n;
+	o.script = script;
+	o.out_fd = out;
+	o.scratch_dir = scratch;
+	o.serve = serve;
+	o.userdata = &ctx;
+	r = sandbox_run(&o, &status);
+	/* The FUSE server changed the filesystems behind the tree's back. */
+	tree_forget(b->tree);
+	if (r < 0)
+		goto done;
+	if (status != 0) {
+		report_output(out, what, true);
+		if (WIFSIGNALED(status))
+			r = log_fail("%s: killed by signal %d (its last output is above)", what,
+				     WTERMSIG(status));
+		else
+			r = log_fail("%s: failed with exit status %d (its last output is above)",
+				     what, WIFEXITED(status) ? WEXITSTATUS(status) : status);
+		goto done;
+	}
+	report_output(out, what, false);
+done:
+	rmdir(scratch);
+	return r;
+}
+
+int target_script(struct build *b, const char *what, const char *script)
+{
+	switch (b->configure) {
+	case CONFIGURE_USERNS:
+		return configure_userns(b, what, script);
+	case CONFIGURE_VM:
+		return configure_vm(b, what, script);
+	case CONFIGURE_FIRST_BOOT:
+		return configure_first_boot(b, what, script);
+	default:
+		return log_fail("%s: nothing runs in the target with packages.configure: %s", what,
+				configure_mode_names[b->configure]);
+	}
+}
