@@ -26,6 +26,7 @@ packages:
   variant: minbase
   include: [linux-image-amd64, sysvinit-core, busybox, cryptsetup-bin]
 YAML
+source "$top/tests/lib.sh" # flat_repo
 mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
 mkbm check "$work/set.yml" 2>/dev/null | sed -n '/^packages:/,$p' >"$work/plan.txt"
 awk '/^  / { print $1 }' "$work/plan.txt" >"$work/list.txt"
@@ -46,13 +47,7 @@ rss=$(( $(cat "$work/rss") / 1024 ))
 
 # (b): mmdebstrap fetches through apt; give it our verified cache as a flat local repository
 # so that both sides start from the same warm files and nothing is downloaded.
-mkdir -p "$work/repo"
-for f in "$cache"/sha256/*; do
-	name=$(dpkg-deb -f "$f" Package 2>/dev/null) || continue
-	grep -qx "$name" "$work/list.txt" || continue
-	cp "$f" "$work/repo/${name}_$(dpkg-deb -f "$f" Version | tr : +)_$(dpkg-deb -f "$f" Architecture).deb"
-done
-(cd "$work/repo" && dpkg-scanpackages -m . 2>/dev/null >Packages)
+flat_repo "$cache" "$work/list.txt" "$work/repo"
 t0=$(now)
 mmdebstrap --quiet --variant=extract --include="$(paste -sd, "$work/list.txt")" \
 	--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh \

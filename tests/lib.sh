@@ -290,3 +290,16 @@ C
 	fi
 	"$WORK/zero-sectors" "$1"
 }
+
+# flat_repo CACHE LISTFILE DIR: the cached .debs of the packages named in LISTFILE (one per
+# line) as a flat repository in DIR, for mmdebstrap to install exactly what mkbootmedia
+# installed without downloading it again: "deb [trusted=yes] copy://DIR ./".
+flat_repo() {
+	mkdir -p "$3"
+	for f in "$1"/sha256/*; do
+		name=$(dpkg-deb -f "$f" Package 2>/dev/null) || continue
+		grep -qx "$name" "$2" || continue
+		cp "$f" "$3/${name}_$(dpkg-deb -f "$f" Version | tr : +)_$(dpkg-deb -f "$f" Architecture).deb"
+	done
+	(cd "$3" && dpkg-scanpackages -m . 2>/dev/null >Packages)
+}
