@@ -3,24 +3,36 @@
 # and the root comes from /dev/mapper/rootfs. The hostname (in the encrypted root) is
 # nowhere in the image in clear; the header passes luksDump; the menu has the seed's three
 # entries; and `boot --passphrase-file --test` passes the example's test: section.
+# The root is configured through the user namespace (FUSE over the encrypting I/O
+# channel): a marker a run: step writes there is nowhere in the image or in the build's
+# temporary directory, and is in the decrypted filesystem.
 # (unlock_ms=200 keeps each try short under TCG; serial_getty gives a shell at the
 # login prompt, as in boot-usb-debian.)
 ex=$CASE/../../../examples/usb-encrypted.yml
 cache=$(test_cache)
 printf 'the seed said 5 tries' >pass
 host=host$(od -An -N6 -tx1 /dev/urandom | tr -d ' ')
-mkbm --cache "$cache" "$ex" -o out/e.img -D grub_timeout=0 -D unlock_ms=200 -D hostname="$host" \
+mkdir tmp
+TMPDIR=$WORK/tmp mkbm --cache "$cache" "$CASE/recipe.yml" -o out/e.img -D grub_timeout=0 -D unlock_ms=200 -D hostname="$host" \
 	-D serial_getty='/sbin/agetty -L -l /bin/sh -o -l ttyS0 115200 vt100' \
 	--passphrase-fd 3 3<pass || { cat "$WORK/stderr"; fail "build"; }
 grep -q -a "$host" out/e.img && fail "the hostname is in the image in clear"
 grep -q -a "the seed said" out/e.img && fail "the passphrase is in the image"
+grep -q "run: marker" "$WORK/stderr" || fail "the run: step did not run"
+grep -rqa "MKB-PLAINTEXT-42-MARKER" out tmp && fail "the marker is in clear in the output or tmp"
+[ "$(ls -A out)" = e.img ] || fail "left in out/: $(ls -A out)"
+[ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
 part_extract out/e.img 1 boot.fs
 part_extract out/e.img 2 root.enc
 fsck_clean boot.fs
 cryptsetup luksDump root.enc >dump || fail "luksDump"
 grep -q '^Label:\s*PRIVDEB_CRYPT' dump || fail "LUKS2 label: $(head -12 dump)"
 cryptsetup open --test-passphrase --disable-locks --key-file pass root.enc || fail "passphrase"
-rm root.enc
+decrypt_volume luks2 pass root.enc root.fs
+fsck_clean root.fs
+expect_eq "$(cat_file root.fs /root/marker.txt)" "MKB-PLAINTEXT-42-MARKER" "the marker, decrypted"
+expect_match "$(cat_file root.fs /var/lib/dpkg/status)" '^Status: install ok installed$' "configured"
+rm root.enc root.fs
 cfg=$(cat_file boot.fs /grub/grub.cfg)
 expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-9][^ ,]*/, Linux V/' | paste -sd,)" \
 	"Debian GNU/Linux 12 (bookworm), Linux V,Debian GNU/Linux 12 (bookworm), Linux V (single-user mode),Memtest86+" \
