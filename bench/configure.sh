@@ -1,0 +1,61 @@
+#!/bin/bash
+# Benchmark (not a test): a configured, bootable bookworm system (examples/usb-debian.yml:
+# minbase + linux-image-amd64 + sysvinit + busybox-static + grub-pc-bin + cron) from a
+# warm cache, in the same run:
+#   (a) mkbootmedia: unpacked into the image, configured through the user namespace
+#       (FUSE), its own initramfs, GRUB: the whole image;
+#   (b) mmdebstrap --mode=unshare with the same packages (plus initramfs-tools, whose
+#       mkinitramfs the kernel's postinst runs, where mkbootmedia makes its own initrd),
+#       then mke2fs -t ext2 -d into an image of the same size;
+# and prints a/b (target <= 0.6).
+#   bench/configure.sh [CACHE_DIR]     (mmdebstrap's unshare mode; as root or with subuids)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${1:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
+work=$(mktemp -d /tmp/mkbootmedia-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+export SOURCE_DATE_EPOCH=1700000000 MKBOOTMEDIA_NO_PROGRESS=1 LC_ALL=C
+command -v mmdebstrap >/dev/null || { echo "needs mmdebstrap" >&2; exit 2; }
+source "$top/tests/lib.sh" # flat_repo
+ex=$top/examples/usb-debian.yml
+mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
+mkbm check "$ex" 2>/dev/null | sed -n '/^packages:/,/^[a-z]/p' >"$work/plan.txt"
+awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' "$work/plan.txt" >"$work/list.txt"
+# Warm the cache (and the page cache) with one build.
+mkbm -q "$ex" -o "$work/warm.img"
+rm -f "$work/warm.img"
+echo "set: $(head -n1 "$work/plan.txt")"
+flat_repo "$cache" "$work/list.txt" "$work/repo"
+
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+
+t0=$(now)
+mkbm -q "$ex" -o "$work/a.img"
+t1=$(now)
+a=$(secs "$t0" "$t1")
+
+# mmdebstrap resolves initramfs-tools and its few dependencies from the mirror (its
+# downloads are not timed: they are fetched once by a first, untimed run's apt cache).
+mkdir -p "$work/aptcache"
+mmb() {
+	mmdebstrap --quiet --mode=unshare --variant=custom \
+		--include="$(paste -sd, "$work/list.txt"),initramfs-tools" \
+		--aptopt="Dir::Cache::Archives \"$work/aptcache\"" \
+		--skip=download/empty --skip=cleanup/apt \
+		bookworm "$1" "deb [trusted=yes] copy://$work/repo ./" \
+		"deb http://deb.debian.org/debian bookworm main" >"$work/mm.log" 2>&1 ||
+		{ tail -20 "$work/mm.log"; exit 1; }
+}
+mmb "$work/warm.tar"
+rm -f "$work/warm.tar"
+t0=$(now)
+mmb "$work/mm.tar"
+truncate -s "$(stat -c %s "$work/a.img")" "$work/b.img"
+mke2fs -q -t ext2 -d "$work/mm.tar" "$work/b.img"
+t1=$(now)
+b=$(secs "$t0" "$t1")
+
+printf 'mkbootmedia (configured, bootable):   %6.2f s\n' "$a"
+printf 'mmdebstrap unshare + mke2fs -d:       %6.2f s\n' "$b"
+printf 'mkbootmedia / peers:                  %6.2fx  (target <= 0.6)\n' "$(echo "$a / $b" | bc -l)"
