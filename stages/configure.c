@@ -422,14 +422,18 @@ static int configure_verify(struct build *b, void *priv)
 	if (c->inittab && c->init == INIT_SYSTEMD)
 		return node_error(node_get(b->recipe->root, "inittab"), "inittab: is for sysvinit "
 				  "and busybox init; with systemd, use services:");
-	r = configure_resolve_mode(b);
-	if (r < 0)
+	/* auto is resolved later: whether vm can work depends on the other stages' verify */
+	if (b->configure == CONFIGURE_USERNS && (r = configure_resolve_mode(b)) < 0)
 		return r;
 	return 0;
 }
 
 static int configure_plan(struct build *b, void *priv, FILE *out)
 {
+	int r = configure_resolve_mode(b);
+
+	if (r < 0)
+		return r;
 	fprintf(out, "configure: %s\n", configure_mode_names[b->configure]);
 	return 0;
 }
@@ -763,6 +767,8 @@ static int configure_run(struct build *b, void *priv)
 	_cleanup_free_ char *script = NULL;
 	int r;
 
+	if ((r = configure_resolve_mode(b)) < 0)
+		return r;
 	if ((r = hash_password(b, "root", &c->root)) < 0)
 		return r;
 	for (size_t i = 0; i < c->n_users; i++)
@@ -770,8 +776,14 @@ static int configure_run(struct build *b, void *priv)
 			return r;
 	if ((r = write_offline(b, c)) < 0)
 		return r;
-	if (b->configure == CONFIGURE_NONE)
+	if (b->configure == CONFIGURE_NONE) {
+		const struct node *n = needs_scripts(c, b);
+
+		if (n)
+			return node_error(n, "this needs the configured system, and the package set "
+					  "has no dpkg to configure it (add dpkg to packages.include)");
 		return 0;
+	}
 	script = configure_script(b, c);
 	return target_script(b, "configure", script);
 }

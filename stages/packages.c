@@ -650,6 +650,21 @@ static int packages_run(struct build *b, void *priv)
 	if (r < 0)
 		return r;
 	n = p->n_pkgs;
+	if (b->configure != CONFIGURE_NONE) {
+		bool dpkg = false;
+
+		for (size_t i = 0; i < n; i++)
+			dpkg |= streq(p->pkgs[i]->name, "dpkg");
+		if (!dpkg && b->configure_node)
+			return node_error(b->configure_node, "configure: %s runs dpkg --configure, "
+					  "and dpkg is not in the package set (add it to include:, "
+					  "or use configure: none)", configure_mode_names[b->configure]);
+		if (!dpkg) {
+			log_info("no dpkg in the package set: the packages stay unpacked "
+				 "(configure: none)");
+			b->configure = CONFIGURE_NONE;
+		}
+	}
 	up = xcalloc(n ? n : 1, sizeof(*up));
 	paths = xcalloc(n + 1, sizeof(*paths));
 	names = xcalloc(n + 1, sizeof(*names));

@@ -113,6 +113,11 @@ static int run_run(struct build *b, void *priv)
 	size_t len = 0;
 	FILE *f = open_memstream(&script, &len);
 
+	if (b->configure == CONFIGURE_NONE) {
+		fclose(f);
+		return node_error(p->node, "run: steps need the configured system, and the package "
+				  "set has no dpkg (add dpkg to packages.include)");
+	}
 	fputs(pro, f);
 	fputs("printf '#!/bin/sh\\nexit 101\\n' >/usr/sbin/policy-rc.d\n"
 	      "chmod 755 /usr/sbin/policy-rc.d\n"

@@ -125,7 +125,7 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
 	_cleanup_free_ struct sandbox_mount *mounts = NULL;
 	_cleanup_free_ size_t *idx = NULL;
-	_cleanup_free_ char *copy = xstrdup(b->tmp_path), *scratch = NULL;
+	_cleanup_free_ char *copy = xstrdup(b->tmp_path), *scratch = NULL, *dir = NULL;
 	_cleanup_close_ int out = -1;
 	struct serve_ctx ctx = { .b = b };
 	struct sandbox_opts o = { 0 };
@@ -147,7 +147,10 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	ctx.n = n;
 
 	/* The target is mounted there only inside the namespace; nothing is written in it. */
-	scratch = xasprintf("%s/.mkbootmedia-root.XXXXXX", dirname(copy));
+	dir = realpath(dirname(copy), NULL);
+	if (!dir)
+		return log_errno(errno, "cannot resolve the output's directory");
+	scratch = xasprintf("%s/.mkbootmedia-root.XXXXXX", dir);
 	if (!mkdtemp(scratch)) {
 		r = log_errno(errno, "cannot make a directory next to the output");
 		free(scratch);
