@@ -760,6 +760,18 @@ static char *find_program(const char *name)
 	return NULL;
 }
 
+/* A range from 0 would make root of the host one of the namespace's ids. */
+static int refuse_host_root(uint32_t start, const char *who, const char *kind, const char *file,
+			    char **ret_why)
+{
+	if (start > 0)
+		return 0;
+	*ret_why = xasprintf("the subordinate %s range of %s in %s starts at 0, the host's root: "
+			     "give it one above the host's ids (e.g. 100000-165535)", kind, who,
+			     file);
+	return -EPERM;
+}
+
 /* The subordinate range of the caller in file (/etc/subuid or /etc/subgid), for a user. */
 static int idmap_sub(struct idmap *m, const char *file, const char *kind, uint32_t id,
 		     struct id_line *line, char **ret_why)
@@ -778,6 +790,8 @@ static int idmap_sub(struct idmap *m, const char *file, const char *kind, uint32
 				     m->user);
 	else if (r < 0)
 		*ret_why = xasprintf("cannot read %s: %s", file, strerror(-r));
+	if (r == 0)
+		r = refuse_host_root(start, m->user, kind, file, ret_why);
 	if (r < 0)
 		return r;
 	*line = (struct id_line){ 1, start, count };
@@ -801,6 +815,9 @@ static int idmap_root(const char *file, const char *kind, struct id_line *line, 
 		*ret_why = xasprintf("cannot read %s: %s", file, strerror(-r));
 		return r;
 	}
+	r = refuse_host_root(start, "root", kind, file, ret_why);
+	if (r < 0)
+		return r;
 	*line = (struct id_line){ 0, start, count };
 	return 0;
 }
@@ -901,10 +918,16 @@ static int idmap_run(const char *prog, pid_t pid, const struct id_line *l, size_
 	r = spawn_capture(argv, &out);
 	if (r == 0)
 		return 0;
-	if (out)
-		out[strcspn(out, "\n")] = 0;
+	if (out) {
+		size_t len = strcspn(out, "\n");
+
+		while (len > 0 && (out[len - 1] == '.' || out[len - 1] == ' '))
+			len--;
+		out[len] = 0;
+	}
 	*ret_why = xasprintf("%s failed%s%s: check the ranges of %s in /etc/subuid and "
-			     "/etc/subgid", prog, out && out[0] ? ": " : "", out ? out : "", user);
+			     "/etc/subgid", strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog,
+			     out && out[0] ? ": " : "", out ? out : "", user);
 	return -EPERM;
 }
 

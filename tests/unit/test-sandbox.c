@@ -732,6 +732,7 @@ static int test_serve(void *userdata, const int *fds, size_t n, int child_fd)
 		if (fds[i] < 0)
 			continue;
 		se[ns] = fuse_session_new(&args, &fops, sizeof(fops), s);
+		fuse_opt_free_args(&args);
 		snprintf(mp, sizeof(mp), "/dev/fd/%d", fcntl(fds[i], F_DUPFD_CLOEXEC, 3));
 		if (!se[ns] || fuse_session_mount(se[ns], mp) != 0)
 			abort();
@@ -875,13 +876,14 @@ static int fuse_for_everyone(void)
 	return 0;
 }
 
-/* Runs fn as nobody in a child, with /etc/subuid and /etc/subgid replaced by a file holding
- * subid (in the child's mount namespace only; fuse: and a /dev/fuse everyone may use); what
- * fn writes to its fd comes back. */
-static char *as_nobody(const char *subid, bool fuse, void (*fn)(int fd, void *data), void *data)
+/* Runs fn in a child as user (NULL: as root still), with /etc/subuid and /etc/subgid
+ * replaced by a file holding subid (in the child's mount namespace only; fuse: and a
+ * /dev/fuse everyone may use); what fn writes to its fd comes back. */
+static char *as_user(const char *user, const char *subid, bool fuse,
+		     void (*fn)(int fd, void *data), void *data)
 {
-	_cleanup_free_ char *file = tmp_path("nobody-subid");
-	struct passwd *pw = getpwnam("nobody");
+	_cleanup_free_ char *file = tmp_path("user-subid");
+	struct passwd *pw = user ? getpwnam(user) : NULL;
 	int p[2], status;
 	char *out = NULL;
 	size_t len = 0;
@@ -890,7 +892,7 @@ static char *as_nobody(const char *subid, bool fuse, void (*fn)(int fd, void *da
 	ssize_t k;
 	pid_t pid;
 
-	if (!pw || pipe(p) < 0)
+	if ((user && !pw) || pipe(p) < 0)
 		return NULL;
 	if (run("printf '%%s' '%s' > '%s' && chmod 644 '%s'", subid, file, file) != 0)
 		return NULL;
@@ -900,9 +902,10 @@ static char *as_nobody(const char *subid, bool fuse, void (*fn)(int fd, void *da
 		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount(file, "/etc/subuid", NULL, MS_BIND, NULL) < 0 ||
 		    mount(file, "/etc/subgid", NULL, MS_BIND, NULL) < 0 ||
-		    (fuse && fuse_for_everyone() < 0) || setgroups(0, NULL) < 0 ||
-		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		    (fuse && fuse_for_everyone() < 0) ||
+		    (pw && (setgroups(0, NULL) < 0 ||
+			    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+			    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0))) {
 			dprintf(p[1], "setup failed: %s", strerror(errno));
 			_exit(1);
 		}
@@ -965,21 +968,47 @@ static bool can_be_nobody(void)
 	return false;
 }
 
-static void test_nobody_without_subuid(void)
+/* Unusable ranges: an actionable message from the probe and the same one logged. */
+static void test_nobody_bad_subuid(void)
 {
-	_cleanup_free_ char *root = make_target("nobody-none");
-	_cleanup_free_ char *out = NULL;
+	static const struct {
+		const char *subid, *why;
+	} cases[] = {
+		{ "", "-2 why=no subordinate uid range for nobody in /etc/subuid: add one with "
+		      "`usermod --add-subuids 100000-165535 nobody` (as root)" },
+		{ "nobody:100000:1000\n", "-34 why=the subordinate uid ranges of nobody in "
+					   "/etc/subuid are too small (65535 ids needed)" },
+		{ "nobody:0:65536\n", "-1 why=the subordinate uid range of nobody in /etc/subuid "
+				      "starts at 0, the host's root" },
+	};
+	_cleanup_free_ char *root = make_target("nobody-bad");
 
 	if (!can_be_nobody())
 		return;
 	CHECK(run("chown -R nobody: '%s'", root) == 0);
-	out = as_nobody("", false, nobody_probe_and_run, root);
-	CHECK(out);
-	/* what the caller is told, actionable */
-	CHECK(strstr(out, "probe=-2 why=no subordinate uid range for nobody in /etc/subuid: add "
-			  "one with `usermod --add-subuids 100000-165535 nobody` (as root)\n"));
-	CHECK(strstr(out, "run=-2 status=-1 log=error: no subordinate uid range for nobody in "
-			  "/etc/subuid"));
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *out = as_user("nobody", cases[i].subid, false,
+						   nobody_probe_and_run, root);
+		_cleanup_free_ char *probe = xasprintf("probe=%s", cases[i].why);
+		_cleanup_free_ char *logged = xasprintf("log=error: %s", strchr(cases[i].why, '=') + 1);
+
+		if (!out || !strstr(out, probe) || !strstr(out, logged) || !strstr(out, "run=-")) {
+			fprintf(stderr, "  case %zu:\n%s\n", i, out);
+			CHECK(0);
+		}
+	}
+	/* A range newuidmap refuses (it holds uid 4294967295): its words, and where to look. */
+	{
+		_cleanup_free_ char *out = as_user("nobody", "nobody:4294901760:65536\n", false,
+						   nobody_probe_and_run, root);
+		const char *log = out ? strstr(out, "log=") : NULL;
+		size_t n = log ? strcspn(log, "\n") : 0;
+		static const char tail[] = ": check the ranges of nobody in /etc/subuid and "
+					   "/etc/subgid";
+
+		CHECK(log && startswith(log, "log=error: newuidmap failed: newuidmap: "));
+		CHECK(n > strlen(tail) && strncmp(log + n - strlen(tail), tail, strlen(tail)) == 0);
+	}
 }
 
 static void test_nobody(void)
@@ -997,7 +1026,7 @@ static void test_nobody(void)
 		return;
 	e1 = ids(pw->pw_uid, pw->pw_gid);
 	CHECK(run("chown -R nobody: '%s'", root) == 0);
-	out = as_nobody("nobody:1610612736:65536\n", false, nobody_probe_and_run, root);
+	out = as_user("nobody", "nobody:1610612736:65536\n", false, nobody_probe_and_run, root);
 	CHECK(out);
 	CHECK(strstr(out, "run=0 status=1280 log=\n")); /* exit 5, nothing logged */
 	/* The probe: the host's /dev/fuse decides (0600 on some machines, 0666 on Debian). */
@@ -1027,7 +1056,7 @@ static void test_nobody_fuse(void)
 		return;
 	e1 = ids(pw->pw_uid, pw->pw_gid);
 	CHECK(run("rm -rf '%1$s' && mkdir -p '%1$s' && chown nobody: '%1$s'", tmp) == 0);
-	out = as_nobody("nobody:1610612736:65536\n", true, nobody_probe_and_run, NULL);
+	out = as_user("nobody", "nobody:1610612736:65536\n", true, nobody_probe_and_run, NULL);
 	CHECK(out);
 	CHECK(strstr(out, "probe=0 why=\n"));
 	CHECK(strstr(out, "run=0 status=1536 log=\n")); /* exit 6 */
@@ -1036,6 +1065,52 @@ static void test_nobody_fuse(void)
 	CHECK(has_line(out, "requests=some"));
 	o1 = owner(w);
 	CHECK_STREQ(o1, e1);
+}
+
+static void root_run(int fd, void *data)
+{
+	struct sandbox_mount m = { "/", SANDBOX_BIND, data };
+	struct sandbox_opts o = { .mounts = &m, .n_mounts = 1, .scratch_dir = scratch,
+				  .script = "touch /created && echo wrote" };
+	_cleanup_free_ char *text = NULL;
+	char *err, *why = NULL;
+	FILE *f = tmpfile();
+	int r, status = -1;
+
+	r = sandbox_probe(&why);
+	dprintf(fd, "probe=%d why=%s\n", r, why ? why : "");
+	free(why);
+	o.out_fd = fileno(f);
+	capture_begin();
+	r = sandbox_run(&o, &status);
+	err = capture_end();
+	text = read_fd(fileno(f));
+	dprintf(fd, "run=%d status=%d log=%s\n%s", r, status, err, text);
+	free(err);
+	fclose(f);
+}
+
+/* Root with an /etc/subuid entry: that range, not the default one, if it is usable. */
+static void test_root_subuid(void)
+{
+	_cleanup_free_ char *root = make_target("root-subuid");
+	_cleanup_free_ char *created = xasprintf("%s/created", root);
+	_cleanup_free_ char *out = NULL, *bad = NULL, *small = NULL, *o1 = NULL;
+
+	CHECK(run("chown -hR 1342177280:1342177280 '%s'", root) == 0);
+	out = as_user(NULL, "root:1342177280:65536\n", false, root_run, root);
+	CHECK(out && strstr(out, "probe=0 why=\n"));
+	CHECK(out && strstr(out, "run=0 status=0 log=\nwrote\n"));
+	o1 = owner(created);
+	CHECK_STREQ(o1, "1342177280:1342177280");
+	bad = as_user(NULL, "root:0:65536\n", false, root_run, root);
+	CHECK(bad && strstr(bad, "probe=-1 why=the subordinate uid range of root in /etc/subuid "
+				 "starts at 0, the host's root"));
+	CHECK(strstr(bad, "run=-1 status=-1 log=error: the subordinate uid range of root"));
+	small = as_user(NULL, "root:1342177280:100\n", false, root_run, root);
+	CHECK(small && strstr(small, "probe=-34 why=root's subordinate uid range in /etc/subuid is "
+				     "too small (65536 ids needed): make it larger, or remove it to "
+				     "use 1879048192-1879113727\n"));
 }
 
 /* After everything: the host's mount table never saw the sandboxes. */
@@ -1096,9 +1171,10 @@ int main(void)
 	T(test_fuse);
 	T(test_serve_fails);
 	T(test_caller_killed);
-	T(test_nobody_without_subuid);
+	T(test_nobody_bad_subuid);
 	T(test_nobody);
 	T(test_nobody_fuse);
+	T(test_root_subuid);
 	T(test_no_mounts_left);
 
 	free(scratch);
