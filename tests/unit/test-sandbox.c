@@ -330,12 +330,17 @@ static void test_environment(void)
 
 	setenv("SANDBOX_TEST_LEAK", "leaked", 1);
 	o.script = "echo only=$ONLY home=${HOME-unset} leak=${SANDBOX_TEST_LEAK-unset}\n"
-		   "echo umask=$(umask)\n";
+		   "echo umask=$(umask)\n"
+		   "grep -E '^Sig(Blk|Ign)' /proc/self/status\n";
 	out = run_opts(&o);
 	unsetenv("SANDBOX_TEST_LEAK");
 	CHECK_OUT(out, out.r == 0 && out.status == 0);
 	CHECK_OUT(out, has_line(out.out, "only=this home=unset leak=unset"));
 	CHECK_OUT(out, has_line(out.out, "umask=0022"));
+	/* main() ignores SIGPIPE, as a caller may: the script starts with every signal at its
+	 * default, none blocked. */
+	CHECK_OUT(out, has_line(out.out, "SigBlk:\t0000000000000000"));
+	CHECK_OUT(out, has_line(out.out, "SigIgn:\t0000000000000000"));
 }
 
 static void test_escape(void)
@@ -451,6 +456,52 @@ static void test_second_mount(void)
 	CHECK_STREQ(mp_owner, expect);
 }
 
+/* Mount points are looked up inside the target: a symlink in it never leads to the host. */
+static void test_mount_point_symlink(void)
+{
+	_cleanup_free_ char *root = make_target("symlinked");
+	_cleanup_free_ char *efi = tmp_path("symlinked-efi");
+	_cleanup_free_ char *away = xasprintf("/tmp/sandbox-away-%d", (int)getpid());
+	_cleanup_free_ char *away_efi = xasprintf("%s/efi", away);
+	_cleanup_free_ char *boot = xasprintf("%s/boot", root);
+	_cleanup_free_ char *link = xasprintf("../../../../../../../..%s", away);
+	_cleanup_free_ char *inside = xasprintf("%s%s/efi", root, away);
+	struct sandbox_mount m[] = { { "/", SANDBOX_BIND, root },
+				     { "/boot/efi", SANDBOX_BIND, efi } };
+	struct sandbox_opts o = { .mounts = m, .n_mounts = 2, .script = "echo ran" };
+	_cleanup_(outcome_done) struct outcome a = {}, b = {};
+
+	CHECK(run("mkdir -p '%1$s' && chown %2$u:%2$u '%1$s'", efi, root_base) == 0);
+	CHECK(!exists(away));
+	/* /boot -> ../../(...)/tmp/sandbox-away-PID: dangling inside the target */
+	CHECK(symlink(link, boot) == 0 && lchown(boot, root_base, root_base) == 0);
+	a = run_opts(&o);
+	CHECK_OUT(a, a.r == -ENOENT);
+	CHECK_OUT(a, streq(a.err, "error: cannot make the mount point '/boot/efi' in the target: "
+				  "No such file or directory"));
+	CHECK(!exists(away) && !exists(away_efi));
+	/* once it points to something in the target, the mount lands there */
+	CHECK(run("mkdir -p '%1$s%2$s' && chown -R %3$u:%3$u '%1$s/tmp'", root, away, root_base) == 0);
+	b = run_opts(&o);
+	CHECK_OUT(b, b.r == 0 && b.status == 0 && has_line(b.out, "ran"));
+	CHECK(exists(inside));
+	CHECK(!exists(away));
+}
+
+/* A mount point the namespace's root may not make: one message naming it. */
+static void test_mount_point_error(void)
+{
+	_cleanup_free_ char *root = make_target("no-dev");
+	_cleanup_(outcome_done) struct outcome out = {};
+
+	CHECK(run("rmdir '%1$s/dev' && chown 0:0 '%1$s'", root) == 0);
+	out = run_in(root, "echo ran");
+	CHECK_OUT(out, out.r == -EACCES);
+	CHECK_OUT(out, streq(out.err, "error: cannot make the mount point '/dev' in the target: "
+				      "Permission denied"));
+	CHECK_OUT(out, !strstr(out.out, "ran"));
+}
+
 static void test_descriptors(void)
 {
 	_cleanup_free_ char *root = make_target("fds");
@@ -465,7 +516,10 @@ static void test_descriptors(void)
 			   "sh -c 'for i in 3 4 5 6 7 8 9 10 11 12 %1$d; do test -e /proc/self/fd/$i "
 			   "&& echo leaked-$i; done; echo checked'\n"
 			   "tr '\\0' ' ' < /proc/$$/cmdline; echo\n"
-			   "test -t 0 || echo stdin=$(stat -L -c %%t,%%T /proc/self/fd/0)\n",
+			   "test -t 0 || echo stdin=$(stat -L -c %%t,%%T /proc/self/fd/0)\n"
+			   /* PID 1 holds a copy of the caller's memory: not readable */
+			   "ls /proc/1/fd > /dev/null 2>&1 || echo init-fds-hidden\n"
+			   "cat /proc/1/environ > /dev/null 2>&1 || echo init-environ-hidden\n",
 			   host_fd);
 	out = run_in(root, script);
 	close(host_fd);
@@ -477,6 +531,8 @@ static void test_descriptors(void)
 	CHECK_OUT(out, has_line(out.out, "/bin/sh /proc/self/fd/3 "));
 	CHECK_OUT(out, !strstr(out.out, "secret-in-script"));
 	CHECK_OUT(out, has_line(out.out, "stdin=1,3")); /* /dev/null */
+	CHECK_OUT(out, has_line(out.out, "init-fds-hidden"));
+	CHECK_OUT(out, has_line(out.out, "init-environ-hidden"));
 }
 
 static void test_status(void)
@@ -946,6 +1002,7 @@ static void nobody_probe_and_run(int fd, void *data)
 	o.script = data ? "echo uid=$(id -u) gid=$(id -g)\n"
 			  "touch /created && touch /owned && chown 1000:1001 /owned && echo wrote\n"
 			  "cd /proc && echo pids: [0-9]*\n"
+			  "ls /proc/1/fd > /dev/null 2>&1 || echo init-fds-hidden\n"
 			  "exit 5\n" :
 			  "cat /hello\n"
 			  "echo fuse-write > /tmp/w && cat /tmp/w\n"
@@ -1040,6 +1097,7 @@ static void test_nobody(void)
 	CHECK(has_line(out, "uid=0 gid=0"));
 	CHECK(has_line(out, "wrote"));
 	CHECK(has_line(out, "pids: 1 2"));
+	CHECK(has_line(out, "init-fds-hidden"));
 	o1 = owner(created);
 	o2 = owner(owned);
 	CHECK_STREQ(o1, e1); /* 0 of the namespace is nobody itself */
@@ -1117,8 +1175,10 @@ static void test_root_subuid(void)
 static void test_no_mounts_left(void)
 {
 	_cleanup_free_ char *n = sh_out("grep -c '%s' /proc/self/mountinfo", tmpdir);
+	_cleanup_free_ char *in_scratch = sh_out("find '%s' -mindepth 1 | wc -l", scratch);
 
 	CHECK_STREQ(n, "0");
+	CHECK_STREQ(in_scratch, "0");
 	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
 }
 
@@ -1165,6 +1225,8 @@ int main(void)
 	T(test_escape_control);
 	T(test_daemon);
 	T(test_second_mount);
+	T(test_mount_point_symlink);
+	T(test_mount_point_error);
 	T(test_descriptors);
 	T(test_status);
 	T(test_bad_opts);
