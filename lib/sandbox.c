@@ -117,11 +117,11 @@ struct child {
 
 static int msg_send(int sock, const struct msg *m, const int *fds, size_t n_fds)
 {
-	char control[CMSG_SPACE(sizeof(int) * 64)] = {};
+	char control[CMSG_SPACE(sizeof(int) * SANDBOX_MOUNTS_MAX)] = {};
 	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (n_fds > 64)
+	if (n_fds > SANDBOX_MOUNTS_MAX)
 		return -E2BIG;
 	if (n_fds) {
 		struct cmsghdr *cm;
@@ -144,7 +144,7 @@ static int msg_send(int sock, const struct msg *m, const int *fds, size_t n_fds)
  * 1, 0 at the end (every child has exited or closed its end), or -errno. */
 static int msg_recv(int sock, struct msg *m, int flags, int *fds, size_t max_fds, size_t *n_fds)
 {
-	char control[CMSG_SPACE(sizeof(int) * 64)];
+	char control[CMSG_SPACE(sizeof(int) * SANDBOX_MOUNTS_MAX)];
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
 			     .msg_controllen = sizeof(control) };
@@ -474,7 +474,7 @@ static void make_filesystems(struct child *c)
 static void hand_fuse(struct child *c)
 {
 	const struct sandbox_opts *o = c->o;
-	int fds[64];
+	int fds[SANDBOX_MOUNTS_MAX];
 	size_t n = 0;
 	struct msg m = { .type = MSG_FUSE };
 
@@ -612,7 +612,7 @@ static int run_script(const struct sandbox_opts *o)
 
 static _Noreturn void init_main(struct child *c)
 {
-	int rootfd;
+	int rootfd, status;
 
 	if (!c->probe)
 		take_host(c);
@@ -625,9 +625,10 @@ static _Noreturn void init_main(struct child *c)
 	hand_fuse(c);
 	rootfd = attach_all(c);
 	enter(rootfd);
-	child_send(MSG_STATUS, run_script(c->o));
+	status = run_script(c->o);
+	child_send(MSG_STATUS, status);
 	/* The kernel kills what is left in the namespace before our parent sees us exit. */
-	_exit(0);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
 static _Noreturn void helper_main(struct child *c)
@@ -986,9 +987,9 @@ static int opts_check(const struct sandbox_opts *o, char **ret_why)
 		*ret_why = xstrdup("the sandbox's first mount must be the target's root '/'");
 		return -EINVAL;
 	}
-	if (o->n_mounts > 64) {
-		*ret_why = xasprintf("too many mounts in the sandbox (%zu, at most 64)",
-				     o->n_mounts);
+	if (o->n_mounts > SANDBOX_MOUNTS_MAX) {
+		*ret_why = xasprintf("too many mounts in the sandbox (%zu, at most %d)",
+				     o->n_mounts, SANDBOX_MOUNTS_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < o->n_mounts; i++) {
@@ -1145,7 +1146,7 @@ static int serve_fuse(struct run *r, size_t n_fuse)
 {
 	const struct sandbox_opts *o = r->o;
 	_cleanup_free_ int *fds = xmalloc(sizeof(int) * o->n_mounts);
-	int got[64];
+	int got[SANDBOX_MOUNTS_MAX];
 	size_t n = 0, k = 0;
 	int ret;
 

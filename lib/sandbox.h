@@ -31,9 +31,11 @@
  *   caller's thread (PR_SET_PDEATHSIG) and is killed on every error path.
  *
  * The script reaches the shell through a sealed memfd, not the command line (a script may
- * hold a password hash): the shell runs `/bin/sh /proc/self/fd/3`, and the script is
- * prefixed by `exec 3<&-; ` on its first line, so the descriptor does not leak into what
- * it starts and line numbers stay right.
+ * hold a password hash; the host's ps shows every process): the shell runs
+ * `/bin/sh /proc/self/fd/3`, and the script is prefixed by `exec 3<&-; ` on its first line,
+ * so the descriptor does not leak into what it starts and line numbers stay right ($0 is
+ * "/proc/self/fd/3"). PID 1 is not dumpable: its memory, a copy of the caller's, cannot be
+ * read from the sandbox.
  *
  * FUSE mounts: the sandbox's PID 1 opens /dev/fuse and creates each FUSE filesystem as a
  * detached mount (fsopen/fsmount: type "fuse", source "mkbootmedia", nosuid, nodev,
@@ -42,7 +44,10 @@
  * touches the mounts, since every access blocks until the server answers; only then are
  * the mounts attached, so a mount under a FUSE root is served too.
  *
- * Errors are logged here, once, naming the step that failed and what to do. */
+ * Errors are logged here, once, naming the step that failed and what to do.
+ *
+ * Needs Linux 5.12 or later (fsopen/fsmount/move_mount/open_tree, openat2, pidfd_open,
+ * close_range, mount_setattr); Debian 12 has 6.1. */
 #pragma once
 
 #include <stddef.h>
@@ -60,6 +65,9 @@
 #define SANDBOX_ROOT_ID_BASE 0x70000000u
 #define SANDBOX_ROOT_ID_COUNT SANDBOX_ID_COUNT
 
+/* The most mounts a sandbox takes. */
+#define SANDBOX_MOUNTS_MAX 64
+
 enum sandbox_mount_kind {
 	SANDBOX_FUSE, /* a FUSE filesystem served by opts.serve() */
 	SANDBOX_BIND, /* a host directory, bound recursively (for tests, and as a fallback) */
@@ -76,15 +84,17 @@ struct sandbox_mount {
 
 struct sandbox_opts {
 	const struct sandbox_mount *mounts;
-	size_t n_mounts; /* at least 1 (the root) */
+	size_t n_mounts; /* 1 (the root) to SANDBOX_MOUNTS_MAX */
 	/* A /bin/sh script, run by the target's /bin/sh as uid 0 of the namespace, with the
 	 * target's / as its working directory. */
 	const char *script;
 	/* Its environment (NULL-terminated); NULL: sandbox_default_env. Nothing of the
 	 * caller's environment is passed on otherwise. */
 	char *const *env;
-	/* The script's stdout and stderr: a pipe the caller reads, or a file. It should not be
-	 * a terminal: a terminal is the host's, whatever the namespaces. */
+	/* The script's stdout and stderr: a file, or a pipe read while sandbox_run() runs
+	 * (another thread, or the serve() loop: sandbox_run() does not read it, and a full
+	 * pipe stops the script). Not a terminal: a terminal is the host's, whatever the
+	 * namespaces. */
 	int out_fd;
 	/* An existing empty host directory on which the target is mounted, inside the
 	 * sandbox's mount namespace only (the host's view of it does not change). */
@@ -94,8 +104,9 @@ struct sandbox_opts {
 	 * /dev/fuse descriptors in mounts order (n = n_mounts, -1 for SANDBOX_BIND). It must
 	 * answer their requests until child_fd (a pidfd) becomes readable, i.e. the sandbox
 	 * has ended, then return 0; or return -errno at any time (the sandbox is then
-	 * killed). The descriptors stay sandbox_run()'s: it closes them after serve()
-	 * returns. Required when a mount is SANDBOX_FUSE, else never called. */
+	 * killed; serve() logs why, sandbox_run() adds nothing). The descriptors stay
+	 * sandbox_run()'s: it closes them after serve() returns. Required when a mount is
+	 * SANDBOX_FUSE, else never called. */
 	int (*serve)(void *userdata, const int *fuse_fds, size_t n, int child_fd);
 	void *userdata;
 };
@@ -104,10 +115,12 @@ struct sandbox_opts {
  * DEBIAN_FRONTEND=noninteractive, DEBCONF_NONINTERACTIVE_SEEN=true, TERM=dumb. */
 extern char *const sandbox_default_env[];
 
-/* Runs o->script in a new sandbox (see above) and waits for it and everything it started.
- * 0 with *ret_status = the script's wait status (WIFEXITED/WEXITSTATUS apply; 127: no
- * /bin/sh in the target), or -errno with one message logged: setup failed, serve() failed,
- * or the sandbox died without a status. */
+/* Runs o->script in a new sandbox (see above) and waits for it and everything it started
+ * (when it returns, no process of the sandbox is left). 0 with *ret_status = the script's
+ * wait status (WIFEXITED/WEXITSTATUS apply; 127: no /bin/sh in the target), or -errno with
+ * one message logged: bad options, setup failed, serve() failed (its own message), or the
+ * sandbox died without a status. Call it from a thread that lives until it returns: the
+ * sandbox is killed when that thread ends (PR_SET_PDEATHSIG). */
 int sandbox_run(const struct sandbox_opts *o, int *ret_status);
 
 /* Whether sandbox_run() can work here: user namespaces allowed, an id range to map (see
@@ -118,7 +131,8 @@ int sandbox_run(const struct sandbox_opts *o, int *ret_status);
 int sandbox_probe(char **ret_why);
 
 /* The first range of at least min_count ids for the user called name or numbered id in an
- * /etc/subuid-style file (lines "NAME-OR-ID:START:COUNT"). 0; -ENOENT when there is none
- * (or no file); -EINVAL for a malformed line in the way. */
+ * /etc/subuid-style file (lines "NAME-OR-ID:START:COUNT"). 0; -ENOENT when the user has none
+ * (or there is no file); -ERANGE when all of them are smaller; -EINVAL for a malformed
+ * range of the user's in the way. */
 int sandbox_subid_find(const char *file, const char *name, uint32_t id, uint32_t min_count,
 		       uint32_t *ret_start, uint32_t *ret_count);
