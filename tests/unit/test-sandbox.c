@@ -903,6 +903,8 @@ static void test_caller_killed(void)
 		usleep(50000);
 	}
 	CHECK(i < 200);
+	for (i = 0; i < 100 && count_procs("987657") == 0; i++) /* echo comes before sleep */
+		usleep(50000);
 	CHECK(count_procs("987657") == 1);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
