@@ -21,6 +21,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/keyctl.h>
 #include <linux/openat2.h>
 #include <poll.h>
 #include <pwd.h>
@@ -434,6 +435,9 @@ static void become_root(struct child *c)
 		child_fail(errno, NULL, "cannot make the sandbox's init undumpable");
 	if (setsid() < 0)
 		child_fail(errno, NULL, "cannot start a new session");
+	/* The caller's session keyring (Kerberos tickets, say) is not the sandbox's. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		child_fail(errno, NULL, "cannot give the sandbox a session keyring of its own");
 	if (c->o->hostname && sethostname(c->o->hostname, strlen(c->o->hostname)) < 0)
 		child_fail(errno, NULL, "cannot set the host name '%s'", c->o->hostname);
 }

@@ -14,7 +14,8 @@
  *     as root: 0.. -> root's range in /etc/subuid (/etc/subgid) when there is one, else
  *     SANDBOX_ROOT_ID_BASE.. (SANDBOX_ROOT_ID_COUNT ids), written to /proc/PID/uid_map;
  *   the script runs as uid 0, gid 0, no supplementary groups, full capabilities of the
- *   namespace only;
+ *   namespace only. As a user, uid 0 of the sandbox is that user for the kernel: what the
+ *   user reaches without a path (keys granted to the user, say) the scripts reach too;
  * - mounts, all in the sandbox's private mount namespace (the host sees none of them): the
  *   caller's mounts (the target root at scratch_dir, then the others under it), a new
  *   /proc, /dev (a tmpfs with null, zero, full, random, urandom and tty from the host, the
@@ -25,8 +26,9 @@
  *   the sandbox pivots into the target and detaches the old root: no host path is
  *   reachable, and no host file descriptor is open in it;
  * - processes: PID 1 is a reaper of ours; it runs `/bin/sh` on the script as its child
- *   with stdin on /dev/null, in a new session (no controlling terminal), umask 022, every
- *   signal at its default, waits for it, reaps orphans, and ends when the script does:
+ *   with stdin on /dev/null, in a new session (no controlling terminal) with a session
+ *   keyring of its own, umask 022, every signal at its default, waits for it, reaps
+ *   orphans, and ends when the script does:
  *   the kernel then kills whatever the script left running. The sandbox dies with the
  *   caller's thread (PR_SET_PDEATHSIG) and is killed on every error path.
  *

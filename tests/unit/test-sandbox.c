@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
+#include <linux/keyctl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
@@ -18,6 +19,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -533,6 +535,49 @@ static void test_descriptors(void)
 	CHECK_OUT(out, has_line(out.out, "stdin=1,3")); /* /dev/null */
 	CHECK_OUT(out, has_line(out.out, "init-fds-hidden"));
 	CHECK_OUT(out, has_line(out.out, "init-environ-hidden"));
+}
+
+/* The caller's session keyring is not the sandbox's: a key only its possessors may read
+ * (owned by root, whom the sandbox does not map) stays out of reach. keyread, a static
+ * program compiled here, tries. */
+static void test_keyring(void)
+{
+	static const char keyread[] =
+		"#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
+		"#include <sys/syscall.h>\n#include <linux/keyctl.h>\n"
+		"int main(int argc, char **argv) {\n"
+		"\tchar buf[64] = \"\";\n"
+		"\tlong n = syscall(SYS_keyctl, KEYCTL_READ, atol(argv[1]), buf, sizeof(buf) - 1);\n"
+		"\tif (n < 0) { perror(\"keyread\"); return 1; }\n"
+		"\tprintf(\"read %s\\n\", buf);\n\treturn 0;\n}\n";
+	_cleanup_free_ char *root = make_target("keyring"), *src = tmp_path("keyread.c");
+	_cleanup_free_ char *here = NULL, *script = NULL;
+	_cleanup_(outcome_done) struct outcome out = {};
+	FILE *f;
+	long key;
+
+	if (!have("cc")) {
+		printf("  skipped: no C compiler for the key reader\n");
+		return;
+	}
+	f = fopen(src, "w");
+	CHECK(f);
+	fputs(keyread, f);
+	fclose(f);
+	CHECK(run("cc -static -o '%1$s/bin/keyread' '%2$s' && cp '%1$s/bin/keyread' '%3$s/'", root,
+		  src, tmpdir) == 0);
+	CHECK(syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "test-sandbox") >= 0);
+	key = syscall(SYS_add_key, "user", "sandbox-test-key", "secret", 6,
+		      KEY_SPEC_SESSION_KEYRING);
+	CHECK(key >= 0);
+	/* the check below can fail: a process holding the keyring reads it */
+	here = sh_out("%s/keyread %ld 2>&1", tmpdir, key);
+	CHECK_STREQ(here, "read secret");
+	script = xasprintf("keyread %ld", key);
+	out = run_in(root, script);
+	syscall(SYS_keyctl, KEYCTL_INVALIDATE, key);
+	CHECK_OUT(out, out.r == 0 && WIFEXITED(out.status) && WEXITSTATUS(out.status) == 1);
+	CHECK_OUT(out, !strstr(out.out, "secret"));
 }
 
 static void test_status(void)
@@ -1230,6 +1275,7 @@ int main(void)
 	T(test_mount_point_symlink);
 	T(test_mount_point_error);
 	T(test_descriptors);
+	T(test_keyring);
 	T(test_status);
 	T(test_bad_opts);
 	T(test_fuse);
