@@ -5,7 +5,7 @@
  * - the helper, its child, enters a new user namespace and opens /dev/fuse there with the
  *   caller's credentials still (the kernel wants a FUSE mount made from the user namespace
  *   that opened the device, and only the caller may open the device), waits for the maps,
- *   creates the mount, PID, IPC and UTS namespaces and forks PID 1;
+ *   creates the mount, PID, IPC, UTS and cgroup namespaces and forks PID 1;
  * - PID 1 of the new PID namespace takes what it needs from the host while it still has the
  *   caller's credentials (the bind sources, the device nodes, /sys: looked up after the
  *   mount namespace exists, or they could not be mounted in it), becomes root of the
@@ -96,6 +96,7 @@ static const char *const dev_links[][2] = {
 #define HINT_FUSE_ACCESS                                                                           \
 	"make /dev/fuse readable and writable by everyone: `chmod 0666 /dev/fuse` as root (the "   \
 	"mode Debian's fuse3 package gives it)"
+#define HINT_FUSE_USERNS "the kernel must allow FUSE in a user namespace (Linux 4.18 or later)"
 #define HINT_NEW_MOUNT_API "Linux 5.2 or later is needed (fsopen, fsmount, move_mount)"
 #define HINT_PROC                                                                                  \
 	"the kernel refuses a new /proc where the host's is partly hidden (a container?): run "    \
@@ -403,8 +404,8 @@ static void take_host(struct child *c)
 			child_fail(-fd, NULL, "cannot bind the host's '%s'", path);
 		c->dev_fds[i] = fd;
 	}
-	fd = tree_clone("/sys", true,
-			MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	fd = tree_clone("/sys", true, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+					      MOUNT_ATTR_NOEXEC);
 	if (fd < 0)
 		child_note("no /sys in the sandbox: cannot bind the host's read-only: %s",
 			   strerrordesc_np(-fd));
@@ -420,7 +421,7 @@ static void become_root(struct child *c)
 	if (setresgid(0, 0, 0) < 0)
 		child_fail(errno, NULL, "cannot become gid 0 in the user namespace");
 	if (setgroups(0, NULL) < 0)
-		child_fail(errno, NULL, "cannot drop the supplementary groups in the user namespace");
+		child_fail(errno, NULL, "cannot drop the supplementary groups");
 	if (setresuid(0, 0, 0) < 0)
 		child_fail(errno, NULL, "cannot become uid 0 in the user namespace");
 	/* Dies with the helper; it died already if the parent is gone (which closed its end
@@ -460,11 +461,8 @@ static void make_filesystems(struct child *c)
 		snprintf(fd, sizeof(fd), "%d", c->fuse_fds[i]);
 		mnt = fs_create("fuse", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (mnt < 0)
-			child_fail(-mnt,
-				   mnt == -ENOSYS ? HINT_NEW_MOUNT_API :
-				   mnt == -ENODEV ? HINT_FUSE_MISSING :
-						    "the kernel must allow FUSE in a user namespace "
-						    "(Linux 4.18 or later)",
+			child_fail(-mnt, mnt == -ENOSYS ? HINT_NEW_MOUNT_API :
+					 mnt == -ENODEV ? HINT_FUSE_MISSING : HINT_FUSE_USERNS,
 				   "cannot create a FUSE filesystem for '%s'", o->mounts[i].path);
 		c->mnt_fds[i] = mnt;
 	}
@@ -520,7 +518,8 @@ static void make_dev(struct child *c, int rootfd)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
 		if (symlinkat(dev_links[i][1], dev, dev_links[i][0]) < 0)
-			child_fail(errno, NULL, "cannot make the symlink '/dev/%s'", dev_links[i][0]);
+			child_fail(errno, NULL, "cannot make the symlink '/dev/%s'",
+				   dev_links[i][0]);
 	if (mkdirat(dev, "pts", 0755) < 0 || mkdirat(dev, "shm", 01777) < 0)
 		child_fail(errno, NULL, "cannot make the directories of the sandbox's /dev");
 	fd = fs_create("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
@@ -662,9 +661,10 @@ static _Noreturn void helper_main(struct child *c)
 	child_send(MSG_USERNS, 0);
 	if (msg_recv(FD_SOCK, &m, 0, NULL, 0, NULL) <= 0 || m.type != MSG_GO)
 		_exit(EXIT_SETUP); /* the parent knows why */
-	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
-		child_fail(errno, NULL, "cannot create the mount, PID, IPC and UTS namespaces "
-			   "(unshare)");
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) <
+	    0)
+		child_fail(errno, NULL, "cannot create the mount, PID, IPC, UTS and cgroup "
+			   "namespaces (unshare)");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		child_fail(errno, NULL, "cannot make the sandbox's mounts private");
 	pid = fork();
@@ -790,9 +790,9 @@ static int idmap_sub(struct idmap *m, const char *file, const char *kind, uint32
 				     kind, m->user, file, kind, m->user);
 	else if (r == -ERANGE)
 		*ret_why = xasprintf("the subordinate %s ranges of %s in %s are too small (%u ids "
-				     "needed): add one with `usermod --add-sub%ss 100000-165535 %s` "
-				     "(as root)", kind, m->user, file, SANDBOX_SUBID_MIN, kind,
-				     m->user);
+				     "needed): add one with `usermod --add-sub%ss "
+				     "100000-165535 %s` (as root)",
+				     kind, m->user, file, SANDBOX_SUBID_MIN, kind, m->user);
 	else if (r < 0)
 		*ret_why = xasprintf("cannot read %s: %s", file, strerror(-r));
 	if (r == 0)
@@ -894,9 +894,9 @@ static int idmap_write(pid_t pid, const char *file, const struct id_line *l, siz
 	text[strcspn(text, "\n")] = 0;
 	*ret_why = xasprintf("cannot write '%s' (%s): %s%s", path, text, strerror(err),
 			     err == EPERM && in_user_namespace() ?
-				     "; mkbootmedia runs as root of a user namespace (a container?) "
-				     "that does not hold these ids: give root a range of 65536 ids "
-				     "it holds in /etc/subuid and /etc/subgid" :
+				     "; mkbootmedia runs as root of a user namespace (a "
+				     "container?) that does not hold these ids: give root a range "
+				     "of 65536 ids it holds in /etc/subuid and /etc/subgid" :
 				     "");
 	return -err;
 }
@@ -1000,18 +1000,21 @@ static int opts_check(const struct sandbox_opts *o, char **ret_why)
 		const struct sandbox_mount *m = &o->mounts[i];
 
 		if (!path_ok(m->path) || (i > 0 && streq(m->path, "/"))) {
-			*ret_why = xasprintf("'%s' is not a mount point for the sandbox (an absolute "
-					     "path without '.', '..' or empty parts)",
+			*ret_why = xasprintf("'%s' is not a mount point for the sandbox (an "
+					     "absolute path without '.', '..' or empty parts)",
 					     m->path ? m->path : "(null)");
 			return -EINVAL;
 		}
-		for (size_t j = 0; j < i; j++)
-			if (streq(o->mounts[j].path, m->path) || path_below(o->mounts[j].path, m->path)) {
+		for (size_t j = 0; j < i; j++) {
+			const char *before = o->mounts[j].path;
+
+			if (streq(before, m->path) || path_below(before, m->path)) {
 				*ret_why = xasprintf("the sandbox's mount '%s' comes after '%s': "
 						     "mounts must be in order, each once",
-						     m->path, o->mounts[j].path);
+						     m->path, before);
 				return -EINVAL;
 			}
+		}
 		if (m->kind == SANDBOX_FUSE)
 			n_fuse++;
 		else if (m->kind != SANDBOX_BIND || !m->source) {
@@ -1041,7 +1044,8 @@ static int opts_check(const struct sandbox_opts *o, char **ret_why)
 
 static int script_memfd(const char *script, char **ret_why)
 {
-	_cleanup_close_ int fd = memfd_create("mkbootmedia-script", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	_cleanup_close_ int fd =
+		memfd_create("mkbootmedia-script", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	size_t n = strlen(script);
 	int r;
 
@@ -1348,16 +1352,17 @@ int sandbox_probe(char **ret_why)
 	}
 	if (getuid() != 0 && sysctl_is("/proc/sys/kernel/unprivileged_userns_clone", "0")) {
 		*ret_why = xstrdup("user namespaces are disabled for users "
-				   "(kernel.unprivileged_userns_clone = 0): enable them with `sysctl "
-				   "-w kernel.unprivileged_userns_clone=1` as root");
+				   "(kernel.unprivileged_userns_clone = 0): enable them with "
+				   "`sysctl -w kernel.unprivileged_userns_clone=1` as root");
 		return -EPERM;
 	}
 	if (getuid() != 0 &&
 	    sysctl_is("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1")) {
 		*ret_why = xstrdup("AppArmor keeps users from using user namespaces "
 				   "(kernel.apparmor_restrict_unprivileged_userns = 1): allow them "
-				   "with `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` "
-				   "as root, or an AppArmor profile for mkbootmedia");
+				   "with `sysctl -w "
+				   "kernel.apparmor_restrict_unprivileged_userns=0` as root, or an "
+				   "AppArmor profile for mkbootmedia");
 		return -EPERM;
 	}
 	r = idmap_get(&map, &why);

@@ -3,8 +3,8 @@
  * execute: mmdebstrap's unshare mode, with the target's filesystems served over FUSE by the
  * calling process. Nothing a script does can write to the host outside the target.
  *
- * A sandbox is new user, mount, PID, IPC and UTS namespaces; the network namespace is the
- * host's, so `run:` steps can reach the mirror. Inside:
+ * A sandbox is new user, mount, PID, IPC, UTS and cgroup namespaces; the network namespace
+ * is the host's, so `run:` steps can reach the mirror. Inside:
  *
  * - ids: uid and gid 0 of the namespace and 1..65535 (at least) are mapped to host ids
  *   that are never the host's root:

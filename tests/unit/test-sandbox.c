@@ -95,8 +95,8 @@ struct outcome {
 #define CHECK_OUT(o, expr)                                                                         \
 	do {                                                                                       \
 		if (!(expr))                                                                       \
-			fprintf(stderr, "  r=%d status=%#x\n  log: %s\n  output:\n%s\n", (o).r,       \
-				(o).status, (o).err, (o).out);                                     \
+			fprintf(stderr, "  r=%d status=%#x\n  log: %s\n  output:\n%s\n",           \
+				(o).r, (o).status, (o).err, (o).out);                              \
 		CHECK(expr);                                                                       \
 	} while (0)
 
@@ -256,6 +256,7 @@ static void test_basics(void)
 		   "cd /proc && echo pids: [0-9]*\n"
 		   "echo host=$(hostname)\n"
 		   "echo home=$HOME path=$PATH\n"
+		   "grep -v ':/$' /proc/self/cgroup || echo cgroup-root\n"
 		   "exit 3\n";
 	out = run_opts(&o);
 	CHECK_OUT(out, out.r == 0);
@@ -267,6 +268,7 @@ static void test_basics(void)
 	CHECK_OUT(out, has_line(out.out, "pids: 1 2"));
 	CHECK_OUT(out, has_line(out.out, "host=sbx-test"));
 	CHECK_OUT(out, has_line(out.out, "home=/root path=/usr/sbin:/usr/bin:/sbin:/bin"));
+	CHECK_OUT(out, has_line(out.out, "cgroup-root")); /* a cgroup namespace of its own */
 	CHECK_OUT(out, out.err[0] == 0);
 	/* On the host: mapped, never root. */
 	o1 = owner(created);
@@ -295,9 +297,13 @@ static void test_api_filesystems(void)
 		     "  awk -v m=$m '$5 == m { split($6, o, \",\"); print m, $8, $9, o[1] }' "
 		     "/proc/self/mountinfo\n"
 		     "done\n"
-		     "for d in null zero full random urandom tty; do test -c /dev/$d || echo no-$d; done\n"
-		     "echo links: $(for l in fd stdin stdout stderr ptmx; do readlink /dev/$l; done)\n"
-		     "head=$(cat /dev/zero | tr '\\0' z | dd bs=4 count=1 2>/dev/null); echo zero=$head\n"
+		     "for d in null zero full random urandom tty; do\n"
+		     "  test -c /dev/$d || echo no-$d\n"
+		     "done\n"
+		     "echo links: $(for l in fd stdin stdout stderr ptmx; do\n"
+		     "  readlink /dev/$l\n"
+		     "done)\n"
+		     "echo zero=$(cat /dev/zero | tr '\\0' z | dd bs=4 count=1 2>/dev/null)\n"
 		     "test -c /dev/pts/ptmx && echo ptmx\n"
 		     "touch /dev/shm/x /run/x && echo tmpfs-writable\n"
 		     "touch /sys/x 2>/dev/null || echo sys-read-only\n"
@@ -363,7 +369,8 @@ static void test_escape(void)
 	 * test_escape_control); below pivot_root it stops at the target's root. */
 	script = xasprintf(
 		"touch /proc/..%s && echo touched\n"
-		"mkdir -p /x/bin /x/proc && cp /bin/busybox /x/bin/ && mount -o bind /proc /x/proc\n"
+		"mkdir -p /x/bin /x/proc && cp /bin/busybox /x/bin/\n"
+		"mount -o bind /proc /x/proc\n"
 		"exec 9</\n"
 		"chroot /x /bin/busybox sh -c 'cd -P /proc/self/fd/9 && cd -P .. || exit 1\n"
 		"  echo top: $(/bin/busybox ls -a)\n"
@@ -379,7 +386,8 @@ static void test_escape(void)
 	CHECK(exists(in_target));
 	CHECK(!exists(hostfile));
 	CHECK_OUT(out, has_line(out.out, "chroot-done")); /* the attempt ran */
-	CHECK_OUT(out, strstr(out.out, "top: ") && strstr(out.out, " bin ") && strstr(out.out, " x"));
+	CHECK_OUT(out, strstr(out.out, "top: ") && strstr(out.out, " bin ") &&
+			       strstr(out.out, " x"));
 	CHECK_OUT(out, !strstr(out.out, "ESCAPED"));
 	CHECK_OUT(out, !has_line(out.out, "outside-marker")); /* what ls -d prints if it is there */
 	CHECK(!exists(pwned));
@@ -483,7 +491,8 @@ static void test_mount_point_symlink(void)
 				  "No such file or directory"));
 	CHECK(!exists(away) && !exists(away_efi));
 	/* once it points to something in the target, the mount lands there */
-	CHECK(run("mkdir -p '%1$s%2$s' && chown -R %3$u:%3$u '%1$s/tmp'", root, away, root_base) == 0);
+	CHECK(run("mkdir -p '%1$s%2$s' && chown -R %3$u:%3$u '%1$s/tmp'", root, away,
+		  root_base) == 0);
 	b = run_opts(&o);
 	CHECK_OUT(b, b.r == 0 && b.status == 0 && has_line(b.out, "ran"));
 	CHECK(exists(inside));
@@ -515,8 +524,9 @@ static void test_descriptors(void)
 	script = xasprintf("# secret-in-script\n"
 			   "test -e /proc/$$/fd/%1$d && echo host-fd-in-shell\n"
 			   "test -e /proc/$$/fd/3 && echo script-fd-in-shell\n"
-			   "sh -c 'for i in 3 4 5 6 7 8 9 10 11 12 %1$d; do test -e /proc/self/fd/$i "
-			   "&& echo leaked-$i; done; echo checked'\n"
+			   "sh -c 'for i in 3 4 5 6 7 8 9 10 11 12 %1$d; do\n"
+			   "  test -e /proc/self/fd/$i && echo leaked-$i\n"
+			   "done; echo checked'\n"
 			   "tr '\\0' ' ' < /proc/$$/cmdline; echo\n"
 			   "test -t 0 || echo stdin=$(stat -L -c %%t,%%T /proc/self/fd/0)\n"
 			   /* PID 1 holds a copy of the caller's memory: not readable */
@@ -547,7 +557,7 @@ static void test_keyring(void)
 		"#include <sys/syscall.h>\n#include <linux/keyctl.h>\n"
 		"int main(int argc, char **argv) {\n"
 		"\tchar buf[64] = \"\";\n"
-		"\tlong n = syscall(SYS_keyctl, KEYCTL_READ, atol(argv[1]), buf, sizeof(buf) - 1);\n"
+		"\tlong n = syscall(SYS_keyctl, KEYCTL_READ, atol(argv[1]), buf, 63);\n"
 		"\tif (n < 0) { perror(\"keyread\"); return 1; }\n"
 		"\tprintf(\"read %s\\n\", buf);\n\treturn 0;\n}\n";
 	_cleanup_free_ char *root = make_target("keyring"), *src = tmp_path("keyread.c");
@@ -616,7 +626,8 @@ static void test_bad_opts(void)
 		  "error: '/boot/' is not a mount point for the sandbox" },
 		{ { { "/", SANDBOX_BIND, "/tmp" }, { "/boot", SANDBOX_FUSE } }, 2,
 		  "error: the sandbox has FUSE mounts but no server" },
-		{ { { "/", SANDBOX_BIND, NULL } }, 1, "error: the sandbox's mount '/' has no source" },
+		{ { { "/", SANDBOX_BIND, NULL } }, 1,
+		  "error: the sandbox's mount '/' has no source" },
 		{ { { "/", SANDBOX_BIND, "/nonexistent/target" } }, 1,
 		  "error: cannot bind '/nonexistent/target' for '/': No such file or directory" },
 	};
@@ -628,8 +639,8 @@ static void test_bad_opts(void)
 
 		out = run_opts(&o);
 		if (out.r >= 0 || !startswith(out.err, cases[i].err) || strchr(out.err, '\n')) {
-			fprintf(stderr, "  case %zu: r=%d\n    got:      '%s'\n    expected: '%s'\n",
-				i, out.r, out.err, cases[i].err);
+			fprintf(stderr, "  case %zu: r=%d\n    got:      '%s'\n"
+				"    expected: '%s'\n", i, out.r, out.err, cases[i].err);
 			CHECK(0);
 		}
 	}
@@ -710,10 +721,9 @@ static void fnode_attr(fuse_ino_t ino, struct stat *st)
 {
 	const struct fnode *n = fnode(ino);
 
-	*st = (struct stat){ .st_ino = ino, .st_mode = n->mode, .st_nlink = S_ISDIR(n->mode) ? 2 : 1,
-			     .st_size = (off_t)(ino == 3 ? busybox_size :
-					n->data ? strlen(n->data) : 0),
-			     .st_mtime = 1700000000 };
+	*st = (struct stat){ .st_ino = ino, .st_mode = n->mode, .st_mtime = 1700000000 };
+	st->st_nlink = S_ISDIR(n->mode) ? 2 : 1;
+	st->st_size = (off_t)(ino == 3 ? busybox_size : n->data ? strlen(n->data) : 0);
 }
 
 static void f_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -775,7 +785,8 @@ static void f_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if ((size_t)off >= len)
 		fuse_reply_buf(req, NULL, 0);
 	else
-		fuse_reply_buf(req, data + off, len - (size_t)off < size ? len - (size_t)off : size);
+		fuse_reply_buf(req, data + off,
+			       len - (size_t)off < size ? len - (size_t)off : size);
 }
 
 static void f_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -883,7 +894,8 @@ static void test_fuse(void)
 	struct sandbox_opts o = { .mounts = m, .n_mounts = 3, .serve = test_serve, .userdata = &s };
 	_cleanup_(outcome_done) struct outcome out = {};
 
-	CHECK(run("rm -rf '%1$s' && mkdir -p '%1$s' && chown %2$u:%2$u '%1$s'", tmp, root_base) == 0);
+	CHECK(run("rm -rf '%1$s' && mkdir -p '%1$s' && chown %2$u:%2$u '%1$s'", tmp,
+		  root_base) == 0);
 	o.script = "cat /hello /mnt/hello\n"
 		   "echo root: $(ls /)\n"
 		   "echo fuse-write > /tmp/w\n"
@@ -1002,7 +1014,8 @@ static char *as_user(const char *user, const char *subid, bool fuse,
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
 		    mount(file, "/etc/subuid", NULL, MS_BIND, NULL) < 0 ||
 		    mount(file, "/etc/subgid", NULL, MS_BIND, NULL) < 0 ||
 		    (fuse && fuse_for_everyone() < 0) ||
@@ -1094,7 +1107,8 @@ static void test_nobody_bad_subuid(void)
 		_cleanup_free_ char *out = as_user("nobody", cases[i].subid, false,
 						   nobody_probe_and_run, root);
 		_cleanup_free_ char *probe = xasprintf("probe=%s", cases[i].why);
-		_cleanup_free_ char *logged = xasprintf("log=error: %s", strchr(cases[i].why, '=') + 1);
+		_cleanup_free_ char *logged =
+			xasprintf("log=error: %s", strchr(cases[i].why, '=') + 1);
 
 		if (!out || !strstr(out, probe) || !strstr(out, logged) || !strstr(out, "run=-")) {
 			fprintf(stderr, "  case %zu:\n%s\n", i, out);
@@ -1213,9 +1227,9 @@ static void test_root_subuid(void)
 				 "starts at 0, the host's root"));
 	CHECK(strstr(bad, "run=-1 status=-1 log=error: the subordinate uid range of root"));
 	small = as_user(NULL, "root:1342177280:100\n", false, root_run, root);
-	CHECK(small && strstr(small, "probe=-34 why=root's subordinate uid range in /etc/subuid is "
-				     "too small (65536 ids needed): make it larger, or remove it to "
-				     "use 1879048192-1879113727\n"));
+	CHECK(small && strstr(small, "probe=-34 why=root's subordinate uid range in /etc/subuid "
+				     "is too small (65536 ids needed): make it larger, or remove "
+				     "it to use 1879048192-1879113727\n"));
 }
 
 /* After everything: the host's mount table never saw the sandboxes. */
