@@ -109,6 +109,7 @@ struct child {
 	bool probe;
 	pid_t parent;
 	int null_fd, out_fd, script_fd, sock; /* the parent's numbers, until placed */
+	char shell_arg[64];                   /* from a "#!/bin/sh -e" line, or "" */
 	int *fuse_fds;                        /* n_mounts, -1 for SANDBOX_BIND */
 	int *mnt_fds;                         /* n_mounts: the detached mounts */
 	int dev_fds[ARRAY_SIZE(dev_nodes)];
@@ -588,11 +589,17 @@ static void enter(int rootfd)
 }
 
 /* PID 1: runs the script, reaps whatever ends meanwhile, and returns its wait status. */
-static int run_script(const struct sandbox_opts *o)
+static int run_script(struct child *c)
 {
-	char *argv[] = { (char *)"/bin/sh", (char *)SCRIPT_PATH, NULL };
+	const struct sandbox_opts *o = c->o;
+	char *argv[] = { (char *)"/bin/sh", c->shell_arg, (char *)SCRIPT_PATH, NULL };
 	int status = 0;
 	pid_t pid, p;
+
+	if (!c->shell_arg[0]) {
+		argv[1] = argv[2];
+		argv[2] = NULL;
+	}
 
 	pid = fork();
 	if (pid < 0)
@@ -628,7 +635,7 @@ static _Noreturn void init_main(struct child *c)
 	hand_fuse(c);
 	rootfd = attach_all(c);
 	enter(rootfd);
-	status = run_script(c->o);
+	status = run_script(c);
 	child_send(MSG_STATUS, status);
 	/* The kernel kills what is left in the namespace before our parent sees us exit. */
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
@@ -1066,6 +1073,39 @@ static int script_memfd(const char *script, char **ret_why)
 	return TAKE_FD(fd);
 }
 
+/* The argument of a first line "#!/bin/sh ARG" (one, as the kernel reads it): the script
+ * is read by sh, for which that line is a comment, but its "-e" must hold. "" without one;
+ * -EINVAL for another interpreter, which would not read the script as we run it. */
+static int shebang_arg(const char *script, char ret_arg[static 64], char **ret_why)
+{
+	const char *p = script + 2, *interp, *arg, *end;
+	size_t n;
+
+	ret_arg[0] = 0;
+	if (!startswith(script, "#!"))
+		return 0;
+	p += strspn(p, " \t");
+	interp = p;
+	p += strcspn(p, " \t\n");
+	n = (size_t)(p - interp);
+	if (!(n == 7 && strncmp(interp, "/bin/sh", 7) == 0)) {
+		*ret_why = xasprintf("the sandbox runs /bin/sh scripts, not '%.*s' ones", (int)n,
+				     interp);
+		return -EINVAL;
+	}
+	arg = p + strspn(p, " \t");
+	end = arg + strcspn(arg, "\n");
+	while (end > arg && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	if (end - arg >= 64) {
+		*ret_why = xasprintf("the script's \"#!/bin/sh\" line has too long an argument");
+		return -EINVAL;
+	}
+	memcpy(ret_arg, arg, (size_t)(end - arg));
+	ret_arg[end - arg] = 0;
+	return 0;
+}
+
 static char *msg_why(const struct msg *m)
 {
 	return xasprintf("%s%s%s%s%s", m->text, m->err ? ": " : "", m->err ? strerror(m->err) : "",
@@ -1200,6 +1240,7 @@ static int sandbox_do(const struct sandbox_opts *o, bool probe, int *ret_status,
 {
 	struct run r = { .o = o, .probe = probe, .sock = -1, .pidfd = -1 };
 	_cleanup_close_ int null_fd = -1, script_fd = -1;
+	char shell_arg[64] = "";
 	struct idmap map;
 	struct child c;
 	size_t n_fuse = 0;
@@ -1217,6 +1258,9 @@ static int sandbox_do(const struct sandbox_opts *o, bool probe, int *ret_status,
 		goto out;
 	}
 	if (!probe) {
+		ret = shebang_arg(o->script, shell_arg, &r.why);
+		if (ret < 0)
+			goto out;
 		script_fd = ret = script_memfd(o->script, &r.why);
 		if (ret < 0)
 			goto out;
@@ -1227,6 +1271,7 @@ static int sandbox_do(const struct sandbox_opts *o, bool probe, int *ret_status,
 		goto out;
 	}
 	child_init(&c, o, probe);
+	memcpy(c.shell_arg, shell_arg, sizeof(shell_arg));
 	c.null_fd = null_fd;
 	c.out_fd = probe ? -1 : o->out_fd;
 	c.script_fd = script_fd;

@@ -88,7 +88,8 @@ struct sandbox_opts {
 	const struct sandbox_mount *mounts;
 	size_t n_mounts; /* 1 (the root) to SANDBOX_MOUNTS_MAX */
 	/* A /bin/sh script, run by the target's /bin/sh as uid 0 of the namespace, with the
-	 * target's / as its working directory. */
+	 * target's / as its working directory. A first line "#!/bin/sh -e" is honoured (its
+	 * one argument is passed to sh); another interpreter is refused. */
 	const char *script;
 	/* Its environment (NULL-terminated); NULL: sandbox_default_env. Nothing of the
 	 * caller's environment is passed on otherwise. */

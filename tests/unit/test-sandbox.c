@@ -596,6 +596,24 @@ static void test_status(void)
 	_cleanup_free_ char *bare = tmp_path("bare");
 	_cleanup_(outcome_done) struct outcome a = {}, b = {}, c = {};
 
+	_cleanup_(outcome_done) struct outcome d = {}, e = {}, f = {};
+	_cleanup_free_ char *big = NULL;
+
+	/* "#!/bin/sh -e" holds, on line 1 of the script as written */
+	d = run_in(root, "#!/bin/sh -e\necho $LINENO\nfalse\necho not-reached\n");
+	CHECK_OUT(d, d.r == 0 && WIFEXITED(d.status) && WEXITSTATUS(d.status) == 1);
+	CHECK_OUT(d, streq(d.out, "2\n"));
+	e = run_in(root, "#!/usr/bin/perl\nprint 1;\n");
+	CHECK_OUT(e, e.r == -EINVAL && streq(e.err, "error: the sandbox runs /bin/sh scripts, not "
+						    "'/usr/bin/perl' ones"));
+	/* a script far bigger than a pipe's buffer or an argv string */
+	big = xmalloc(300001);
+	memset(big, '#', 300000);
+	big[300000] = 0;
+	memcpy(big + 299980, "\necho big-script\n", 18);
+	f = run_in(root, big);
+	CHECK_OUT(f, f.r == 0 && f.status == 0 && streq(f.out, "big-script\n"));
+
 	a = run_in(root, "echo before; kill -9 $$; echo after");
 	CHECK_OUT(a, a.r == 0 && WIFSIGNALED(a.status) && WTERMSIG(a.status) == SIGKILL);
 	CHECK_OUT(a, has_line(a.out, "before") && !strstr(a.out, "after"));
