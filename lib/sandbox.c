@@ -1114,7 +1114,6 @@ static char *msg_why(const struct msg *m)
 
 struct run {
 	const struct sandbox_opts *o;
-	bool probe;
 	int sock;
 	pid_t pid;
 	int pidfd;
@@ -1238,7 +1237,7 @@ static void child_init(struct child *c, const struct sandbox_opts *o, bool probe
  * or -errno with *ret_why set (NULL when serve() failed: it said why). */
 static int sandbox_do(const struct sandbox_opts *o, bool probe, int *ret_status, char **ret_why)
 {
-	struct run r = { .o = o, .probe = probe, .sock = -1, .pidfd = -1 };
+	struct run r = { .o = o, .sock = -1, .pidfd = -1 };
 	_cleanup_close_ int null_fd = -1, script_fd = -1;
 	char shell_arg[64] = "";
 	struct idmap map;
