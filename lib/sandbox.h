@@ -11,26 +11,28 @@
  *     as a user: 0 -> the caller's uid (and gid), 1.. -> the caller's range in /etc/subuid
  *     (/etc/subgid), at least SANDBOX_SUBID_MIN ids, set with newuidmap/newgidmap (package
  *     uidmap), as mmdebstrap does;
- *     as root: 0.. -> root's range in /etc/subuid (/etc/subgid) when there is one, else
- *     SANDBOX_ROOT_ID_BASE.. (SANDBOX_ROOT_ID_COUNT ids), written to /proc/PID/uid_map;
+ *     as root: 0.. -> root's range in /etc/subuid (/etc/subgid) when there is one (at
+ *     least SANDBOX_ID_COUNT ids), else SANDBOX_ROOT_ID_BASE.. (SANDBOX_ROOT_ID_COUNT
+ *     ids), written to /proc/PID/uid_map and gid_map (setgroups stays allowed);
+ *     a range starting at 0, the host's root, is refused;
  *   the script runs as uid 0, gid 0, no supplementary groups, full capabilities of the
  *   namespace only. As a user, uid 0 of the sandbox is that user for the kernel: what the
  *   user reaches without a path (keys granted to the user, say) the scripts reach too;
  * - mounts, all in the sandbox's private mount namespace (the host sees none of them): the
- *   caller's mounts (the target root at scratch_dir, then the others under it), a new
- *   /proc, /dev (a tmpfs with null, zero, full, random, urandom and tty from the host, the
- *   fd, stdin, stdout, stderr and ptmx symlinks, a new devpts at /dev/pts, a tmpfs at
- *   /dev/shm), the host's /sys read-only (left out when the kernel refuses it), a tmpfs at
- *   /run. Missing mount points are created in the target (as its root). Mount points are
- *   resolved inside the target: a symlink in the target never leads to a host path. Then
- *   the sandbox pivots into the target and detaches the old root: no host path is
- *   reachable, and no host file descriptor is open in it;
+ *   caller's mounts, nosuid and nodev (the target root at scratch_dir, then the others
+ *   under it), a new /proc, /dev (a 1 MiB tmpfs with null, zero, full, random, urandom and
+ *   tty from the host, the fd, stdin, stdout, stderr and ptmx symlinks, a new devpts at
+ *   /dev/pts, a tmpfs at /dev/shm), the host's /sys read-only (left out when the kernel
+ *   refuses it), a tmpfs at /run. Missing mount points are created in the target (as its
+ *   root). Mount points are resolved inside the target: a symlink in the target never
+ *   leads to a host path. Then the sandbox pivots into the target and detaches the old
+ *   root: no host path is reachable, and no host file descriptor is open in it;
  * - processes: PID 1 is a reaper of ours; it runs `/bin/sh` on the script as its child
  *   with stdin on /dev/null, in a new session (no controlling terminal) with a session
- *   keyring of its own, umask 022, every signal at its default, waits for it, reaps
- *   orphans, and ends when the script does:
- *   the kernel then kills whatever the script left running. The sandbox dies with the
- *   caller's thread (PR_SET_PDEATHSIG) and is killed on every error path.
+ *   keyring of its own, umask 022, every signal at its default; it waits for it, reaps
+ *   orphans, and ends when the script does: the kernel then kills whatever the script
+ *   left running. The sandbox dies with the caller's thread (PR_SET_PDEATHSIG) and is
+ *   killed on every error path.
  *
  * The script reaches the shell through a sealed memfd, not the command line (a script may
  * hold a password hash; the host's ps shows every process): the shell runs
@@ -130,7 +132,7 @@ int sandbox_run(const struct sandbox_opts *o, int *ret_status);
  * above; newuidmap and newgidmap installed), /dev/fuse usable, a FUSE filesystem and a
  * /proc creatable in a user namespace. It forks a short-lived child that goes through the
  * first steps of a sandbox. 0, or -errno with *ret_why (free it) a one-line, actionable
- * explanation; nothing is logged. */
+ * explanation; nothing is logged (but debug lines). */
 int sandbox_probe(char **ret_why);
 
 /* The first range of at least min_count ids for the user called name or numbered id in an
