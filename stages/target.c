@@ -172,8 +172,10 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	r = sandbox_run(&o, &status);
 	/* The FUSE server changed the filesystems behind the tree's back. */
 	tree_forget(b->tree);
-	if (r < 0)
+	if (r < 0) {
+		report_output(out, what, true);
 		goto done;
+	}
 	if (status != 0) {
 		report_output(out, what, true);
 		if (WIFSIGNALED(status))
