@@ -1214,7 +1214,9 @@ static int serve_fuse(struct run *r, size_t n_fuse)
 		close(got[i]);
 	if (ret < 0)
 		return ret; /* serve() said why */
-	if (poll(&(struct pollfd){ .fd = r->pidfd, .events = POLLIN }, 1, 0) == 0) {
+	/* The connections also end when the sandbox's last process exits and its mount
+	 * namespace goes: the server can see that a moment before the pidfd says so. */
+	if (poll(&(struct pollfd){ .fd = r->pidfd, .events = POLLIN }, 1, 10000) == 0) {
 		r->why = xstrdup("the FUSE server returned before the sandbox ended");
 		return -EPROTO;
 	}
