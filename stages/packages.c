@@ -635,6 +635,46 @@ static int make_merged_usr(struct build *b, const char *arch)
 	return 0;
 }
 
+/* The seed's equivs package, for real: an installed package "mkbootmedia-provides" that
+ * Provides what the recipe's provides: names, so that dpkg and apt in the image see those
+ * dependencies satisfied (apt would otherwise install initramfs-tools at the first
+ * apt-get install). */
+static int write_provides(struct build *b, struct packages_priv *p)
+{
+	struct tree_attr a = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *status = NULL, *out = NULL;
+	size_t size = 0, len = 0;
+	FILE *f;
+	int r;
+
+	r = tree_read(b->tree, "/var/lib/dpkg/status", 64 << 20, &status, &size);
+	if (r < 0)
+		return log_errno(r, "cannot read /var/lib/dpkg/status");
+	f = open_memstream(&out, &len);
+	fputs(status, f);
+	if (size && status[size - 1] != '\n')
+		fputc('\n', f);
+	if (size)
+		fputc('\n', f);
+	fprintf(f, "Package: mkbootmedia-provides\nStatus: install ok installed\n"
+		"Priority: optional\nSection: misc\nInstalled-Size: 0\n"
+		"Maintainer: mkbootmedia <mkbootmedia@localhost>\nArchitecture: all\n"
+		"Version: 1\nProvides: ");
+	for (size_t i = 0; p->provides[i]; i++)
+		fprintf(f, "%s%s", i ? ", " : "", p->provides[i]);
+	fputs("\nDescription: what this image provides without packages (mkbootmedia)\n"
+	      " Written by mkbootmedia for its recipe's packages.provides, as the equivs package\n"
+	      " of a hand-made system would be.\n", f);
+	fclose(f);
+	if ((r = tree_write(b->tree, "/var/lib/dpkg/status", &a, out, len)) < 0 ||
+	    (r = tree_write(b->tree, "/var/lib/dpkg/info/mkbootmedia-provides.list", &a, "/.\n",
+			    3)) < 0 ||
+	    (r = tree_write(b->tree, "/var/lib/dpkg/info/mkbootmedia-provides.md5sums", &a, "",
+			    0)) < 0)
+		return log_errno(r, "cannot record the provided packages in the dpkg database");
+	return 0;
+}
+
 static int packages_run(struct build *b, void *priv)
 {
 	struct packages_priv *p = priv;
@@ -723,6 +763,8 @@ static int packages_run(struct build *b, void *priv)
 		if (r < 0)
 			goto out;
 	}
+	if (p->provides && p->provides[0] && (r = write_provides(b, p)) < 0)
+		goto out;
 	b->n_packages = st.packages;
 	log_info("unpacked %zu packages: %zu entries (%zu filtered out), %s of files",
 		 st.packages, st.entries, st.filtered, format_bytes(sz, st.bytes));
