@@ -8,6 +8,7 @@ cache=$(test_cache)
 hostdir=$WORK/host-$$
 sed "s|\"\$HOSTDIR\"|$hostdir|" "$CASE/recipe.yml" >recipe.yml
 cp "$CASE/root.pw" .
+chmod 600 root.pw
 mkbm --cache "$cache" recipe.yml -o out/a.img || { cat "$WORK/stderr"; fail "build"; }
 part_extract out/a.img 1 boot.fs
 part_extract out/a.img 2 root.fs
