@@ -59,36 +59,43 @@ int configure_resolve_mode(struct build *b)
 			  "first boots) or none (unpacked only)", why);
 }
 
-/* The script's output: "==> " lines at info level, the rest at debug; on failure, the
- * last lines as the error's context. */
-static void report_output(int fd, const char *what, bool failed)
+/* The script's output: "==> " lines at info level, the rest at debug; on failure, its
+ * last lines (returned, for the one error message that says what failed). */
+static char *report_output(int fd, const char *what, bool failed)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, n_lines = 0, first = 0, i = 0;
+	char *tail = NULL, *line, *save = NULL;
+	size_t size = 0, n_lines = 0, first = 0, i = 0, len = 0;
+	FILE *f = NULL;
 	struct stat st;
-	char *line, *save = NULL;
 
 	if (fstat(fd, &st) < 0 || st.st_size == 0)
-		return;
+		return xstrdup("");
 	buf = xmalloc(st.st_size + 1);
 	if (pread_all(fd, buf, st.st_size, 0) < 0)
-		return;
+		return xstrdup("");
 	size = st.st_size;
 	buf[size] = 0;
 	for (size_t k = 0; k < size; k++)
 		n_lines += buf[k] == '\n';
 	if (size && buf[size - 1] != '\n')
 		n_lines++;
-	if (failed && n_lines > 40)
-		first = n_lines - 40;
+	if (failed) {
+		f = open_memstream(&tail, &len);
+		if (n_lines > 40)
+			first = n_lines - 40;
+	}
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
 		if (failed && i >= first)
-			log_error("  %s| %s", what, line);
+			fprintf(f, "\n  %s| %s", what, line);
 		else if (startswith(line, "==> "))
 			log_info("%s", line + 4);
 		else
 			log_debug("  %s| %s", what, line);
 	}
+	if (f)
+		fclose(f);
+	return tail ? tail : xstrdup("");
 }
 
 struct serve_ctx {
@@ -173,20 +180,24 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	/* The FUSE server changed the filesystems behind the tree's back. */
 	tree_forget(b->tree);
 	if (r < 0) {
-		report_output(out, what, true);
+		_cleanup_free_ char *tail = report_output(out, what, true);
+
+		if (tail[0])
+			log_info("%s: its last output:%s", what, tail);
 		goto done;
 	}
 	if (status != 0) {
-		report_output(out, what, true);
+		_cleanup_free_ char *tail = report_output(out, what, true);
+
 		if (WIFSIGNALED(status))
-			r = log_fail("%s: killed by signal %d (its last output is above)", what,
-				     WTERMSIG(status));
+			r = log_fail("%s: killed by signal %d; its last output:%s", what,
+				     WTERMSIG(status), tail);
 		else
-			r = log_fail("%s: failed with exit status %d (its last output is above)",
-				     what, WIFEXITED(status) ? WEXITSTATUS(status) : status);
+			r = log_fail("%s: failed with exit status %d; its last output:%s", what,
+				     WIFEXITED(status) ? WEXITSTATUS(status) : status, tail);
 		goto done;
 	}
-	report_output(out, what, false);
+	free(report_output(out, what, false));
 done:
 	rmdir(scratch);
 	return r;
