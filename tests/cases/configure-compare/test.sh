@@ -9,25 +9,36 @@ mkbm --cache "$cache" "$CASE/recipe.yml" -o out/c.img || { cat "$WORK/stderr"; f
 	fail "check"
 awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' plan.txt >list.txt
 [ "$(wc -l <list.txt)" -gt 80 ] || fail "package list: $(cat list.txt)"
-flat_repo "$cache" list.txt repo
-mmdebstrap --quiet --mode=unshare --variant=custom --include="$(paste -sd, list.txt)" \
-	bookworm mm.tar "deb [trusted=yes] copy://$WORK/repo ./" >mm.log 2>&1 ||
-	{ tail -30 mm.log; fail "mmdebstrap"; }
+# mmdebstrap's own minbase (from the mirror) with debootstrap's merged /usr, as we make it.
+mmdebstrap --quiet --mode=unshare --variant=minbase --include=sysvinit-core,cron \
+	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr bookworm mm.tar \
+	http://deb.debian.org/debian >mm.log 2>&1 || { tail -30 mm.log; fail "mmdebstrap"; }
 mkdir mm ours
 tar -C mm --numeric-owner -xpf mm.tar
 part_extract out/c.img 1 root.fs
 fsck_clean root.fs
+# Our side: debugfs rdump for the symlink targets (it drops setuid and sticky bits), and
+# debugfs "ls -p" of every directory for the exact modes and owners.
 debugfs -R "rdump / $WORK/ours" root.fs >/dev/null 2>&1
-[ -d ours/etc ] || mv ours/*/ ours.tmp
-list_tree() {
-	(cd "$1" && find . \( -path ./dev -o -path ./lost+found -o -path ./proc -o -path ./sys \) \
-		-prune -o -printf '%p %y %m %U %G %l\n' | LC_ALL=C sort)
-}
+(cd ours && find . -type d) | sed 's|^\.||; s|^$|/|; s|^|ls -p |' >ls.cmds
+debugfs -f ls.cmds root.fs 2>/dev/null | awk -F/ -v root="$WORK/ours" '
+	/^debugfs: ls -p / { dir = substr($0, 16); if (dir != "/") dir = dir "/"; next }
+	NF >= 7 && $6 != "." && $6 != ".." {
+		m = 0; for (i = 1; i <= length($3); i++) m = m * 8 + substr($3, i, 1)
+		t = int(m / 4096); p = m % 4096
+		y = t == 4 ? "d" : t == 8 ? "f" : t == 10 ? "l" : t == 2 ? "c" : t == 6 ? "b" : t == 1 ? "p" : "s"
+		path = "." dir $6
+		if (path ~ /^\.\/(dev|lost\+found|proc|sys)(\/|$)/) next
+		l = ""; if (y == "l") { cmd = "readlink \"" root "/" substr(path, 3) "\""; cmd | getline l; close(cmd) }
+		printf "%s %s %o %s %s %s\n", path, y, p, $4, $5, l
+	}' | LC_ALL=C sort >ours.list
+(cd mm && find . \( -path ./dev -o -path ./lost+found -o -path ./proc -o -path ./sys \) -prune -o \
+	-printf '%p %y %m %U %G %l\n' | sed 1d | LC_ALL=C sort) >mm.list
+[ "$(wc -l <ours.list)" -gt 5000 ] || fail "our listing: $(wc -l <ours.list) entries"
+grep -q '^\./usr/bin/passwd f 4755 0 0 $' ours.list || fail "passwd: $(grep '/usr/bin/passwd ' ours.list)"
 allowed() {
 	grep -v '^#' "$CASE/allowed.txt" | grep -v '^$'
 }
-list_tree mm >mm.list
-list_tree ours >ours.list
 diff mm.list ours.list | grep '^[<>]' | grep -Ev -f <(allowed) >diff.txt || true
 [ ! -s diff.txt ] || { head -60 diff.txt; fail "$(wc -l <diff.txt) differences with mmdebstrap"; }
 status() {
