@@ -757,6 +757,7 @@ static char *configure_script(struct build *b, struct configure_priv *c)
 			"if [ \"$(readlink -f /sbin/init)\" = /usr/lib/systemd/systemd ]; then "
 			"systemctl disable %s; else update-rc.d %s disable; fi\n", *l, *l, *l);
 	fputs("rm -f /usr/sbin/policy-rc.d /etc/dpkg/dpkg.cfg.d/mkbootmedia-unsafe-io\n", f);
+	fputs(TARGET_SCRIPT_CLEANUP, f);
 	fclose(f);
 	return out;
 }

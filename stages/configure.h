@@ -28,5 +28,15 @@ int configure_vm(struct build *b, const char *what, const char *script);
 /* Appends `script` to the image's first-boot hook (created on the first call). */
 int configure_first_boot(struct build *b, const char *what, const char *script);
 
+/* What the scripts leave that differs at every build (timestamps, inode numbers) or only
+ * makes the image bigger, removed as mmdebstrap removes it: ldconfig's aux-cache, dpkg's,
+ * update-alternatives' and apt's logs, apt's package caches and downloaded lists. */
+#define TARGET_SCRIPT_CLEANUP \
+	"rm -f /var/cache/ldconfig/aux-cache /var/log/dpkg.log /var/log/alternatives.log \\\n" \
+	"  /var/log/apt/history.log /var/log/apt/term.log /var/log/apt/eipp.log.xz \\\n" \
+	"  /var/cache/apt/pkgcache.bin /var/cache/apt/srcpkgcache.bin \\\n" \
+	"  /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb\n" \
+	"find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -delete 2>/dev/null || true\n"
+
 /* The environment every script starts with: a shell fragment (exports). */
 char *target_script_prologue(const struct build *b);

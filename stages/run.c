@@ -137,6 +137,7 @@ static int run_run(struct build *b, void *priv)
 			"  rm -rf \"$mkb_dir\" /usr/sbin/policy-rc.d; exit $mkb_rc\nfi\n",
 			p->steps[i].name, i, p->steps[i].name);
 	fputs("rm -rf \"$mkb_dir\" /usr/sbin/policy-rc.d\n", f);
+	fputs(TARGET_SCRIPT_CLEANUP, f);
 	fclose(f);
 	return target_script(b, "run", script);
 }
