@@ -25,6 +25,10 @@
 /* Blocks a change leaves free for the metadata it may need on the way (extent or indirect
  * blocks, a directory block): libext2fs does not undo half-made changes when it runs out. */
 #define E2FUSE_SLACK 16
+/* Directories this big get their names hashed in memory (while the total stays below the
+ * cap): smaller ones are read faster than the hash is built. */
+#define E2FUSE_INDEX_MIN_SIZE (16u << 10)
+#define E2FUSE_INDEX_MAX_BYTES (64u << 20)
 /* Beyond what any file in an image needs, below every format's limit. */
 #define E2FUSE_MAX_FILE (1ULL << 40)
 
@@ -52,6 +56,25 @@ struct dir_snap {
 	bool filled;
 };
 
+/* The names of a big directory, hashed: ext2fs_lookup reads the directory from its start,
+ * which makes a lookup of each name quadratic. */
+struct dname {
+	struct dname *next;
+	ext2_ino_t ino;
+	uint32_t hash;
+	char name[]; /* NUL-terminated */
+};
+
+struct dindex {
+	struct dindex *next; /* in e2fuse.dindex */
+	ext2_ino_t dir;
+	struct dname **buckets;
+	size_t n_buckets, n;
+	size_t bytes;
+};
+
+#define DINDEX_BUCKETS 256
+
 struct e2fuse {
 	ext2_filsys fs;
 	struct fuse_session *se;
@@ -66,6 +89,9 @@ struct e2fuse {
 	struct node **nodes;
 	size_t n_buckets, n_nodes;
 	struct dir_snap *snaps; /* open directories, freed by e2fuse_free() if never released */
+	struct dindex *dindex[DINDEX_BUCKETS]; /* by directory inode */
+	size_t dindex_bytes;
+	char *dirbuf; /* scratch: one directory block */
 };
 
 /* ---- errors ---- */
@@ -203,6 +229,149 @@ static void node_forget(struct e2fuse *s, ext2_ino_t ino, uint64_t nlookup)
 		return;
 	n->nlookup = nlookup < n->nlookup ? n->nlookup - nlookup : 0;
 	node_release(s, n);
+}
+
+/* ---- the names of big directories ---- */
+
+static uint32_t name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h;
+}
+
+static struct dindex *dindex_find(const struct e2fuse *s, ext2_ino_t dir)
+{
+	for (struct dindex *x = s->dindex[dir % DINDEX_BUCKETS]; x; x = x->next)
+		if (x->dir == dir)
+			return x;
+	return NULL;
+}
+
+static struct dname **dindex_slot(struct dindex *x, const char *name, size_t len, uint32_t h)
+{
+	struct dname **p = &x->buckets[h & (x->n_buckets - 1)];
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->hash == h && strlen((*p)->name) == len && !memcmp((*p)->name, name, len))
+			break;
+	return p;
+}
+
+static void dindex_put(struct e2fuse *s, struct dindex *x, const char *name, size_t len,
+		       ext2_ino_t ino)
+{
+	uint32_t h = name_hash(name, len);
+	struct dname **p = dindex_slot(x, name, len, h), *d;
+
+	if (*p) {
+		(*p)->ino = ino;
+		return;
+	}
+	if (x->n >= x->n_buckets) {
+		size_t nb = x->n_buckets * 2;
+		struct dname **t = xcalloc(nb, sizeof(*t));
+
+		for (size_t i = 0; i < x->n_buckets; i++)
+			for (struct dname *e = x->buckets[i], *next; e; e = next) {
+				next = e->next;
+				e->next = t[e->hash & (nb - 1)];
+				t[e->hash & (nb - 1)] = e;
+			}
+		free(x->buckets);
+		x->buckets = t;
+		x->n_buckets = nb;
+		p = dindex_slot(x, name, len, h);
+	}
+	d = xmalloc(sizeof(*d) + len + 1);
+	d->next = NULL;
+	d->ino = ino;
+	d->hash = h;
+	memcpy(d->name, name, len);
+	d->name[len] = 0;
+	*p = d;
+	x->n++;
+	x->bytes += sizeof(*d) + len + 1;
+	s->dindex_bytes += sizeof(*d) + len + 1;
+}
+
+static void dindex_del(struct e2fuse *s, struct dindex *x, const char *name)
+{
+	size_t len = strlen(name);
+	struct dname **p = dindex_slot(x, name, len, name_hash(name, len)), *d = *p;
+
+	if (!d)
+		return;
+	*p = d->next;
+	x->n--;
+	x->bytes -= sizeof(*d) + len + 1;
+	s->dindex_bytes -= sizeof(*d) + len + 1;
+	free(d);
+}
+
+static void dindex_drop(struct e2fuse *s, ext2_ino_t dir)
+{
+	struct dindex **p = &s->dindex[dir % DINDEX_BUCKETS], *x;
+
+	while (*p && (*p)->dir != dir)
+		p = &(*p)->next;
+	x = *p;
+	if (!x)
+		return;
+	*p = x->next;
+	for (size_t i = 0; i < x->n_buckets; i++)
+		for (struct dname *d = x->buckets[i], *next; d; d = next) {
+			next = d->next;
+			free(d);
+		}
+	s->dindex_bytes -= x->bytes;
+	free(x->buckets);
+	free(x);
+}
+
+struct dindex_fill {
+	struct e2fuse *s;
+	struct dindex *x;
+};
+
+static int dindex_add_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+			    int blocksize, char *buf, void *priv)
+{
+	struct dindex_fill *f = priv;
+
+	if (d->inode)
+		dindex_put(f->s, f->x, d->name, (size_t)ext2fs_dirent_name_len(d), d->inode);
+	return 0;
+}
+
+/* The index of dir, made now if dir is big enough; NULL for small directories, those whose
+ * names do not compare as bytes (casefolded, encrypted), or when memory is capped. */
+static struct dindex *dindex_get(struct e2fuse *s, ext2_ino_t dir)
+{
+	struct dindex *x = dindex_find(s, dir);
+	struct ext2_inode in;
+	struct dindex_fill f;
+
+	if (x)
+		return x;
+	if (s->dindex_bytes > E2FUSE_INDEX_MAX_BYTES || ext2fs_read_inode(s->fs, dir, &in) ||
+	    !LINUX_S_ISDIR(in.i_mode) || EXT2_I_SIZE(&in) < E2FUSE_INDEX_MIN_SIZE ||
+	    (in.i_flags & (EXT4_CASEFOLD_FL | EXT4_ENCRYPT_FL)))
+		return NULL;
+	x = xcalloc(1, sizeof(*x));
+	x->dir = dir;
+	x->n_buckets = 1024;
+	x->buckets = xcalloc(x->n_buckets, sizeof(*x->buckets));
+	x->next = s->dindex[dir % DINDEX_BUCKETS];
+	s->dindex[dir % DINDEX_BUCKETS] = x;
+	f = (struct dindex_fill){ s, x };
+	if (ext2fs_dir_iterate2(s->fs, dir, 0, NULL, dindex_add_entry, &f)) {
+		dindex_drop(s, dir);
+		return NULL;
+	}
+	return x;
 }
 
 /* ---- inodes ---- */
@@ -429,6 +598,8 @@ static int inode_free(struct e2fuse *s, ext2_ino_t ino)
 	if (r < 0)
 		return r;
 	ext2fs_inode_alloc_stats2(s->fs, ino, -1, LINUX_S_ISDIR(in.i_mode));
+	if (LINUX_S_ISDIR(in.i_mode))
+		dindex_drop(s, ino); /* the number may come back as another directory */
 	return 0;
 }
 
@@ -821,8 +992,6 @@ static int file_truncate(struct e2fuse *s, ext2_ino_t ino, struct ext2_inode_lar
 	return err ? e2_fail(err, "cannot set the size", ino) : 0;
 }
 
-/* ---- directories ---- */
-
 static int check_name(const char *name)
 {
 	size_t len = strlen(name);
@@ -834,31 +1003,119 @@ static int check_name(const char *name)
 	return 0;
 }
 
+/* ---- directories ---- */
+
 /* The inode named name in dir: -ENOENT when there is none. */
 static int dir_lookup(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t *ret)
 {
+	struct dindex *x;
 	errcode_t err;
 	int r = check_name(name);
 
 	if (r < 0)
 		return r;
+	x = dindex_get(s, dir);
+	if (x) {
+		struct dname *d = *dindex_slot(x, name, strlen(name), name_hash(name, strlen(name)));
+
+		if (!d)
+			return -ENOENT;
+		*ret = d->ino;
+		return 0;
+	}
 	err = ext2fs_lookup(s->fs, dir, name, (int)strlen(name), NULL, ret);
 	if (err == EXT2_ET_FILE_NOT_FOUND)
 		return -ENOENT;
 	return err ? e2_fail(err, "cannot look up a name", dir) : 0;
 }
 
+/* Adds name at the end of a linear directory: in its last block, else EXT2_ET_DIR_NO_SPACE.
+ * ext2fs_link looks for room from the first block on, which makes filling a directory
+ * quadratic (libext2fs 1.47.1 has EXT2FS_LINK_APPEND for this). Other directories (hashed,
+ * inline, casefolded) are left to ext2fs_link. */
+static errcode_t link_append(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			     int ftype)
+{
+	ext2_filsys fs = s->fs;
+	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), need = EXT2_DIR_REC_LEN(len);
+	unsigned limit, off, rec_len;
+	struct ext2_inode in;
+	blk64_t pblk = 0;
+	uint64_t size;
+	errcode_t err;
+
+	err = ext2fs_read_inode(fs, dir, &in);
+	if (err)
+		return err;
+	size = EXT2_I_SIZE(&in);
+	if ((in.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL | EXT4_CASEFOLD_FL |
+			   EXT4_ENCRYPT_FL)) ||
+	    size < bs || size % bs)
+		return ext2fs_link(fs, dir, name, ino, ftype);
+	err = ext2fs_bmap2(fs, dir, &in, NULL, 0, size / bs - 1, NULL, &pblk);
+	if (err || !pblk)
+		return ext2fs_link(fs, dir, name, ino, ftype);
+	err = ext2fs_read_dir_block4(fs, pblk, s->dirbuf, 0, dir);
+	if (err)
+		return err;
+	limit = bs;
+	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)s->dirbuf))
+		limit -= sizeof(struct ext2_dir_entry_tail);
+	for (off = 0; off < limit; off += rec_len) {
+		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(s->dirbuf + off), *nd = d;
+		unsigned used;
+
+		err = ext2fs_get_rec_len(fs, d, &rec_len);
+		if (err || rec_len < 8 || rec_len > limit - off)
+			return ext2fs_link(fs, dir, name, ino, ftype); /* let it judge */
+		used = d->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(d)) : 0;
+		if (rec_len < used || rec_len - used < need)
+			continue;
+		if (d->inode) {
+			nd = (struct ext2_dir_entry *)(s->dirbuf + off + used);
+			err = ext2fs_set_rec_len(fs, used, d);
+			if (!err)
+				err = ext2fs_set_rec_len(fs, rec_len - used, nd);
+			if (err)
+				return err;
+		}
+		nd->inode = ino;
+		ext2fs_dirent_set_name_len(nd, (int)len);
+		ext2fs_dirent_set_file_type(nd, ext2fs_has_feature_filetype(fs->super) ? ftype : 0);
+		memcpy(nd->name, name, len);
+		return ext2fs_write_dir_block4(fs, pblk, s->dirbuf, 0, dir);
+	}
+	return EXT2_ET_DIR_NO_SPACE;
+}
+
 static int dir_link(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 		    unsigned mode)
 {
-	errcode_t err = ext2fs_link(s->fs, dir, name, ino, mode_ftype(mode));
+	struct dindex *x = dindex_get(s, dir);
+	errcode_t err = link_append(s, dir, name, ino, mode_ftype(mode));
 
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		err = ext2fs_expand_dir(s->fs, dir);
 		if (!err)
-			err = ext2fs_link(s->fs, dir, name, ino, mode_ftype(mode));
+			err = link_append(s, dir, name, ino, mode_ftype(mode));
 	}
-	return err ? e2_fail(err, "cannot add a name", dir) : 0;
+	if (err)
+		return e2_fail(err, "cannot add a name", dir);
+	if (x)
+		dindex_put(s, x, name, strlen(name), ino);
+	return 0;
+}
+
+static int dir_unlink(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	struct dindex *x = dindex_find(s, dir);
+	errcode_t err = ext2fs_unlink(s->fs, dir, name, ino, 0);
+
+	if (err)
+		return e2_fail(err, "cannot remove a name", dir);
+	if (x)
+		dindex_del(s, x, name);
+	return 0;
 }
 
 struct dirent_edit {
@@ -899,7 +1156,11 @@ static int dir_set_entry(struct e2fuse *s, ext2_ino_t dir, const char *name, ext
 				  &e);
 	if (err)
 		return e2_fail(err, "cannot change a name", dir);
-	return e.done ? 0 : -ENOENT;
+	if (!e.done)
+		return -ENOENT;
+	if (dindex_find(s, dir))
+		dindex_put(s, dindex_find(s, dir), name, e.len, ino);
+	return 0;
 }
 
 static int count_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
@@ -1394,7 +1655,6 @@ static int do_remove(struct e2fuse *s, fuse_ino_t parent, const char *name, bool
 	struct timespec ts = now();
 	struct ext2_inode_large in;
 	ext2_ino_t dir, ino;
-	errcode_t err;
 	int r;
 
 	r = ino_check(s, parent, &dir);
@@ -1415,9 +1675,9 @@ static int do_remove(struct e2fuse *s, fuse_ino_t parent, const char *name, bool
 	} else if (LINUX_S_ISDIR(in.i_mode)) {
 		return -EISDIR;
 	}
-	err = ext2fs_unlink(s->fs, dir, name, ino, 0);
-	if (err)
-		return e2_fail(err, "cannot remove a name", dir);
+	r = dir_unlink(s, dir, name, ino);
+	if (r < 0)
+		return r;
 	r = dir_touch(s, dir, rmdir ? -1 : 0, ts);
 	if (r < 0)
 		return r;
@@ -1441,7 +1701,6 @@ static int do_rename(struct e2fuse *s, fuse_ino_t parent, const char *name, fuse
 	struct ext2_inode_large sin, din, pin;
 	ext2_ino_t sdir, ddir, sino, dino = 0;
 	bool is_dir, moves;
-	errcode_t err;
 	int r;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -1503,9 +1762,9 @@ static int do_rename(struct e2fuse *s, fuse_ino_t parent, const char *name, fuse
 		r = dir_link(s, ddir, newname, sino, sin.i_mode);
 	if (r < 0)
 		return r;
-	err = ext2fs_unlink(s->fs, sdir, name, sino, 0);
-	if (err)
-		return e2_fail(err, "cannot remove a name", sdir);
+	r = dir_unlink(s, sdir, name, sino);
+	if (r < 0)
+		return r;
 	if (moves) {
 		r = dir_set_entry(s, sino, "..", ddir, -1);
 		if (r < 0)
@@ -2282,6 +2541,7 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	s->inode_size = EXT2_INODE_SIZE(fs->super);
 	s->large_inodes = s->inode_size > EXT2_GOOD_OLD_INODE_SIZE;
 	s->block = xmalloc(fs->blocksize);
+	s->dirbuf = xmalloc(fs->blocksize);
 	s->bmap_buf = xmalloc(3 * (size_t)fs->blocksize);
 	s->inode_buf = xcalloc(1, s->inode_size > sizeof(struct ext2_inode_large) ?
 					  s->inode_size :
@@ -2322,11 +2582,15 @@ void e2fuse_free(struct e2fuse *s)
 	}
 	while (s->snaps)
 		snap_free(s, s->snaps);
+	for (size_t i = 0; i < DINDEX_BUCKETS; i++)
+		while (s->dindex[i])
+			dindex_drop(s, s->dindex[i]->dir);
 	if (s->se)
 		fuse_session_destroy(s->se); /* closes our descriptor */
 	free(s->buf.mem);
 	free(s->nodes);
 	free(s->block);
+	free(s->dirbuf);
 	free(s->bmap_buf);
 	free(s->inode_buf);
 	free(s);
