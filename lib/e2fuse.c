@@ -396,6 +396,20 @@ static int inode_put(struct e2fuse *s, ext2_ino_t ino, struct ext2_inode_large *
 	return err ? e2_fail(err, "cannot write inode", ino) : 0;
 }
 
+/* A new inode: written whole, so that nothing of a former one (extended attributes in the
+ * spare room past the large inode's fields) comes back with it. */
+static int inode_put_new(struct e2fuse *s, ext2_ino_t ino, const struct ext2_inode_large *in)
+{
+	size_t n = s->inode_size < sizeof(*in) ? s->inode_size : sizeof(*in);
+	errcode_t err;
+
+	memset(s->inode_buf, 0, s->inode_size);
+	memcpy(s->inode_buf, in, n);
+	err = ext2fs_write_inode_full(s->fs, ino, (struct ext2_inode *)s->inode_buf,
+				      (int)s->inode_size);
+	return err ? e2_fail(err, "cannot write inode", ino) : 0;
+}
+
 /* Whether the inode has room for a field of the large inode. */
 #define IN_FITS(in, field)                                                                         \
 	(offsetof(struct ext2_inode_large, field) + sizeof((in)->field) <=                         \
@@ -1016,7 +1030,8 @@ static int dir_lookup(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_i
 		return r;
 	x = dindex_get(s, dir);
 	if (x) {
-		struct dname *d = *dindex_slot(x, name, strlen(name), name_hash(name, strlen(name)));
+		size_t len = strlen(name);
+		struct dname *d = *dindex_slot(x, name, len, name_hash(name, len));
 
 		if (!d)
 			return -ENOENT;
@@ -1329,7 +1344,7 @@ static int inode_create(struct e2fuse *s, fuse_req_t req, ext2_ino_t dir, const 
 						sizeof(struct ext3_extent));
 		in.i_flags |= EXT4_EXTENTS_FL;
 	}
-	r = inode_put(s, ino, &in);
+	r = inode_put_new(s, ino, &in);
 	if (r < 0)
 		return r;
 	ext2fs_inode_alloc_stats2(fs, ino, +1, is_dir);
