@@ -2090,8 +2090,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *f
 		snap_free(s, d);
 }
 
-static void op_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/* readdir, and readdirplus (plus): the attributes of each entry along, as lookup gives them
+ * (a reference each, but for "." and ".."), which saves a lookup per name to ls -l or find. */
+static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
+		       struct fuse_file_info *fi, bool plus)
 {
 	struct e2fuse *s = fuse_req_userdata(req);
 	struct dir_snap *d = (struct dir_snap *)(uintptr_t)fi->fh;
@@ -2110,8 +2112,7 @@ static void op_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 
 		d->n = 0;
 		d->names_len = 0;
-		err = ext2fs_dir_iterate2(s->fs, ino, 0, NULL,
-					  snap_add, d);
+		err = ext2fs_dir_iterate2(s->fs, ino, 0, NULL, snap_add, d);
 		if (err) {
 			d->filled = false;
 			fuse_reply_err(req, -e2_fail(err, "cannot read a directory", ino));
@@ -2123,18 +2124,52 @@ static void op_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		size = E2FUSE_MAX_IO;
 	buf = xmalloc(size ? size : 1);
 	for (size_t i = off < 0 ? d->n : (size_t)off; i < d->n; i++) {
-		struct stat st = {
-			.st_ino = d->ents[i].ino,
-			.st_mode = ftype_mode(d->ents[i].type),
+		const char *name = d->names + d->ents[i].name_off;
+		struct fuse_entry_param e = {
+			.attr.st_ino = d->ents[i].ino,
+			.attr.st_mode = ftype_mode(d->ents[i].type),
 		};
-		size_t len = fuse_add_direntry(req, buf + pos, size - pos,
-					       d->names + d->ents[i].name_off, &st, (off_t)i + 1);
+		struct ext2_inode_large in;
+		size_t len;
 
+		if (!plus) {
+			len = fuse_add_direntry(req, buf + pos, size - pos, name, &e.attr,
+						(off_t)i + 1);
+		} else {
+			/* No attributes for "." and "..", nor for an entry whose inode cannot
+			 * be read: the kernel looks those up. */
+			if (!streq(name, ".") && !streq(name, "..") &&
+			    inode_get(s, d->ents[i].ino, &in) == 0) {
+				e.ino = to_fuse(d->ents[i].ino);
+				e.generation = in.i_generation;
+				e.attr_timeout = E2FUSE_TIMEOUT;
+				e.entry_timeout = E2FUSE_TIMEOUT;
+				inode_stat(s, d->ents[i].ino, &in, &e.attr);
+			}
+			len = fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e,
+						     (off_t)i + 1);
+		}
 		if (len > size - pos)
 			break;
 		pos += len;
+		if (e.ino)
+			node_get(s, d->ents[i].ino)->nlookup++;
 	}
+	/* Should the reply not reach the kernel (an interrupted request), the references
+	 * above are never forgotten: such an orphan is freed by e2fuse_free(). */
 	fuse_reply_buf(req, buf, pos);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, fino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, fino, size, off, fi, true);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
@@ -2495,6 +2530,7 @@ static const struct fuse_lowlevel_ops e2fuse_ops = {
 	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
 	.releasedir = op_releasedir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
