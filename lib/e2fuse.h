@@ -14,8 +14,9 @@
  * what it reads for a day (entries, attributes, negative lookups, file pages, symlinks,
  * directory listings). Writes are not cached by the kernel (no writeback cache): write(2)
  * reports a full filesystem itself. Timestamps are the real time, clamped to
- * opts->clamp_time when asked. fsync and flush are not implemented, which the kernel takes
- * as success: the data reaches the image when the caller closes the filesystem.
+ * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
+ * not implemented, which the kernel takes as success: the data reaches the image when the
+ * caller closes the filesystem.
  * An inode whose last name goes while it is open or known to the kernel (a running binary
  * replaced by rename) is freed on the last release or forget, or by e2fuse_free().
  *
