@@ -568,6 +568,68 @@ static void test_orphans(void)
 	sleep(2); /* the last holder ends before the next test */
 }
 
+/* dpkg itself on the mount (chrootless): install, upgrade over a changed conffile (its
+ * replacements are renames over files in use, its backups hard links), remove. */
+static const char debs[] =
+	"set -e; cd \"$T\"; rm -rf pkg\n"
+	"mkdir -p pkg/DEBIAN pkg/usr/bin pkg/etc pkg/usr/share/doc/e2t\n"
+	"printf 'Package: e2t\\nVersion: 1.0\\nArchitecture: all\\nMaintainer: t <t@example.org>\\n"
+	"Description: test\\n' > pkg/DEBIAN/control\n"
+	"printf '#!/bin/sh\\necho \"$@\" >> \"$DPKG_ROOT/postinst.log\"\\n' > pkg/DEBIAN/postinst\n"
+	"chmod 755 pkg/DEBIAN/postinst; echo /etc/e2t.conf > pkg/DEBIAN/conffiles\n"
+	"echo conf=1 > pkg/etc/e2t.conf; cp /bin/true pkg/usr/bin/e2t\n"
+	"ln -s e2t pkg/usr/bin/e2t-link\n"
+	"echo doc > pkg/usr/share/doc/e2t/README\n"
+	"dpkg-deb -b --root-owner-group pkg e2t_1.0.deb > /dev/null\n"
+	"sed -i 's/1.0/2.0/' pkg/DEBIAN/control; echo v2 >> pkg/usr/share/doc/e2t/README\n"
+	"echo conf=2 > pkg/etc/e2t.conf\n"
+	"dpkg-deb -b --root-owner-group pkg e2t_2.0.deb > /dev/null\n";
+
+static void test_dpkg(void)
+{
+	_cleanup_free_ char *img = tmp_path("dpkg.img"), *script = tmp_path("debs.sh");
+	_cleanup_free_ char *x = tmp_path("x"), *st = NULL;
+
+	CHECK(write_text(script, debs) == 0);
+	CHECK(run("T=%s sh %s", tmpdir, script) == 0);
+	CHECK(make_image(img, "-t ext4 -b 4096", "64M") == 0);
+	CHECK(serve_script(img, NULL,
+			   "mkdir -p var/lib/dpkg/info var/lib/dpkg/updates usr/bin etc\n"
+			   ": > var/lib/dpkg/status\n"
+			   "D=\"dpkg --root=$PWD --force-script-chrootless --force-not-root "
+			   "--log=/dev/null\"\n"
+			   "L=\"$T/dpkg.log\"\n"
+			   "$D -i \"$T/e2t_1.0.deb\" > \"$L\" 2>&1 || { cat \"$L\"; false; }\n"
+			   "./usr/bin/e2t; echo local >> etc/e2t.conf\n"
+			   "$D -i --force-confold \"$T/e2t_2.0.deb\" > \"$L\" 2>&1 || "
+			   "{ cat \"$L\"; false; }\n"
+			   "$D -s e2t | grep -q '^Version: 2.0$'\n") == 0);
+	CHECK(fsck(img) == 0);
+	CHECK(run("debugfs -R 'dump /etc/e2t.conf %s' %s 2>/dev/null && "
+		  "printf 'conf=1\\nlocal\\n' | cmp - %s",
+		  x, img, x) == 0);
+	CHECK(run("debugfs -R 'dump /usr/share/doc/e2t/README %s' %s 2>/dev/null && "
+		  "printf 'doc\\nv2\\n' | cmp - %s",
+		  x, img, x) == 0);
+	CHECK(run("debugfs -R 'dump /postinst.log %s' %s 2>/dev/null && "
+		  "printf 'configure \\nconfigure 1.0\\n' | cmp - %s",
+		  x, img, x) == 0);
+	CHECK(run("debugfs -R 'dump /var/lib/dpkg/status %s' %s 2>/dev/null && "
+		  "grep -q '^Version: 2.0$' %s",
+		  x, img, x) == 0);
+	st = debugfs(img, "stat %s", "/usr/bin/e2t-link");
+	CHECK(st && strstr(st, "Fast link dest: \"e2t\""));
+
+	CHECK(serve_script(img, NULL,
+			   "dpkg --root=$PWD --force-script-chrootless --force-not-root "
+			   "--log=/dev/null -r e2t > /dev/null\n"
+			   "[ ! -e usr/bin/e2t ] && [ -e etc/e2t.conf ]\n") == 0);
+	CHECK(fsck(img) == 0);
+	free(st);
+	st = debugfs(img, "stat %s", "/usr/bin/e2t");
+	CHECK(st && field(st, "Inode:") < 0);
+}
+
 /* A freed inode's number comes back clean: nothing of the old file (its extended attributes
  * in the inode's spare room) shows on the new one. */
 static void test_reuse(void)
@@ -718,7 +780,8 @@ int main(void)
 	usable = can_mount(why, sizeof(why));
 	if (usable) {
 		static const char *const tools[] = { "mke2fs", "e2fsck", "debugfs", "dumpe2fs",
-						     "python3", "setpriv", "tar" };
+						     "python3", "setpriv", "tar", "dpkg",
+						     "dpkg-deb" };
 
 		for (size_t i = 0; i < ARRAY_SIZE(tools); i++)
 			if (!have(tools[i])) {
@@ -734,6 +797,7 @@ int main(void)
 	RUN_FUSE_TEST(test_ops_ext3);
 	RUN_FUSE_TEST(test_orphans);
 	RUN_FUSE_TEST(test_reuse);
+	RUN_FUSE_TEST(test_dpkg);
 	RUN_FUSE_TEST(test_clamp);
 	RUN_FUSE_TEST(test_full);
 	RUN_FUSE_TEST(test_speed);
