@@ -7,6 +7,7 @@
  * source tree. */
 #include "e2fuse.h"
 
+#include <assert.h>
 #include <ext2fs/ext2fs.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -126,29 +127,38 @@ static int mount_fuse(const char *mnt, int *ret_fd)
 	return 0;
 }
 
-/* Serves img at $MNT while `sh -ec script` runs in it (with $T, the scratch directory), then
- * unmounts and closes the image. The script's exit status; -1 when the server failed. */
-static int serve_script(const char *img, const struct e2fuse_opts *o, const char *script)
+#define MAX_IMAGES 4
+
+/* Serves the n images at $MNT, $MNT2... (all in this thread) while `sh -ec script` runs in the
+ * first (with $T, the scratch directory), then unmounts and closes them. The script's exit
+ * status; -1 when a server failed. */
+static int serve_images(const char *const *imgs, size_t n, const struct e2fuse_opts *o,
+			const char *script)
 {
-	_cleanup_free_ char *mnt = tmp_path("mnt");
-	struct e2fuse *s = NULL;
-	ext2_filsys fs = NULL;
-	int fd = -1, stop = -1, pipefd[2] = { -1, -1 }, status = -1, r;
+	struct e2fuse *s[MAX_IMAGES] = { NULL };
+	ext2_filsys fs[MAX_IMAGES] = { NULL };
+	char *mnt[MAX_IMAGES] = { NULL };
+	int fd[MAX_IMAGES] = { -1, -1, -1, -1 };
+	int stop = -1, pipefd[2] = { -1, -1 }, status = -1, r;
 	pid_t pid;
 
-	(void)mkdir(mnt, 0755);
-	if (ext2fs_open(img, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs)) {
-		fprintf(stderr, "  cannot open %s\n", img);
-		return -1;
+	assert(n >= 1 && n <= MAX_IMAGES);
+	for (size_t i = 0; i < n; i++) {
+		mnt[i] = i ? xasprintf("%s/mnt%zu", tmpdir, i + 1) : tmp_path("mnt");
+		(void)mkdir(mnt[i], 0755);
+		if (ext2fs_open(imgs[i], EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0, unix_io_manager,
+				&fs[i])) {
+			fprintf(stderr, "  cannot open %s\n", imgs[i]);
+			goto out;
+		}
+		r = mount_fuse(mnt[i], &fd[i]);
+		if (r < 0) {
+			fprintf(stderr, "  cannot mount fuse: %s\n", strerror(-r));
+			goto out;
+		}
+		if (e2fuse_new(fs[i], fd[i], o, &s[i]) < 0)
+			goto out;
 	}
-	r = mount_fuse(mnt, &fd);
-	if (r < 0) {
-		fprintf(stderr, "  cannot mount fuse: %s\n", strerror(-r));
-		ext2fs_close_free(&fs);
-		return -1;
-	}
-	if (e2fuse_new(fs, fd, o, &s) < 0)
-		goto out;
 	/* The stop signal: a pidfd, else a pipe whose write end dies with the script. */
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		goto out;
@@ -156,9 +166,11 @@ static int serve_script(const char *img, const struct e2fuse_opts *o, const char
 	if (pid < 0)
 		goto out;
 	if (pid == 0) {
-		setenv("MNT", mnt, 1);
+		setenv("MNT", mnt[0], 1);
+		if (n > 1)
+			setenv("MNT2", mnt[1], 1);
 		setenv("T", tmpdir, 1);
-		if (chdir(mnt) < 0)
+		if (chdir(mnt[0]) < 0)
 			_exit(126);
 		dup2(pipefd[1], 99); /* without O_CLOEXEC */
 		execl("/bin/sh", "sh", "-ec", script, (char *)NULL);
@@ -167,29 +179,36 @@ static int serve_script(const char *img, const struct e2fuse_opts *o, const char
 	close(pipefd[1]);
 	pipefd[1] = -1;
 	stop = (int)syscall(SYS_pidfd_open, pid, 0);
-	r = e2fuse_serve(&s, 1, stop >= 0 ? stop : pipefd[0]);
-	if (waitpid(pid, &status, 0) < 0)
-		status = -1;
-	if (r < 0)
+	r = e2fuse_serve(s, n, stop >= 0 ? stop : pipefd[0]);
+	if (waitpid(pid, &status, 0) < 0 || r < 0)
 		status = -1;
 out:
-	if (umount2(mnt, MNT_DETACH) < 0)
-		fprintf(stderr, "  cannot unmount %s: %s\n", mnt, strerror(errno));
-	e2fuse_free(s);
-	close(fd);
+	for (size_t i = 0; i < n; i++) {
+		if (fd[i] >= 0 && umount2(mnt[i], MNT_DETACH) < 0)
+			fprintf(stderr, "  cannot unmount %s: %s\n", mnt[i], strerror(errno));
+		e2fuse_free(s[i]);
+		if (fd[i] >= 0)
+			close(fd[i]);
+		if (fs[i] && ext2fs_close_free(&fs[i])) {
+			fprintf(stderr, "  cannot close %s\n", imgs[i]);
+			status = -1;
+		}
+		free(mnt[i]);
+	}
 	if (stop >= 0)
 		close(stop);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
-	if (ext2fs_close_free(&fs)) {
-		fprintf(stderr, "  cannot close %s\n", img);
-		return -1;
-	}
 	if (status != 0)
 		fprintf(stderr, "  script exit status %d\n", status);
 	return status;
+}
+
+static int serve_script(const char *img, const struct e2fuse_opts *o, const char *script)
+{
+	return serve_images(&img, 1, o, script);
 }
 
 /* Files, directories and symlinks under dir, one line each in out: permissions, type, owner,
@@ -682,6 +701,30 @@ static void test_clamp(void)
 	CHECK(st && strstr(st, " mtime: 0x259e9d80:00000000"));
 }
 
+/* Two filesystems served by one thread: files go from one to the other (mkbootmedia's /boot
+ * and / are two images). */
+static void test_two(void)
+{
+	_cleanup_free_ char *a = tmp_path("a.img"), *b = tmp_path("b.img"), *st = NULL;
+	const char *imgs[] = { a, b };
+
+	CHECK(make_image(a, "-t ext4 -b 4096", "64M") == 0);
+	CHECK(make_image(b, "-t ext2 -b 1024", "16M") == 0);
+	CHECK(serve_images(imgs, 2, NULL,
+			   "head -c 3000000 /dev/urandom > \"$T/r\"; cp \"$T/r\" one\n"
+			   "cp one \"$MNT2/two\"; mv \"$MNT2/two\" \"$MNT2/three\"\n"
+			   "! ln one \"$MNT2/x\" 2>/dev/null\n"
+			   "cmp one \"$MNT2/three\"; mv \"$MNT2/three\" four\n"
+			   "cmp four \"$T/r\"\n") == 0);
+	CHECK(fsck(a) == 0);
+	CHECK(fsck(b) == 0);
+	st = debugfs(a, "stat %s", "/four");
+	CHECK(st && field(st, "Size:") == 3000000);
+	free(st);
+	st = debugfs(b, "stat %s", "/three");
+	CHECK(st && field(st, "Inode:") < 0);
+}
+
 /* Running out of blocks and inodes leaves a consistent filesystem. */
 static void test_full(void)
 {
@@ -799,6 +842,7 @@ int main(void)
 	RUN_FUSE_TEST(test_reuse);
 	RUN_FUSE_TEST(test_dpkg);
 	RUN_FUSE_TEST(test_clamp);
+	RUN_FUSE_TEST(test_two);
 	RUN_FUSE_TEST(test_full);
 	RUN_FUSE_TEST(test_speed);
 
