@@ -701,6 +701,57 @@ static void test_clamp(void)
 	CHECK(st && strstr(st, " mtime: 0x259e9d80:00000000"));
 }
 
+/* Random writes, truncations and reads on a few files, done the same on a copy outside the
+ * mount: every read and, at the end, the image's files (by debugfs) must match the copy. */
+static const char random_io[] =
+	"import os, random, sys\n"
+	"rnd = random.Random(int(sys.argv[1]))\n"
+	"ref = os.path.join(os.environ['T'], 'ref')\n"
+	"os.makedirs(ref, exist_ok=True)\n"
+	"flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC\n"
+	"fds = [(os.open('f%d' % i, flags, 0o644), os.open(os.path.join(ref, 'f%d' % i), flags))\n"
+	"       for i in range(3)]\n"
+	"for n in range(1500):\n"
+	"    a, b = rnd.choice(fds)\n"
+	"    op = rnd.random()\n"
+	"    off = rnd.choice([0, rnd.randrange(1 << 16), rnd.randrange(1 << 22)])\n"
+	"    if op < 0.6:\n"
+	"        size = rnd.choice([1, rnd.randrange(1, 5000), rnd.randrange(1, 300000)])\n"
+	"        data = os.urandom(size)\n"
+	"        assert os.pwrite(a, data, off) == size and os.pwrite(b, data, off) == size\n"
+	"    elif op < 0.75:\n"
+	"        os.ftruncate(a, off); os.ftruncate(b, off)\n"
+	"    else:\n"
+	"        size = os.fstat(b).st_size\n"
+	"        assert os.fstat(a).st_size == size, n\n"
+	"        n2 = rnd.randrange(1, 400000)\n"
+	"        assert os.pread(a, n2, off) == os.pread(b, n2, off), n\n";
+
+static void check_random_io(const char *mkfs_args)
+{
+	_cleanup_free_ char *img = tmp_path("random.img"), *py = tmp_path("random.py");
+	_cleanup_free_ char *x = tmp_path("x"), *script = NULL;
+
+	CHECK(write_text(py, random_io) == 0);
+	CHECK(make_image(img, mkfs_args, "64M") == 0);
+	script = xasprintf("rm -rf \"$T/ref\"; python3 %s 1; python3 %s 2", py, py);
+	CHECK(serve_script(img, NULL, script) == 0);
+	CHECK(fsck(img) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(run("debugfs -R 'dump /f%d %s' %s 2>/dev/null && cmp %s %s/ref/f%d", i, x,
+			  img, x, tmpdir, i) == 0);
+}
+
+static void test_random_io_ext4(void)
+{
+	check_random_io("-t ext4 -b 4096");
+}
+
+static void test_random_io_ext2(void)
+{
+	check_random_io("-t ext2 -b 1024");
+}
+
 /* Two filesystems served by one thread: files go from one to the other (mkbootmedia's /boot
  * and / are two images). */
 static void test_two(void)
@@ -842,6 +893,8 @@ int main(void)
 	RUN_FUSE_TEST(test_reuse);
 	RUN_FUSE_TEST(test_dpkg);
 	RUN_FUSE_TEST(test_clamp);
+	RUN_FUSE_TEST(test_random_io_ext4);
+	RUN_FUSE_TEST(test_random_io_ext2);
 	RUN_FUSE_TEST(test_two);
 	RUN_FUSE_TEST(test_full);
 	RUN_FUSE_TEST(test_speed);
