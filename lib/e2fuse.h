@@ -45,7 +45,8 @@ struct e2fuse_opts {
 /* A server for fs (open read-write; its bitmaps are loaded here) on fuse_fd, an open
  * /dev/fuse already mounted with fd=N. fs stays the caller's, and so does fuse_fd: the server
  * works on a duplicate, which e2fuse_free() closes, so the caller closes its own whenever it
- * likes. o may be NULL (no clamping). */
+ * likes (the duplicate shares its file status flags: both become non-blocking). o may be
+ * NULL (no clamping). */
 int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct e2fuse **ret);
 
 /* Answers the requests of all n servers, in this thread, until stop_fd (a pidfd of the child
