@@ -57,7 +57,7 @@ struct dir_snap {
 };
 
 /* The names of a big directory, hashed: ext2fs_lookup reads the directory from its start,
- * which makes a lookup of each name quadratic. */
+ * which makes looking up all of its names quadratic. */
 struct dname {
 	struct dname *next;
 	ext2_ino_t ino;
