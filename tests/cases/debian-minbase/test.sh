@@ -18,6 +18,7 @@ packages:
   variant: minbase
   path-exclude: [/usr/share/doc/*, /usr/share/man/*, /usr/share/locale/*]
   path-include: [/usr/share/doc/*/copyright]
+  configure: none    # compared with an unpacked root (configure-compare: a configured one)
 YAML
 "$MKBOOTMEDIA" check --cache "$cache" recipe.yml >plan.txt 2>"$WORK/stderr" || { cat "$WORK/stderr"; fail "check"; }
 sed -n '/^packages:/,$p' plan.txt | awk '/^  / { print $1 }' >list.txt
