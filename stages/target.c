@@ -59,36 +59,67 @@ int configure_resolve_mode(struct build *b)
 			  "first boots) or none (unpacked only)", why);
 }
 
-/* The script's output: "==> " lines at info level, the rest at debug; on failure, the
- * last lines as the error's context. */
-static void report_output(int fd, const char *what, bool failed)
+void target_log_line(const char *what, const char *line)
+{
+	if (startswith(line, "==> "))
+		log_info("%s", line + 4);
+	else
+		log_debug("  %s| %s", what, line);
+}
+
+int target_report_failure(const char *what, char *const *tail, size_t n, int status)
+{
+	for (size_t i = 0; i < n; i++)
+		log_error("  %s| %s", what, tail[i]);
+	if (WIFSIGNALED(status))
+		return log_fail("%s: killed by signal %d (its last output is above)", what,
+				WTERMSIG(status));
+	return log_fail("%s: failed with exit status %d (its last output is above)", what,
+			WIFEXITED(status) ? WEXITSTATUS(status) : status);
+}
+
+char *target_heredoc_delimiter(const char *text, const char *prefix)
+{
+	for (unsigned k = 0;; k++) {
+		char *d = xasprintf("%s_%u", prefix, k);
+		size_t len = strlen(d);
+		bool found = false;
+
+		for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+			if (!strncmp(l, d, len) && (l[len] == '\n' || !l[len]))
+				found = true;
+		if (!found)
+			return d;
+		free(d);
+	}
+}
+
+/* The userns script's output, from its memfd: logged line by line; on failure the last
+ * lines are the error's context instead. */
+static int report_output(int fd, const char *what, int status)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, n_lines = 0, first = 0, i = 0;
+	_cleanup_free_ char **lines = NULL;
+	size_t n = 0, first = 0;
 	struct stat st;
 	char *line, *save = NULL;
 
-	if (fstat(fd, &st) < 0 || st.st_size == 0)
-		return;
-	buf = xmalloc(st.st_size + 1);
-	if (pread_all(fd, buf, st.st_size, 0) < 0)
-		return;
-	size = st.st_size;
-	buf[size] = 0;
-	for (size_t k = 0; k < size; k++)
-		n_lines += buf[k] == '\n';
-	if (size && buf[size - 1] != '\n')
-		n_lines++;
-	if (failed && n_lines > 40)
-		first = n_lines - 40;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
-		if (failed && i >= first)
-			log_error("  %s| %s", what, line);
-		else if (startswith(line, "==> "))
-			log_info("%s", line + 4);
-		else
-			log_debug("  %s| %s", what, line);
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		buf = xmalloc(st.st_size + 1);
+		if (pread_all(fd, buf, st.st_size, 0) < 0)
+			st.st_size = 0;
+		buf[st.st_size] = 0;
+		lines = xcalloc(st.st_size / 2 + 2, sizeof(*lines));
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			lines[n++] = line;
 	}
+	if (status != 0 && n > TARGET_TAIL_LINES)
+		first = n - TARGET_TAIL_LINES;
+	for (size_t i = 0; i < (status != 0 ? first : n); i++)
+		target_log_line(what, lines[i]);
+	if (status != 0)
+		return target_report_failure(what, lines + first, n - first, status);
+	return 0;
 }
 
 struct serve_ctx {
@@ -171,17 +202,7 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	tree_forget(b->tree);
 	if (r < 0)
 		goto done;
-	if (status != 0) {
-		report_output(out, what, true);
-		if (WIFSIGNALED(status))
-			r = log_fail("%s: killed by signal %d (its last output is above)", what,
-				     WTERMSIG(status));
-		else
-			r = log_fail("%s: failed with exit status %d (its last output is above)",
-				     what, WIFEXITED(status) ? WEXITSTATUS(status) : status);
-		goto done;
-	}
-	report_output(out, what, false);
+	r = report_output(out, what, status);
 done:
 	rmdir(scratch);
 	return r;
