@@ -81,17 +81,24 @@ static int by_mount_depth(const void *a, const void *c)
 	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
 }
 
+size_t build_mount_order(struct build *b, struct partition **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			out[n++] = &b->parts[i];
+	qsort(out, n, sizeof(*out), by_mount_depth);
+	return n;
+}
+
 int build_tree_mount(struct build *b)
 {
 	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
-	size_t n = 0;
+	size_t n = build_mount_order(b, mounted);
 	int r;
 
-	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->fs && b->fs[i] && b->parts[i].fs.mount)
-			mounted[n++] = &b->parts[i];
 	/* The tree needs "/" first, then parents before children. */
-	qsort(mounted, n, sizeof(*mounted), by_mount_depth);
 	if (!n || !streq(mounted[0]->fs.mount, "/")) {
 		if (n)
 			log_info("no filesystem is mounted at '/': files cannot be written");
@@ -99,6 +106,8 @@ int build_tree_mount(struct build *b)
 	}
 	b->tree = tree_new(b->now);
 	for (size_t i = 0; i < n; i++) {
+		if (!b->fs[mounted[i] - b->parts])
+			continue;
 		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
 		if (r < 0)
 			return r;

@@ -120,7 +120,8 @@ struct build {
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
 
 	/* the boot chain */
-	bool need_kernel;       /* a later stage boots a kernel: the package set must hold one */
+	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
+	bool initrd;            /* the initrd stage makes mkbootmedia's initramfs (set by parse) */
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
@@ -142,6 +143,9 @@ struct partition *build_boot_part(struct build *b);
  * "UUID=..." (a new string). NULL when nothing is mounted at /. */
 char *build_root_spec(struct build *b);
 
+/* The partitions whose filesystem has a mount point, "/" first, then parents before
+ * children; `out` has room for n_parts. Returns how many. */
+size_t build_mount_order(struct build *b, struct partition **out);
 /* Mounts every filesystem that has a mount point into a new b->tree: "/" first, then
  * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
 int build_tree_mount(struct build *b);

@@ -20,6 +20,7 @@
 
 EMBED(tpl_init, "templates/init");
 EMBED(tpl_grub_cfg, "templates/grub.cfg");
+EMBED(tpl_vm_init, "templates/vm-init");
 
 static const struct {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct {
 } templates[] = {
 	{ "init", tpl_init_start, tpl_init_end },
 	{ "grub.cfg", tpl_grub_cfg_start, tpl_grub_cfg_end },
+	{ "vm-init", tpl_vm_init_start, tpl_vm_init_end },
 };
 
 const char *template_get(const char *name, size_t *ret_size)

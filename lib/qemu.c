@@ -517,7 +517,7 @@ struct console {
 	const char *pending;
 	size_t pending_len;
 
-	char err[CONSOLE_STDERR_KEEP];
+	char err[CONSOLE_STDERR_KEEP + 1]; /* NUL-terminated */
 	size_t err_len;
 };
 
@@ -730,18 +730,19 @@ static void console_consume(struct console *c, const char *buf, size_t n)
 
 static void stderr_consume(struct console *c, const char *buf, size_t n)
 {
-	if (n >= sizeof(c->err)) {
-		buf += n - sizeof(c->err);
-		n = sizeof(c->err);
+	if (n >= CONSOLE_STDERR_KEEP) {
+		buf += n - CONSOLE_STDERR_KEEP;
+		n = CONSOLE_STDERR_KEEP;
 	}
-	if (c->err_len + n > sizeof(c->err)) {
-		size_t drop = c->err_len + n - sizeof(c->err);
+	if (c->err_len + n > CONSOLE_STDERR_KEEP) {
+		size_t drop = c->err_len + n - CONSOLE_STDERR_KEEP;
 
 		memmove(c->err, c->err + drop, c->err_len - drop);
 		c->err_len -= drop;
 	}
 	memcpy(c->err + c->err_len, buf, n);
 	c->err_len += n;
+	c->err[c->err_len] = 0;
 }
 
 static void child_reap(struct console *c, bool block)
@@ -758,6 +759,11 @@ static void child_reap(struct console *c, bool block)
 		c->status = status;
 	else if (p < 0)
 		c->status = 0xff00; /* not our child anymore: say "status 255" */
+}
+
+const char *console_child_stderr(const struct console *c)
+{
+	return c->err;
 }
 
 int console_child_status(const struct console *c)

@@ -143,5 +143,7 @@ static inline void console_freep(struct console **c)
  * been read: 0; -ETIME when `timeout` seconds (from now; the overall timeout still applies)
  * passed first, the child left running. Logs only a failure to poll. */
 int console_wait_exit(struct console *c, double timeout);
+/* The last bytes (at most 4 KiB) the child wrote to its stderr, NUL-terminated. */
+const char *console_child_stderr(const struct console *c);
 /* The child's exit status as waitpid() gives it, or -1 while it runs. */
 int console_child_status(const struct console *c);

@@ -25,6 +25,8 @@ int target_script(struct build *b, const char *what, const char *script);
 /* The modes' implementations, same contract as target_script(). */
 int configure_userns(struct build *b, const char *what, const char *script);
 int configure_vm(struct build *b, const char *what, const char *script);
+/* A partition configure: vm cannot mount in QEMU (an encrypted one), or NULL. */
+const struct partition *configure_vm_unsupported(const struct build *b);
 /* Appends `script` to the image's first-boot hook (created on the first call). */
 int configure_first_boot(struct build *b, const char *what, const char *script);
 

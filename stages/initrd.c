@@ -212,6 +212,9 @@ static int initrd_parse(struct build *b, void **ret_priv)
 			return r;
 	}
 	*ret_priv = TAKE_PTR(p);
+	/* Known at parse time, so that the configure stage's verify sees it. */
+	b->need_kernel = true;
+	b->initrd = true;
 	return 1;
 }
 
@@ -245,7 +248,6 @@ static int initrd_verify(struct build *b, void *priv)
 					  "by: the initrd looks for it next to the /boot filesystem "
 					  "by its label; give /boot its own labelled partition");
 	}
-	b->need_kernel = true;
 	return 0;
 }
 

@@ -26,37 +26,75 @@ static bool have_program(const char *name)
 	return false;
 }
 
+/* Why configure: vm cannot work for this build, or NULL. */
+static char *vm_impossible(struct build *b)
+{
+	const struct partition *enc = configure_vm_unsupported(b);
+
+	if (enc)
+		return xasprintf("configure: vm does not support encrypted partitions yet ('%s' is "
+				 "encrypted); use userns", enc->name);
+	if (!streq(b->arch, "amd64") && !streq(b->arch, "i386"))
+		return xasprintf("configure: vm boots the image's kernel in qemu-system-x86_64, "
+				 "which cannot run architecture '%s'", b->arch);
+	if (!have_program("qemu-system-x86_64"))
+		return xstrdup("configure: vm needs qemu-system-x86_64 (apt-get install "
+			       "qemu-system-x86)");
+	return NULL;
+}
+
 int configure_resolve_mode(struct build *b)
 {
-	_cleanup_free_ char *why = NULL;
+	_cleanup_free_ char *why = NULL, *no_vm = NULL;
+	const struct node *where = b->configure_node ? b->configure_node
+						     : node_get(b->recipe->root, "packages");
 	int r;
 
-	if (b->configure == CONFIGURE_USERNS) {
+	switch (b->configure) {
+	case CONFIGURE_USERNS:
 		r = sandbox_probe(&why);
 		if (r < 0)
-			return node_error(b->configure_node, "configure: userns cannot work on this "
-					  "host: %s (or use vm or first-boot)", why);
+			return node_error(where, "configure: userns cannot work on this host: %s (or "
+					  "use vm or first-boot)", why);
+		return 0;
+	case CONFIGURE_VM:
+		if ((no_vm = vm_impossible(b)))
+			return node_error(where, "%s", no_vm);
+		/* The image's own kernel runs the scripts: the package set must have one. */
+		b->need_kernel = true;
+		return 0;
+	case CONFIGURE_FIRST_BOOT:
+		if (!b->initrd)
+			return node_error(where, "configure: first-boot needs mkbootmedia's "
+					  "initramfs, which runs the hook on the first boot: add "
+					  "kernel:, initrd: or a bootloader: to the recipe");
+		if (build_part_at(b, "/usr"))
+			return node_error(where, "configure: first-boot keeps its hook in "
+					  "/usr/lib/mkbootmedia, which the initramfs looks for on "
+					  "the root filesystem; /usr is partition '%s'",
+					  build_part_at(b, "/usr")->name);
+		return 0;
+	case CONFIGURE_AUTO:
+		break;
+	default:
 		return 0;
 	}
-	if (b->configure != CONFIGURE_AUTO)
-		return 0;
 	r = sandbox_probe(&why);
 	if (r == 0) {
 		b->configure = CONFIGURE_USERNS;
 		return 0;
 	}
-	if (b->need_kernel && have_program("qemu-system-x86_64")) {
+	no_vm = b->need_kernel ? vm_impossible(b)
+			       : xstrdup("configure: vm needs a kernel in the package set");
+	if (!no_vm) {
 		log_info("configuring in QEMU (configure: vm), since a user namespace cannot: %s",
 			 why);
 		b->configure = CONFIGURE_VM;
 		return 0;
 	}
-	return node_error(b->configure_node ? b->configure_node
-					    : node_get(b->recipe->root, "packages"),
-			  "cannot run the maintainer scripts here: %s; and configure: vm needs "
-			  "a kernel in the package set and qemu-system-x86_64. Set "
+	return node_error(where, "cannot run the maintainer scripts here: %s; and %s. Set "
 			  "packages.configure to first-boot (the image configures itself when it "
-			  "first boots) or none (unpacked only)", why);
+			  "first boots) or none (unpacked only)", why, no_vm);
 }
 
 void target_log_line(const char *what, const char *line)
