@@ -118,6 +118,7 @@ struct build {
 	char *apt_sources;      /* sources.list for the recipe's http(s) mirrors, or NULL */
 	const char *arch;       /* the target's dpkg architecture */
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
+	unsigned n_first_boot;  /* and how many steps it has */
 
 	/* the boot chain */
 	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
