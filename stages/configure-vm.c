@@ -318,9 +318,10 @@ static int run_qemu(struct build *b, const char *what, const struct qemu_config 
 	r = console_wait_exit(c, timeout);
 	if (r == -ETIME) {
 		show_last(v);
-		return log_fail("%s: not done in QEMU after %.0f minutes: stopped (for more time "
-				"set MKBOOTMEDIA_VM_TIMEOUT=SECONDS; a script waiting for input "
-				"never ends)", what, timeout / 60);
+		return log_fail("%s: not done in QEMU after %.0f %s: stopped (for more time set "
+				"MKBOOTMEDIA_VM_TIMEOUT=SECONDS; a script waiting for input never "
+				"ends)", what, timeout < 120 ? timeout : timeout / 60,
+				timeout < 120 ? "s" : "minutes");
 	}
 	if (r < 0)
 		return r;

@@ -1,13 +1,18 @@
 # packages.configure: vm on a small real Debian (bookworm from the mirror, cached): the
-# maintainer scripts and the run: steps run in the image's own kernel under QEMU (TCG here).
-# Checked offline with debugfs: every package installed, /usr/bin/awk through the
-# alternatives, /etc/passwd, the run step's file, nothing of the build-time initramfs in
-# /boot or of the run (resolv.conf, policy-rc.d) in the root; then the image boots once and
-# dpkg --audit finds nothing. A failing run: step fails the build with its output and exit
-# status, and no image is left.
+# maintainer scripts and the run: steps run in the image's own kernel under QEMU (TCG here),
+# the steps with QEMU's user network (DNS and HTTP). Checked offline with debugfs: every
+# package installed, /usr/bin/awk through the alternatives, /etc/passwd, the run steps'
+# files, nothing of the build-time initramfs in /boot or of the run (resolv.conf,
+# policy-rc.d) in the root; then the image boots once and dpkg --audit finds nothing. A
+# failing run: step fails the build with its output and exit status, and no image is left.
 cache=$(test_cache)
+# The check step uses QEMU's user network: a name through 10.0.2.3, a file over HTTP.
+net='getent ahostsv4 deb.debian.org >/etc/run-step-dns
+ip=$(awk "{ print \$1; exit }" /etc/run-step-dns)
+busybox wget -q -O /etc/run-step-http --header "Host: deb.debian.org" "http://$ip/debian/dists/bookworm/Release.gpg"'
 t0=$(date +%s)
-mkbm --cache "$cache" "$CASE/recipe.yml" -o out/vm.img || { cat "$WORK/stderr"; fail "build"; }
+mkbm --cache "$cache" "$CASE/recipe.yml" -o out/vm.img -D check="$net" ||
+	{ cat "$WORK/stderr"; fail "build"; }
 echo "build: $(($(date +%s) - t0)) s"
 grep -q "^configure: the image's kernel [^ ]* in QEMU" "$WORK/stderr" || fail "configure not in QEMU"
 grep -q "^run: the image's kernel [^ ]* in QEMU" "$WORK/stderr" || fail "run not in QEMU"
@@ -31,6 +36,9 @@ expect_eq "$(stat_field root.fs /usr/bin/mawk)" "0755 0 0 regular" "/usr/bin/maw
 cat_file root.fs /etc/passwd | grep >/dev/null -c '^root:[^:]*:0:0:root:/root:' || fail "/etc/passwd"
 cat_file root.fs /etc/group | grep >/dev/null -c '^root:[^:]*:0:' || fail "/etc/group"
 expect_eq "$(cat_file root.fs /etc/run-step-ran)" ok "the run step's file"
+cat_file root.fs /etc/run-step-dns | grep >/dev/null -c 'deb\.debian\.org' || fail "no DNS in the run"
+cat_file root.fs /etc/run-step-http | grep >/dev/null -c '^-----BEGIN PGP SIGNATURE-----' ||
+	fail "no HTTP in the run"
 for f in /etc/resolv.conf /usr/sbin/policy-rc.d /etc/dpkg/dpkg.cfg.d/mkbootmedia-unsafe-io; do
 	dbg root.fs "stat $f" | grep >/dev/null -c '^Inode:' && fail "$f left in the image"
 done
