@@ -75,7 +75,8 @@ void encrypt_spec_free(struct encrypt_spec *e)
 
 static int by_mount_depth(const void *a, const void *c)
 {
-	const struct partition *x = *(struct partition *const *)a, *y = *(struct partition *const *)c;
+	const struct partition *x = *(struct partition *const *)a;
+	const struct partition *y = *(struct partition *const *)c;
 	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
 
 	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
@@ -150,15 +151,15 @@ int build_fs_reopen(struct build *b)
 		} else {
 			snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
 		}
-		err = ext2fs_open2(name, opts[0] ? opts : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
-				   b->fs_io[i], &fs);
+		err = ext2fs_open2(name, opts[0] ? opts : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS,
+				   0, 0, b->fs_io[i], &fs);
 		if (err)
 			return ext2_log_error(err, "cannot open the filesystem of partition '%s' "
 					      "again", p->name);
 		if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
 			ext2fs_free(fs);
-			return log_fail("the filesystem of partition '%s' was not unmounted cleanly "
-					"(its journal needs recovery)", p->name);
+			return log_fail("the filesystem of partition '%s' was not unmounted "
+					"cleanly (its journal needs recovery)", p->name);
 		}
 		err = ext2fs_read_bitmaps(fs);
 		if (err) {

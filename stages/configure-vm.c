@@ -86,9 +86,9 @@ static int read_busybox(struct build *b, char **ret, size_t *ret_size)
 	data = NULL;
 	r = read_file("/bin/busybox", VM_BUSYBOX_MAX, &data, &size);
 	if (r < 0 || elf_interp(data, size, &interp) < 0 || interp)
-		return log_fail("configure: vm needs a static busybox for its build-time initramfs: "
-				"add busybox-static to packages.include, or install busybox-static on "
-				"this machine");
+		return log_fail("configure: vm needs a static busybox for its build-time "
+				"initramfs: add busybox-static to packages.include, or install "
+				"busybox-static on this machine");
 	log_debug("busybox of the build-time initramfs: this machine's /bin/busybox");
 	*ret = TAKE_PTR(data);
 	*ret_size = size;

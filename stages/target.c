@@ -54,8 +54,8 @@ int configure_resolve_mode(struct build *b)
 	case CONFIGURE_USERNS:
 		r = sandbox_probe(&why);
 		if (r < 0)
-			return node_error(where, "configure: userns cannot work on this host: %s (or "
-					  "use vm or first-boot)", why);
+			return node_error(where, "configure: userns cannot work on this host: "
+					  "%s (or use vm or first-boot)", why);
 		return 0;
 	case CONFIGURE_VM:
 		if ((no_vm = vm_impossible(b)))
@@ -123,9 +123,13 @@ char *target_heredoc_delimiter(const char *text, const char *prefix)
 		size_t len = strlen(d);
 		bool found = false;
 
-		for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		for (const char *l = text; l && *l;) {
+			const char *nl = strchr(l, '\n');
+
 			if (!strncmp(l, d, len) && (l[len] == '\n' || !l[len]))
 				found = true;
+			l = nl ? nl + 1 : NULL;
+		}
 		if (!found)
 			return d;
 		free(d);

@@ -104,9 +104,9 @@ static void test_close_reopen(void)
 	CHECK(build_fs_close(&t.b) == 0);
 	CHECK(!t.b.tree && !t.fs[0] && !t.fs[1]);
 	/* Someone else writes the plain filesystem meanwhile. */
-	CHECK(run("printf '3\\n' >%s/three && debugfs -w -R 'write %s/three three' '%s?offset=%llu' "
-		  ">/dev/null 2>&1", tmpdir, tmpdir, t.b.tmp_path,
-		  (unsigned long long)t.parts[0].offset) == 0);
+	CHECK(run("printf '3\\n' >%s/three && "
+		  "debugfs -w -R 'write %s/three three' '%s?offset=%llu' >/dev/null 2>&1", tmpdir,
+		  tmpdir, t.b.tmp_path, (unsigned long long)t.parts[0].offset) == 0);
 
 	CHECK(build_fs_reopen(&t.b) == 0);
 	CHECK(t.b.tree && t.fs[0] && t.fs[1]);
@@ -124,8 +124,8 @@ static void test_close_reopen(void)
 	CHECK(t.fs[1]->now == 1700000000);
 	CHECK(ext2_close(&t.fs[0], "root") == 0 && ext2_close(&t.fs[1], "data") == 0);
 	part = tmp_path("root.fs");
-	CHECK(run("dd if=%s of=%s bs=1M skip=1 count=8 status=none && e2fsck -fn %s >/dev/null 2>&1",
-		  t.b.tmp_path, part, part) == 0);
+	CHECK(run("dd if=%s of=%s bs=1M skip=1 count=8 status=none && "
+		  "e2fsck -fn %s >/dev/null 2>&1", t.b.tmp_path, part, part) == 0);
 }
 
 static void test_needs_recovery_refused(void)
