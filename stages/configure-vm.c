@@ -416,15 +416,10 @@ int configure_vm(struct build *b, const char *what, const char *script)
 
 	if ((r = build_fs_close(b)) < 0)
 		goto out;
+	/* After a failure the filesystems stay closed: the build is discarded, and a guest
+	 * stopped halfway may have left them needing recovery (a second, useless error). */
 	r = run_qemu(b, what, &cfg, &v);
-	{
-		/* Open again even after a failure: the driver closes what is open. */
-		int k = build_fs_reopen(b);
-
-		if (r >= 0)
-			r = k;
-	}
-	if (r < 0)
+	if (r < 0 || (r = build_fs_reopen(b)) < 0)
 		goto out;
 	if (streq(v.status, "setup")) {
 		show_last(&v);
