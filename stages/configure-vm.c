@@ -327,11 +327,12 @@ static int run_qemu(struct build *b, const char *what, const struct qemu_config 
 		return r;
 	status = console_child_status(c);
 	if (!v->ended) {
-		const char *err = console_child_stderr(c);
+		_cleanup_free_ char *err = xstrdup(console_child_stderr(c));
+		char *save = NULL;
 
 		show_last(v);
-		if (err[0])
-			log_error("  qemu| %s", err);
+		for (char *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			log_error("  qemu| %s", l);
 		return log_fail("%s: QEMU ended (%s %d) before the script did; the console's last "
 				"lines are above", what,
 				WIFEXITED(status) ? "exit status" : "signal",
