@@ -41,10 +41,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "log.h"
@@ -54,7 +51,6 @@
 #define BOOT_MEMORY_MAX (1u << 20)    /* MiB: 1 TiB */
 #define BOOT_TIMEOUT_DEFAULT 300.0    /* seconds for a scripted run */
 #define BOOT_TIMEOUT_MAX (7 * 86400.0)
-#define BOOT_KVM_PROBE_MS 2000
 #define BOOT_QEMU_DEFAULT "qemu-system-x86_64"
 
 static const char *const test_keys[] = { "bus", "memory", "timeout", "steps", NULL };
@@ -679,98 +675,25 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 	return 0;
 }
 
-/* /dev/kvm may answer and QEMU still fail to start a guest on it (nested virtualisation
- * without some MSRs: "failed to set MSR 0x10a"). So start one, paused, with the CPU options
- * the boot would use: still running after a moment means KVM works. On failure *why is
- * QEMU's first line of complaint. */
-static bool kvm_trial(const char *qemu, char **why)
-{
-	char *argv[] = { (char *)qemu, (char *)"-accel", (char *)"kvm", (char *)"-cpu",
-			 (char *)"host", (char *)"-machine", (char *)"pc", (char *)"-display",
-			 (char *)"none", (char *)"-nodefaults", (char *)"-no-user-config",
-			 (char *)"-S", (char *)"-monitor", (char *)"none", (char *)"-serial",
-			 (char *)"none", NULL };
-	char buf[512] = "";
-	struct pollfd pfd;
-	size_t len = 0;
-	int pipefd[2], status;
-	pid_t pid;
-	bool alive;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return false;
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return false;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(pipefd[1], 2) < 0)
-			_exit(127);
-		execvp(qemu, argv);
-		dprintf(2, "cannot run '%s': %s\n", qemu, strerror(errno));
-		_exit(127);
-	}
-	close(pipefd[1]);
-	pfd = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
-	/* Until QEMU dies (EOF on its stderr) or 1.5 s pass. */
-	for (int waited = 0; waited < 1500;) {
-		ssize_t k;
-		int n = poll(&pfd, 1, 100);
-
-		waited += 100;
-		if (n <= 0)
-			continue;
-		k = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		if (len == sizeof(buf) - 1)
-			len = 0;
-	}
-	close(pipefd[0]);
-	/* EOF on its stderr comes as it exits: give the exit a moment to be reaped. */
-	for (int i = 0; (alive = waitpid(pid, &status, WNOHANG) == 0) && i < 10; i++)
-		usleep(20000);
-	if (alive) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		return true;
-	}
-	buf[len] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	*why = xasprintf("works, but QEMU cannot start a guest on it (%s)",
-			 buf[0] ? buf : "it exits at once");
-	return false;
-}
-
-/* Resolves --accel auto and checks --accel kvm; returns the accelerator or -errno. */
+/* Resolves --accel auto and checks --accel kvm (lib/qemu); returns the accelerator or
+ * -errno. */
 static int choose_accel(enum qemu_accel asked, const char *qemu)
 {
-	_cleanup_free_ char *trial_why = NULL;
-	const char *why = NULL;
-	bool kvm;
+	_cleanup_free_ char *why = NULL;
+	int r;
 
 	if (asked == QEMU_ACCEL_TCG) {
 		log_info("accelerator: tcg");
 		return QEMU_ACCEL_TCG;
 	}
-	kvm = qemu_kvm_usable("/dev/kvm", BOOT_KVM_PROBE_MS, &why);
-	if (kvm && !kvm_trial(qemu, &trial_why)) {
-		kvm = false;
-		why = trial_why;
-	}
-	if (kvm) {
-		log_info("accelerator: kvm");
-		return QEMU_ACCEL_KVM;
-	}
-	if (asked == QEMU_ACCEL_KVM)
+	r = qemu_accel_resolve(asked, qemu, &why);
+	if (r == -ENODEV)
 		return log_fail("--accel kvm: /dev/kvm %s", why);
-	log_info("accelerator: tcg (/dev/kvm %s; the guest runs emulated, slowly)", why);
-	return QEMU_ACCEL_TCG;
+	if (r == QEMU_ACCEL_KVM)
+		log_info("accelerator: kvm");
+	else
+		log_info("accelerator: tcg (/dev/kvm %s; the guest runs emulated, slowly)", why);
+	return r;
 }
 
 static int boot_interactive(const struct qemu_config *cfg)

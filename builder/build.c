@@ -73,6 +73,175 @@ void encrypt_spec_free(struct encrypt_spec *e)
 	free(e);
 }
 
+static int by_mount_depth(const void *a, const void *c)
+{
+	const struct partition *x = *(struct partition *const *)a;
+	const struct partition *y = *(struct partition *const *)c;
+	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
+}
+
+size_t build_mount_order(struct build *b, struct partition **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			out[n++] = &b->parts[i];
+	qsort(out, n, sizeof(*out), by_mount_depth);
+	return n;
+}
+
+int build_tree_mount(struct build *b)
+{
+	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
+	size_t n = build_mount_order(b, mounted);
+	int r;
+
+	/* The tree needs "/" first, then parents before children. */
+	if (!n || !streq(mounted[0]->fs.mount, "/")) {
+		if (n)
+			log_info("no filesystem is mounted at '/': files cannot be written");
+		return 0;
+	}
+	b->tree = tree_new(b->now);
+	for (size_t i = 0; i < n; i++) {
+		if (!b->fs[mounted[i] - b->parts])
+			continue;
+		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int build_fs_close(struct build *b)
+{
+	int r;
+
+	b->tree = tree_free(b->tree);
+	free(b->fs_io);
+	b->fs_io = xcalloc(b->n_parts + 1, sizeof(*b->fs_io));
+	for (size_t i = 0; b->fs && i < b->n_parts; i++) {
+		if (!b->fs[i])
+			continue;
+		b->fs_io[i] = b->fs[i]->io->manager;
+		r = ext2_close(&b->fs[i], b->parts[i].name);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int build_fs_reopen(struct build *b)
+{
+	errcode_t err;
+
+	for (size_t i = 0; b->fs_io && i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		char opts[64] = "";
+		const char *name = b->tmp_path;
+		ext2_filsys fs = NULL;
+
+		if (!b->fs_io[i])
+			continue;
+		if (p->enc) {
+			name = p->enc->io_name; /* the manager places the data itself */
+		} else {
+			snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
+		}
+		err = ext2fs_open2(name, opts[0] ? opts : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS,
+				   0, 0, b->fs_io[i], &fs);
+		if (err)
+			return ext2_log_error(err, "cannot open the filesystem of partition '%s' "
+					      "again", p->name);
+		if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+			ext2fs_free(fs);
+			return log_fail("the filesystem of partition '%s' was not unmounted "
+					"cleanly (its journal needs recovery)", p->name);
+		}
+		err = ext2fs_read_bitmaps(fs);
+		if (err) {
+			ext2fs_free(fs);
+			return ext2_log_error(err, "cannot read the bitmaps of partition '%s'",
+					      p->name);
+		}
+		fs->now = b->now;
+		fs->umask = 022;
+		b->fs[i] = fs;
+		b->fs_io[i] = NULL;
+	}
+	return build_tree_mount(b);
+}
+
+int build_find_kernel(struct build *b, const char *version, char **ret_version)
+{
+	_cleanup_free_ struct tree_dirent *d = NULL;
+	const char *best = NULL;
+	size_t n = 0;
+	int r;
+
+	if (version) {
+		_cleanup_free_ char *path = xasprintf("/boot/vmlinuz-%s", version);
+
+		r = tree_exists(b->tree, path);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ENOENT;
+		*ret_version = xstrdup(version);
+		return 0;
+	}
+	r = tree_list(b->tree, "/boot", &d, &n);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (startswith(d[i].name, "vmlinuz-") && d[i].type != 'd' &&
+		    (!best || strverscmp(d[i].name, best) > 0))
+			best = d[i].name;
+	if (best)
+		*ret_version = xstrdup(best + strlen("vmlinuz-"));
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	return best ? 0 : -ENOENT;
+}
+
+/* kmod's view of the target tree. */
+static int kio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	return tree_read(userdata, path, max, ret, ret_size);
+}
+
+static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
+{
+	struct tree_dirent *d;
+	size_t n;
+	int r = tree_list(userdata, path, &d, &n);
+
+	if (r < 0)
+		return r;
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++)
+		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
+	free(d);
+	*ret_n = n;
+	return 0;
+}
+
+int build_kmod_open(struct build *b, const char *version, struct kmod **ret)
+{
+	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };
+	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version);
+	int r = tree_exists(b->tree, moddir);
+
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ENOENT;
+	return kmod_open(&io, moddir, ret);
+}
+
 struct partition *build_boot_part(struct build *b)
 {
 	struct partition *p = build_part_at(b, "/boot");

@@ -7,6 +7,7 @@
 
 #include "disklabel.h"
 #include "ext2.h"
+#include "kmod.h"
 #include "recipe.h"
 #include "tree.h"
 #include "util.h"
@@ -100,6 +101,8 @@ struct build {
 	/* Open filesystems, indexed like parts (NULL when the partition has none). */
 	ext2_filsys *fs;
 	struct tree *tree;
+	/* While build_fs_close() has them closed: the I/O manager each was open with. */
+	io_manager *fs_io;
 
 	int image_shred;        /* image.shred: enum shred_mode, -1 when not given */
 	int passphrase_fd;      /* --passphrase-fd, or -1 */
@@ -115,9 +118,11 @@ struct build {
 	char *apt_sources;      /* sources.list for the recipe's http(s) mirrors, or NULL */
 	const char *arch;       /* the target's dpkg architecture */
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
+	unsigned n_first_boot;  /* and how many steps it has */
 
 	/* the boot chain */
-	bool need_kernel;       /* a later stage boots a kernel: the package set must hold one */
+	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
+	bool initrd;            /* the initrd stage makes mkbootmedia's initramfs (set by parse) */
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
@@ -138,6 +143,27 @@ struct partition *build_boot_part(struct build *b);
 /* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
  * "UUID=..." (a new string). NULL when nothing is mounted at /. */
 char *build_root_spec(struct build *b);
+
+/* The partitions whose filesystem has a mount point, "/" first, then parents before
+ * children; `out` has room for n_parts. Returns how many. */
+size_t build_mount_order(struct build *b, struct partition **out);
+/* Mounts every filesystem that has a mount point into a new b->tree: "/" first, then
+ * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
+int build_tree_mount(struct build *b);
+/* Flushes and closes every filesystem and frees the tree, so that something else (QEMU)
+ * can write the image; b->fs and b->tree are unusable until build_fs_reopen(). */
+int build_fs_close(struct build *b);
+/* Opens the filesystems build_fs_close() closed, with the same I/O managers (an encrypted
+ * partition's too), and rebuilds b->tree. A filesystem left needing journal recovery is
+ * refused: libext2fs does not replay journals. */
+int build_fs_reopen(struct build *b);
+
+/* The kernel in the target's /boot: `version` when given, else the newest vmlinuz-* by
+ * version. -ENOENT (not logged) when there is no such kernel. */
+int build_find_kernel(struct build *b, const char *version, char **ret_version);
+/* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
+ * target has no such directory. */
+int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
 
 /* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
  * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */

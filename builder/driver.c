@@ -256,6 +256,7 @@ static void build_free(struct build *b, void **priv)
 	}
 	free(b->parts);
 	free(b->fs);
+	free(b->fs_io);
 	free(b->seed);
 	free(b->kernel_version);
 	free(b->kernel_name);

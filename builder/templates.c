@@ -20,6 +20,8 @@
 
 EMBED(tpl_init, "templates/init");
 EMBED(tpl_grub_cfg, "templates/grub.cfg");
+EMBED(tpl_vm_init, "templates/vm-init");
+EMBED(tpl_first_boot, "templates/first-boot");
 
 static const struct {
 	const char *name;
@@ -27,6 +29,8 @@ static const struct {
 } templates[] = {
 	{ "init", tpl_init_start, tpl_init_end },
 	{ "grub.cfg", tpl_grub_cfg_start, tpl_grub_cfg_end },
+	{ "vm-init", tpl_vm_init_start, tpl_vm_init_end },
+	{ "first-boot", tpl_first_boot_start, tpl_first_boot_end },
 };
 
 const char *template_get(const char *name, size_t *ret_size)

@@ -760,11 +760,6 @@ struct kmod *kmod_free(struct kmod *k)
 	return NULL;
 }
 
-static void kmod_freep(struct kmod **k)
-{
-	kmod_free(*k);
-}
-
 int kmod_open(const struct kmod_io *io, const char *moddir, struct kmod **ret)
 {
 	_cleanup_(kmod_freep) struct kmod *k = xcalloc(1, sizeof(*k));

@@ -59,6 +59,10 @@ struct kmod;
  * `io` is copied; its userdata must outlive the kmod. */
 int kmod_open(const struct kmod_io *io, const char *moddir, struct kmod **ret);
 struct kmod *kmod_free(struct kmod *k); /* accepts NULL, returns NULL */
+static inline void kmod_freep(struct kmod **k)
+{
+	kmod_free(*k);
+}
 
 const char *kmod_version(const struct kmod *k);
 

@@ -18,6 +18,7 @@
 
 #include "log.h"
 
+#define QEMU_KVM_PROBE_MS 2000        /* the /dev/kvm probe's time limit */
 #define CONSOLE_READ_CHUNK 65536
 #define CONSOLE_WINDOW_MAX (1u << 20)  /* unmatched text kept for matching */
 #define CONSOLE_TAIL_KEEP 8192         /* text kept before the match floor, for messages */
@@ -27,6 +28,7 @@
 #define CONSOLE_TERM_WAIT 3.0          /* seconds between SIGTERM and SIGKILL */
 #define CONSOLE_POWEROFF_WAIT 10.0     /* default seconds for `poweroff -f` */
 #define CONSOLE_EXIT_TICK_MS 50        /* polling for the child's exit once stdout is closed */
+#define CONSOLE_LINE_MAX 65536         /* longest line given to on_line in one piece */
 
 /* ---- names ---- */
 
@@ -126,7 +128,14 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		argv = strv_append(argv, "-cpu");
 		argv = strv_append(argv, "host");
 	} else {
-		argv = strv_append(argv, "tcg");
+		/* One host thread per virtual CPU, or a second CPU only slows the first. */
+		argv = strv_append(argv, c->cpus > 1 ? "tcg,thread=multi" : "tcg");
+	}
+	if (c->cpus > 0) {
+		_cleanup_free_ char *smp = xasprintf("%u", c->cpus);
+
+		argv = strv_append(argv, "-smp");
+		argv = strv_append(argv, smp);
 	}
 	/* QEMU_FIRMWARE_BIOS: SeaBIOS is the pc machine's default; UEFI will add its pflash
 	 * drives here. */
@@ -153,9 +162,22 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		argv = strv_append(argv, "stdio");
 	}
 
+	if (c->kernel) {
+		argv = strv_append(argv, "-kernel");
+		argv = strv_append(argv, c->kernel);
+		if (c->initrd) {
+			argv = strv_append(argv, "-initrd");
+			argv = strv_append(argv, c->initrd);
+		}
+		if (c->append) {
+			argv = strv_append(argv, "-append");
+			argv = strv_append(argv, c->append);
+		}
+	}
+
 	path = qemu_opt_path(c->image);
-	drive = xasprintf("if=none,id=disk0,format=raw,file=%s%s", path,
-			  c->write ? "" : ",snapshot=on");
+	drive = xasprintf("if=none,id=disk0,format=raw,file=%s%s%s", path,
+			  c->write ? "" : ",snapshot=on", c->unsafe_cache ? ",cache=unsafe" : "");
 	argv = strv_append(argv, "-drive");
 	argv = strv_append(argv, drive);
 	switch (c->bus) {
@@ -173,6 +195,12 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		argv = strv_append(argv, "-device");
 		argv = strv_append(argv, "virtio-blk-pci,drive=disk0,bootindex=1");
 		break;
+	}
+	if (c->net) {
+		argv = strv_append(argv, "-netdev");
+		argv = strv_append(argv, "user,id=net0");
+		argv = strv_append(argv, "-device");
+		argv = strv_append(argv, "virtio-net-pci,netdev=net0");
 	}
 	*ret_argv = TAKE_PTR(argv);
 	return 0;
@@ -255,6 +283,94 @@ bool qemu_kvm_usable(const char *dev, int timeout_ms, const char **ret_reason)
 		return true;
 	*ret_reason = answer < ARRAY_SIZE(reasons) ? reasons[answer] : "cannot be probed";
 	return false;
+}
+
+/* /dev/kvm may answer and QEMU still fail to start a guest on it (nested virtualisation
+ * without some MSRs: "failed to set MSR 0x10a"). So start one, paused, with the CPU options
+ * the boot would use: still running after a moment means KVM works. On failure *why is
+ * QEMU's first line of complaint. */
+static bool kvm_trial(const char *qemu, char **why)
+{
+	char *argv[] = { (char *)qemu, (char *)"-accel", (char *)"kvm", (char *)"-cpu",
+			 (char *)"host", (char *)"-machine", (char *)"pc", (char *)"-display",
+			 (char *)"none", (char *)"-nodefaults", (char *)"-no-user-config",
+			 (char *)"-S", (char *)"-monitor", (char *)"none", (char *)"-serial",
+			 (char *)"none", NULL };
+	char buf[512] = "";
+	struct pollfd pfd;
+	size_t len = 0;
+	int pipefd[2], status;
+	pid_t pid;
+	bool alive;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return false;
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return false;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(pipefd[1], 2) < 0)
+			_exit(127);
+		execvp(qemu, argv);
+		dprintf(2, "cannot run '%s': %s\n", qemu, strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	pfd = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	/* Until QEMU dies (EOF on its stderr) or 1.5 s pass. */
+	for (int waited = 0; waited < 1500;) {
+		ssize_t k;
+		int n = poll(&pfd, 1, 100);
+
+		waited += 100;
+		if (n <= 0)
+			continue;
+		k = read(pipefd[0], buf + len, sizeof(buf) - 1 - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	close(pipefd[0]);
+	/* EOF on its stderr comes as it exits: give the exit a moment to be reaped. */
+	for (int i = 0; (alive = waitpid(pid, &status, WNOHANG) == 0) && i < 10; i++)
+		usleep(20000);
+	if (alive) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		return true;
+	}
+	buf[len] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	*why = xasprintf("works, but QEMU cannot start a guest on it (%s)",
+			 buf[0] ? buf : "it exits at once");
+	return false;
+}
+
+int qemu_accel_resolve(enum qemu_accel asked, const char *qemu, char **ret_why)
+{
+	_cleanup_free_ char *trial_why = NULL;
+	const char *why = NULL;
+	bool kvm;
+
+	if (asked == QEMU_ACCEL_TCG)
+		return QEMU_ACCEL_TCG;
+	kvm = qemu_kvm_usable("/dev/kvm", QEMU_KVM_PROBE_MS, &why);
+	if (kvm && !kvm_trial(qemu, &trial_why)) {
+		kvm = false;
+		why = trial_why;
+	}
+	if (kvm)
+		return QEMU_ACCEL_KVM;
+	if (ret_why)
+		*ret_why = xstrdup(why);
+	return asked == QEMU_ACCEL_KVM ? -ENODEV : QEMU_ACCEL_TCG;
 }
 
 /* ---- steps ---- */
@@ -393,11 +509,15 @@ struct console {
 	unsigned fstring;   /* bytes of the current escape string */
 	bool echo_bol;      /* the echo copy is at the start of a line */
 
+	/* The line being completed, for on_line. */
+	char *line;
+	size_t line_len, line_cap;
+
 	/* What is being typed, written as the child takes it. */
 	const char *pending;
 	size_t pending_len;
 
-	char err[CONSOLE_STDERR_KEEP];
+	char err[CONSOLE_STDERR_KEEP + 1]; /* NUL-terminated */
 	size_t err_len;
 };
 
@@ -561,6 +681,37 @@ static void echo_break_line(struct console *c)
 		echo_text(c, "\n", 1);
 }
 
+static void line_flush(struct console *c)
+{
+	if (!c->o.on_line)
+		return;
+	if (!c->line)
+		c->line = xmalloc(c->line_cap = 256);
+	c->line[c->line_len] = 0;
+	c->o.on_line(c->o.userdata, c->line);
+	c->line_len = 0;
+}
+
+/* Cuts the cleaned output into lines for on_line; an endless line is passed on in pieces. */
+static void line_add(struct console *c, const char *s, size_t n)
+{
+	if (!c->o.on_line)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			line_flush(c);
+			continue;
+		}
+		if (c->line_len + 2 > c->line_cap) {
+			c->line_cap = c->line_cap ? 2 * c->line_cap : 256;
+			c->line = xrealloc(c->line, c->line_cap);
+		}
+		c->line[c->line_len++] = s[i];
+		if (c->line_len >= CONSOLE_LINE_MAX)
+			line_flush(c);
+	}
+}
+
 static void console_consume(struct console *c, const char *buf, size_t n)
 {
 	_cleanup_free_ char *clean = xmalloc(n);
@@ -573,23 +724,25 @@ static void console_consume(struct console *c, const char *buf, size_t n)
 	k = filter(c, buf, n, clean);
 	text_add(c, clean, k);
 	echo_text(c, clean, k);
+	line_add(c, clean, k);
 	text_compact(c);
 }
 
 static void stderr_consume(struct console *c, const char *buf, size_t n)
 {
-	if (n >= sizeof(c->err)) {
-		buf += n - sizeof(c->err);
-		n = sizeof(c->err);
+	if (n >= CONSOLE_STDERR_KEEP) {
+		buf += n - CONSOLE_STDERR_KEEP;
+		n = CONSOLE_STDERR_KEEP;
 	}
-	if (c->err_len + n > sizeof(c->err)) {
-		size_t drop = c->err_len + n - sizeof(c->err);
+	if (c->err_len + n > CONSOLE_STDERR_KEEP) {
+		size_t drop = c->err_len + n - CONSOLE_STDERR_KEEP;
 
 		memmove(c->err, c->err + drop, c->err_len - drop);
 		c->err_len -= drop;
 	}
 	memcpy(c->err + c->err_len, buf, n);
 	c->err_len += n;
+	c->err[c->err_len] = 0;
 }
 
 static void child_reap(struct console *c, bool block)
@@ -606,6 +759,11 @@ static void child_reap(struct console *c, bool block)
 		c->status = status;
 	else if (p < 0)
 		c->status = 0xff00; /* not our child anymore: say "status 255" */
+}
+
+const char *console_child_stderr(const struct console *c)
+{
+	return c->err;
 }
 
 int console_child_status(const struct console *c)
@@ -651,6 +809,8 @@ static int console_pump(struct console *c, double deadline)
 		} else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
 			close(c->out_fd);
 			c->out_fd = -1;
+			if (c->line_len)
+				line_flush(c);
 		}
 	}
 	if (k > 0 && i_err >= 0 && p[i_err].revents) {
@@ -1041,6 +1201,21 @@ static int run_poweroff(struct console *c, const struct console_step *s, size_t 
 	return 0;
 }
 
+int console_wait_exit(struct console *c, double timeout)
+{
+	double deadline = now_seconds() + timeout;
+
+	if (c->o.timeout > 0 && c->start + c->o.timeout < deadline)
+		deadline = c->start + c->o.timeout;
+	while (!console_gone(c)) {
+		int r = console_pump(c, deadline);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int console_run(struct console *c, const struct console_step *steps, size_t n)
 {
 	double overall = c->o.timeout > 0 ? c->start + c->o.timeout : INFINITY;
@@ -1189,6 +1364,7 @@ struct console *console_free(struct console *c)
 		close(c->err_fd);
 	free(c->name);
 	free(c->text);
+	free(c->line);
 	free(c);
 	return NULL;
 }

@@ -53,6 +53,15 @@ struct qemu_config {
 	bool write;           /* false: snapshot=on, writes go to a temporary overlay */
 	bool interactive;     /* the console multiplexed with the monitor (Ctrl-A X quits) */
 	const char *log;      /* interactive: the console is appended to this file; NULL: none */
+	unsigned cpus;        /* virtual CPUs; 0: QEMU's default (one). Several run on as many
+			       * host threads under TCG (thread=multi) */
+	bool unsafe_cache;    /* cache=unsafe: the guest's flushes are not passed on (a disk
+			       * written once and closed by the caller, like a build's image) */
+	bool net;             /* a virtio-net card on QEMU's user network (10.0.2.0/24, the host
+			       * at 10.0.2.2, its DNS at 10.0.2.3); false: no network card */
+	/* Direct kernel boot instead of the firmware booting the disk: the kernel, an initrd
+	 * (may be NULL) and the command line (may be NULL). */
+	const char *kernel, *initrd, *append;
 };
 
 /* The command line: an argv (free with strv_free) for execvp. Scripted (not interactive),
@@ -64,6 +73,13 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv);
  * KVM_GET_API_VERSION says 12, within timeout_ms (the probe runs in a child, so a hung
  * device cannot hang us). Never fails: returns false with *ret_reason (static) set to why. */
 bool qemu_kvm_usable(const char *dev, int timeout_ms, const char **ret_reason);
+
+/* Resolves QEMU_ACCEL_AUTO (and checks QEMU_ACCEL_KVM): KVM when qemu_kvm_usable() says so
+ * and `qemu` can start a guest on it (a paused trial run: /dev/kvm may answer and QEMU still
+ * fail, e.g. nested without some MSRs), else TCG. Returns the accelerator; when KVM was not
+ * usable, *ret_why (may be NULL) says why ("does not exist", "works, but QEMU cannot start a
+ * guest on it (...)"). -ENODEV when KVM was asked for and does not work. Does not log. */
+int qemu_accel_resolve(enum qemu_accel asked, const char *qemu, char **ret_why);
 
 /* ---- the console expect engine ---- */
 
@@ -100,6 +116,10 @@ struct console_opts {
 	double poweroff_wait; /* seconds `poweroff -f` has to end the child; 0: 10 */
 	int log_fd;           /* everything the child prints, as printed; -1: none */
 	int echo_fd;          /* the cleaned output as it arrives (stdout); -1: none */
+	/* Each line of the cleaned output as it completes, without its \n (a last line without
+	 * one when the child's output ends); NULL: none. */
+	void (*on_line)(void *userdata, const char *line);
+	void *userdata;
 };
 
 struct console;
@@ -119,5 +139,11 @@ static inline void console_freep(struct console **c)
 {
 	console_free(*c);
 }
+/* Reads the child's output (copies, on_line) until it ends and everything it printed has
+ * been read: 0; -ETIME when `timeout` seconds (from now; the overall timeout still applies)
+ * passed first, the child left running. Logs only a failure to poll. */
+int console_wait_exit(struct console *c, double timeout);
+/* The last bytes (at most 4 KiB) the child wrote to its stderr, NUL-terminated. */
+const char *console_child_stderr(const struct console *c);
 /* The child's exit status as waitpid() gives it, or -1 while it runs. */
 int console_child_status(const struct console *c);

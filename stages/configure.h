@@ -25,6 +25,8 @@ int target_script(struct build *b, const char *what, const char *script);
 /* The modes' implementations, same contract as target_script(). */
 int configure_userns(struct build *b, const char *what, const char *script);
 int configure_vm(struct build *b, const char *what, const char *script);
+/* A partition configure: vm cannot mount in QEMU (an encrypted one), or NULL. */
+const struct partition *configure_vm_unsupported(const struct build *b);
 /* Appends `script` to the image's first-boot hook (created on the first call). */
 int configure_first_boot(struct build *b, const char *what, const char *script);
 
@@ -40,3 +42,14 @@ int configure_first_boot(struct build *b, const char *what, const char *script);
 
 /* The environment every script starts with: a shell fragment (exports). */
 char *target_script_prologue(const struct build *b);
+
+/* How the modes report a script's output, the same way: */
+#define TARGET_TAIL_LINES 40
+/* one line it printed, as it comes: "==> " lines at info level, the rest at debug; */
+void target_log_line(const char *what, const char *line);
+/* its failure: the last lines it printed (oldest first, at most TARGET_TAIL_LINES) at error
+ * level, then the exit status (`status` as waitpid() gives it). Returns -EINVAL. */
+int target_report_failure(const char *what, char *const *tail, size_t n, int status);
+
+/* A here-document delimiter "PREFIX_N" that is no line of `text`. */
+char *target_heredoc_delimiter(const char *text, const char *prefix);

@@ -60,11 +60,6 @@ struct initrd_priv {
 	const struct node *node, *modules_node, *kernel_node;
 };
 
-static inline void kmod_freep(struct kmod **k)
-{
-	kmod_free(*k);
-}
-
 static const char *const kernel_keys[] = { "version", NULL };
 static const char *const initrd_keys[] = { "compression", "modules", "files", "busybox",
 					   "root-wait", NULL };
@@ -217,6 +212,9 @@ static int initrd_parse(struct build *b, void **ret_priv)
 			return r;
 	}
 	*ret_priv = TAKE_PTR(p);
+	/* Known at parse time, so that the configure stage's verify sees it. */
+	b->need_kernel = true;
+	b->initrd = true;
 	return 1;
 }
 
@@ -250,7 +248,6 @@ static int initrd_verify(struct build *b, void *priv)
 					  "by: the initrd looks for it next to the /boot filesystem "
 					  "by its label; give /boot its own labelled partition");
 	}
-	b->need_kernel = true;
 	return 0;
 }
 
@@ -269,38 +266,17 @@ static int initrd_plan(struct build *b, void *priv, FILE *out)
 /* The kernel to boot: the recipe's, or the newest /boot/vmlinuz-*. */
 static int find_kernel(struct build *b, struct initrd_priv *p, char **ret_version)
 {
-	_cleanup_free_ struct tree_dirent *d = NULL;
-	size_t n = 0;
-	const char *best = NULL;
-	int r;
+	int r = build_find_kernel(b, p->version, ret_version);
 
-	if (p->version) {
-		_cleanup_free_ char *path = xasprintf("/boot/vmlinuz-%s", p->version);
-
-		r = tree_exists(b->tree, path);
-		if (r < 0)
-			return r;
-		if (!r)
-			return node_error(node_get(p->kernel_node, "version"),
-					  "no kernel '%s' in the target (%s is missing)",
-					  p->version, path);
-		*ret_version = xstrdup(p->version);
-		return 0;
-	}
-	r = tree_list(b->tree, "/boot", &d, &n);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (startswith(d[i].name, "vmlinuz-") && d[i].type != 'd' &&
-		    (!best || strverscmp(d[i].name, best) > 0))
-			best = d[i].name;
-	if (best)
-		*ret_version = xstrdup(best + strlen("vmlinuz-"));
-	for (size_t i = 0; i < n; i++)
-		free(d[i].name);
-	if (!best)
+	if (r == -ENOENT && p->version)
+		return node_error(node_get(p->kernel_node, "version"),
+				  "no kernel '%s' in the target (/boot/vmlinuz-%s is missing)",
+				  p->version, p->version);
+	if (r == -ENOENT)
 		return log_fail("no kernel in the target: /boot has no vmlinuz-*; add a kernel "
 				"package (e.g. linux-image-amd64) to packages.include");
+	if (r < 0)
+		return log_errno(r, "cannot look for the kernel in /boot");
 	return 0;
 }
 
@@ -353,32 +329,9 @@ static int read_busybox(struct build *b, struct initrd_priv *p, char **ret, size
 	return 0;
 }
 
-/* kmod's view of the target tree. */
-static int kio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
-{
-	return tree_read(userdata, path, max, ret, ret_size);
-}
-
-static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
-{
-	struct tree_dirent *d;
-	size_t n;
-	int r = tree_list(userdata, path, &d, &n);
-
-	if (r < 0)
-		return r;
-	*ret = xcalloc(n ? n : 1, sizeof(**ret));
-	for (size_t i = 0; i < n; i++)
-		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
-	free(d);
-	*ret_n = n;
-	return 0;
-}
-
 static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 		       const char *version)
 {
-	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };
 	_cleanup_(kmod_freep) struct kmod *k = NULL;
 	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version), *dep = NULL,
 			    *order = NULL, *deppath = NULL;
@@ -387,17 +340,14 @@ static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 	_cleanup_strv_free_ char **fs = NULL;
 	int r;
 
-	r = tree_exists(b->tree, moddir);
-	if (r < 0)
-		return r;
-	if (!r) {
+	r = build_kmod_open(b, version, &k);
+	if (r == -ENOENT) {
 		if (p->modules)
 			return node_error(p->modules_node, "kernel %s has no modules in the "
 					  "target (%s is missing)", version, moddir);
 		log_warn("kernel %s has no %s: the initrd holds no modules", version, moddir);
 		return 0;
 	}
-	r = kmod_open(&io, moddir, &k);
 	if (r < 0)
 		return r;
 	/* ext4 serves ext2 and ext3 too in Debian's kernels (CONFIG_EXT4_USE_FOR_EXT2). */

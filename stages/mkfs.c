@@ -71,18 +71,8 @@ static int mkfs_plan(struct build *b, void *priv, FILE *out)
 	return 0;
 }
 
-static int by_mount_depth(const void *a, const void *c)
-{
-	const struct partition *x = *(struct partition *const *)a, *y = *(struct partition *const *)c;
-	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
-
-	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
-}
-
 static int mkfs_run(struct build *b, void *priv)
 {
-	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts, sizeof(*mounted));
-	size_t n_mounted = 0;
 	int r;
 
 	b->fs = xcalloc(b->n_parts, sizeof(*b->fs));
@@ -127,24 +117,9 @@ static int mkfs_run(struct build *b, void *priv)
 		r = ext2_mkfs(b->tmp_path, &ep, &b->fs[i]);
 		if (r < 0)
 			return r;
-		if (p->fs.mount)
-			mounted[n_mounted++] = p;
 	}
 
-	/* The tree needs "/" first, then parents before children. */
-	qsort(mounted, n_mounted, sizeof(*mounted), by_mount_depth);
-	if (!n_mounted || !streq(mounted[0]->fs.mount, "/")) {
-		if (n_mounted)
-			log_info("no filesystem is mounted at '/': files cannot be written");
-		return 0;
-	}
-	b->tree = tree_new(b->now);
-	for (size_t i = 0; i < n_mounted; i++) {
-		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return build_tree_mount(b);
 }
 
 const struct stage stage_mkfs = {

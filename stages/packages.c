@@ -556,9 +556,10 @@ static int prepare(struct build *b, struct packages_priv *p)
 		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
 			kernel = startswith(p->pkgs[i]->name, "linux-image-");
 		if (!kernel)
-			return node_error(p->node, "the image boots (bootloader:, initrd:) but no "
-					  "kernel is in the package set: add linux-image-amd64 "
-					  "(or another linux-image-*) to packages.include");
+			return node_error(p->node, "the image boots (bootloader:, initrd:) or is "
+					  "configured in QEMU (configure: vm), but no kernel is in "
+					  "the package set: add linux-image-amd64 (or another "
+					  "linux-image-*) to packages.include");
 	}
 	p->prepared = true;
 	return 0;

@@ -89,23 +89,6 @@ static int run_plan(struct build *b, void *priv, FILE *out)
 	return 0;
 }
 
-/* A here-document delimiter that is not a line of `text`. */
-static char *delimiter(const char *text, size_t i)
-{
-	for (unsigned k = 0;; k++) {
-		char *d = xasprintf("MKB_STEP_%zu_%u", i, k);
-		size_t len = strlen(d);
-		bool found = false;
-
-		for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-			if (!strncmp(l, d, len) && (l[len] == '\n' || !l[len]))
-				found = true;
-		if (!found)
-			return d;
-		free(d);
-	}
-}
-
 static int run_run(struct build *b, void *priv)
 {
 	struct run_priv *p = priv;
@@ -124,7 +107,8 @@ static int run_run(struct build *b, void *priv)
 	      "mkb_dir=$(mktemp -d /run/mkbootmedia-steps.XXXXXX 2>/dev/null || "
 	      "mktemp -d /tmp/mkbootmedia-steps.XXXXXX)\n", f);
 	for (size_t i = 0; i < p->n; i++) {
-		_cleanup_free_ char *d = delimiter(p->steps[i].text, i);
+		_cleanup_free_ char *prefix = xasprintf("MKB_STEP_%zu", i);
+		_cleanup_free_ char *d = target_heredoc_delimiter(p->steps[i].text, prefix);
 		const char *t = p->steps[i].text;
 
 		fprintf(f, "cat >\"$mkb_dir/%zu\" <<'%s'\n%s%s%s\n", i, d, t,

@@ -26,76 +26,147 @@ static bool have_program(const char *name)
 	return false;
 }
 
+/* Why configure: vm cannot work for this build, or NULL. */
+static char *vm_impossible(struct build *b)
+{
+	const struct partition *enc = configure_vm_unsupported(b);
+
+	if (enc)
+		return xasprintf("configure: vm does not support encrypted partitions yet ('%s' is "
+				 "encrypted); use userns", enc->name);
+	if (!streq(b->arch, "amd64") && !streq(b->arch, "i386"))
+		return xasprintf("configure: vm boots the image's kernel in qemu-system-x86_64, "
+				 "which cannot run architecture '%s'", b->arch);
+	if (!have_program("qemu-system-x86_64"))
+		return xstrdup("configure: vm needs qemu-system-x86_64 (apt-get install "
+			       "qemu-system-x86)");
+	return NULL;
+}
+
 int configure_resolve_mode(struct build *b)
 {
-	_cleanup_free_ char *why = NULL;
+	_cleanup_free_ char *why = NULL, *no_vm = NULL;
+	const struct node *where = b->configure_node ? b->configure_node
+						     : node_get(b->recipe->root, "packages");
 	int r;
 
-	if (b->configure == CONFIGURE_USERNS) {
+	switch (b->configure) {
+	case CONFIGURE_USERNS:
 		r = sandbox_probe(&why);
 		if (r < 0)
-			return node_error(b->configure_node, "configure: userns cannot work on this "
-					  "host: %s (or use vm or first-boot)", why);
+			return node_error(where, "configure: userns cannot work on this host: "
+					  "%s (or use vm or first-boot)", why);
+		return 0;
+	case CONFIGURE_VM:
+		if ((no_vm = vm_impossible(b)))
+			return node_error(where, "%s", no_vm);
+		/* The image's own kernel runs the scripts: the package set must have one. */
+		b->need_kernel = true;
+		return 0;
+	case CONFIGURE_FIRST_BOOT:
+		if (!b->initrd)
+			return node_error(where, "configure: first-boot needs mkbootmedia's "
+					  "initramfs, which runs the hook on the first boot: add "
+					  "kernel:, initrd: or a bootloader: to the recipe");
+		if (build_part_at(b, "/usr"))
+			return node_error(where, "configure: first-boot keeps its hook in "
+					  "/usr/lib/mkbootmedia, which the initramfs looks for on "
+					  "the root filesystem; /usr is partition '%s'",
+					  build_part_at(b, "/usr")->name);
+		return 0;
+	case CONFIGURE_AUTO:
+		break;
+	default:
 		return 0;
 	}
-	if (b->configure != CONFIGURE_AUTO)
-		return 0;
 	r = sandbox_probe(&why);
 	if (r == 0) {
 		b->configure = CONFIGURE_USERNS;
 		return 0;
 	}
-	if (b->need_kernel && have_program("qemu-system-x86_64")) {
+	no_vm = b->need_kernel ? vm_impossible(b)
+			       : xstrdup("configure: vm needs a kernel in the package set");
+	if (!no_vm) {
 		log_info("configuring in QEMU (configure: vm), since a user namespace cannot: %s",
 			 why);
 		b->configure = CONFIGURE_VM;
 		return 0;
 	}
-	return node_error(b->configure_node ? b->configure_node
-					    : node_get(b->recipe->root, "packages"),
-			  "cannot run the maintainer scripts here: %s; and configure: vm needs "
-			  "a kernel in the package set and qemu-system-x86_64. Set "
+	return node_error(where, "cannot run the maintainer scripts here: %s; and %s. Set "
 			  "packages.configure to first-boot (the image configures itself when it "
-			  "first boots) or none (unpacked only)", why);
+			  "first boots) or none (unpacked only)", why, no_vm);
 }
 
-/* The script's output: "==> " lines at info level, the rest at debug; on failure, its
- * last lines (returned, for the one error message that says what failed). */
-static char *report_output(int fd, const char *what, bool failed)
+void target_log_line(const char *what, const char *line)
+{
+	if (startswith(line, "==> "))
+		log_info("%s", line + 4);
+	else
+		log_debug("  %s| %s", what, line);
+}
+
+int target_report_failure(const char *what, char *const *tail, size_t n, int status)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	/* One message: what failed, how, and the lines that say why. */
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "\n  %s| %s", what, tail[i]);
+	fclose(f);
+	if (WIFSIGNALED(status))
+		return log_fail("%s: killed by signal %d; its last output:%s", what,
+				WTERMSIG(status), text);
+	return log_fail("%s: failed with exit status %d; its last output:%s", what,
+			WIFEXITED(status) ? WEXITSTATUS(status) : status, text);
+}
+
+char *target_heredoc_delimiter(const char *text, const char *prefix)
+{
+	for (unsigned k = 0;; k++) {
+		char *d = xasprintf("%s_%u", prefix, k);
+		size_t len = strlen(d);
+		bool found = false;
+
+		for (const char *l = text; l && *l;) {
+			const char *nl = strchr(l, '\n');
+
+			if (!strncmp(l, d, len) && (l[len] == '\n' || !l[len]))
+				found = true;
+			l = nl ? nl + 1 : NULL;
+		}
+		if (!found)
+			return d;
+		free(d);
+	}
+}
+
+/* The userns script's output, from its memfd: logged line by line; on failure the last
+ * lines are the error's context instead. */
+static int report_output(int fd, const char *what, int status)
 {
 	_cleanup_free_ char *buf = NULL;
-	char *tail = NULL, *line, *save = NULL;
-	size_t size = 0, n_lines = 0, first = 0, i = 0, len = 0;
-	FILE *f = NULL;
+	_cleanup_free_ char **lines = NULL;
+	size_t n = 0, first = 0;
 	struct stat st;
 
-	if (fstat(fd, &st) < 0 || st.st_size == 0)
-		return xstrdup("");
-	buf = xmalloc(st.st_size + 1);
-	if (pread_all(fd, buf, st.st_size, 0) < 0)
-		return xstrdup("");
-	size = st.st_size;
-	buf[size] = 0;
-	for (size_t k = 0; k < size; k++)
-		n_lines += buf[k] == '\n';
-	if (size && buf[size - 1] != '\n')
-		n_lines++;
-	if (failed) {
-		f = open_memstream(&tail, &len);
-		if (n_lines > 40)
-			first = n_lines - 40;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		buf = xmalloc(st.st_size + 1);
+		if (pread_all(fd, buf, st.st_size, 0) < 0)
+			st.st_size = 0;
+		buf[st.st_size] = 0;
+		lines = xcalloc(st.st_size / 2 + 2, sizeof(*lines));
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			lines[n++] = line;
 	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
-		if (failed && i >= first)
-			fprintf(f, "\n  %s| %s", what, line);
-		else if (startswith(line, "==> "))
-			log_info("%s", line + 4);
-		else
-			log_debug("  %s| %s", what, line);
-	}
-	if (f)
-		fclose(f);
-	return tail ? tail : xstrdup("");
+	if (status != 0 && n > TARGET_TAIL_LINES)
+		first = n - TARGET_TAIL_LINES;
+	for (size_t i = 0; i < (status != 0 ? first : n); i++)
+		target_log_line(what, lines[i]);
+	if (status != 0)
+		return target_report_failure(what, lines + first, n - first, status);
+	return 0;
 }
 
 struct serve_ctx {
@@ -180,24 +251,10 @@ int configure_userns(struct build *b, const char *what, const char *script)
 	/* The FUSE server changed the filesystems behind the tree's back. */
 	tree_forget(b->tree);
 	if (r < 0) {
-		_cleanup_free_ char *tail = report_output(out, what, true);
-
-		if (tail[0])
-			log_info("%s: its last output:%s", what, tail);
+		report_output(out, what, 0); /* what it said before the sandbox failed */
 		goto done;
 	}
-	if (status != 0) {
-		_cleanup_free_ char *tail = report_output(out, what, true);
-
-		if (WIFSIGNALED(status))
-			r = log_fail("%s: killed by signal %d; its last output:%s", what,
-				     WTERMSIG(status), tail);
-		else
-			r = log_fail("%s: failed with exit status %d; its last output:%s", what,
-				     WIFEXITED(status) ? WEXITSTATUS(status) : status, tail);
-		goto done;
-	}
-	free(report_output(out, what, false));
+	r = report_output(out, what, status);
 done:
 	rmdir(scratch);
 	return r;

@@ -160,10 +160,6 @@ static int host_list(void *userdata, const char *path, struct kmod_dirent **ret,
 	return 0;
 }
 
-static void kmod_freep(struct kmod **k)
-{
-	kmod_free(*k);
-}
 #define _cleanup_kmod_ _cleanup_(kmod_freep)
 
 static int open_tree(const char *root, struct kmod **ret)

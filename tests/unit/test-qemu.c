@@ -190,8 +190,8 @@ static void test_argv(void)
 {
 	struct qemu_config c = { .qemu = "qemu-system-x86_64", .image = "out/usb.img",
 				 .bus = QEMU_BUS_USB, .memory_mib = 512, .accel = QEMU_ACCEL_TCG };
-	_cleanup_strv_free_ char **a = NULL, **b = NULL, **d = NULL, **e = NULL;
-	_cleanup_free_ char *sa = NULL, *sb = NULL, *sd = NULL, *se = NULL;
+	_cleanup_strv_free_ char **a = NULL, **b = NULL, **d = NULL, **e = NULL, **f = NULL;
+	_cleanup_free_ char *sa = NULL, *sb = NULL, *sd = NULL, *sf = NULL;
 
 	CHECK(qemu_build_argv(&c, &a) == 0);
 	sa = argv_join(a);
@@ -224,6 +224,21 @@ static void test_argv(void)
 			"logfile=./logs/con,,sole.log,logappend=on -serial chardev:console "
 			"-mon chardev=console -drive if=none,id=disk0,format=raw,file=./nbd:x.img,"
 			"snapshot=on -device virtio-blk-pci,drive=disk0,bootindex=1");
+
+	/* A kernel booted directly, two CPUs on TCG threads, cache=unsafe, user networking. */
+	c = (struct qemu_config){ .qemu = "qemu-system-x86_64", .image = "/tmp/.x.img",
+				  .bus = QEMU_BUS_VIRTIO, .memory_mib = 1024,
+				  .accel = QEMU_ACCEL_TCG, .write = true, .cpus = 2,
+				  .unsafe_cache = true, .net = true, .kernel = "/dev/fd/5",
+				  .initrd = "/dev/fd/6", .append = "console=ttyS0 panic=-1" };
+	CHECK(qemu_build_argv(&c, &f) == 0);
+	sf = argv_join(f);
+	CHECK_STREQ(sf, "qemu-system-x86_64 -nodefaults -display none -no-reboot -m 1024 "
+			"-accel tcg,thread=multi -smp 2 -serial stdio -kernel /dev/fd/5 "
+			"-initrd /dev/fd/6 -append console=ttyS0 panic=-1 -drive if=none,id=disk0,"
+			"format=raw,file=/tmp/.x.img,cache=unsafe -device "
+			"virtio-blk-pci,drive=disk0,bootindex=1 -netdev user,id=net0 "
+			"-device virtio-net-pci,netdev=net0");
 
 	c.accel = QEMU_ACCEL_AUTO; /* must be resolved first */
 	CHECK(qemu_build_argv(&c, &e) == -EINVAL && !e);
@@ -306,6 +321,71 @@ static void test_copies(void)
 	CHECK(strstr(log, "box login: ") && !strstr(log, "box login: \n"));
 	CHECK_STREQ(echo, " GNU GRUB  version 2.06 \nBooting `Debian GNU/Linux`\n\n"
 			  "Debian GNU/Linux 12 box ttyS0\n\nbox login: \n");
+}
+
+struct lines {
+	char **v;
+};
+
+static void collect_line(void *userdata, const char *line)
+{
+	struct lines *l = userdata;
+
+	l->v = strv_append(l->v, line);
+}
+
+/* on_line gets each cleaned line as it completes, the unterminated last one at the end;
+ * console_wait_exit() reads until the child has gone. */
+static void test_lines_and_exit(void)
+{
+	static const char script[] = "printf 'one\r\ntw'; sleep 0.2; printf 'o\033[1m!\r\n\n'; "
+				     "sleep 0.2; printf 'last'; exit 3";
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)script, NULL };
+	struct lines l = { NULL };
+	struct console_opts opts = { .timeout = 10, .log_fd = -1, .echo_fd = -1,
+				     .on_line = collect_line, .userdata = &l };
+	struct console *c = NULL;
+	_cleanup_strv_free_ char **v = NULL;
+	double t0 = now();
+	int r;
+
+	CHECK(console_spawn(argv, &opts, &c) == 0);
+	r = console_wait_exit(c, 5);
+	v = l.v;
+	CHECK(r == 0);
+	CHECK(now() - t0 < 3);
+	CHECK(WIFEXITED(console_child_status(c)) && WEXITSTATUS(console_child_status(c)) == 3);
+	console_free(c);
+	CHECK(strv_length(v) == 4);
+	CHECK_STREQ(v[0], "one");
+	CHECK_STREQ(v[1], "two!");
+	CHECK_STREQ(v[2], "");
+	CHECK_STREQ(v[3], "last");
+}
+
+static void test_wait_exit_timeout(void)
+{
+	char *argv[] = { (char *)"/bin/sh", (char *)"-c", (char *)"echo up; exec sleep 10", NULL };
+	struct lines l = { NULL };
+	struct console_opts opts = { .timeout = 10, .log_fd = -1, .echo_fd = -1,
+				     .on_line = collect_line, .userdata = &l };
+	struct console *c = NULL;
+	_cleanup_strv_free_ char **v = NULL;
+	double t0 = now();
+	int r, status;
+
+	capture_begin();
+	CHECK(console_spawn(argv, &opts, &c) == 0);
+	r = console_wait_exit(c, 0.3);
+	status = console_child_status(c);
+	console_free(c); /* ends it */
+	free(capture_end());
+	v = l.v;
+	CHECK(r == -ETIME);
+	CHECK(status == -1);
+	CHECK(now() - t0 < 5);
+	CHECK(strv_length(v) == 1);
+	CHECK_STREQ(v[0], "up");
 }
 
 static void test_timeout(void)
@@ -717,6 +797,8 @@ int main(void)
 	RUN_TEST(test_escape_kinds);
 	RUN_TEST(test_chunk_boundaries);
 	RUN_TEST(test_copies);
+	RUN_TEST(test_lines_and_exit);
+	RUN_TEST(test_wait_exit_timeout);
 	RUN_TEST(test_timeout);
 	RUN_TEST(test_overall_timeout);
 	RUN_TEST(test_send);

@@ -11,7 +11,7 @@ partitions:
      filesystem: {type: ext2, label: LBOOT, mount: /boot}}
   - {name: rootfs, size: rest, filesystem: {type: ext2, label: LROOT, mount: /}}
 packages: {mirror: none, variant: none, include: [linux-image-1.0-test, busybox-static],
-           debs: [debs]}
+           debs: [debs], configure: none}
 initrd:
   compression: gzip
   modules: [usb-storage]

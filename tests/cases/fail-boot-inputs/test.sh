@@ -22,7 +22,8 @@ recipe() { # $1: debs dir, then extra YAML lines
 		echo "  - {name: rootfs, size: rest, filesystem: {type: ext2, label: R, mount: /}}"
 		inc="linux-image-1.0-test, busybox-static"
 		[ "$d" = nokernel ] && inc=busybox-static
-		echo "packages: {mirror: none, variant: none, include: [$inc], debs: [$d]}"
+		echo "packages: {mirror: none, variant: none, include: [$inc], debs: [$d],"
+		echo "           configure: none}"
 		echo "variables: {boot_size: 16MiB}"
 		for l in "$@"; do echo "$l"; done
 	} >r.yml
