@@ -148,6 +148,7 @@ static int report_output(int fd, const char *what, int status)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ char **lines = NULL;
+	char *line, *save = NULL;
 	size_t n = 0, first = 0;
 	struct stat st;
 
