@@ -9,7 +9,8 @@
  *                            {path, options, size, mode}; [] for none
  *   extra:                   lines copied as they are: {spec, file, type, options, pass}
  * flash:                     optional; false turns both off
- *   mtab: /proc/self/mounts  /etc/mtab becomes a symlink to this (false: left alone)
+ *   mtab: /proc/mounts       /etc/mtab becomes a symlink to this (the seed's, and what
+ *                            Debian's initscripts insist on; false: left alone)
  *   blkid-cache: /dev/null   /etc/blkid.tab becomes a symlink to this (false: left alone)
  *
  * Every partition with a mount point gets a line with its options plus noatime (the root
@@ -324,14 +325,14 @@ static int fstab_parse(struct build *b, void **ret_priv)
 		if ((r = node_get_bool(flash, &on)) < 0)
 			return r;
 		if (on) {
-			p->mtab = xstrdup("/proc/self/mounts");
+			p->mtab = xstrdup("/proc/mounts");
 			p->blkid = xstrdup("/dev/null");
 		}
 	} else {
 		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0 ||
 			      (r = node_check_keys(flash, flash_keys)) < 0))
 			return r;
-		if ((r = parse_link(node_get(flash, "mtab"), "/proc/self/mounts", &p->mtab)) < 0 ||
+		if ((r = parse_link(node_get(flash, "mtab"), "/proc/mounts", &p->mtab)) < 0 ||
 		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0)
 			return r;
 	}

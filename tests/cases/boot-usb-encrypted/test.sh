@@ -46,7 +46,7 @@ expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-
 	--expect 'opened as /dev/mapper/rootfs' --expect 'login: ?$' --send 'root\n' \
 	--run 'grep " / " /proc/mounts' --output '^/dev/mapper/rootfs / ext2 ' \
 	--run 'cat /etc/hostname' --output "^$host\$" \
-	--run 'readlink /etc/mtab; readlink /etc/blkid.tab' --output '^/proc/self/mounts
+	--run 'readlink /etc/mtab; readlink /etc/blkid.tab' --output '^/proc/mounts
 /dev/null$' \
 	--poweroff >boot.out 2>&1 || { cat boot.out; tail -c 3000 console.log; fail "boot"; }
 grep -q "the seed said" console.log && fail "the passphrase was echoed on the console"
