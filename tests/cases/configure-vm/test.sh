@@ -72,7 +72,8 @@ if mkbm --cache "$cache" "$CASE/recipe.yml" -o out/bad.img -D check='echo about 
 	fail "a failing run step did not fail the build"
 fi
 echo "failing build: $(($(date +%s) - t0)) s"
-grep -q "^error: run:   run| about to fail$" "$WORK/stderr" || { cat "$WORK/stderr"; fail "the step's output"; }
+grep -q "^  run| about to fail$" "$WORK/stderr" || { cat "$WORK/stderr"; fail "the step's output"; }
+grep -q "^error: run: run: failed with exit status 3; its last output:$" "$WORK/stderr" || fail "the one message"
 grep -q "^error: run: run: failed with exit status 3 (its last output is above)$" "$WORK/stderr" ||
 	{ cat "$WORK/stderr"; fail "the step's exit status"; }
 left=$(ls -A out | grep -v '^vm\.img$' || :)
