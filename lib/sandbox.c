@@ -250,10 +250,20 @@ static int place_fds(struct child *c)
 static void reset_signals(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
+	/* The kernel's struct sigaction: glibc refuses its two internal signals (32 and 33,
+	 * below SIGRTMIN), and GNU make, for one, starts its commands with them ignored; an
+	 * ignored signal stays ignored across exec, so they are reset with the system call. */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = { .handler = SIG_DFL };
 	sigset_t none;
 
 	for (int sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
+		if (sigaction(sig, &sa, NULL) < 0 && errno == EINVAL && sig >= 32 && sig < SIGRTMIN)
+			(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
