@@ -229,6 +229,16 @@ static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, 
 	return 0;
 }
 
+char **build_fs_modules(const struct build *b)
+{
+	char **fs = strv_append(NULL, "ext4");
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
+	return fs;
+}
+
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret)
 {
 	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };

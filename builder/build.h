@@ -164,6 +164,9 @@ int build_find_kernel(struct build *b, const char *version, char **ret_version);
 /* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
  * target has no such directory. */
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
+/* The kernel modules for the image's filesystems: ext4 (which serves ext2 and ext3 too in
+ * Debian's kernels, CONFIG_EXT4_USE_FOR_EXT2) and each mounted filesystem's type. */
+char **build_fs_modules(const struct build *b);
 
 /* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
  * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */

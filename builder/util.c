@@ -330,3 +330,19 @@ void strv_sort(char **l)
 	if (l)
 		qsort(l, strv_length(l), sizeof(*l), strv_cmp);
 }
+
+char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *dirs = xasprintf("%s:/usr/bin:/bin", path ? path : "");
+	char *save = NULL;
+
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", d, name);
+
+		if (d[0] == '/' && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}

@@ -112,5 +112,7 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
 /* Runs argv (argv[0] from PATH, no shell) with stdin from /dev/null; its stdout and stderr
  * together land in *ret_output (when not NULL). Returns the exit status, or -errno. */
 int spawn_capture(char *const *argv, char **ret_output);
+/* The absolute path of an executable `name` in $PATH (then /usr/bin, /bin), or NULL. */
+char *find_program(const char *name);
 /* Removes a directory tree we made (no symlinks followed); errors are ignored. */
 void rm_rf(const char *path);

@@ -526,28 +526,6 @@ static void inode_stat(const struct e2fuse *s, ext2_ino_t ino, struct ext2_inode
 	st->st_ctim = GET_TIME(in, i_ctime);
 }
 
-static int mode_ftype(unsigned mode)
-{
-	switch (mode & LINUX_S_IFMT) {
-	case LINUX_S_IFREG:
-		return EXT2_FT_REG_FILE;
-	case LINUX_S_IFDIR:
-		return EXT2_FT_DIR;
-	case LINUX_S_IFCHR:
-		return EXT2_FT_CHRDEV;
-	case LINUX_S_IFBLK:
-		return EXT2_FT_BLKDEV;
-	case LINUX_S_IFIFO:
-		return EXT2_FT_FIFO;
-	case LINUX_S_IFSOCK:
-		return EXT2_FT_SOCK;
-	case LINUX_S_IFLNK:
-		return EXT2_FT_SYMLINK;
-	default:
-		return EXT2_FT_UNKNOWN;
-	}
-}
-
 static mode_t ftype_mode(int ftype)
 {
 	switch (ftype) {
@@ -1107,12 +1085,12 @@ static int dir_link(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino
 		    unsigned mode)
 {
 	struct dindex *x = dindex_get(s, dir);
-	errcode_t err = link_append(s, dir, name, ino, mode_ftype(mode));
+	errcode_t err = link_append(s, dir, name, ino, ext2_mode_ftype(mode));
 
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		err = ext2fs_expand_dir(s->fs, dir);
 		if (!err)
-			err = link_append(s, dir, name, ino, mode_ftype(mode));
+			err = link_append(s, dir, name, ino, ext2_mode_ftype(mode));
 	}
 	if (err)
 		return e2_fail(err, "cannot add a name", dir);
@@ -1772,7 +1750,7 @@ static int do_rename(struct e2fuse *s, fuse_ino_t parent, const char *name, fuse
 
 	/* The new name first: a failure leaves the old one. */
 	if (dino)
-		r = dir_set_entry(s, ddir, newname, sino, mode_ftype(sin.i_mode));
+		r = dir_set_entry(s, ddir, newname, sino, ext2_mode_ftype(sin.i_mode));
 	else
 		r = dir_link(s, ddir, newname, sino, sin.i_mode);
 	if (r < 0)

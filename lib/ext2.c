@@ -250,3 +250,25 @@ void ext2_abandon(ext2_filsys *fs)
 		ext2fs_free(*fs);
 	*fs = NULL;
 }
+
+int ext2_mode_ftype(unsigned mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case LINUX_S_IFDIR:
+		return EXT2_FT_DIR;
+	case LINUX_S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	case LINUX_S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:
+		return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:
+		return EXT2_FT_SOCK;
+	default:
+		return EXT2_FT_UNKNOWN;
+	}
+}

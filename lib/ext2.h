@@ -52,3 +52,5 @@ void ext2_abandon(ext2_filsys *fs);
 int ext2_log_error(errcode_t err, const char *fmt, ...) _printf_(2, 3);
 /* The -errno matching err, without logging. */
 int ext2_errno(errcode_t err);
+/* The directory entry file type (EXT2_FT_*) of an inode mode. */
+int ext2_mode_ftype(unsigned mode);

@@ -766,22 +766,6 @@ static void idmap_done(struct idmap *m)
 	free(m->newgidmap);
 }
 
-static char *find_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *dirs = xasprintf("%s:/usr/bin:/bin", path ? path : "");
-	char *save = NULL;
-
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", d, name);
-
-		if (d[0] == '/' && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
-}
-
 /* A range from 0 would make root of the host one of the namespace's ids. */
 static int refuse_host_root(uint32_t start, const char *who, const char *kind, const char *file,
 			    char **ret_why)

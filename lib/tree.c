@@ -1092,26 +1092,6 @@ int tree_read(struct tree *t, const char *path, size_t max, char **ret_data, siz
 	return 0;
 }
 
-static int mode_ftype(unsigned mode)
-{
-	switch (mode & LINUX_S_IFMT) {
-	case LINUX_S_IFREG:
-		return EXT2_FT_REG_FILE;
-	case LINUX_S_IFLNK:
-		return EXT2_FT_SYMLINK;
-	case LINUX_S_IFCHR:
-		return EXT2_FT_CHRDEV;
-	case LINUX_S_IFBLK:
-		return EXT2_FT_BLKDEV;
-	case LINUX_S_IFIFO:
-		return EXT2_FT_FIFO;
-	case LINUX_S_IFSOCK:
-		return EXT2_FT_SOCK;
-	default:
-		return EXT2_FT_UNKNOWN;
-	}
-}
-
 int tree_link(struct tree *t, const char *path, const char *target)
 {
 	struct tree_loc tl, loc;
@@ -1148,7 +1128,7 @@ int tree_link(struct tree *t, const char *path, const char *target)
 	if (!err && inode.i_links_count >= EXT2_LINK_MAX)
 		return log_fail("cannot link '%s' to '%s': too many links", path, target);
 	if (!err)
-		err = link_grow(loc.m->fs, loc.dir, loc.name, ino, mode_ftype(inode.i_mode));
+		err = link_grow(loc.m->fs, loc.dir, loc.name, ino, ext2_mode_ftype(inode.i_mode));
 	if (!err) {
 		inode.i_links_count++;
 		err = ext2fs_write_inode(loc.m->fs, ino, &inode);

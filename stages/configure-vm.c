@@ -115,10 +115,7 @@ static int add_modules(struct build *b, struct cpio *c, const char *version, boo
 	}
 	if (r < 0)
 		return r;
-	fs = strv_append(fs, "ext4");
-	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
-			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
+	fs = build_fs_modules(b);
 	if ((r = kmod_resolve(k, (char *const *)disk_modules, false, NULL, NULL)) < 0 ||
 	    (r = kmod_resolve(k, fs, false, NULL, NULL)) < 0 ||
 	    (r = kmod_lookup(k, "virtio_net", &net)) < 0)

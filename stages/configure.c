@@ -416,6 +416,14 @@ static int configure_verify(struct build *b, void *priv)
 	const struct node *n;
 	int r;
 
+	for (size_t i = 0; i <= c->n_users; i++) {
+		const struct password *pw = i < c->n_users ? &c->users[i].pw : &c->root;
+
+		/* Read later (in locked memory); a missing file is said now, before downloads. */
+		if (pw->file && access(pw->file, R_OK) < 0)
+			return node_error(node_get(pw->node, "file"), "cannot read password file "
+					  "'%s': %s", pw->file, strerror(errno));
+	}
 	if (b->configure == CONFIGURE_NONE && (n = needs_scripts(c, b)))
 		return node_error(n, "this needs the configured system, and packages.configure is "
 				  "none (use auto, userns, vm or first-boot)");

@@ -350,11 +350,7 @@ static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 	}
 	if (r < 0)
 		return r;
-	/* ext4 serves ext2 and ext3 too in Debian's kernels (CONFIG_EXT4_USE_FOR_EXT2). */
-	fs = strv_append(fs, "ext4");
-	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
-			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
+	fs = build_fs_modules(b);
 	if ((r = kmod_resolve(k, (char *const *)default_modules, false, NULL, NULL)) < 0 ||
 	    (r = kmod_resolve(k, fs, false, NULL, NULL)) < 0)
 		return r;

@@ -12,24 +12,11 @@
 #include "log.h"
 #include "sandbox.h"
 
-static bool have_program(const char *name)
-{
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = xstrdup(path ? path : "/usr/bin:/bin");
-
-	for (char *save = NULL, *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", d, name);
-
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Why configure: vm cannot work for this build, or NULL. */
 static char *vm_impossible(struct build *b)
 {
 	const struct partition *enc = configure_vm_unsupported(b);
+	_cleanup_free_ char *qemu = NULL;
 
 	if (enc)
 		return xasprintf("configure: vm does not support encrypted partitions yet ('%s' is "
@@ -37,7 +24,7 @@ static char *vm_impossible(struct build *b)
 	if (!streq(b->arch, "amd64") && !streq(b->arch, "i386"))
 		return xasprintf("configure: vm boots the image's kernel in qemu-system-x86_64, "
 				 "which cannot run architecture '%s'", b->arch);
-	if (!have_program("qemu-system-x86_64"))
+	if (!(qemu = find_program("qemu-system-x86_64")))
 		return xstrdup("configure: vm needs qemu-system-x86_64 (apt-get install "
 			       "qemu-system-x86)");
 	return NULL;
