@@ -6,13 +6,21 @@
 #include <inttypes.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
 /* Bytes encrypted and written per pwrite: large enough to amortise the system call, small
  * enough to stay in the cache. A multiple of every sector size. */
 #define CRYPTIO_CHUNK (4u << 20)
+
+/* Large writes go through mapped windows of the segment (see struct cryptio_channel): a
+ * window is big enough that mapping it costs little per byte, small enough that the next
+ * one is faulted in while this one is encrypted. Writes from CRYPTIO_MAP_MIN bytes map. */
+#define CRYPTIO_WINDOW (16ull << 20)
+#define CRYPTIO_MAP_MIN (1u << 20)
 
 enum cryptio_iv {
 	CRYPTIO_IV_PLAIN64,
@@ -196,20 +204,25 @@ struct cryptio_channel {
 	bool dirty;         /* written since the last flush */
 	struct struct_io_stats stats;
 
-	/* Whole-sector writes are pipelined: a writer thread copies one encrypted chunk into
-	 * the file while the caller's thread encrypts the next, so the cipher and the copy
-	 * into the page cache use both cores. At most one write is in flight; anything else
-	 * (reads, partial sectors, flush, close) waits for it first. */
-	pthread_t writer;
-	bool writer_started, quit, job;
+	/* Large whole-sector writes are encrypted straight into the image's page cache through
+	 * two mapped windows of the segment: window w lives in slot w % 2. A mapper thread maps
+	 * (and prefaults) the next window while the caller's thread encrypts into the current
+	 * one, so the cipher and the page-table work use both cores and no encrypted copy is
+	 * made. Reads and small writes use pread/pwrite, which see the same pages. Anything
+	 * the mapping cannot do (a file shorter than the segment, a failed mmap) falls back to
+	 * the bounce buffer. */
+	pthread_t mapper;
+	bool mapper_started, quit, map_off;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint8_t *abuf[2];
-	unsigned acur;
-	uint64_t job_pos;
-	size_t job_len;
-	const uint8_t *job_buf;
-	errcode_t werr; /* the first failed pipelined write, reported by the next call */
+	struct cryptio_window {
+		enum { WIN_EMPTY, WIN_PENDING, WIN_READY, WIN_FAILED } state;
+		uint64_t idx;  /* which window of the segment */
+		uint8_t *map;  /* page-aligned mapping start */
+		size_t map_len;
+		uint8_t *data; /* segment byte idx * CRYPTIO_WINDOW */
+		size_t len;    /* bytes of the segment in this window */
+	} win[2];
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -263,82 +276,138 @@ static errcode_t raw_write(struct cryptio_reg *r, uint64_t pos, const void *buf,
 	return 0;
 }
 
-static void *writer_main(void *arg)
+/* Maps window w->idx (state WIN_PENDING) for writing, faulting its pages in. */
+static void window_map(struct cryptio_channel *ch, struct cryptio_window *w)
+{
+	struct cryptio_reg *r = ch->reg;
+	uint64_t start = w->idx * CRYPTIO_WINDOW, file_start, aligned;
+	size_t len = (size_t)(r->segment_size - start < CRYPTIO_WINDOW ? r->segment_size - start
+								 : CRYPTIO_WINDOW);
+	long page = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	void *m;
+
+	if (w->map)
+		munmap(w->map, w->map_len);
+	w->map = w->data = NULL;
+	file_start = r->segment_offset + start;
+	aligned = file_start - file_start % (uint64_t)page;
+	/* A mapping past the end of the file would fault (SIGBUS) instead of growing it. */
+	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_size < file_start + len) {
+		w->state = WIN_FAILED;
+		return;
+	}
+	m = mmap(NULL, len + (size_t)(file_start - aligned), PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_POPULATE, r->fd, (off_t)aligned);
+	if (m == MAP_FAILED) {
+		w->state = WIN_FAILED;
+		return;
+	}
+	w->map = m;
+	w->map_len = len + (size_t)(file_start - aligned);
+	w->data = (uint8_t *)m + (file_start - aligned);
+	w->len = len;
+	w->state = WIN_READY;
+}
+
+static void window_unmap(struct cryptio_window *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	w->map = w->data = NULL;
+	w->state = WIN_EMPTY;
+}
+
+static void *mapper_main(void *arg)
 {
 	struct cryptio_channel *ch = arg;
 
 	pthread_mutex_lock(&ch->lock);
 	for (;;) {
-		errcode_t err;
+		struct cryptio_window *w = NULL;
 
-		while (!ch->job && !ch->quit)
+		for (unsigned i = 0; i < 2 && !w; i++)
+			if (ch->win[i].state == WIN_PENDING)
+				w = &ch->win[i];
+		if (!w) {
+			if (ch->quit)
+				break;
 			pthread_cond_wait(&ch->cond, &ch->lock);
-		if (!ch->job)
-			break;
+			continue;
+		}
+		/* The caller's thread never touches a pending slot, so the work needs no lock. */
 		pthread_mutex_unlock(&ch->lock);
-		err = raw_write(ch->reg, ch->job_pos, ch->job_buf, ch->job_len);
+		window_map(ch, w);
 		pthread_mutex_lock(&ch->lock);
-		if (err && !ch->werr)
-			ch->werr = err;
-		ch->job = false;
 		pthread_cond_broadcast(&ch->cond);
 	}
 	pthread_mutex_unlock(&ch->lock);
 	return NULL;
 }
 
-/* Waits for the write in flight; returns (and clears) the error of a failed one. */
-static errcode_t drain(struct cryptio_channel *ch)
+/* Asks the mapper for window idx in its slot (unmapping what the slot held); returns false
+ * when no mapper can be started. Called with ch->lock held, the slot not pending. */
+static bool window_request(struct cryptio_channel *ch, uint64_t idx)
 {
-	errcode_t err;
+	struct cryptio_window *w = &ch->win[idx % 2];
 
-	if (!ch->writer_started)
-		return 0;
-	pthread_mutex_lock(&ch->lock);
-	while (ch->job)
-		pthread_cond_wait(&ch->cond, &ch->lock);
-	err = ch->werr;
-	ch->werr = 0;
-	pthread_mutex_unlock(&ch->lock);
-	return err;
+	if (!ch->mapper_started) {
+		if (pthread_create(&ch->mapper, NULL, mapper_main, ch) != 0)
+			return false;
+		ch->mapper_started = true;
+	}
+	w->idx = idx; /* the mapper unmaps what the slot held */
+	w->state = WIN_PENDING;
+	pthread_cond_broadcast(&ch->cond);
+	return true;
 }
 
-/* Hands buf (one of abuf) to the writer once the previous write is done. */
-static errcode_t submit(struct cryptio_channel *ch, uint64_t pos, const uint8_t *buf, size_t len)
+/* The mapped window holding segment byte pos, mapping it (and asking for the next one) if
+ * want_map; NULL when the write should go through the bounce buffer instead. */
+static struct cryptio_window *window_get(struct cryptio_channel *ch, uint64_t pos, bool want_map)
 {
-	errcode_t err;
+	uint64_t idx = pos / CRYPTIO_WINDOW;
+	struct cryptio_window *w = &ch->win[idx % 2], *next = &ch->win[(idx + 1) % 2];
 
-	if (!ch->writer_started) {
-		if (pthread_create(&ch->writer, NULL, writer_main, ch) != 0)
-			return raw_write(ch->reg, pos, buf, len);
-		ch->writer_started = true;
-	}
+	if (ch->map_off)
+		return NULL;
 	pthread_mutex_lock(&ch->lock);
-	while (ch->job)
+	while (w->state == WIN_PENDING)
 		pthread_cond_wait(&ch->cond, &ch->lock);
-	err = ch->werr;
-	ch->werr = 0;
-	if (!err) {
-		ch->job = true;
-		ch->job_pos = pos;
-		ch->job_buf = buf;
-		ch->job_len = len;
-		pthread_cond_broadcast(&ch->cond);
+	if (w->idx != idx || w->state != WIN_READY) {
+		if (!want_map || !window_request(ch, idx)) {
+			pthread_mutex_unlock(&ch->lock);
+			return NULL;
+		}
+		while (w->state == WIN_PENDING)
+			pthread_cond_wait(&ch->cond, &ch->lock);
+		if (w->state != WIN_READY) {
+			/* This file cannot be mapped (too short, or mmap refused): stop trying. */
+			ch->map_off = true;
+			pthread_mutex_unlock(&ch->lock);
+			return NULL;
+		}
 	}
+	/* Sequential writes come next: prefault the following window meanwhile. */
+	if (want_map && (idx + 1) * CRYPTIO_WINDOW < ch->reg->segment_size &&
+	    next->state != WIN_PENDING && !(next->idx == idx + 1 && next->state == WIN_READY))
+		window_request(ch, idx + 1);
 	pthread_mutex_unlock(&ch->lock);
-	return err;
+	return w;
 }
 
-static void writer_stop(struct cryptio_channel *ch)
+static void mapper_stop(struct cryptio_channel *ch)
 {
-	if (ch->writer_started) {
+	if (ch->mapper_started) {
 		pthread_mutex_lock(&ch->lock);
 		ch->quit = true;
 		pthread_cond_broadcast(&ch->cond);
 		pthread_mutex_unlock(&ch->lock);
-		pthread_join(ch->writer, NULL);
-		ch->writer_started = false;
+		pthread_join(ch->mapper, NULL);
+		ch->mapper_started = false;
 	}
+	window_unmap(&ch->win[0]);
+	window_unmap(&ch->win[1]);
 }
 
 static errcode_t check_range(struct cryptio_reg *r, const char *what, uint64_t pos, uint64_t len)
@@ -361,8 +430,6 @@ static errcode_t seg_read(struct cryptio_channel *ch, uint64_t pos, void *data, 
 	errcode_t err;
 
 	err = check_range(r, "read", pos, len);
-	if (!err)
-		err = drain(ch);
 	if (err)
 		return err;
 	while (len > 0) {
@@ -405,6 +472,8 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 	const uint8_t *src = data;
 	errcode_t err;
 
+	bool big = len >= CRYPTIO_MAP_MIN;
+
 	err = check_range(r, "write", pos, len);
 	if (err)
 		return err;
@@ -431,30 +500,27 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 			out = (size_t)n;
 		}
 		if (src && !in && n == out) {
-			/* Whole sectors: encrypted straight from the caller's buffer into a free
-			 * pipeline buffer, then written by the writer thread. */
-			uint8_t *abuf;
+			/* Whole sectors: encrypted straight from the caller's buffer into the
+			 * mapped page cache when the write is large or its window is mapped. */
+			struct cryptio_window *w = window_get(ch, pos, big);
 
-			if (!ch->abuf[0]) {
-				ch->abuf[0] = xmalloc(CRYPTIO_CHUNK);
-				ch->abuf[1] = xmalloc(CRYPTIO_CHUNK);
+			if (w) {
+				uint64_t off = pos - w->idx * CRYPTIO_WINDOW;
+
+				n = align_down(len, ss);
+				if (n > w->len - off)
+					n = w->len - off;
+				if (crypt_sectors(r->cipher, r->cipher->enc, w->data + off, src, n,
+						  pos) < 0)
+					return EXT2_ET_SHORT_WRITE;
+				src += n;
+				pos += n;
+				len -= n;
+				ch->stats.bytes_written += n;
+				continue;
 			}
-			abuf = ch->abuf[ch->acur];
-			if (crypt_sectors(r->cipher, r->cipher->enc, abuf, src, out, start) < 0)
-				return EXT2_ET_SHORT_WRITE;
-			err = submit(ch, start, abuf, out);
-			if (err)
-				return err;
-			ch->acur ^= 1;
-			src += n;
-			pos += n;
-			len -= n;
-			ch->stats.bytes_written += n;
-			continue;
-		} else {
-			err = drain(ch);
-			if (err)
-				return err;
+		}
+		{
 			if (src)
 				memcpy(ch->buf + in, src, n);
 			else
@@ -483,12 +549,9 @@ static errcode_t cryptio_close(io_channel channel)
 
 	if (--channel->refcount > 0)
 		return 0;
-	err = drain(ch);
-	writer_stop(ch);
+	mapper_stop(ch);
 	pthread_mutex_destroy(&ch->lock);
 	pthread_cond_destroy(&ch->cond);
-	free(ch->abuf[0]);
-	free(ch->abuf[1]);
 	if (ch->dirty && fdatasync(ch->reg->fd) < 0 && !err)
 		err = (errcode_t)-log_errno(errno, "cryptio: cannot sync '%s'", ch->reg->name);
 	pthread_mutex_lock(&registry_lock);
@@ -561,10 +624,7 @@ static errcode_t cryptio_write_byte(io_channel channel, unsigned long offset, in
 static errcode_t cryptio_flush(io_channel channel)
 {
 	struct cryptio_channel *ch = channel->private_data;
-	errcode_t err = drain(ch);
 
-	if (err)
-		return err;
 	if (ch->dirty && fdatasync(ch->reg->fd) < 0)
 		return (errcode_t)-log_errno(errno, "cryptio: cannot sync '%s'", ch->reg->name);
 	ch->dirty = false;

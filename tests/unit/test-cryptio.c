@@ -423,6 +423,110 @@ static void test_channel_unaligned(void)
 		CHECK(memcmp(after + seg_off + off, model + off, 4096) != 0);
 }
 
+/* Large writes go straight into mapped windows of the segment (16 MiB each, the next one
+ * faulted in meanwhile). Writes of every size across window boundaries, at a segment offset
+ * that is not page-aligned, against a model; the file read while the windows are mapped,
+ * and the segment decrypted by cryptsetup at the end. */
+static void test_channel_mapped(void)
+{
+	const uint64_t seg_off = MIB + 512;
+	const size_t seg_size = 40 * MIB + 12288, file_size = MIB + 512 + seg_size + 8192,
+		     max = 6 * MIB;
+	const struct luks_case lc = { "luks2", "aes-xts-plain64", 512, 4096 };
+	_cleanup_free_ char *path = tmp_path("mapped.img"), *seg_path = tmp_path("mapped.seg"),
+			    *key_path = tmp_path("mapped.key");
+	_cleanup_free_ uint8_t *before = NULL, *after = NULL, *model = NULL, *buf = NULL,
+			       *data = xmalloc(max), *back = NULL;
+	_cleanup_cryptio_cipher_ struct cryptio_cipher *c = NULL;
+	_cleanup_close_ int fd = -1;
+	struct chan ch = { 0 };
+	uint8_t key[64];
+	uint32_t x = 777;
+	uint64_t seq = 0;
+	size_t n;
+
+	fill_pattern(key, sizeof(key), 61);
+	CHECK(write_file(key_path, key, sizeof(key)) == 0);
+	CHECK(cryptio_cipher_new("aes-xts-plain64", key, 64, 4096, &c) == 0);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK(cryptio_fill_random(fd, 0, file_size, key) == 0);
+	before = slurp(path, &n);
+	CHECK(before && n == file_size);
+	model = segment_plain(path, seg_off, seg_size, c);
+	CHECK(model);
+
+	CHECK(chan_open(path, seg_off, seg_size, c, &ch) == 0);
+	CHECK(io_channel_set_blksize(ch.io, 4096) == 0);
+	buf = xmalloc(max);
+	for (int i = 0; i < 400; i++) {
+		uint64_t pos, len;
+		int op;
+
+		x = x * 1103515245u + 12345u;
+		op = (int)(x >> 16) % 5;
+		x = x * 1103515245u + 12345u;
+		if (op == 0 || op == 1) {
+			/* large: sequential runs (op 0) or anywhere (op 1) */
+			len = (1 + (x >> 16) % (max / 4096)) * 4096;
+			if (len < MIB)
+				len += MIB;
+			pos = op == 0 ? seq : ((x >> 4) % ((seg_size - len) / 4096)) * 4096;
+			if (pos + len > seg_size)
+				pos = 0;
+			seq = pos + len;
+			fill_pattern(data, len, x);
+			CHECK(io_channel_write_blk64(ch.io, pos / 4096, (int)(len / 4096), data) ==
+			      0);
+			memcpy(model + pos, data, len);
+		} else if (op == 2) {
+			/* small whole blocks, often inside a mapped window */
+			len = (1 + (x >> 16) % 16) * 4096;
+			pos = seq + ((x >> 8) % 64) * 4096;
+			if (pos + len > seg_size)
+				pos = 0;
+			fill_pattern(data, len, x);
+			CHECK(io_channel_write_blk64(ch.io, pos / 4096, (int)(len / 4096), data) ==
+			      0);
+			memcpy(model + pos, data, len);
+		} else if (op == 3) {
+			/* bytes at any offset */
+			len = 1 + (x >> 16) % 9000;
+			pos = (x * 7919u) % (seg_size - len);
+			fill_pattern(data, len, x + 1);
+			CHECK(io_channel_write_byte(ch.io, (unsigned long)pos, (int)len, data) == 0);
+			memcpy(model + pos, data, len);
+		} else {
+			len = 1 + (x >> 16) % max;
+			pos = (x * 7919u) % (seg_size - len);
+			CHECK(io_channel_read_blk64(ch.io, 0, 0, buf) == 0);
+			CHECK(io_channel_read_blk64(ch.io, pos / 4096,
+						    -(int)(len + pos % 4096), buf) == 0);
+			CHECK(memcmp(buf + pos % 4096, model + pos, len) == 0);
+		}
+	}
+	/* Another descriptor sees the mapped writes before the channel is closed. */
+	free(buf);
+	buf = segment_plain(path, seg_off, seg_size, c);
+	CHECK(buf && memcmp(buf, model, seg_size) == 0);
+	CHECK(io_channel_flush(ch.io) == 0);
+	chan_close(&ch);
+
+	/* Nothing outside the segment changed; no plaintext block is in it; cryptsetup
+	 * decrypts it to the model. */
+	after = slurp(path, &n);
+	CHECK(after && n == file_size);
+	CHECK(memcmp(after, before, seg_off) == 0);
+	CHECK(memcmp(after + seg_off + seg_size, before + seg_off + seg_size,
+		     file_size - seg_off - seg_size) == 0);
+	for (size_t off = 0; off < seg_size; off += 4096)
+		CHECK(memcmp(after + seg_off + off, model + off, 4096) != 0);
+	CHECK(write_file(seg_path, after + seg_off, seg_size) == 0);
+	CHECK(cs_decrypt(&lc, key_path, seg_path) == 0);
+	back = slurp(seg_path, &n);
+	CHECK(back && n == seg_size && memcmp(back, model, seg_size) == 0);
+}
+
 static void test_channel_bounds(void)
 {
 	const uint64_t seg_off = 4096;
@@ -502,6 +606,7 @@ static void test_channel_sparse(void)
 	_cleanup_cryptio_cipher_ struct cryptio_cipher *c = NULL;
 	_cleanup_close_ int fd = -1;
 	uint8_t key[64], data[3000], buf[8192];
+	_cleanup_free_ uint8_t *big = NULL, *back = NULL;
 	struct chan ch = { 0 };
 	struct stat st;
 
@@ -512,6 +617,17 @@ static void test_channel_sparse(void)
 	CHECK(fd >= 0 && ftruncate(fd, MIB) == 0);
 	CHECK(chan_open(path, MIB, 4 * MIB, c, &ch) == 0);
 	CHECK(io_channel_set_blksize(ch.io, 1024) == 0);
+	/* A large write where the file is shorter than the segment: it cannot be mapped (that
+	 * would fault), so it is written, and the file grows. */
+	big = xmalloc(MIB);
+	fill_pattern(big, MIB, 43);
+	CHECK(io_channel_write_blk64(ch.io, 3072, 1024, big) == 0);
+	back = xmalloc(MIB);
+	CHECK(io_channel_read_blk64(ch.io, 3072, 1024, back) == 0);
+	CHECK(memcmp(back, big, MIB) == 0);
+	CHECK(pread_all(fd, back, MIB, 4 * MIB) == 0 &&
+	      cryptio_decrypt(c, back, MIB, 3 * MIB) == 0);
+	CHECK(memcmp(back, big, MIB) == 0);
 	CHECK(io_channel_read_blk64(ch.io, 100, 8, buf) == 0);
 	CHECK(cryptio_encrypt(c, buf, 8192, 100 * 1024) == 0);
 	CHECK(all_zero(buf, 8192)); /* ciphertext zeros, decrypted and encrypted again */
@@ -519,7 +635,7 @@ static void test_channel_sparse(void)
 	CHECK(io_channel_read_blk64(ch.io, 2048, -(int)(100 + sizeof(data)), buf) == 0);
 	CHECK(memcmp(buf + 100, data, sizeof(data)) == 0);
 	chan_close(&ch);
-	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == 3 * MIB + 4096);
+	CHECK(fstat(fd, &st) == 0 && (uint64_t)st.st_size == 5 * MIB);
 }
 
 /* ---- libext2fs over the channel ---- */
@@ -876,6 +992,7 @@ int main(void)
 	RUN_TEST(test_essiv_reference);
 	RUN_TEST(test_cipher_errors);
 	RUN_TEST(test_channel_unaligned);
+	RUN_CS_TEST(test_channel_mapped);
 	RUN_TEST(test_channel_bounds);
 	RUN_TEST(test_channel_sparse);
 	RUN_CS_TEST(test_ext2_1024);
