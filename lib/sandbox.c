@@ -60,6 +60,9 @@ enum {
 };
 #define SCRIPT_PREFIX "exec 3<&-; "
 #define SCRIPT_PATH "/proc/self/fd/3"
+/* Where the target is mounted in the sandbox's outer root, the directory the script is
+ * chrooted into. */
+#define TARGET_DIR "target"
 
 /* A helper that failed after telling the parent why. */
 #define EXIT_SETUP 125
@@ -544,16 +547,27 @@ static void make_dev(struct child *c, int rootfd)
 	close(dev);
 }
 
-/* PID 1, root of the namespace: the target and the API filesystems in place. Returns the
- * target's root. */
+/* PID 1, root of the namespace: the target and the API filesystems in place, under an
+ * outer root of their own. Returns the outer root. */
 static int attach_all(struct child *c)
 {
+	static const char *const outer_opts[] = { "source", "tmpfs", "mode", "755", "size", "16k",
+						  NULL };
 	static const char *const run_opts[] = { "source", "tmpfs", "mode", "755", NULL };
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	const struct sandbox_opts *o = c->o;
-	int rootfd = c->mnt_fds[0], fd;
+	int rootfd = c->mnt_fds[0], outer, fd;
 
-	if (attach(rootfd, c->scratch_fd, NULL) < 0)
-		child_fail(errno, NULL, "cannot mount the target on '%s'", o->scratch_dir);
+	outer = fs_create("tmpfs", outer_opts,
+			  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (outer < 0)
+		child_fail(-outer, NULL, "cannot create the sandbox's outer root (tmpfs)");
+	if (attach(outer, c->scratch_fd, NULL) < 0)
+		child_fail(errno, NULL, "cannot mount the sandbox's root on '%s'", o->scratch_dir);
+	if (mkdirat(outer, TARGET_DIR, 0755) < 0 || attach(rootfd, outer, TARGET_DIR) < 0)
+		child_fail(errno, NULL, "cannot mount the target in the sandbox's root");
+	if (mount_setattr(outer, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		child_fail(errno, NULL, "cannot make the sandbox's outer root read-only");
 	for (size_t i = 1; i < o->n_mounts; i++)
 		attach_in_target(rootfd, c->mnt_fds[i], o->mounts[i].path,
 				 o->mounts[i].kind == SANDBOX_FUSE ? "its FUSE filesystem" :
@@ -572,27 +586,27 @@ static int attach_all(struct child *c)
 	if (fd < 0)
 		child_fail(-fd, NULL, "cannot create the sandbox's /run (tmpfs)");
 	attach_in_target(rootfd, fd, "/run", "a tmpfs");
-	return rootfd;
+	return outer;
 }
 
-/* PID 1: the target becomes the root of the mount namespace and the host's tree leaves it;
- * unlike chroot(), no ".." leads out, whatever a process does. */
-static void enter(int rootfd)
+/* PID 1: the outer root becomes the root of the mount namespace and the host's tree leaves
+ * it; unlike chroot(), no ".." leads out of it, whatever a process does. */
+static void enter(int outer)
 {
 	int fd;
 
-	if (fchdir(rootfd) < 0)
-		child_fail(errno, NULL, "cannot enter the target");
+	if (fchdir(outer) < 0)
+		child_fail(errno, NULL, "cannot enter the sandbox's root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		child_fail(errno, NULL, "cannot make the target the sandbox's root (pivot_root)");
+		child_fail(errno, NULL, "cannot make the sandbox's root the root (pivot_root)");
 	if (umount2(".", MNT_DETACH) < 0)
 		child_fail(errno, NULL, "cannot detach the host's tree from the sandbox");
 	if (chdir("/") < 0)
-		child_fail(errno, NULL, "cannot enter the target's /");
+		child_fail(errno, NULL, "cannot enter the sandbox's /");
 	if (close_range(FD_FIRST_FREE, ~0U, 0) < 0)
 		child_fail(errno, NULL, "cannot close the host's descriptors");
 	/* The host's /dev/null no longer; the sandbox's own. */
-	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = open("/" TARGET_DIR "/dev/null", O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || dup2(fd, FD_IN) < 0)
 		child_fail(errno, NULL, "cannot open '/dev/null' in the sandbox");
 	close(fd);
@@ -615,6 +629,16 @@ static int run_script(struct child *c)
 	if (pid < 0)
 		child_fail(errno, NULL, "cannot fork the script's shell");
 	if (pid == 0) {
+		/* The script is chrooted into the target, as debootstrap and mmdebstrap run
+		 * it: its root is not PID 1's, which is how ischroot and
+		 * systemd-detect-virt --chroot tell maintainer scripts not to touch the running
+		 * system (sysvinit's postinst would wait 45 s for init to re-exec). A ".."
+		 * out of the chroot reaches only the read-only outer root. */
+		if (chroot("/" TARGET_DIR) < 0 || chdir("/") < 0) {
+			dprintf(FD_ERR, "sandbox: cannot enter the target: %s\n",
+				strerrordesc_np(errno));
+			_exit(127);
+		}
 		umask(022);
 		execve(argv[0], argv, o->env ? o->env : sandbox_default_env);
 		dprintf(FD_ERR, "sandbox: cannot run '/bin/sh' in the target: %s\n",
@@ -632,7 +656,7 @@ static int run_script(struct child *c)
 
 static _Noreturn void init_main(struct child *c)
 {
-	int rootfd, status;
+	int outer, status;
 
 	if (!c->probe)
 		take_host(c);
@@ -643,8 +667,8 @@ static _Noreturn void init_main(struct child *c)
 		_exit(0);
 	}
 	hand_fuse(c);
-	rootfd = attach_all(c);
-	enter(rootfd);
+	outer = attach_all(c);
+	enter(outer);
 	status = run_script(c);
 	child_send(MSG_STATUS, status);
 	/* The kernel kills what is left in the namespace before our parent sees us exit. */

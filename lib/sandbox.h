@@ -25,10 +25,13 @@
  *   /dev/pts, a tmpfs at /dev/shm), the host's /sys read-only (left out when the kernel
  *   refuses it), a tmpfs at /run. Missing mount points are created in the target (as its
  *   root). Mount points are resolved inside the target: a symlink in the target never
- *   leads to a host path. Then the sandbox pivots into the target and detaches the old
- *   root: no host path is reachable, and no host file descriptor is open in it;
- * - processes: PID 1 is a reaper of ours; it runs `/bin/sh` on the script as its child
- *   with stdin on /dev/null, in a new session (no controlling terminal) with a session
+ *   leads to a host path. The target is mounted at /target of an outer root (a tiny
+ *   read-only tmpfs) into which the sandbox pivots, detaching the old root: no host path
+ *   is reachable, and no host file descriptor is open in it;
+ * - processes: PID 1 is a reaper of ours, rooted in the outer root; it runs `/bin/sh` on
+ *   the script as its child, chrooted into /target as debootstrap and mmdebstrap run
+ *   maintainer scripts (so ischroot and systemd-detect-virt --chroot say "chroot", and
+ *   the scripts leave the running system alone), with stdin on /dev/null, in a new session (no controlling terminal) with a session
  *   keyring of its own, umask 022, every signal at its default; it waits for it, reaps
  *   orphans, and ends when the script does: the kernel then kills whatever the script
  *   left running. The sandbox dies with the caller's thread (PR_SET_PDEATHSIG) and is

@@ -2,13 +2,14 @@
 # -D configure=first-boot): the build leaves the packages unpacked and the hook in the
 # image; the first boot (QEMU under TCG, --write) runs it from mkbootmedia's initramfs. Its
 # second step (run: 'check') fails until /etc/fixed exists: the hook says so and gives a
-# shell, where the file is made; leaving the shell runs that step again (not the first),
+# shell, where the file is made; leaving the shell runs that step again (not the first;
+# ischroot in it checks that the steps run chrooted, as maintainer scripts expect),
 # then the hook removes itself and busybox init gives a shell. Checked offline before and
 # after with debugfs: unpacked and hooked, then installed, unhooked, the run step's file.
 cache=$(test_cache)
 t0=$(date +%s)
 mkbm --cache "$cache" "$CASE/../configure-vm/recipe.yml" -o out/fb.img -D configure=first-boot \
-	-D check='test -e /etc/fixed' || { cat "$WORK/stderr"; fail "build"; }
+	-D check='test -e /etc/fixed && ischroot' || { cat "$WORK/stderr"; fail "build"; }
 echo "build: $(($(date +%s) - t0)) s"
 grep -q "^configure: left for the first boot: step 1 of /usr/lib/mkbootmedia/first-boot$" \
 	"$WORK/stderr" || { cat "$WORK/stderr"; fail "configure step"; }
