@@ -19,7 +19,7 @@
 /* Large writes go through mapped windows of the segment (see struct cryptio_channel): a
  * window is big enough that mapping it costs little per byte, small enough that the next
  * one is faulted in while this one is encrypted. Writes from CRYPTIO_MAP_MIN bytes map. */
-#define CRYPTIO_WINDOW (16ull << 20)
+#define CRYPTIO_WINDOW (32ull << 20)
 #define CRYPTIO_MAP_MIN (1u << 20)
 
 enum cryptio_iv {

@@ -423,14 +423,14 @@ static void test_channel_unaligned(void)
 		CHECK(memcmp(after + seg_off + off, model + off, 4096) != 0);
 }
 
-/* Large writes go straight into mapped windows of the segment (16 MiB each, the next one
+/* Large writes go straight into mapped windows of the segment (32 MiB each, the next one
  * faulted in meanwhile). Writes of every size across window boundaries, at a segment offset
  * that is not page-aligned, against a model; the file read while the windows are mapped,
  * and the segment decrypted by cryptsetup at the end. */
 static void test_channel_mapped(void)
 {
 	const uint64_t seg_off = MIB + 512;
-	const size_t seg_size = 40 * MIB + 12288, file_size = MIB + 512 + seg_size + 8192,
+	const size_t seg_size = 72 * MIB + 12288, file_size = MIB + 512 + seg_size + 8192,
 		     max = 6 * MIB;
 	const struct luks_case lc = { "luks2", "aes-xts-plain64", 512, 4096 };
 	_cleanup_free_ char *path = tmp_path("mapped.img"), *seg_path = tmp_path("mapped.seg"),
