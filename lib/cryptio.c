@@ -276,8 +276,16 @@ static errcode_t raw_write(struct cryptio_reg *r, uint64_t pos, const void *buf,
 	return 0;
 }
 
-/* Maps window w->idx (state WIN_PENDING) for writing, faulting its pages in. */
-static void window_map(struct cryptio_channel *ch, struct cryptio_window *w)
+static void window_unmap(struct cryptio_window *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	w->map = w->data = NULL;
+}
+
+/* Maps window w->idx (state WIN_PENDING) for writing, faulting its pages in, in place of
+ * what the slot held; returns the slot's new state (set by the caller, under the lock). */
+static int window_map(struct cryptio_channel *ch, struct cryptio_window *w)
 {
 	struct cryptio_reg *r = ch->reg;
 	uint64_t start = w->idx * CRYPTIO_WINDOW, file_start, aligned;
@@ -287,35 +295,21 @@ static void window_map(struct cryptio_channel *ch, struct cryptio_window *w)
 	struct stat st;
 	void *m;
 
-	if (w->map)
-		munmap(w->map, w->map_len);
-	w->map = w->data = NULL;
+	window_unmap(w);
 	file_start = r->segment_offset + start;
 	aligned = file_start - file_start % (uint64_t)page;
 	/* A mapping past the end of the file would fault (SIGBUS) instead of growing it. */
-	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_size < file_start + len) {
-		w->state = WIN_FAILED;
-		return;
-	}
+	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_size < file_start + len)
+		return WIN_FAILED;
 	m = mmap(NULL, len + (size_t)(file_start - aligned), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_POPULATE, r->fd, (off_t)aligned);
-	if (m == MAP_FAILED) {
-		w->state = WIN_FAILED;
-		return;
-	}
+	if (m == MAP_FAILED)
+		return WIN_FAILED;
 	w->map = m;
 	w->map_len = len + (size_t)(file_start - aligned);
 	w->data = (uint8_t *)m + (file_start - aligned);
 	w->len = len;
-	w->state = WIN_READY;
-}
-
-static void window_unmap(struct cryptio_window *w)
-{
-	if (w->map)
-		munmap(w->map, w->map_len);
-	w->map = w->data = NULL;
-	w->state = WIN_EMPTY;
+	return WIN_READY;
 }
 
 static void *mapper_main(void *arg)
@@ -325,6 +319,7 @@ static void *mapper_main(void *arg)
 	pthread_mutex_lock(&ch->lock);
 	for (;;) {
 		struct cryptio_window *w = NULL;
+		int state;
 
 		for (unsigned i = 0; i < 2 && !w; i++)
 			if (ch->win[i].state == WIN_PENDING)
@@ -335,10 +330,11 @@ static void *mapper_main(void *arg)
 			pthread_cond_wait(&ch->cond, &ch->lock);
 			continue;
 		}
-		/* The caller's thread never touches a pending slot, so the work needs no lock. */
+		/* The caller's thread never touches a pending slot's mapping: no lock needed. */
 		pthread_mutex_unlock(&ch->lock);
-		window_map(ch, w);
+		state = window_map(ch, w);
 		pthread_mutex_lock(&ch->lock);
+		w->state = state;
 		pthread_cond_broadcast(&ch->cond);
 	}
 	pthread_mutex_unlock(&ch->lock);
@@ -470,9 +466,8 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 	struct cryptio_reg *r = ch->reg;
 	unsigned ss = r->cipher->sector_size;
 	const uint8_t *src = data;
-	errcode_t err;
-
 	bool big = len >= CRYPTIO_MAP_MIN;
+	errcode_t err;
 
 	err = check_range(r, "write", pos, len);
 	if (err)
@@ -481,6 +476,7 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 	while (len > 0) {
 		uint64_t sector = align_down(pos, ss), start = pos, n;
 		size_t in = (size_t)(pos - sector), out;
+		struct cryptio_window *w = NULL;
 
 		if (in || len < ss) {
 			/* A partial sector: read, decrypt, patch, encrypt, write back. */
@@ -499,38 +495,29 @@ static errcode_t seg_write(struct cryptio_channel *ch, uint64_t pos, const void 
 				n = CRYPTIO_CHUNK;
 			out = (size_t)n;
 		}
-		if (src && !in && n == out) {
-			/* Whole sectors: encrypted straight from the caller's buffer into the
-			 * mapped page cache when the write is large or its window is mapped. */
-			struct cryptio_window *w = window_get(ch, pos, big);
+		/* Whole sectors from the caller's buffer: encrypted straight into the mapped page
+		 * cache when the write is large or its window is mapped. */
+		if (src && !in && n == out)
+			w = window_get(ch, pos, big);
+		if (w) {
+			uint64_t off = pos - w->idx * CRYPTIO_WINDOW;
 
-			if (w) {
-				uint64_t off = pos - w->idx * CRYPTIO_WINDOW;
-
-				n = align_down(len, ss);
-				if (n > w->len - off)
-					n = w->len - off;
-				if (crypt_sectors(r->cipher, r->cipher->enc, w->data + off, src, n,
-						  pos) < 0)
-					return EXT2_ET_SHORT_WRITE;
-				src += n;
-				pos += n;
-				len -= n;
-				ch->stats.bytes_written += n;
-				continue;
-			}
-		}
-		{
+			n = align_down(len, ss);
+			if (n > w->len - off)
+				n = w->len - off;
+			if (crypt_sectors(r->cipher, r->cipher->enc, w->data + off, src, n, pos) < 0)
+				return EXT2_ET_SHORT_WRITE;
+		} else {
 			if (src)
 				memcpy(ch->buf + in, src, n);
 			else
 				memset(ch->buf + in, 0, n);
 			if (cryptio_encrypt(r->cipher, ch->buf, out, start) < 0)
 				return EXT2_ET_SHORT_WRITE;
+			err = raw_write(r, start, ch->buf, out);
+			if (err)
+				return err;
 		}
-		err = raw_write(r, start, ch->buf, out);
-		if (err)
-			return err;
 		if (src)
 			src += n;
 		pos += n;
@@ -552,7 +539,7 @@ static errcode_t cryptio_close(io_channel channel)
 	mapper_stop(ch);
 	pthread_mutex_destroy(&ch->lock);
 	pthread_cond_destroy(&ch->cond);
-	if (ch->dirty && fdatasync(ch->reg->fd) < 0 && !err)
+	if (ch->dirty && fdatasync(ch->reg->fd) < 0)
 		err = (errcode_t)-log_errno(errno, "cryptio: cannot sync '%s'", ch->reg->name);
 	pthread_mutex_lock(&registry_lock);
 	reg_unref(ch->reg);

@@ -630,10 +630,10 @@ static int run_script(struct child *c)
 		child_fail(errno, NULL, "cannot fork the script's shell");
 	if (pid == 0) {
 		/* The script is chrooted into the target, as debootstrap and mmdebstrap run
-		 * it: its root is not PID 1's, which is how ischroot and
-		 * systemd-detect-virt --chroot tell maintainer scripts not to touch the running
-		 * system (sysvinit's postinst would wait 45 s for init to re-exec). A ".."
-		 * out of the chroot reaches only the read-only outer root. */
+		 * it: its mounts are not PID 1's, which is how ischroot tells maintainer
+		 * scripts not to touch the running system (sysvinit's postinst would wait 45 s
+		 * for init to re-exec). A ".." out of the chroot reaches only the read-only
+		 * outer root. */
 		if (chroot("/" TARGET_DIR) < 0 || chdir("/") < 0) {
 			dprintf(FD_ERR, "sandbox: cannot enter the target: %s\n",
 				strerrordesc_np(errno));

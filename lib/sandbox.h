@@ -30,8 +30,8 @@
  *   is reachable, and no host file descriptor is open in it;
  * - processes: PID 1 is a reaper of ours, rooted in the outer root; it runs `/bin/sh` on
  *   the script as its child, chrooted into /target as debootstrap and mmdebstrap run
- *   maintainer scripts (so ischroot and systemd-detect-virt --chroot say "chroot", and
- *   the scripts leave the running system alone), with stdin on /dev/null, in a new session (no controlling terminal) with a session
+ *   maintainer scripts (so ischroot, which compares its mounts with PID 1's, says
+ *   "chroot", and the scripts leave the running system alone), with stdin on /dev/null, in a new session (no controlling terminal) with a session
  *   keyring of its own, umask 022, every signal at its default; it waits for it, reaps
  *   orphans, and ends when the script does: the kernel then kills whatever the script
  *   left running. The sandbox dies with the caller's thread (PR_SET_PDEATHSIG) and is

@@ -565,14 +565,8 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 	init = template_get("init", &init_size);
 	if ((r = cpio_new(fd, p->compression, b->now, &c)) < 0)
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if ((r = cpio_add_dir(c, dirs[i], streq(dirs[i], "tmp") ? 01777 : 0755)) < 0)
-			return r;
-	if ((r = cpio_add_file(c, "bin/busybox", 0755, busybox, size)) < 0 ||
-	    (r = cpio_add_symlink(c, "bin/sh", "busybox")) < 0 ||
-	    (r = cpio_add_file(c, "init", 0755, init, init_size)) < 0 ||
-	    (r = cpio_add_node(c, "dev/console", 'c', 0600, 5, 1)) < 0 ||
-	    (r = cpio_add_node(c, "dev/null", 'c', 0666, 1, 3)) < 0 ||
+	if ((r = build_initramfs_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init,
+				      init_size)) < 0 ||
 	    (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
 	    (build_part_at(b, "/")->enc &&
 	     (r = add_program(b, c, (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",

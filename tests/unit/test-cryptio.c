@@ -329,6 +329,49 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* A file of file_size bytes at path, filled as the shred stage fills an encrypted partition
+ * (from key); its bytes and the plaintext of its segment. */
+static bool seg_prepare(const char *path, size_t file_size, uint64_t seg_off, size_t seg_size,
+			struct cryptio_cipher *c, const uint8_t *key, uint8_t **ret_before,
+			uint8_t **ret_model)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t n = 0;
+
+	if (fd < 0 || cryptio_fill_random(fd, 0, file_size, key) < 0)
+		return false;
+	*ret_before = slurp(path, &n);
+	*ret_model = segment_plain(path, seg_off, seg_size, c);
+	return *ret_before && n == file_size && *ret_model;
+}
+
+/* After the channel is closed: the file kept its size, nothing outside the segment changed
+ * and no block of the model's plaintext is in it. Returns the file's bytes, NULL (saying
+ * why) otherwise. */
+static uint8_t *seg_check_outside(const char *path, const uint8_t *before, const uint8_t *model,
+				  size_t file_size, uint64_t seg_off, size_t seg_size)
+{
+	size_t n = 0;
+	uint8_t *after = slurp(path, &n);
+	const char *why = NULL;
+
+	if (!after || n != file_size)
+		why = "the file's size changed";
+	else if (memcmp(after, before, seg_off) != 0 ||
+		 memcmp(after + seg_off + seg_size, before + seg_off + seg_size,
+			file_size - seg_off - seg_size) != 0)
+		why = "bytes outside the segment changed";
+	for (size_t off = 0; !why && off < seg_size; off += 4096)
+		if (memcmp(after + seg_off + off, model + off, 4096) == 0)
+			why = "a plaintext block is in the segment";
+	if (why) {
+		fprintf(stderr, "  %s: %s\n", path, why);
+		free(after);
+		return NULL;
+	}
+	return after;
+}
+
 /* Random reads and writes of every shape against a model of the plaintext. */
 static void test_channel_unaligned(void)
 {
@@ -339,21 +382,13 @@ static void test_channel_unaligned(void)
 	_cleanup_free_ uint8_t *before = NULL, *after = NULL, *model = NULL, *buf = NULL,
 			       *data = xmalloc(64 * 1024);
 	_cleanup_cryptio_cipher_ struct cryptio_cipher *c = NULL;
-	_cleanup_close_ int fd = -1;
 	struct chan ch = { 0 };
 	uint8_t key[64];
 	uint32_t x = 12345;
-	size_t n;
 
 	fill_pattern(key, sizeof(key), 21);
 	CHECK(cryptio_cipher_new("aes-xts-plain64", key, 64, 4096, &c) == 0);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	CHECK(fd >= 0);
-	CHECK(cryptio_fill_random(fd, 0, file_size, key) == 0);
-	before = slurp(path, &n);
-	CHECK(before && n == file_size);
-	model = segment_plain(path, seg_off, seg_size, c);
-	CHECK(model);
+	CHECK(seg_prepare(path, file_size, seg_off, seg_size, c, key, &before, &model));
 
 	CHECK(chan_open(path, seg_off, seg_size, c, &ch) == 0);
 	CHECK(io_channel_set_options(ch.io, "offset=3000") == 0);
@@ -413,14 +448,8 @@ static void test_channel_unaligned(void)
 	buf = segment_plain(path, seg_off, seg_size, c);
 	CHECK(buf);
 	CHECK(memcmp(buf, model, seg_size) == 0);
-	after = slurp(path, &n);
-	CHECK(after && n == file_size);
-	CHECK(memcmp(after, before, seg_off) == 0);
-	CHECK(memcmp(after + seg_off + seg_size, before + seg_off + seg_size,
-		     file_size - seg_off - seg_size) == 0);
-	/* And the ciphertext carries no plaintext block. */
-	for (size_t off = 0; off < seg_size; off += 4096)
-		CHECK(memcmp(after + seg_off + off, model + off, 4096) != 0);
+	after = seg_check_outside(path, before, model, file_size, seg_off, seg_size);
+	CHECK(after);
 }
 
 /* Large writes go straight into mapped windows of the segment (32 MiB each, the next one
@@ -438,7 +467,6 @@ static void test_channel_mapped(void)
 	_cleanup_free_ uint8_t *before = NULL, *after = NULL, *model = NULL, *buf = NULL,
 			       *data = xmalloc(max), *back = NULL;
 	_cleanup_cryptio_cipher_ struct cryptio_cipher *c = NULL;
-	_cleanup_close_ int fd = -1;
 	struct chan ch = { 0 };
 	uint8_t key[64];
 	uint32_t x = 777;
@@ -448,13 +476,7 @@ static void test_channel_mapped(void)
 	fill_pattern(key, sizeof(key), 61);
 	CHECK(write_file(key_path, key, sizeof(key)) == 0);
 	CHECK(cryptio_cipher_new("aes-xts-plain64", key, 64, 4096, &c) == 0);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	CHECK(fd >= 0);
-	CHECK(cryptio_fill_random(fd, 0, file_size, key) == 0);
-	before = slurp(path, &n);
-	CHECK(before && n == file_size);
-	model = segment_plain(path, seg_off, seg_size, c);
-	CHECK(model);
+	CHECK(seg_prepare(path, file_size, seg_off, seg_size, c, key, &before, &model));
 
 	CHECK(chan_open(path, seg_off, seg_size, c, &ch) == 0);
 	CHECK(io_channel_set_blksize(ch.io, 4096) == 0);
@@ -514,13 +536,8 @@ static void test_channel_mapped(void)
 
 	/* Nothing outside the segment changed; no plaintext block is in it; cryptsetup
 	 * decrypts it to the model. */
-	after = slurp(path, &n);
-	CHECK(after && n == file_size);
-	CHECK(memcmp(after, before, seg_off) == 0);
-	CHECK(memcmp(after + seg_off + seg_size, before + seg_off + seg_size,
-		     file_size - seg_off - seg_size) == 0);
-	for (size_t off = 0; off < seg_size; off += 4096)
-		CHECK(memcmp(after + seg_off + off, model + off, 4096) != 0);
+	after = seg_check_outside(path, before, model, file_size, seg_off, seg_size);
+	CHECK(after);
 	CHECK(write_file(seg_path, after + seg_off, seg_size) == 0);
 	CHECK(cs_decrypt(&lc, key_path, seg_path) == 0);
 	back = slurp(seg_path, &n);
