@@ -11,8 +11,14 @@ DATADIR ?= $(PREFIX)/share/mkbootmedia
 
 CC ?= gcc
 PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup fuse3 libxcrypt
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Evaluated on first use, not when make reads this file: `make deps example` installs the
+# -dev packages before the first compile needs their flags.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkgconfig,--cflags))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $(call pkgconfig,--libs))$(PKG_LIBS)
+pkgerr = pkg-config finds not all of $(PKGS): run 'make deps' first
+pkgconfig = $(or $(shell pkg-config $(1) $(PKGS) 2>/dev/null),$(error $(pkgerr)))
+# With `deps` among the goals, nothing compiles before it has run (also under -j).
+DEPS_FIRST := $(filter deps,$(MAKECMDGOALS))
 
 WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wmissing-prototypes -Wstrict-prototypes \
 	-Wformat=2 -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
@@ -34,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:.c=)
 
 all: mkbootmedia
 
-%.o: %.c $(HDRS)
+%.o: %.c $(HDRS) | $(DEPS_FIRST)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # The templates are compiled in (.incbin).
