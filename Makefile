@@ -28,23 +28,28 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	-DMKBOOTMEDIA_VERSION='"$(VERSION)"' -DMKBOOTMEDIA_DATADIR='"$(DATADIR)"' \
-	-Ibuilder -Ilib -Istages $(PKG_CFLAGS)
+	$(addprefix -I,$(LAYERS)) $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread
 
-LIB_SRC := $(sort $(wildcard builder/*.c lib/*.c stages/*.c))
+# The layers, each using only those before it (tests/check-layers enforces it): the base
+# (logging, util, cleanup), the modules, the build context with the stage interface and the
+# target runner, the stages, the driver and CLI.
+LAYERS := base lib core stages builder
+LIB_SRC := $(sort $(foreach d,$(LAYERS),$(wildcard $(d)/*.c)))
 LIB_SRC := $(filter-out builder/main.c,$(LIB_SRC))
 LIB_OBJ := $(LIB_SRC:.c=.o)
-HDRS := $(wildcard builder/*.h lib/*.h stages/*.h)
+# Header dependencies come from the compiler (-MMD): see the -include at the end.
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
+DEPFILES := $(LIB_OBJ:.o=.d) builder/main.d $(UNIT_SRC:.c=.d) bench/cryptio-bench.d
 
 all: mkbootmedia
 
-%.o: %.c $(HDRS) | $(DEPS_FIRST)
-	$(CC) $(CFLAGS) -c -o $@ $<
+%.o: %.c | $(DEPS_FIRST)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The templates are compiled in (.incbin).
-builder/templates.o: $(filter-out templates/README,$(wildcard templates/*))
+lib/templates.o: $(filter-out templates/README,$(wildcard templates/*))
 
 libmkbootmedia.a: $(LIB_OBJ)
 	rm -f $@
@@ -53,14 +58,13 @@ libmkbootmedia.a: $(LIB_OBJ)
 mkbootmedia: builder/main.o libmkbootmedia.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests/unit/test-%: tests/unit/test-%.c tests/unit/check.h tests/unit/capture.h tests/unit/helpers.h \
-		libmkbootmedia.a $(HDRS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
+tests/unit/test-%: tests/unit/test-%.c libmkbootmedia.a | $(DEPS_FIRST)
+	$(CC) $(CFLAGS) -Itests/unit -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
-bench/cryptio-bench: bench/cryptio-bench.c libmkbootmedia.a $(HDRS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
+bench/cryptio-bench: bench/cryptio-bench.c libmkbootmedia.a
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
 
 check: mkbootmedia unit
 	tests/run
@@ -84,7 +88,9 @@ install: mkbootmedia
 	cp -r recipes templates $(DESTDIR)$(DATADIR)/
 
 clean:
-	rm -f mkbootmedia libmkbootmedia.a builder/*.o lib/*.o stages/*.o $(UNIT_BIN) \
-		bench/cryptio-bench
+	rm -f mkbootmedia libmkbootmedia.a $(foreach d,$(LAYERS),$(d)/*.o $(d)/*.d) $(UNIT_BIN) \
+		tests/unit/*.d bench/cryptio-bench bench/*.d
 
 .PHONY: all unit check check-asan deps example install clean
+
+-include $(DEPFILES)

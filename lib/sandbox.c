@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 
 #include "log.h"
+#include "spawn.h"
 
 char *const sandbox_default_env[] = {
 	(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",

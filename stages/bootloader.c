@@ -39,6 +39,7 @@
 
 #include "grubbios.h"
 #include "log.h"
+#include "spawn.h"
 #include "stage.h"
 #include "templates.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Stage "configure": turns the unpacked packages into an installed system, then applies the
  * recipe's system settings, as debootstrap's second stage and an installer's last steps do.
- * How the scripts run (userns, vm, first-boot) is packages.configure (stages/configure.h).
+ * How the scripts run (userns, vm, first-boot) is packages.configure (core/target.h).
  *
  * Written offline, before the maintainer scripts run (which then keep them):
  * system:
@@ -39,7 +39,7 @@
 #include <inttypes.h>
 #include <sys/utsname.h>
 
-#include "configure.h"
+#include "target.h"
 #include "log.h"
 #include "secret.h"
 #include "stage.h"
@@ -431,14 +431,14 @@ static int configure_verify(struct build *b, void *priv)
 		return node_error(node_get(b->recipe->root, "inittab"), "inittab: is for sysvinit "
 				  "and busybox init; with systemd, use services:");
 	/* auto is resolved later: whether vm can work depends on the other stages' verify */
-	if (b->configure == CONFIGURE_USERNS && (r = configure_resolve_mode(b)) < 0)
+	if (b->configure == CONFIGURE_USERNS && (r = target_resolve_mode(b)) < 0)
 		return r;
 	return 0;
 }
 
 static int configure_plan(struct build *b, void *priv, FILE *out)
 {
-	int r = configure_resolve_mode(b);
+	int r = target_resolve_mode(b);
 
 	if (r < 0)
 		return r;
@@ -776,7 +776,7 @@ static int configure_run(struct build *b, void *priv)
 	_cleanup_free_ char *script = NULL;
 	int r;
 
-	if ((r = configure_resolve_mode(b)) < 0)
+	if ((r = target_resolve_mode(b)) < 0)
 		return r;
 	if ((r = hash_password(b, "root", &c->root)) < 0)
 		return r;

@@ -91,10 +91,6 @@ static const char *const packages_keys[] = {
 	"variant",  "include",      "exclude",      "provides",     "debs",
 	"path-exclude", "path-include", "extra-suites", "merged-usr", "configure", NULL,
 };
-const char *const configure_mode_names[] = {
-	[CONFIGURE_AUTO] = "auto",     [CONFIGURE_USERNS] = "userns", [CONFIGURE_VM] = "vm",
-	[CONFIGURE_FIRST_BOOT] = "first-boot", [CONFIGURE_NONE] = "none", NULL,
-};
 /* system.init: the package that makes it /sbin/init. */
 static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
 static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL };

@@ -12,7 +12,7 @@
  * The steps run the way packages.configure says (userns, vm or first-boot), with no
  * daemon allowed to start (policy-rc.d answers 101) and the network of the build host. A
  * failing step stops the build with its output and exit status, and no image is left. */
-#include "configure.h"
+#include "target.h"
 #include "log.h"
 #include "stage.h"
 

@@ -20,7 +20,6 @@
 #include "log.h"
 #include "stage.h"
 
-const char *const shred_mode_names[] = { "none", "zero", "random", NULL };
 
 struct range {
 	uint64_t offset, length;

@@ -86,6 +86,23 @@ expect_fail() {
 	[ -z "$left" ] || fail "files left in the output directory: $left"
 }
 
+# expect_case: the shared script of a case that is data (e2fsprogs' layout: `name` says what it
+# tests, `expect` what it prints). The case's files
+# (recipe.yml and what it names) are copied in, then mkbootmedia must fail with the text of
+# `expect` (its first line), both for `check` and for a build. `args`, when present, holds the
+# build's arguments instead (one line, split at blanks); `check` then is not run.
+expect_case() {
+	cp -r "$CASE"/. .
+	text=$(head -n 1 expect)
+	if [ -f args ]; then
+		read -ra a <args
+		expect_fail "$text" "${a[@]}"
+	else
+		expect_fail "$text" check recipe.yml
+		expect_fail "$text" recipe.yml -o out/x.img
+	fi
+}
+
 # deb_control NAME VERSION [FIELD-LINES...]: a control file on stdout.
 deb_control() {
 	printf 'Package: %s\nVersion: %s\nArchitecture: all\nMaintainer: Test <test@example.org>\n' "$1" "$2"

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "helpers.h"
 #include "log.h"
+#include "spawn.h"
 #include "util.h"
 
 #define MiB (UINT64_C(1) << 20)

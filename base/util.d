@@ -1,0 +1,2 @@
+base/util.o: base/util.c base/util.h
+base/util.h:

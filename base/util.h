@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Small helpers shared by every part of mkbootmedia: cleanup attributes, allocation that
+ * never returns NULL, alignment math and string lists. */
+#pragma once
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		typeof(p) _tp = (p);                                                               \
+		(p) = NULL;                                                                        \
+		_tp;                                                                               \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _tfd = (fd);                                                                   \
+		(fd) = -1;                                                                         \
+		_tfd;                                                                              \
+	})
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(const int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+void strv_free(char **l);
+static inline void strv_freep(char ***l)
+{
+	strv_free(*l);
+}
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+/* Allocation failure is not an input error: abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* NULL-terminated string lists. */
+size_t strv_length(char *const *l);
+char **strv_append(char **l, const char *s); /* copies s */
+bool strv_contains(char *const *l, const char *s);
+void strv_sort(char **l); /* by strcmp */
+
+static inline bool streq(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0;
+}
+static inline bool streq_ptr(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+
+static inline uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) / a * a;
+}
+static inline uint64_t align_down(uint64_t v, uint64_t a)
+{
+	return v / a * a;
+}
+
+/* Edit distance, for "did you mean" suggestions. */
+unsigned levenshtein(const char *a, const char *b);
+
+/* Formats a byte count for humans ("1.5 GiB", "512 KiB"); returns buf. */
+const char *format_bytes(char buf[static 32], uint64_t bytes);
+
+/* Write all of buf at offset; -errno on failure. */
+int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
+int pread_all(int fd, void *buf, size_t n, uint64_t off);
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+
+/* The absolute path of an executable `name` in $PATH (then /usr/bin, /bin), or NULL. */
+char *find_program(const char *name);
+/* Removes a directory tree we made (no symlinks followed); errors are ignored. */
+void rm_rf(const char *path);

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "build.h"
+
+#include <uuid/uuid.h>
+
+#include <openssl/evp.h>
+#include <sys/random.h>
+
+#include "cpio.h"
+#include "cryptio.h"
+#include "log.h"
+
+/* The names of the modes the context declares, for the stages that parse and print them. */
+const char *const configure_mode_names[] = {
+	[CONFIGURE_AUTO] = "auto",     [CONFIGURE_USERNS] = "userns", [CONFIGURE_VM] = "vm",
+	[CONFIGURE_FIRST_BOOT] = "first-boot", [CONFIGURE_NONE] = "none", NULL,
+};
+const char *const shred_mode_names[] = { "none", "zero", "random", NULL };
+
+void build_derive(const struct build *b, const char *purpose, uint8_t out[16])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx;
+
+	if (!b->seed) {
+		size_t got = 0;
+
+		while (got < 16) {
+			ssize_t k = getrandom(out + got, 16 - got, 0);
+
+			if (k > 0)
+				got += (size_t)k;
+			else if (errno != EINTR)
+				abort(); /* the kernel's entropy source does not fail */
+		}
+		return;
+	}
+	/* Keyed by the seed and the purpose, as systemd-repart derives its UUIDs. */
+	ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, "mkbootmedia\0", 12) ||
+	    !EVP_DigestUpdate(ctx, b->seed, strlen(b->seed) + 1) ||
+	    !EVP_DigestUpdate(ctx, purpose, strlen(purpose)) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		abort();
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, md, 16);
+}
+
+void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[16])
+{
+	build_derive(b, purpose, out);
+	out[6] = (out[6] & 0x0f) | 0x40;
+	out[8] = (out[8] & 0x3f) | 0x80;
+}
+
+struct partition *build_part_at(struct build *b, const char *mount)
+{
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.mount && streq(b->parts[i].fs.mount, mount))
+			return &b->parts[i];
+	return NULL;
+}
+
+void encrypt_spec_free(struct encrypt_spec *e)
+{
+	if (!e)
+		return;
+	if (e->io_name)
+		cryptio_manager_unregister(e->io_name);
+	free(e->io_name);
+	cryptio_cipher_free(e->cipher_ctx);
+	free(e->cipher);
+	free(e->pbkdf);
+	free(e->passphrase_file);
+	free(e->passphrase_env);
+	free(e->keyfile);
+	free(e->mapper_name);
+	free(e->label);
+	free(e->luks_uuid);
+	free(e);
+}
+
+static int by_mount_depth(const void *a, const void *c)
+{
+	const struct partition *x = *(struct partition *const *)a;
+	const struct partition *y = *(struct partition *const *)c;
+	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
+
+	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
+}
+
+size_t build_mount_order(struct build *b, struct partition **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			out[n++] = &b->parts[i];
+	qsort(out, n, sizeof(*out), by_mount_depth);
+	return n;
+}
+
+int build_tree_mount(struct build *b)
+{
+	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
+	size_t n = build_mount_order(b, mounted);
+	int r;
+
+	/* The tree needs "/" first, then parents before children. */
+	if (!n || !streq(mounted[0]->fs.mount, "/")) {
+		if (n)
+			log_info("no filesystem is mounted at '/': files cannot be written");
+		return 0;
+	}
+	b->tree = tree_new(b->now);
+	for (size_t i = 0; i < n; i++) {
+		if (!b->fs[mounted[i] - b->parts])
+			continue;
+		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int build_fs_close(struct build *b)
+{
+	int r;
+
+	b->tree = tree_free(b->tree);
+	free(b->fs_io);
+	b->fs_io = xcalloc(b->n_parts + 1, sizeof(*b->fs_io));
+	for (size_t i = 0; b->fs && i < b->n_parts; i++) {
+		if (!b->fs[i])
+			continue;
+		b->fs_io[i] = b->fs[i]->io->manager;
+		r = ext2_close(&b->fs[i], b->parts[i].name);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int build_fs_reopen(struct build *b)
+{
+	errcode_t err;
+
+	for (size_t i = 0; b->fs_io && i < b->n_parts; i++) {
+		struct partition *p = &b->parts[i];
+		char opts[64] = "";
+		const char *name = b->tmp_path;
+		ext2_filsys fs = NULL;
+
+		if (!b->fs_io[i])
+			continue;
+		if (p->enc) {
+			name = p->enc->io_name; /* the manager places the data itself */
+		} else {
+			snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
+		}
+		err = ext2fs_open2(name, opts[0] ? opts : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS,
+				   0, 0, b->fs_io[i], &fs);
+		if (err)
+			return ext2_log_error(err, "cannot open the filesystem of partition '%s' "
+					      "again", p->name);
+		if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+			ext2fs_free(fs);
+			return log_fail("the filesystem of partition '%s' was not unmounted "
+					"cleanly (its journal needs recovery)", p->name);
+		}
+		err = ext2fs_read_bitmaps(fs);
+		if (err) {
+			ext2fs_free(fs);
+			return ext2_log_error(err, "cannot read the bitmaps of partition '%s'",
+					      p->name);
+		}
+		fs->now = b->now;
+		fs->umask = 022;
+		b->fs[i] = fs;
+		b->fs_io[i] = NULL;
+	}
+	return build_tree_mount(b);
+}
+
+int build_find_kernel(struct build *b, const char *version, char **ret_version)
+{
+	_cleanup_free_ struct tree_dirent *d = NULL;
+	const char *best = NULL;
+	size_t n = 0;
+	int r;
+
+	if (version) {
+		_cleanup_free_ char *path = xasprintf("/boot/vmlinuz-%s", version);
+
+		r = tree_exists(b->tree, path);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ENOENT;
+		*ret_version = xstrdup(version);
+		return 0;
+	}
+	r = tree_list(b->tree, "/boot", &d, &n);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (startswith(d[i].name, "vmlinuz-") && d[i].type != 'd' &&
+		    (!best || strverscmp(d[i].name, best) > 0))
+			best = d[i].name;
+	if (best)
+		*ret_version = xstrdup(best + strlen("vmlinuz-"));
+	for (size_t i = 0; i < n; i++)
+		free(d[i].name);
+	return best ? 0 : -ENOENT;
+}
+
+/* kmod's view of the target tree. */
+static int kio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	return tree_read(userdata, path, max, ret, ret_size);
+}
+
+static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
+{
+	struct tree_dirent *d;
+	size_t n;
+	int r = tree_list(userdata, path, &d, &n);
+
+	if (r < 0)
+		return r;
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++)
+		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
+	free(d);
+	*ret_n = n;
+	return 0;
+}
+
+char **build_fs_modules(const struct build *b)
+{
+	char **fs = strv_append(NULL, "ext4");
+
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
+			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
+	return fs;
+}
+
+int build_kmod_open(struct build *b, const char *version, struct kmod **ret)
+{
+	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };
+	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version);
+	int r = tree_exists(b->tree, moddir);
+
+	if (r < 0)
+		return r;
+	if (!r)
+		return -ENOENT;
+	return kmod_open(&io, moddir, ret);
+}
+
+struct partition *build_boot_part(struct build *b)
+{
+	struct partition *p = build_part_at(b, "/boot");
+
+	return p ? p : build_part_at(b, "/");
+}
+
+char *build_root_spec(struct build *b)
+{
+	struct partition *p = build_part_at(b, "/");
+	char u[37];
+
+	if (!p)
+		return NULL;
+	if (p->enc)
+		return xasprintf("/dev/mapper/%s", p->enc->mapper_name);
+	if (p->fs.label && p->fs.label[0])
+		return xasprintf("LABEL=%s", p->fs.label);
+	uuid_unparse_lower(p->fs.uuid, u);
+	return xasprintf("UUID=%s", u);
+}
+
+/* Debian's static allocations (base-passwd's master files), used when the target has no
+ * /etc/passwd or /etc/group yet, or does not list the name. */
+static const struct {
+	const char *name;
+	unsigned id;
+} base_users[] = {
+	{ "root", 0 },	  { "daemon", 1 }, { "bin", 2 },	{ "sys", 3 },	 { "sync", 4 },
+	{ "games", 5 },	  { "man", 6 },	   { "lp", 7 },		{ "mail", 8 },	 { "news", 9 },
+	{ "uucp", 10 },	  { "proxy", 13 }, { "www-data", 33 }, { "backup", 34 }, { "list", 38 },
+	{ "irc", 39 },	  { "nobody", 65534 },
+}, base_groups[] = {
+	{ "root", 0 },	    { "daemon", 1 },  { "bin", 2 },	    { "sys", 3 },     { "adm", 4 },
+	{ "tty", 5 },	    { "disk", 6 },    { "lp", 7 },	    { "mail", 8 },    { "news", 9 },
+	{ "uucp", 10 },	    { "man", 12 },    { "proxy", 13 },	    { "kmem", 15 },   { "dialout", 20 },
+	{ "fax", 21 },	    { "voice", 22 },  { "cdrom", 24 },	    { "floppy", 25 }, { "tape", 26 },
+	{ "sudo", 27 },	    { "audio", 29 },  { "dip", 30 },	    { "www-data", 33 }, { "backup", 34 },
+	{ "operator", 37 }, { "list", 38 },   { "irc", 39 },	    { "src", 40 },    { "shadow", 42 },
+	{ "utmp", 43 },	    { "video", 44 },  { "sasl", 45 },	    { "plugdev", 46 }, { "staff", 50 },
+	{ "games", 60 },    { "users", 100 }, { "nogroup", 65534 },
+};
+
+static int parse_id(const char *s, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v >= UINT32_MAX)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* Looks `name` up in a colon-separated database of the target ("/etc/passwd"): field 3. */
+static int lookup_db(struct build *b, const char *db, const char *name, unsigned *ret)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t nl = strlen(name);
+
+	if (!b->tree || tree_read(b->tree, db, 16 << 20, &data, NULL) < 0)
+		return -ENOENT;
+	for (char *line = data; line && *line;) {
+		char *next = strchr(line, '\n');
+
+		if (next)
+			*next++ = 0;
+		if (strncmp(line, name, nl) == 0 && line[nl] == ':') {
+			char *f = strchr(line + nl + 1, ':');
+
+			if (f && parse_id(strndupa(f + 1, strcspn(f + 1, ":")), ret) == 0)
+				return 0;
+		}
+		line = next;
+	}
+	return -ENOENT;
+}
+
+int build_resolve_user(struct build *b, const char *name, uid_t *ret)
+{
+	unsigned id;
+
+	if (parse_id(name, &id) == 0 || lookup_db(b, "/etc/passwd", name, &id) == 0) {
+		*ret = id;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(base_users); i++)
+		if (streq(base_users[i].name, name)) {
+			*ret = base_users[i].id;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int build_resolve_group(struct build *b, const char *name, gid_t *ret)
+{
+	unsigned id;
+
+	if (parse_id(name, &id) == 0 || lookup_db(b, "/etc/group", name, &id) == 0) {
+		*ret = id;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(base_groups); i++)
+		if (streq(base_groups[i].name, name)) {
+			*ret = base_groups[i].id;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int build_initramfs_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
+			 const char *busybox, size_t busybox_size, const char *init,
+			 size_t init_size)
+{
+	int r;
+
+	for (size_t i = 0; i < n_dirs; i++)
+		if ((r = cpio_add_dir(c, dirs[i], streq(dirs[i], "tmp") ? 01777 : 0755)) < 0)
+			return r;
+	if ((r = cpio_add_file(c, "bin/busybox", 0755, busybox, busybox_size)) < 0 ||
+	    (r = cpio_add_symlink(c, "bin/sh", "busybox")) < 0 ||
+	    (r = cpio_add_file(c, "init", 0755, init, init_size)) < 0 ||
+	    (r = cpio_add_node(c, "dev/console", 'c', 0600, 5, 1)) < 0 ||
+	    (r = cpio_add_node(c, "dev/null", 'c', 0666, 1, 3)) < 0)
+		return r;
+	return 0;
+}

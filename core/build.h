@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The build context: everything stages share. Stages never call each other; what one stage
+ * produces for another (the partition map, the open filesystems, the tree) lives here. */
+#pragma once
+
+#include <time.h>
+
+#include "disklabel.h"
+#include "ext2.h"
+#include "kmod.h"
+#include "recipe.h"
+#include "tree.h"
+#include "util.h"
+
+struct fs_spec {
+	enum fs_type type;
+	char *label;
+	uint8_t uuid[16];
+	bool uuid_set;         /* given by the recipe */
+	char *mount;           /* NULL when not mounted */
+	char **options;        /* mount options as given (NULL: none given) */
+	unsigned block_size;   /* 0: automatic */
+	unsigned inode_size;   /* 0: automatic */
+	unsigned inode_ratio;  /* 0: automatic */
+	uint64_t inodes;       /* 0: from the ratio */
+	unsigned reserved_percent;
+	const struct node *node;
+};
+
+/* packages.configure (core/target.h). */
+enum configure_mode {
+	CONFIGURE_AUTO,
+	CONFIGURE_USERNS,
+	CONFIGURE_VM,
+	CONFIGURE_FIRST_BOOT,
+	CONFIGURE_NONE,
+	_CONFIGURE_MAX,
+};
+extern const char *const configure_mode_names[];
+
+enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
+extern const char *const shred_mode_names[];
+
+/* partitions[].encrypt (stage encrypt). */
+struct encrypt_spec {
+	int format;              /* enum luks_format */
+	char *cipher;            /* dm-crypt spec: "aes-xts-plain64" */
+	unsigned key_bits;
+	unsigned sector_size;
+	char *pbkdf;             /* NULL: libcryptsetup's default for the format */
+	unsigned pbkdf_memory_kib;
+	unsigned pbkdf_time_ms;  /* unlock time on the build host */
+	char *passphrase_file;   /* host paths (resolved against the recipe) */
+	char *passphrase_env;    /* the name of an environment variable */
+	char *keyfile;
+	bool keyfile_in_initrd;  /* the recipe asked for it explicitly */
+	char *mapper_name;       /* /dev/mapper/<name> once opened */
+	char *label;             /* LUKS2 label */
+	const struct node *node;
+	/* Set by the encrypt stage's run. */
+	uint64_t data_offset;    /* bytes from the partition's start to the encrypted data */
+	char *luks_uuid;         /* NULL for plain */
+	struct cryptio_cipher *cipher_ctx; /* the volume key, in locked memory */
+	char *io_name;           /* the libext2fs I/O manager mkfs registered for it */
+};
+/* Frees e and what it holds (after the filesystems are closed). */
+void encrypt_spec_free(struct encrypt_spec *e);
+
+struct partition {
+	char *name;
+	unsigned number;        /* 1-based, in table order */
+	struct size size;
+	struct part_type type;
+	bool bootable;
+	uint8_t uuid[16];       /* GPT partition GUID */
+	uint64_t offset, length; /* bytes, computed by the partition stage's verify */
+	struct fs_spec fs;
+	struct encrypt_spec *enc; /* NULL: not encrypted */
+	int shred;                /* enum shred_mode; -1 when not given */
+	const struct node *node;
+};
+
+struct build {
+	struct recipe *recipe;
+	const char *recipe_path;
+	const char *out_path;   /* NULL for `check` */
+	char *tmp_path;         /* the image being written, renamed to out_path at the end */
+	int fd;                 /* open on tmp_path */
+
+	/* image */
+	uint64_t image_size;
+	enum table_type table;
+	uint32_t mbr_id;
+	uint8_t disk_guid[16];
+	uint64_t align;
+	char *seed;             /* NULL: identifiers are random */
+
+	struct partition *parts;
+	size_t n_parts;
+
+	/* Open filesystems, indexed like parts (NULL when the partition has none). */
+	ext2_filsys *fs;
+	struct tree *tree;
+	/* While build_fs_close() has them closed: the I/O manager each was open with. */
+	io_manager *fs_io;
+
+	int image_shred;        /* image.shred: enum shred_mode, -1 when not given */
+	int passphrase_fd;      /* --passphrase-fd, or -1 */
+
+	/* downloads */
+	const char *cache_dir;  /* --cache, or NULL for the default */
+	bool offline;
+	unsigned jobs;          /* worker threads; 0: one per CPU */
+	size_t n_packages;      /* unpacked by the packages stage, for the summary */
+	bool packages;          /* the packages stage runs */
+	int configure;          /* packages.configure: enum configure_mode (core/target.h) */
+	const struct node *configure_node;
+	char *apt_sources;      /* sources.list for the recipe's http(s) mirrors, or NULL */
+	const char *arch;       /* the target's dpkg architecture */
+	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
+	unsigned n_first_boot;  /* and how many steps it has */
+
+	/* the boot chain */
+	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
+	bool initrd;            /* the initrd stage makes mkbootmedia's initramfs (set by parse) */
+	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
+	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
+	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
+
+	time_t now;             /* SOURCE_DATE_EPOCH, or the start of the build */
+	bool clamp_mtime;       /* SOURCE_DATE_EPOCH was set: no file is newer than `now` */
+};
+
+/* 16 bytes derived from the seed and `purpose` (SHA-256), or random without a seed. A UUID
+ * gets its version (4) and variant bits set. */
+void build_derive(const struct build *b, const char *purpose, uint8_t out[16]);
+void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[16]);
+
+/* The partition whose filesystem is mounted at `mount`, or NULL. */
+struct partition *build_part_at(struct build *b, const char *mount);
+/* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
+struct partition *build_boot_part(struct build *b);
+/* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
+ * "UUID=..." (a new string). NULL when nothing is mounted at /. */
+char *build_root_spec(struct build *b);
+
+/* The partitions whose filesystem has a mount point, "/" first, then parents before
+ * children; `out` has room for n_parts. Returns how many. */
+size_t build_mount_order(struct build *b, struct partition **out);
+/* Mounts every filesystem that has a mount point into a new b->tree: "/" first, then
+ * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
+int build_tree_mount(struct build *b);
+/* Flushes and closes every filesystem and frees the tree, so that something else (QEMU)
+ * can write the image; b->fs and b->tree are unusable until build_fs_reopen(). */
+int build_fs_close(struct build *b);
+/* Opens the filesystems build_fs_close() closed, with the same I/O managers (an encrypted
+ * partition's too), and rebuilds b->tree. A filesystem left needing journal recovery is
+ * refused: libext2fs does not replay journals. */
+int build_fs_reopen(struct build *b);
+
+/* The kernel in the target's /boot: `version` when given, else the newest vmlinuz-* by
+ * version. -ENOENT (not logged) when there is no such kernel. */
+int build_find_kernel(struct build *b, const char *version, char **ret_version);
+/* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
+ * target has no such directory. */
+int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
+/* The kernel modules for the image's filesystems: ext4 (which serves ext2 and ext3 too in
+ * Debian's kernels, CONFIG_EXT4_USE_FOR_EXT2) and each mounted filesystem's type. */
+char **build_fs_modules(const struct build *b);
+/* What every busybox initramfs of ours starts with: dirs (0755, tmp 01777), a static busybox
+ * at bin/busybox with bin/sh linked to it, init (0755), dev/console and dev/null. */
+struct cpio;
+int build_initramfs_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
+			 const char *busybox, size_t busybox_size, const char *init,
+			 size_t init_size);
+
+/* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
+ * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */
+int build_resolve_user(struct build *b, const char *name, uid_t *ret);
+int build_resolve_group(struct build *b, const char *name, gid_t *ret);

@@ -1,0 +1,13 @@
+core/target-firstboot.o: core/target-firstboot.c core/target.h \
+ core/build.h lib/disklabel.h lib/ext2.h base/util.h lib/kmod.h \
+ lib/recipe.h lib/tree.h base/log.h lib/templates.h
+core/target.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+base/util.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:
+base/log.h:
+lib/templates.h:

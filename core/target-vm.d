@@ -1,0 +1,17 @@
+core/target-vm.o: core/target-vm.c core/target.h core/build.h \
+ lib/disklabel.h lib/ext2.h base/util.h lib/kmod.h lib/recipe.h \
+ lib/tree.h lib/cpio.h lib/elfinfo.h base/log.h lib/qemu.h \
+ lib/templates.h
+core/target.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+base/util.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:
+lib/cpio.h:
+lib/elfinfo.h:
+base/log.h:
+lib/qemu.h:
+lib/templates.h:

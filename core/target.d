@@ -1,0 +1,14 @@
+core/target.o: core/target.c core/target.h core/build.h lib/disklabel.h \
+ lib/ext2.h base/util.h lib/kmod.h lib/recipe.h lib/tree.h lib/e2fuse.h \
+ base/log.h lib/sandbox.h
+core/target.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+base/util.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:
+lib/e2fuse.h:
+base/log.h:
+lib/sandbox.h:

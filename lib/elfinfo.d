@@ -1,0 +1,3 @@
+lib/elfinfo.o: lib/elfinfo.c lib/elfinfo.h base/util.h
+lib/elfinfo.h:
+base/util.h:

@@ -1,0 +1,4 @@
+lib/qemu.o: lib/qemu.c lib/qemu.h base/util.h base/log.h
+lib/qemu.h:
+base/util.h:
+base/log.h:

@@ -1,0 +1,15 @@
+stages/encrypt.o: stages/encrypt.c lib/cryptio.h base/util.h base/log.h \
+ lib/luks.h lib/secret.h core/stage.h core/build.h lib/disklabel.h \
+ lib/ext2.h lib/kmod.h lib/recipe.h lib/tree.h
+lib/cryptio.h:
+base/util.h:
+base/log.h:
+lib/luks.h:
+lib/secret.h:
+core/stage.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:

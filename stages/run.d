@@ -1,0 +1,13 @@
+stages/run.o: stages/run.c core/target.h core/build.h lib/disklabel.h \
+ lib/ext2.h base/util.h lib/kmod.h lib/recipe.h lib/tree.h base/log.h \
+ core/stage.h
+core/target.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+base/util.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:
+base/log.h:
+core/stage.h:

@@ -1,2 +1,0 @@
-# includes that loop
-cp -r "$CASE"/. . && expect_fail "includes 'b.yml', which includes 'recipe.yml'" recipe.yml -o out/x.img
