@@ -11,6 +11,8 @@ struct stage {
 	const char *name;
 	const char *summary;
 	const char *const *keys; /* top-level recipe keys this stage owns (NULL-terminated) */
+	/* Every key this stage reads, declared once (lib/recipe.h); ends with { NULL }. */
+	const struct recipe_key *key_table;
 	int (*parse)(struct build *b, void **ret_priv);
 	int (*verify)(struct build *b, void *priv);
 	/* Prints this stage's part of the plan (`mkbootmedia check`); optional. May do the

@@ -1255,6 +1255,33 @@ int node_check_keys(const struct node *map, const char *const *allowed)
 	return r;
 }
 
+const char **recipe_keys_under(const struct recipe_key *table, const char *path)
+{
+	size_t plen = strlen(path), n = 0;
+	const char **l = xcalloc(1, sizeof(*l));
+
+	for (const struct recipe_key *k = table; k && k->path; k++) {
+		const char *rest = k->path + plen;
+
+		if (plen && (strncmp(k->path, path, plen) || *rest != '.'))
+			continue;
+		rest += plen ? 1 : 0;
+		if (!*rest || strpbrk(rest, ".["))
+			continue; /* the path itself, or deeper */
+		l = xrealloc(l, (n + 2) * sizeof(*l));
+		l[n++] = rest;
+		l[n] = NULL;
+	}
+	return l;
+}
+
+int node_check_table(const struct node *map, const struct recipe_key *table, const char *path)
+{
+	_cleanup_free_ const char **allowed = recipe_keys_under(table, path);
+
+	return node_check_keys(map, (const char *const *)allowed);
+}
+
 int node_get_string(const struct node *n, const char **ret)
 {
 	int r = node_expect(n, NODE_SCALAR);

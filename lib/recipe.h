@@ -55,6 +55,24 @@ struct node *node_get(const struct node *map, const char *key);
 /* Fails on any key of `map` not in `allowed` (NULL-terminated), suggesting the nearest:
  * "image.tabel: unknown key (did you mean 'table'?)". */
 int node_check_keys(const struct node *map, const char *const *allowed);
+/* One recipe key, declared once. The tables (one per stage, core/stage.h) drive the parser's
+ * allowed keys and its "did you mean", the README's recipe reference, the man page and the
+ * shell completion; tests compare the README with them. */
+struct recipe_key {
+	/* The key path: "image.size", "partitions[].filesystem.type" ("[]": each item of a list;
+	 * a top-level key alone, "files", documents the list or mapping itself). */
+	const char *path;
+	const char *type;            /* as documented: "size", "bool", "string", "list", ... */
+	const char *def;             /* the default, as documented; NULL: none (or required) */
+	const char *const *values;   /* the allowed names, the very array the parser uses */
+	const char *doc;             /* one line */
+};
+/* The names declared right under `path` ("image", "partitions[]"), in table order: a new
+ * NULL-terminated list of borrowed strings (free only the array). */
+const char **recipe_keys_under(const struct recipe_key *table, const char *path);
+/* node_check_keys() with the keys `table` declares under `path`. */
+int node_check_table(const struct node *map, const struct recipe_key *table, const char *path);
+
 /* Fails unless n is of the kind: "partitions: expected a list, got a mapping". */
 int node_expect(const struct node *n, enum node_kind kind);
 const char *node_kind_to_string(enum node_kind kind);
