@@ -82,6 +82,9 @@ struct partition {
 
 struct build {
 	struct recipe *recipe;
+	/* Every recipe key the stages (and `test:`) declare, in stage order; ends with { NULL }.
+	 * node_check_table(map, b->keys, "partitions[]") checks a mapping against it. */
+	const struct recipe_key *keys;
 	const char *recipe_path;
 	const char *out_path;   /* NULL for `check` */
 	char *tmp_path;         /* the image being written, renamed to out_path at the end */

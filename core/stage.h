@@ -10,8 +10,8 @@
 struct stage {
 	const char *name;
 	const char *summary;
-	const char *const *keys; /* top-level recipe keys this stage owns (NULL-terminated) */
-	/* Every key this stage reads, declared once (lib/recipe.h); ends with { NULL }. */
+	/* Every key this stage owns, declared once (lib/recipe.h); ends with { NULL }. The
+	 * driver checks the whole recipe against all the tables before any parse. */
 	const struct recipe_key *key_table;
 	int (*parse)(struct build *b, void **ret_priv);
 	int (*verify)(struct build *b, void *priv);

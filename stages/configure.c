@@ -91,17 +91,6 @@ struct configure_priv {
 	const struct node *node, *system_node, *services_node;
 };
 
-static const char *const system_keys[] = {
-	"hostname", "hosts", "timezone", "locale", "apt-sources", "init", "root-password",
-	"users", NULL,
-};
-static const char *const password_keys[] = { "hash", "file", NULL };
-static const char *const user_keys[] = { "name", "uid", "groups", "shell", "password", NULL };
-static const char *const inittab_keys[] = { "default-runlevel", "gettys", "ctrlaltdel", "lines",
-					    NULL };
-static const char *const getty_keys[] = { "tty", "command", NULL };
-static const char *const services_keys[] = { "enable", "disable", NULL };
-
 /* Characters a crypt(5) hash is made of; anything else could break out of the script. */
 static bool hash_ok(const char *h)
 {
@@ -141,7 +130,7 @@ static int parse_password(const struct node *n, struct password *pw)
 	int r;
 
 	pw->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, password_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	h = node_get(n, "hash");
 	f = node_get(n, "file");
@@ -187,7 +176,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 	const struct node *v;
 	int r;
 
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, system_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	if ((v = node_get(n, "hostname"))) {
 		if ((r = node_get_string(v, &c->hostname)) < 0)
@@ -250,8 +239,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 			struct user *u = &c->users[c->n_users++];
 
 			u->node = e;
-			if ((r = node_expect(e, NODE_MAP)) < 0 ||
-			    (r = node_check_keys(e, user_keys)) < 0)
+			if ((r = node_expect(e, NODE_MAP)) < 0)
 				return r;
 			if (!(x = node_get(e, "name")))
 				return node_error(e, "a user needs a name");
@@ -289,7 +277,7 @@ static int parse_inittab(struct configure_priv *c, const struct node *n)
 	const struct node *v;
 	int r;
 
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, inittab_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	c->inittab = true;
 	c->runlevel = '2';
@@ -312,8 +300,6 @@ static int parse_inittab(struct configure_priv *c, const struct node *n)
 			struct getty *g = &c->gettys[c->n_gettys++];
 
 			if (e->kind == NODE_MAP) {
-				if ((r = node_check_keys(e, getty_keys)) < 0)
-					return r;
 				if (!(x = node_get(e, "tty")))
 					return node_error(e, "a getty needs a tty");
 				if ((r = node_get_string(x, &g->tty)) < 0)
@@ -373,7 +359,7 @@ static int configure_parse(struct build *b, void **ret_priv)
 		return r;
 	if ((v = node_get(root, "services"))) {
 		c->services_node = v;
-		if ((r = node_expect(v, NODE_MAP)) < 0 || (r = node_check_keys(v, services_keys)) < 0)
+		if ((r = node_expect(v, NODE_MAP)) < 0)
 			return r;
 		if ((r = get_words(v, "enable", word_ok, &c->enable)) < 0 ||
 		    (r = get_words(v, "disable", word_ok, &c->disable)) < 0)
@@ -824,10 +810,53 @@ static void configure_free(void *priv)
 	free(c);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key configure_key_table[] = {
+	{ "system", "map", NULL, NULL, "the installed system's settings" },
+	{ "system.hostname", "string", "none", NULL,
+	  "/etc/hostname, and /etc/hosts with localhost and it" },
+	{ "system.hosts", "list", "none", NULL, "more /etc/hosts lines" },
+	{ "system.timezone", "string", "none", NULL,
+	  "/etc/timezone and /etc/localtime (tzdata must be installed)" },
+	{ "system.locale", "string", "none", NULL,
+	  "/etc/default/locale; locale-gen unless C, C.UTF-8 or POSIX" },
+	{ "system.apt-sources", "bool or list", "true", NULL,
+	  "sources.list from the recipe's http(s) mirrors; false; or a list of lines" },
+	{ "system.init", "enum", "none", init_names,
+	  "sysvinit (adds sysvinit-core), systemd (systemd-sysv), busybox (/sbin/init -> "
+	  "busybox)" },
+	{ "system.root-password", "map", "none", NULL, "{hash: CRYPT} or {file: HOST-FILE}" },
+	{ "system.root-password.hash", "string", "none", NULL, "a crypt(5) hash; ! locks" },
+	{ "system.root-password.file", "path", "none", NULL,
+	  "the password in clear on the build host, hashed with yescrypt" },
+	{ "system.users", "list", "none", NULL, "accounts made with useradd -m" },
+	{ "system.users[].name", "string", "required", NULL, "the login name" },
+	{ "system.users[].uid", "number", "useradd's", NULL, "the user id" },
+	{ "system.users[].groups", "list", "none", NULL, "supplementary groups" },
+	{ "system.users[].shell", "path", "useradd's", NULL, "the login shell" },
+	{ "system.users[].password", "map", "locked", NULL, "{hash} or {file}, as root-password" },
+	{ "system.users[].password.hash", "string", "none", NULL, "a crypt(5) hash" },
+	{ "system.users[].password.file", "path", "none", NULL, "the password in clear" },
+	{ "inittab", "map", NULL, NULL, "/etc/inittab (sysvinit; busybox init's own format)" },
+	{ "inittab.default-runlevel", "number", "2", NULL, "the initdefault line (sysvinit)" },
+	{ "inittab.gettys", "list", "none", NULL,
+	  "a getty on each tty; ttyS* at 115200 vt100; or {tty, command}" },
+	{ "inittab.gettys[].tty", "string", "required", NULL, "the terminal" },
+	{ "inittab.gettys[].command", "string", "a getty", NULL, "what runs on it" },
+	{ "inittab.ctrlaltdel", "string", "/sbin/shutdown -t1 -a -r now", NULL,
+	  "what Ctrl-Alt-Del runs; false: nothing" },
+	{ "inittab.lines", "list", "none", NULL, "more id:runlevels:action:process lines" },
+	{ "services", "map", NULL, NULL, "services to enable or disable after configuring" },
+	{ "services.enable", "list", "none", NULL, "update-rc.d enable, or systemctl enable" },
+	{ "services.disable", "list", "none", NULL, "S links become K links, or systemctl disable" },
+	{ NULL },
+};
+
 const struct stage stage_configure = {
 	.name = "configure",
+	.key_table = configure_key_table,
 	.summary = "the maintainer scripts run, then users, passwords, inittab and services",
-	.keys = (const char *const[]){ "system", "inittab", "services", NULL },
 	.parse = configure_parse,
 	.verify = configure_verify,
 	.plan = configure_plan,

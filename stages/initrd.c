@@ -60,10 +60,6 @@ struct initrd_priv {
 	const struct node *node, *modules_node, *kernel_node;
 };
 
-static const char *const kernel_keys[] = { "version", NULL };
-static const char *const initrd_keys[] = { "compression", "modules", "files", "busybox",
-					   "root-wait", NULL };
-static const char *const file_keys[] = { "path", "source", "content", "mode", NULL };
 
 static const char *const default_modules[] = {
 	"ahci",	      "ata_piix",  "ata_generic", "sd_mod",	"virtio_pci", "virtio_blk",
@@ -120,7 +116,7 @@ static int parse_files(struct initrd_priv *p, const struct node *list)
 			f->target = xstrdup(s);
 			continue;
 		}
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, file_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "path")))
 			return node_error(e, "missing 'path'");
@@ -164,7 +160,7 @@ static int initrd_parse(struct build *b, void **ret_priv)
 	p->node = n;
 	p->kernel_node = k;
 	if (k) {
-		if ((r = node_expect(k, NODE_MAP)) < 0 || (r = node_check_keys(k, kernel_keys)) < 0)
+		if ((r = node_expect(k, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(k, "version"))) {
 			if ((r = node_get_string(v, &p->version)) < 0)
@@ -174,7 +170,7 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		}
 	}
 	if (n) {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, initrd_keys)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(n, "compression"))) {
 			const char *s;
@@ -669,12 +665,32 @@ static void initrd_free(void *priv)
 	free(p);
 }
 
-static const char *const keys[] = { "kernel", "initrd", NULL };
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key initrd_key_table[] = {
+	{ "kernel", "map", NULL, NULL, "the kernel to boot" },
+	{ "kernel.version", "string", "the newest in /boot", NULL, "e.g. 6.1.0-13-amd64" },
+	{ "initrd", "map", NULL, NULL, "mkbootmedia's initramfs" },
+	{ "initrd.compression", "enum", "zstd", cpio_compression_names, "zstd, gzip, xz or none" },
+	{ "initrd.modules", "list", "none", NULL, "more kernel modules, with their dependencies" },
+	{ "initrd.files", "list", "none", NULL,
+	  "more files: a target path (copied to the same path), or {path, source | content, mode}" },
+	{ "initrd.files[].path", "path", "required", NULL, "the path in the initramfs" },
+	{ "initrd.files[].source", "path", "none", NULL, "a file of the build host" },
+	{ "initrd.files[].content", "string", "none", NULL, "the file's bytes" },
+	{ "initrd.files[].mode", "mode", "0644", NULL, "octal" },
+	{ "initrd.busybox", "string", "target", NULL,
+	  "target: the image's /bin/busybox (busybox-static); host: this machine's; or a path" },
+	{ "initrd.root-wait", "number", "30", NULL,
+	  "seconds /init polls for the root device (rootdelay= overrides)" },
+	{ NULL },
+};
 
 const struct stage stage_initrd = {
 	.name = "initrd",
+	.key_table = initrd_key_table,
 	.summary = "the kernel and a generated initramfs (busybox, modules, templates/init)",
-	.keys = keys,
 	.parse = initrd_parse,
 	.verify = initrd_verify,
 	.plan = initrd_plan,

@@ -86,15 +86,9 @@ struct packages_priv {
 	bool prepared;
 };
 
-static const char *const packages_keys[] = {
-	"suite",    "mirror",       "components",   "architecture", "keyring",
-	"variant",  "include",      "exclude",      "provides",     "debs",
-	"path-exclude", "path-include", "extra-suites", "merged-usr", "configure", NULL,
-};
 /* system.init: the package that makes it /sbin/init. */
 static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
 static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL };
-static const char *const suite_keys[] = { "suite", "mirror", "components", "keyring", NULL };
 static const char *const variant_names[] = {
 	[VARIANT_NONE] = "none",
 	[VARIANT_REQUIRED] = "required",
@@ -284,7 +278,7 @@ static int packages_parse(struct build *b, void **ret_priv)
 	p = xcalloc(1, sizeof(*p));
 	*ret_priv = p;
 	p->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, packages_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 
 	p->suites = xcalloc(1, sizeof(*p->suites));
@@ -307,8 +301,6 @@ static int packages_parse(struct build *b, void **ret_priv)
 			if (e->kind == NODE_MAP) {
 				const struct node *sn;
 
-				if ((r = node_check_keys(e, suite_keys)) < 0)
-					return r;
 				if (!(sn = node_get(e, "suite")))
 					return node_error(e, "missing 'suite'");
 				if ((r = parse_suite_name(sn, &s->suite)) < 0)
@@ -772,10 +764,51 @@ out:
 	return r;
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key packages_key_table[] = {
+	{ "packages", "map", NULL, NULL, "a Debian root from verified .debs (optional)" },
+	{ "packages.suite", "string", "bookworm", NULL, "the suite or codename" },
+	{ "packages.mirror", "string", "http://deb.debian.org/debian", NULL,
+	  "http://, https:// or file://; none: no repository, only debs" },
+	{ "packages.components", "list", "[main]", NULL, "the archive components" },
+	{ "packages.architecture", "string", "amd64", NULL, "the target's dpkg architecture" },
+	{ "packages.keyring", "path", "Debian's archive keyring", NULL,
+	  "binary OpenPGP keyring InRelease must be signed with" },
+	{ "packages.variant", "enum", "minbase", variant_names,
+	  "as debootstrap: required, minbase (required plus apt), important; none: no base set, "
+	  "only include and debs" },
+	{ "packages.include", "list", "none", NULL, "more packages, with their dependencies" },
+	{ "packages.exclude", "list", "none", NULL,
+	  "never installed, even when depended on (debootstrap --exclude)" },
+	{ "packages.provides", "list", "none", NULL,
+	  "virtual package names taken as present (the seed's equivs trick)" },
+	{ "packages.debs", "list", "none", NULL,
+	  "local .deb files or directories of them, installed and preferred over the mirror's; "
+	  "not signature-checked" },
+	{ "packages.path-exclude", "list", "none", NULL,
+	  "dpkg's --path-exclude globs (* also matches /)" },
+	{ "packages.path-include", "list", "none", NULL,
+	  "dpkg's --path-include globs, applied after the excludes" },
+	{ "packages.extra-suites", "list", "none", NULL,
+	  "more suites: a name on the same mirror, or {suite, mirror, components, keyring}" },
+	{ "packages.extra-suites[].suite", "string", "required", NULL, "the suite" },
+	{ "packages.extra-suites[].mirror", "string", "packages.mirror", NULL, "its mirror" },
+	{ "packages.extra-suites[].components", "list", "packages.components", NULL,
+	  "its components" },
+	{ "packages.extra-suites[].keyring", "path", "packages.keyring", NULL, "its keyring" },
+	{ "packages.merged-usr", "bool", "true", NULL,
+	  "/bin, /sbin, /lib* as symlinks into /usr, as debootstrap makes them" },
+	{ "packages.configure", "enum", "auto", configure_mode_names,
+	  "how the maintainer scripts run: userns, vm, first-boot, none (unpacked only); auto: "
+	  "userns when this host allows it, else vm" },
+	{ NULL },
+};
+
 const struct stage stage_packages = {
 	.name = "packages",
+	.key_table = packages_key_table,
 	.summary = "a Debian root unpacked from verified .deb files",
-	.keys = (const char *const[]){ "packages", NULL },
 	.parse = packages_parse,
 	.verify = packages_verify,
 	.plan = packages_plan,
