@@ -280,7 +280,7 @@ int driver_main(const struct driver_options *o)
 		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
-		.configure = CONFIGURE_NONE,
+		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
@@ -304,6 +304,11 @@ int driver_main(const struct driver_options *o)
 		r = stages[i]->parse(&b, &priv[i]);
 		active[i] = r > 0;
 	}
+	for (size_t i = 0; i < n_stages && r >= 0; i++)
+		if (stages[i]->settle) {
+			r = stages[i]->settle(&b, priv[i]);
+			active[i] = r > 0;
+		}
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);

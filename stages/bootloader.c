@@ -49,7 +49,6 @@
 
 enum grub_source { GRUB_AUTO, GRUB_TARGET, GRUB_HOST };
 static const char *const grub_source_names[] = { "auto", "target", "host", NULL };
-static const char *const type_names[] = { "grub-bios", "none", NULL };
 
 struct entry {
 	char *title;
@@ -154,24 +153,26 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 {
 	const struct node *n = node_get(b->recipe->root, "bootloader"), *v;
 	_cleanup_free_ struct bootloader_priv *p = NULL;
-	int type = 0, r;
+	int type = BOOTLOADER_GRUB_BIOS, r;
 
 	if (!n)
 		return 0;
 	if (n->kind == NODE_SCALAR) {
-		if ((r = node_get_enum(n, type_names, &type)) < 0)
+		if ((r = node_get_enum(n, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
-		n = NULL;
 	} else {
 		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
-		if ((v = node_get(n, "type")) && (r = node_get_enum(v, type_names, &type)) < 0)
+		if ((v = node_get(n, "type")) &&
+		    (r = node_get_enum(v, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
 	}
+	b->bootloader = type;
+	b->bootloader_node = n;
+	if (type == BOOTLOADER_NONE)
+		return 0;
+	if (n->kind == NODE_SCALAR)
+		n = NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->timeout = 5;
 	p->cmdline = "quiet";
@@ -676,7 +677,7 @@ static void bootloader_free(void *priv)
  * reference, the man page and the completion come from here. */
 static const struct recipe_key bootloader_key_table[] = {
 	{ "bootloader", "map", NULL, NULL, "the boot loader (optional)" },
-	{ "bootloader.type", "enum", "grub-bios", type_names, "grub-bios, or none" },
+	{ "bootloader.type", "enum", "grub-bios", bootloader_type_names, "grub-bios, or none" },
 	{ "bootloader.timeout", "number", "5", NULL, "seconds the menu waits" },
 	{ "bootloader.default", "number", "0", NULL, "the entry booted when the time is up" },
 	{ "bootloader.cmdline", "string", "quiet", NULL,

@@ -44,8 +44,6 @@
 #include "secret.h"
 #include "stage.h"
 
-enum init_kind { INIT_SYSVINIT, INIT_SYSTEMD, INIT_BUSYBOX, INIT_UNSET };
-static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
 
 struct password {
 	const char *hash;  /* given */
@@ -75,7 +73,7 @@ struct configure_priv {
 	char **hosts;
 	int apt;          /* -1: default */
 	char **apt_lines;
-	int init;         /* enum init_kind */
+	int init;         /* enum init_system (core/build.h), published as b->init */
 	struct password root;
 	struct user *users;
 	size_t n_users;
@@ -226,7 +224,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 		}
 	}
 	c->init = INIT_UNSET;
-	if ((v = node_get(n, "init")) && (r = node_get_enum(v, init_names, &c->init)) < 0)
+	if ((v = node_get(n, "init")) && (r = node_get_enum(v, init_system_names, &c->init)) < 0)
 		return r;
 	if ((v = node_get(n, "root-password")) && (r = parse_password(v, &c->root)) < 0)
 		return r;
@@ -355,6 +353,8 @@ static int configure_parse(struct build *b, void **ret_priv)
 	c->system_node = node_get(root, "system");
 	if (c->system_node && (r = parse_system(c, c->system_node)) < 0)
 		return r;
+	b->init = c->init;
+	b->init_node = node_get(c->system_node, "init");
 	if ((v = node_get(root, "inittab")) && (r = parse_inittab(c, v)) < 0)
 		return r;
 	if ((v = node_get(root, "services"))) {
@@ -416,8 +416,9 @@ static int configure_verify(struct build *b, void *priv)
 	if (c->inittab && c->init == INIT_SYSTEMD)
 		return node_error(node_get(b->recipe->root, "inittab"), "inittab: is for sysvinit "
 				  "and busybox init; with systemd, use services:");
-	/* auto is resolved later: whether vm can work depends on the other stages' verify */
-	if (b->configure == CONFIGURE_USERNS && (r = target_resolve_mode(b)) < 0)
+	/* Every stage's facts are settled (a kernel, the initramfs, encrypted partitions), so
+	 * whether the mode can work here is known now. */
+	if (b->configure != CONFIGURE_NONE && (r = target_resolve_mode(b)) < 0)
 		return r;
 	return 0;
 }
@@ -823,7 +824,7 @@ static const struct recipe_key configure_key_table[] = {
 	  "/etc/default/locale; locale-gen unless C, C.UTF-8 or POSIX" },
 	{ "system.apt-sources", "bool or list", "true", NULL,
 	  "sources.list from the recipe's http(s) mirrors; false; or a list of lines" },
-	{ "system.init", "enum", "none", init_names,
+	{ "system.init", "enum", "none", init_system_names,
 	  "sysvinit (adds sysvinit-core), systemd (systemd-sysv), busybox (/sbin/init -> "
 	  "busybox)" },
 	{ "system.root-password", "map", "none", NULL, "{hash: CRYPT} or {file: HOST-FILE}" },

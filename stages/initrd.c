@@ -50,6 +50,7 @@ struct initrd_file {
 };
 
 struct initrd_priv {
+	bool asked; /* kernel: or initrd: is in the recipe */
 	const char *version;
 	enum cpio_compression compression;
 	char **modules;
@@ -72,19 +73,6 @@ static const char *const crypt_modules[] = {
 	"dm_mod", "dm_crypt", "xts", "ecb", "cbc", "essiv", "aes_generic", "aesni_intel",
 	"sha256_generic", NULL,
 };
-
-static bool bootloader_wanted(struct build *b)
-{
-	const struct node *n = node_get(b->recipe->root, "bootloader"), *t;
-	const char *type;
-
-	if (!n)
-		return false;
-	if (n->kind == NODE_SCALAR)
-		return !(node_get_string(n, &type) == 0 && streq(type, "none"));
-	t = node_get(n, "type");
-	return !(t && node_get_string(t, &type) == 0 && streq(type, "none"));
-}
 
 static int check_initrd_path(const struct node *n, const char *s)
 {
@@ -153,8 +141,6 @@ static int initrd_parse(struct build *b, void **ret_priv)
 	const struct node *n = node_get(b->recipe->root, "initrd"), *v;
 	int r;
 
-	if (!k && !n && !bootloader_wanted(b))
-		return 0;
 	p->compression = CPIO_COMPRESSION_ZSTD;
 	p->root_wait = 30;
 	p->node = n;
@@ -207,10 +193,21 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
 			return r;
 	}
+	p->asked = k || n;
 	*ret_priv = TAKE_PTR(p);
-	/* Known at parse time, so that the configure stage's verify sees it. */
-	b->need_kernel = true;
+	return 1;
+}
+
+/* The stage runs when kernel: or initrd: asks for it, or when a boot loader (published by
+ * the bootloader stage's parse) needs a kernel and an initramfs to boot. */
+static int initrd_settle(struct build *b, void *priv)
+{
+	struct initrd_priv *p = priv;
+
+	if (!p->asked && b->bootloader == BOOTLOADER_NONE)
+		return 0;
 	b->initrd = true;
+	b->initrd_node = p->kernel_node ? p->kernel_node : p->node ? p->node : b->bootloader_node;
 	return 1;
 }
 
@@ -692,6 +689,7 @@ const struct stage stage_initrd = {
 	.key_table = initrd_key_table,
 	.summary = "the kernel and a generated initramfs (busybox, modules, templates/init)",
 	.parse = initrd_parse,
+	.settle = initrd_settle,
 	.verify = initrd_verify,
 	.plan = initrd_plan,
 	.run = initrd_run,

@@ -86,9 +86,8 @@ struct packages_priv {
 	bool prepared;
 };
 
-/* system.init: the package that makes it /sbin/init. */
-static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
-static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL };
+/* The package that makes each system.init (enum init_system) /sbin/init. */
+static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL, NULL };
 static const char *const variant_names[] = {
 	[VARIANT_NONE] = "none",
 	[VARIANT_REQUIRED] = "required",
@@ -362,15 +361,6 @@ static int packages_parse(struct build *b, void **ret_priv)
 		b->configure = mode;
 		b->configure_node = v;
 	}
-	/* system.init (stage configure) names the package that provides /sbin/init. */
-	if ((v = node_get(node_get(b->recipe->root, "system"), "init"))) {
-		int init;
-
-		if ((r = node_get_enum(v, init_names, &init)) < 0)
-			return r;
-		if (init_packages[init] && !strv_contains(p->include, init_packages[init]))
-			p->include = strv_append(p->include, init_packages[init]);
-	}
 	{
 		char *out = NULL;
 		size_t len = 0;
@@ -478,6 +468,8 @@ static int prepare(struct build *b, struct packages_priv *p)
 	};
 	_cleanup_strv_free_ char **exclude = NULL;
 	_cleanup_free_ char *cache = NULL;
+	const struct node *why_node;
+	const char *why;
 	int r;
 
 	if (p->prepared)
@@ -538,16 +530,15 @@ static int prepare(struct build *b, struct packages_priv *p)
 	if (r < 0)
 		return r;
 	/* Said now rather than after every .deb is unpacked. */
-	if (b->need_kernel) {
+	if ((why_node = build_kernel_needed(b, &why))) {
 		bool kernel = false;
 
 		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
 			kernel = startswith(p->pkgs[i]->name, "linux-image-");
 		if (!kernel)
-			return node_error(p->node, "the image boots (bootloader:, initrd:) or is "
-					  "configured in QEMU (configure: vm), but no kernel is in "
-					  "the package set: add linux-image-amd64 (or another "
-					  "linux-image-*) to packages.include");
+			return node_error(why_node, "%s, but no kernel is in the package set: add "
+					  "linux-image-amd64 (or another linux-image-*) to "
+					  "packages.include", why);
 	}
 	p->prepared = true;
 	return 0;
@@ -764,6 +755,21 @@ out:
 	return r;
 }
 
+/* system.init, published by the configure stage's parse, adds the package that makes it
+ * /sbin/init. */
+static int packages_settle(struct build *b, void *priv)
+{
+	struct packages_priv *p = priv;
+	const char *pkg;
+
+	if (!p)
+		return 0;
+	pkg = b->init == INIT_UNSET ? NULL : init_packages[b->init];
+	if (pkg && !strv_contains(p->include, pkg))
+		p->include = strv_append(p->include, pkg);
+	return 1;
+}
+
 /* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
  * reference, the man page and the completion come from here. */
 static const struct recipe_key packages_key_table[] = {
@@ -810,6 +816,7 @@ const struct stage stage_packages = {
 	.key_table = packages_key_table,
 	.summary = "a Debian root unpacked from verified .deb files",
 	.parse = packages_parse,
+	.settle = packages_settle,
 	.verify = packages_verify,
 	.plan = packages_plan,
 	.run = packages_run,
