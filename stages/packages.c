@@ -6,22 +6,24 @@
  *   suite: bookworm          the suite (or codename) to install from (default bookworm)
  *   mirror: http://deb.debian.org/debian
  *                            http://, https:// or file:// (default Debian's mirror);
- *                            "none": no repository, only the local debs
+ *                            "none": no repository: packages come from debs: only
  *   components: [main]       default [main]
  *   architecture: amd64      the target's dpkg architecture (default amd64)
  *   keyring: /usr/share/keyrings/debian-archive-keyring.gpg
  *                            the keys InRelease must be signed with (binary OpenPGP)
- *   variant: minbase         none: only include and debs; required: Essential and
- *                            Priority: required; minbase: required plus apt (default);
- *                            important: minbase plus Priority: important
+ *   variant: minbase         none: no base set, only include and what it depends on;
+ *                            required: Essential and Priority: required; minbase:
+ *                            required plus apt (default); important: minbase plus
+ *                            Priority: important
  *   include: [...]           more packages (and their dependencies)
  *   exclude: [...]           never installed, even when something depends on them
  *   provides: [...]          virtual packages the image satisfies itself (the seed's equivs
  *                            package): linux-initramfs-tool, since mkbootmedia makes the
  *                            initrd
- *   debs: [...]              local .deb files, or directories of them, installed and
- *                            preferred over the mirror's packages of the same name; not
- *                            signature-checked (they are the recipe author's own files)
+ *   debs: [...]              local .deb files, or directories of them: candidates, preferred
+ *                            over the mirror's packages of the same name, installed when
+ *                            include names them or a package depends on them (as a local
+ *                            repository); not signature-checked (the recipe author's own)
  *   path-exclude: [globs]    dpkg's --path-exclude, e.g. "/usr/share/doc/<star>" (fnmatch
  *                            without FNM_PATHNAME: '*' also matches '/')
  *   path-include: [globs]    dpkg's --path-include, applied after the excludes, e.g.
@@ -529,6 +531,9 @@ static int prepare(struct build *b, struct packages_priv *p)
 	r = resolve(p->db, &ro, &p->pkgs, &p->n_pkgs);
 	if (r < 0)
 		return r;
+	if (!p->n_pkgs)
+		return node_error(p->node, "nothing to install: variant: none installs only what "
+				  "include: names (debs: are candidates, not an install list)");
 	/* Said now rather than after every .deb is unpacked. */
 	if ((why_node = build_kernel_needed(b, &why))) {
 		bool kernel = false;
@@ -776,22 +781,22 @@ static const struct recipe_key packages_key_table[] = {
 	{ "packages", "map", NULL, NULL, "a Debian root from verified .debs (optional)" },
 	{ "packages.suite", "string", "bookworm", NULL, "the suite or codename" },
 	{ "packages.mirror", "string", "http://deb.debian.org/debian", NULL,
-	  "http://, https:// or file://; none: no repository, only debs" },
+	  "http://, https:// or file://; none: no repository, packages come from debs only" },
 	{ "packages.components", "list", "[main]", NULL, "the archive components" },
 	{ "packages.architecture", "string", "amd64", NULL, "the target's dpkg architecture" },
 	{ "packages.keyring", "path", "Debian's archive keyring", NULL,
 	  "binary OpenPGP keyring InRelease must be signed with" },
 	{ "packages.variant", "enum", "minbase", variant_names,
 	  "as debootstrap: required, minbase (required plus apt), important; none: no base set, "
-	  "only include and debs" },
+	  "only include and what it depends on" },
 	{ "packages.include", "list", "none", NULL, "more packages, with their dependencies" },
 	{ "packages.exclude", "list", "none", NULL,
 	  "never installed, even when depended on (debootstrap --exclude)" },
 	{ "packages.provides", "list", "none", NULL,
 	  "virtual package names taken as present (the seed's equivs trick)" },
 	{ "packages.debs", "list", "none", NULL,
-	  "local .deb files or directories of them, installed and preferred over the mirror's; "
-	  "not signature-checked" },
+	  "local .deb files or directories of them: candidates preferred over the mirror's, "
+	  "installed when include names them or a package depends on them; not signature-checked" },
 	{ "packages.path-exclude", "list", "none", NULL,
 	  "dpkg's --path-exclude globs (* also matches /)" },
 	{ "packages.path-include", "list", "none", NULL,
