@@ -34,6 +34,7 @@
 #include "target.h"
 #include "cpio.h"
 #include "elfinfo.h"
+#include "fs.h"
 #include "log.h"
 #include "qemu.h"
 #include "templates.h"

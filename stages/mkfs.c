@@ -8,7 +8,7 @@
  * hash seed come from the recipe's seed, so the same recipe and seed give the same bytes. */
 #include <uuid/uuid.h>
 
-#include "cryptio.h"
+#include "fs.h"
 #include "log.h"
 #include "stage.h"
 
@@ -24,21 +24,20 @@ static int mkfs_verify(struct build *b, void *priv)
 {
 	for (size_t i = 0; i < b->n_parts; i++) {
 		struct partition *p = &b->parts[i];
+		const struct fs_driver *d;
 		char a[32], c[32];
+		int r;
 
 		if (p->fs.type == FS_NONE)
 			continue;
-		if (p->length < ext2_min_size(p->fs.type))
+		d = fs_driver_of(p->fs.type);
+		if (p->length < d->min_size(p->fs.type))
 			return node_error(p->fs.node, "partition '%s' (%s) is too small for %s "
 					  "(at least %s)", p->name, format_bytes(a, p->length),
 					  fs_type_to_string(p->fs.type),
-					  format_bytes(c, ext2_min_size(p->fs.type)));
-		/* Without 64bit, 2^32 blocks; above 512 MiB the automatic block size is 4096. */
-		if (p->length / (p->fs.block_size ? p->fs.block_size : 4096) > UINT32_MAX &&
-		    p->fs.type != FS_EXT4)
-			return node_error(p->fs.node, "partition '%s' has more blocks than %s "
-					  "can address (use ext4)", p->name,
-					  fs_type_to_string(p->fs.type));
+					  format_bytes(c, d->min_size(p->fs.type)));
+		if (d->verify && (r = d->verify(b, p)) < 0)
+			return r;
 		if (p->type.mbr_id == 0x82 || p->type.mbr_id == 0xef)
 			return node_error(p->fs.node, "partition '%s' is of type %s but would hold %s",
 					  p->name, p->type.name ? p->type.name : "swap/efi",
@@ -73,53 +72,7 @@ static int mkfs_plan(struct build *b, void *priv, FILE *out)
 
 static int mkfs_run(struct build *b, void *priv)
 {
-	int r;
-
-	b->fs = xcalloc(b->n_parts, sizeof(*b->fs));
-	for (size_t i = 0; i < b->n_parts; i++) {
-		struct partition *p = &b->parts[i];
-		struct ext2_params ep = {
-			.type = p->fs.type,
-			.offset = p->offset,
-			.size = p->length,
-			.block_size = p->fs.block_size,
-			.inode_size = p->fs.inode_size,
-			.inode_ratio = p->fs.inode_ratio,
-			.inodes = p->fs.inodes,
-			.reserved_percent = p->fs.reserved_percent,
-			.label = p->fs.label,
-			.now = b->now,
-			/* the image stage made a sparse file, unless shredded or encrypted */
-			.zeroed = !p->enc && p->shred <= SHRED_NONE && b->image_shred <= SHRED_NONE,
-		};
-		_cleanup_free_ char *purpose = xasprintf("hash-seed:%s", p->name);
-		char sz[32];
-
-		if (p->fs.type == FS_NONE)
-			continue;
-		if (p->enc) {
-			/* The filesystem fills the encrypted segment, written through dm-crypt's
-			 * sector format (lib/cryptio). */
-			ep.offset = p->offset + p->enc->data_offset;
-			ep.size = p->length - p->enc->data_offset;
-			r = cryptio_manager_register(b->fd, ep.offset, ep.size, p->enc->cipher_ctx,
-						     &ep.manager, &p->enc->io_name);
-			if (r < 0)
-				return log_errno(r, "cannot open the encrypted partition '%s'",
-						 p->name);
-			ep.io_name = p->enc->io_name;
-		}
-		memcpy(ep.uuid, p->fs.uuid, 16);
-		build_derive_uuid(b, purpose, ep.hash_seed);
-		log_info("%s: %s of %s%s%s", p->name, fs_type_to_string(p->fs.type),
-			 format_bytes(sz, p->length), p->fs.label ? ", label " : "",
-			 p->fs.label ? p->fs.label : "");
-		r = ext2_mkfs(b->tmp_path, &ep, &b->fs[i]);
-		if (r < 0)
-			return r;
-	}
-
-	return build_tree_mount(b);
+	return build_fs_create(b);
 }
 
 /* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
