@@ -21,12 +21,23 @@ const char *const fs_type_names[] = {
 	[FS_EXT2] = "ext2",
 	[FS_EXT3] = "ext3",
 	[FS_EXT4] = "ext4",
+	[FS_VFAT] = "vfat",
 	NULL,
 };
 
 const char *fs_type_to_string(enum fs_type t)
 {
 	return t < _FS_TYPE_MAX ? fs_type_names[t] : "?";
+}
+
+const char *build_fs_uuid(const struct partition *p, char buf[static 37])
+{
+	if (p->fs.type == FS_VFAT)
+		snprintf(buf, 37, "%02X%02X-%02X%02X", p->fs.uuid[0], p->fs.uuid[1], p->fs.uuid[2],
+			 p->fs.uuid[3]);
+	else
+		uuid_unparse_lower(p->fs.uuid, buf);
+	return buf;
 }
 
 const char *const bootloader_type_names[] = { "none", "grub-bios", NULL };

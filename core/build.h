@@ -18,6 +18,7 @@ enum fs_type {
 	FS_EXT2,
 	FS_EXT3,
 	FS_EXT4,
+	FS_VFAT,
 	_FS_TYPE_MAX,
 };
 extern const char *const fs_type_names[]; /* NULL-terminated, indexed by enum fs_type */
@@ -26,8 +27,9 @@ const char *fs_type_to_string(enum fs_type t);
 struct fs_spec {
 	enum fs_type type;
 	char *label;
-	uint8_t uuid[16];
+	uint8_t uuid[16];      /* vfat: the 32-bit volume id in the first 4 bytes */
 	bool uuid_set;         /* given by the recipe */
+	unsigned fat_bits;     /* vfat: 12, 16 or 32; 0: by size */
 	char *mount;           /* NULL when not mounted */
 	char **options;        /* mount options as given (NULL: none given) */
 	unsigned block_size;   /* 0: automatic */
@@ -171,6 +173,9 @@ const struct node *build_kernel_needed(const struct build *b, const char **ret_w
 struct partition *build_part_at(struct build *b, const char *mount);
 /* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
 struct partition *build_boot_part(struct build *b);
+/* The filesystem's UUID as blkid shows it and fstab names it: "0c8f...-..." for ext2/3/4,
+ * "1234-ABCD" (the volume id) for vfat. */
+const char *build_fs_uuid(const struct partition *p, char buf[static 37]);
 /* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
  * "UUID=..." (a new string). NULL when nothing is mounted at /. */
 char *build_root_spec(struct build *b);

@@ -19,6 +19,10 @@ static uint64_t extfs_min_size(enum fs_type type)
 
 static int extfs_verify(const struct build *b, const struct partition *p)
 {
+	if (p->type.mbr_id == 0x82 || p->type.mbr_id == 0xef)
+		return node_error(p->fs.node, "partition '%s' is of type %s but would hold %s",
+				  p->name, p->type.name ? p->type.name : "swap/efi",
+				  fs_type_to_string(p->fs.type));
 	/* Without 64bit, 2^32 blocks; above 512 MiB the automatic block size is 4096. */
 	if (p->length / (p->fs.block_size ? p->fs.block_size : 4096) > UINT32_MAX &&
 	    p->fs.type != FS_EXT4)
@@ -134,6 +138,8 @@ const struct fs_driver *fs_driver_of(enum fs_type type)
 	case FS_EXT3:
 	case FS_EXT4:
 		return &extfs_driver;
+	case FS_VFAT:
+		return &fs_vfat_driver;
 	default:
 		return NULL;
 	}
@@ -182,7 +188,7 @@ static int by_mount_depth(const void *a, const void *c)
 	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
 }
 
-size_t build_mount_order(struct build *b, struct partition **out)
+size_t build_mount_order(const struct build *b, struct partition **out)
 {
 	size_t n = 0;
 
@@ -281,8 +287,8 @@ char **build_fs_modules(const struct build *b)
 		const struct partition *p = &b->parts[i];
 		const struct fs_driver *d = fs_driver_of(p->fs.type);
 
-		if (!d || !p->fs.mount)
-			continue;
+		if (!d || !p->fs.mount || !d->posix)
+			continue; /* the initramfs mounts only what can be the root */
 		if (!strv_contains(l, d->kernel_module))
 			l = strv_append(l, d->kernel_module);
 		if (!strv_contains(l, fs_type_to_string(p->fs.type)))

@@ -18,6 +18,7 @@ struct build_fs {
 	const struct fs_driver *drv; /* NULL: the partition has no filesystem */
 	ext2_filsys ext2;            /* what the tree writes through; NULL while closed */
 	io_manager io;               /* while closed for QEMU: how to open it again */
+	void *priv;                  /* the driver's own */
 };
 
 struct fs_driver {
@@ -25,6 +26,10 @@ struct fs_driver {
 	const char *kernel_module; /* the module serving it in Debian's kernels */
 	const char *grub_module;   /* GRUB's module reading /boot from it; NULL: none can */
 	bool posix;                /* owners, modes, symlinks, devices: it can hold a root */
+	const char *default_options; /* fstab's options when the recipe gives none */
+	/* The tree writes a staging filesystem, made into the real one at close: QEMU (configure:
+	 * vm) does not see it until then. */
+	bool staged;
 	uint64_t (*min_size)(enum fs_type type);
 	/* The driver's own rules for the partition's filesystem: keys, size (mkfs's verify). */
 	int (*verify)(const struct build *b, const struct partition *p);
@@ -38,6 +43,8 @@ struct fs_driver {
 	void (*abandon)(struct build_fs *fs);
 };
 
+extern const struct fs_driver fs_vfat_driver; /* core/fs-vfat.c */
+
 /* The driver of a type (NULL for FS_NONE). */
 const struct fs_driver *fs_driver_of(enum fs_type type);
 
@@ -47,7 +54,7 @@ int build_fs_create(struct build *b);
 int build_fs_free_bytes(const struct build *b, const struct partition *p, uint64_t *ret);
 /* The partitions whose filesystem has a mount point, "/" first, then parents before
  * children; `out` has room for n_parts. Returns how many. */
-size_t build_mount_order(struct build *b, struct partition **out);
+size_t build_mount_order(const struct build *b, struct partition **out);
 /* Mounts every open filesystem that has a mount point into a new b->tree: "/" first, then
  * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
 int build_tree_mount(struct build *b);
@@ -61,6 +68,6 @@ int build_fs_reopen(struct build *b);
 /* At the end of the build: every filesystem written out and closed for good, or, after a
  * failure, dropped unwritten. Frees the tree. */
 int build_fs_finish(struct build *b, bool failed);
-/* The kernel modules for the image's mounted filesystems (ext4 always: Debian's kernels
- * serve ext2 and ext3 with it). A new list. */
+/* The kernel modules for the image's mounted filesystems that can hold a root (ext4 always:
+ * Debian's kernels serve ext2 and ext3 with it). A new list. */
 char **build_fs_modules(const struct build *b);
