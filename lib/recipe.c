@@ -1391,23 +1391,29 @@ fail:
 	return node_error(n, "'%s' is not an octal mode such as \"0644\"", n->scalar);
 }
 
-int node_get_strv(const struct node *n, char ***ret)
+int node_get_words(const struct node *n, bool (*ok)(const char *), const char *hint, char ***ret,
+		   const struct node ***ret_nodes)
 {
 	_cleanup_strv_free_ char **l = xcalloc(1, sizeof(char *));
+	_cleanup_free_ const struct node **nodes = NULL;
+	size_t count = 0;
 	int r;
 
 	if (!n)
 		return node_expect(n, NODE_SEQ);
 	if (n->kind == NODE_SEQ) {
+		nodes = xcalloc(n->n + 1, sizeof(*nodes));
 		for (size_t i = 0; i < n->n; i++) {
 			r = node_expect(n->items[i], NODE_SCALAR);
 			if (r < 0)
 				return r;
 			l = strv_append(l, n->items[i]->scalar);
+			nodes[count++] = n->items[i];
 		}
 	} else if (n->kind == NODE_SCALAR) {
 		const char *p = n->scalar;
 
+		nodes = xcalloc(strlen(p) / 2 + 2, sizeof(*nodes)); /* at most one item per 2 bytes */
 		while (*p) {
 			const char *e = strchr(p, ','), *a = p, *b;
 			_cleanup_free_ char *item = NULL;
@@ -1422,13 +1428,24 @@ int node_get_strv(const struct node *n, char ***ret)
 			if (b > a) {
 				item = xstrndup(a, (size_t)(b - a));
 				l = strv_append(l, item);
+				nodes[count++] = n;
 			}
 			p = *e ? e + 1 : e;
 		}
 	} else
 		return node_error(n, "expected a list, got %s", node_kind_to_string(n->kind));
+	for (size_t i = 0; ok && i < count; i++)
+		if (!ok(l[i]))
+			return node_error(nodes[i], "'%s' %s", l[i], hint);
 	*ret = TAKE_PTR(l);
+	if (ret_nodes)
+		*ret_nodes = TAKE_PTR(nodes);
 	return 0;
+}
+
+int node_get_strv(const struct node *n, char ***ret)
+{
+	return node_get_words(n, NULL, NULL, ret, NULL);
 }
 
 int node_get_enum(const struct node *n, const char *const *names, int *ret)
