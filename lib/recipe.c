@@ -796,6 +796,12 @@ static int load_error(const struct node *from, const char *name, int err)
 		else
 			log_error("'%s' is too large (more than %u MiB)", name,
 				  RECIPE_FILE_MAX >> 20);
+	} else if (err == EINVAL) {
+		/* read_file() refuses FIFOs and devices before reading: they could block */
+		if (from)
+			node_error(from, "'%s' is not a regular file", name);
+		else
+			log_error("'%s' is not a regular file", name);
 	} else if (from)
 		node_error(from, "cannot open '%s': %s", name, strerror(err));
 	else

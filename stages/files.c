@@ -298,10 +298,13 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 			if (r >= 0)
 				r = copy_tree(b, s, d, owner);
 		} else if (S_ISREG(st.st_mode)) {
-			_cleanup_close_ int fd = open(s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			/* Not blocking on a FIFO put in its place since the lstat */
+			_cleanup_close_ int fd = open_regular(s, O_NOFOLLOW, NULL);
 
-			if (fd < 0)
-				r = log_errno(errno, "cannot open '%s'", s);
+			if (fd == -EINVAL || fd == -EISDIR || fd == -ELOOP)
+				r = log_fail("overlay entry '%s' changed while it was copied", s);
+			else if (fd < 0)
+				r = log_errno(fd, "cannot open '%s'", s);
 			else
 				r = tree_write_fd(b->tree, d, &a, fd, (uint64_t)st.st_size);
 		} else if (S_ISLNK(st.st_mode)) {
@@ -372,11 +375,15 @@ static int files_run(struct build *b, void *priv)
 			r = tree_mkdir(b->tree, f->path, &a);
 			break;
 		case FILE_SOURCE: {
-			_cleanup_close_ int fd = open(f->source, O_RDONLY | O_CLOEXEC);
+			/* Checked again on the descriptor: the file may have been replaced by a
+			 * FIFO or a device since parse, and opening one would block. */
 			struct stat st;
+			_cleanup_close_ int fd = open_regular(f->source, 0, &st);
 
-			if (fd < 0 || fstat(fd, &st) < 0)
-				return log_errno(errno, "cannot open '%s'", f->source);
+			if (fd == -EINVAL)
+				return log_fail("'%s' is no longer a regular file", f->source);
+			if (fd < 0)
+				return log_errno(fd, "cannot open '%s'", f->source);
 			a.mtime = clamp_time(b, st.st_mtime);
 			r = tree_write_fd(b->tree, f->path, &a, fd, (uint64_t)st.st_size);
 			break;
