@@ -21,6 +21,9 @@
 #define RECIPE_INCLUDE_DEPTH_MAX 16         /* nesting of include: */
 #define RECIPE_VAR_DEPTH_MAX 64             /* variables referring to variables */
 #define RECIPE_EXPAND_MAX (64u * 1024 * 1024) /* bytes produced by ${} substitution */
+/* Limits on what messages show of it. */
+#define QUOTE_MAX 64       /* bytes of a value quoted in a message: '%s' */
+#define PATH_SHOWN_MAX 256 /* bytes of a file name or key path before a message */
 
 /* ---- small helpers ---- */
 
@@ -298,20 +301,166 @@ const char *node_kind_to_string(enum node_kind kind)
 	return "something";
 }
 
+/* Appends s escaped for a one-line message: control characters, DEL and every byte above
+ * 0x7f as \n, \t or \xNN (a value cannot move the cursor or start an escape sequence on the
+ * reader's terminal), and only the first `max` bytes of s, then "...". */
+static void strbuf_add_escaped(struct strbuf *b, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c >= 0x20 && c < 0x7f) {
+			strbuf_add(b, s + i, 1);
+			continue;
+		}
+		if (c == '\n')
+			strbuf_adds(b, "\\n");
+		else if (c == '\t')
+			strbuf_adds(b, "\\t");
+		else {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			strbuf_adds(b, esc);
+		}
+	}
+	if (s[i])
+		strbuf_adds(b, "...");
+}
+
+/* Formats like vasprintf, but string arguments are escaped (strbuf_add_escaped), and a value
+ * quoted in the format, '%s', is cut to QUOTE_MAX bytes: a recipe, or a host file an include
+ * names, cannot put a whole file or terminal escapes into the log. The formats are ours and
+ * checked by the compiler (_printf_); this handles printf's conversions without positional
+ * arguments. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static char *format_message(const char *fmt, va_list ap)
+{
+	_cleanup_(strbuf_freep) struct strbuf b = {};
+	const char *p = fmt;
+
+	while (*p) {
+		const char *start = p;
+		char spec[32], out[512];
+		int stars[2], n_stars = 0, longs = 0;
+		size_t speclen;
+
+		if (*p != '%' || p[1] == '%') {
+			const char *q = *p == '%' ? p + 1 : strchrnul(p, '%');
+
+			strbuf_add(&b, p, (size_t)(q - p));
+			p = *p == '%' ? p + 2 : q;
+			continue;
+		}
+		p += 1 + strspn(p + 1, "-+ #0'");
+		for (int part = 0; part < 2; part++) { /* width, then .precision */
+			if (part == 1 && *p != '.')
+				break;
+			p += part;
+			if (*p == '*') {
+				stars[n_stars++] = va_arg(ap, int);
+				p++;
+			} else
+				p += strspn(p, "0123456789");
+		}
+		for (; *p && strchr("hlqjztL", *p); p++)
+			longs += *p == 'h' ? 0 : *p == 'l' ? 1 : 2;
+		speclen = (size_t)(p - start) + 1;
+		if (!*p || speclen >= sizeof(spec))
+			break; /* not a conversion: the rest is dropped rather than misread */
+		memcpy(spec, start, speclen);
+		spec[speclen] = 0;
+		out[0] = 0;
+#define FORMAT_ONE(arg)                                                                            \
+	(n_stars == 2	? snprintf(out, sizeof(out), spec, stars[0], stars[1], arg)               \
+	 : n_stars == 1 ? snprintf(out, sizeof(out), spec, stars[0], arg)                         \
+			: snprintf(out, sizeof(out), spec, arg))
+		switch (*p++) {
+		case 's': {
+			const char *arg = va_arg(ap, const char *);
+
+			if (!arg)
+				arg = "(null)";
+			if (speclen == 2) {
+				bool quoted = start > fmt && start[-1] == '\'' && *p == '\'';
+
+				strbuf_add_escaped(&b, arg, quoted ? QUOTE_MAX : SIZE_MAX);
+				continue;
+			}
+			FORMAT_ONE(arg); /* a width or precision: at most sizeof(out) */
+			break;
+		}
+		case 'c':
+			FORMAT_ONE(va_arg(ap, int));
+			break;
+		case 'd':
+		case 'i':
+			if (longs >= 2)
+				FORMAT_ONE(va_arg(ap, long long));
+			else if (longs == 1)
+				FORMAT_ONE(va_arg(ap, long));
+			else
+				FORMAT_ONE(va_arg(ap, int));
+			break;
+		case 'u':
+		case 'o':
+		case 'x':
+		case 'X':
+			if (longs >= 2)
+				FORMAT_ONE(va_arg(ap, unsigned long long));
+			else if (longs == 1)
+				FORMAT_ONE(va_arg(ap, unsigned long));
+			else
+				FORMAT_ONE(va_arg(ap, unsigned));
+			break;
+		case 'e':
+		case 'E':
+		case 'f':
+		case 'F':
+		case 'g':
+		case 'G':
+			FORMAT_ONE(va_arg(ap, double));
+			break;
+		case 'p':
+			FORMAT_ONE(va_arg(ap, void *));
+			break;
+		case 'm':
+			snprintf(out, sizeof(out), "%s", strerror(errno));
+			break;
+		default:
+			return strbuf_take(&b); /* not a conversion: as above */
+		}
+#undef FORMAT_ONE
+		strbuf_add_escaped(&b, out, SIZE_MAX);
+	}
+	return strbuf_take(&b);
+}
+#pragma GCC diagnostic pop
+
 int node_error(const struct node *n, const char *fmt, ...)
 {
+	_cleanup_(strbuf_freep) struct strbuf where = {};
 	_cleanup_free_ char *msg = NULL;
+	char pos[32];
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	msg = format_message(fmt, ap);
 	va_end(ap);
-	if (!n || !n->file)
+	if (!n || !n->file) {
 		log_error("%s", msg);
-	else if (!n->path || !*n->path)
-		log_error("%s:%u:%u: %s", n->file, n->line, n->col, msg);
-	else
-		log_error("%s:%u:%u: %s: %s", n->file, n->line, n->col, n->path, msg);
+		return -EINVAL;
+	}
+	strbuf_add_escaped(&where, n->file, PATH_SHOWN_MAX);
+	snprintf(pos, sizeof(pos), ":%u:%u: ", n->line, n->col);
+	strbuf_adds(&where, pos);
+	if (n->path && *n->path) {
+		strbuf_add_escaped(&where, n->path, PATH_SHOWN_MAX);
+		strbuf_adds(&where, ": ");
+	}
+	log_error("%s%s", where.s, msg);
 	return -EINVAL;
 }
 
@@ -654,6 +803,17 @@ static int parse_file(struct loader *l, const char *file, const char *dir, const
 	if (root->kind != NODE_MAP)
 		return node_error(root, "expected a mapping at the top level, got %s",
 				  node_kind_to_string(root->kind));
+	/* Every top-level key is a name (image, partitions, files+, ...). A file whose keys are
+	 * not, such as /etc/shadow (each "name:hash:...:" line is a key), is not a recipe: one
+	 * message for the whole file, none of its text in it. */
+	for (size_t i = 0; i < root->n; i++) {
+		const char *k = root->keys[i]->scalar;
+
+		if (!name_is_valid(k, strlen(k) - key_is_append(k)))
+			return node_error(root, "not a recipe: line %u holds no recipe key (a recipe "
+					  "is a YAML mapping of keys such as image: and partitions:)",
+					  root->keys[i]->line);
+	}
 	r = check_duplicates(root);
 	if (r < 0)
 		return r;

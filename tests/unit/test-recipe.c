@@ -792,6 +792,7 @@ static void test_variables(void)
 	char *defines[] = { "arch=arm64", "extra=from -D", NULL };
 	const struct node *n;
 	const char *err;
+	int k;
 
 	write_file("vars-base.yml", "variables:\n"
 				    "  arch: amd64\n"
@@ -805,11 +806,12 @@ static void test_variables(void)
 			       "label: \"${suite}\"\n"
 			       "text: 'cost: $$5, literal $${suite} and ${empty}end'\n"
 			       "list: [\"${arch}\", plain, $x, $]\n"
-			       "${arch}: keys are not substituted\n"
+			       "keys:\n  ${arch}: keys are not substituted\n"
 			       "extra: ${extra}\n");
 
-	CHECK(load("vars.yml", defines, &r, &err) == 0);
+	k = load("vars.yml", defines, &r, &err);
 	CHECK_STREQ(err, "");
+	CHECK(k == 0);
 	CHECK_STREQ(scalar_at(r, "output"), "out/debian-bookworm-arm64.img");
 	n = lookup(r->root, "output");
 	CHECK(n->plain);
@@ -819,7 +821,7 @@ static void test_variables(void)
 	CHECK_STREQ(scalar_at(r, "list[0]"), "arm64");
 	CHECK_STREQ(scalar_at(r, "list[2]"), "$x");
 	CHECK_STREQ(scalar_at(r, "list[3]"), "$");
-	CHECK_STREQ(scalar_at(r, "${arch}"), "keys are not substituted");
+	CHECK_STREQ(scalar_at(r, "keys.${arch}"), "keys are not substituted");
 	CHECK_STREQ(scalar_at(r, "extra"), "from -D");
 	/* variables: is gone from the tree */
 	CHECK(node_get(r->root, "variables") == NULL);
@@ -1157,6 +1159,59 @@ static void test_empty_and_misc(void)
 	CHECK(recipe_free(NULL) == NULL);
 }
 
+/* What messages show of the recipe: values quoted in a message are cut and escaped, key
+ * paths escaped; a file whose top-level keys are not keys is refused without its text. */
+static void test_message_values(void)
+{
+	_cleanup_recipe_ struct recipe *r = NULL;
+	_cleanup_free_ char *long_value = NULL, *text = NULL;
+	const char *err;
+	uint64_t u;
+	int k;
+
+	long_value = xmalloc(100001);
+	memset(long_value, 'A', 100000);
+	long_value[100000] = 0;
+	text = xasprintf("a: %s\nb: \"x\\e[31my\\tz\\u009b\"\nc: {\"k\\ey\": 1}\n", long_value);
+	CHECK(load_text(text, &r, &err) == 0);
+
+	capture_start();
+	k = node_get_u64(node_get(r->root, "a"), 0, 10, &u);
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:1:4: a: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' "
+			 "is not a number\n");
+
+	capture_start();
+	k = node_get_u64(node_get(r->root, "b"), 0, 10, &u);
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:2:4: b: 'x\\x1b[31my\\tz\\xc2\\x9b' is not a number\n");
+
+	capture_start();
+	k = node_check_keys(node_get(r->root, "c"), (const char *const[]){ "key", NULL });
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:3:5: c.k\\x1by: unknown key (did you mean 'key'?)\n");
+
+	/* other conversions are formatted as printf does */
+	capture_start();
+	k = node_error(node_get(r->root, "c"), "%d %u %zu %llx %5.1f %-3s| %c %.*s %% '%s'", -1, 2u,
+		       (size_t)3, 255ULL, 1.25, "ab", 'z', 2, "xyz", "q");
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:3:4: c: -1 2 3 ff   1.2 ab | z xy % 'q'\n");
+	r = recipe_free(r);
+
+	/* a host file that only looks like YAML: one message, none of its text */
+	write_file("shadow", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\n"
+			     "daemon:*:19000:0:99999:7:::\n");
+	CHECK(load_text("include: [shadow]\n", &r, &err) == -EINVAL);
+	CHECK_STREQ(err, "error: shadow:1:1: not a recipe: line 1 holds no recipe key (a recipe is "
+			 "a YAML mapping of keys such as image: and partitions:)\n");
+	CHECK(load_text("image: {}\nfiles+: []\nsnake_case-key: 1\n", &r, &err) == 0);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
@@ -1183,6 +1238,7 @@ int main(void)
 	RUN_TEST(test_getters);
 	RUN_TEST(test_duplicates_and_aliases);
 	RUN_TEST(test_empty_and_misc);
+	RUN_TEST(test_message_values);
 
 	if (chdir("/") == 0)
 		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
