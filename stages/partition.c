@@ -13,7 +13,7 @@
  *     uuid: ...              GPT partition GUID; default derived from the seed
  *     filesystem:            optional (checked by the mkfs stage)
  *       type: ext2           ext2, ext3, ext4 or none
- *       label: BOOT          at most 16 bytes
+ *       label: BOOT          at most 16 bytes of A-Z a-z 0-9 . _ - + : @
  *       uuid: ...            default derived from the seed
  *       mount: /boot         where it is mounted in the target (and in fstab)
  *       options: [noatime]   mount options: a list or "a,b,c"
@@ -40,6 +40,22 @@ static const char *const part_keys[] = { "name",	 "size",  "type",	"bootable", "
 static const char *const fs_keys[] = { "type", "label", "uuid", "mount", "options", "block-size",
 				       "inode-size", "inode-ratio", "inodes", "reserved", NULL };
 
+/* Labels go unquoted into fstab (LABEL=x), grub.cfg and the kernel command line (root=LABEL=x)
+ * and the initramfs' shell script: no spaces, quotes, '$', ';', braces or slashes. */
+#define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+:@"
+
+/* One field of an fstab line, or a part of one: fstab(5) separates fields by blanks and lines
+ * by newlines, so neither may appear, nor any other control character. */
+static bool fstab_word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static int parse_mount(const struct node *n, char **ret)
 {
 	const char *s;
@@ -50,7 +66,7 @@ static int parse_mount(const struct node *n, char **ret)
 	if (r < 0)
 		return r;
 	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    strpbrk(s, " \t\n\\"))
+	    strchr(s, '\\') || !fstab_word_ok(s))
 		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
 				  "without spaces or '..')", s);
 	m = xstrdup(s);
@@ -84,9 +100,10 @@ static int parse_fs(struct partition *p, const struct node *n)
 			return r;
 		if (strlen(s) > 16)
 			return node_error(v, "'%s' is longer than the 16 bytes an ext2 label holds", s);
-		if (strpbrk(s, " \t\n/\\"))
-			return node_error(v, "'%s' has spaces or slashes: fstab and the initramfs "
-					  "find the filesystem by it", s);
+		if (!*s || s[strspn(s, LABEL_CHARS)])
+			return node_error(v, "'%s' is not a filesystem label (letters, digits and "
+					  ". _ - + : @ only: fstab, the kernel command line and the "
+					  "initramfs find the filesystem by it)", s);
 		f->label = xstrdup(s);
 	}
 	if ((v = node_get(n, "uuid"))) {
@@ -96,7 +113,9 @@ static int parse_fs(struct partition *p, const struct node *n)
 	}
 	if ((v = node_get(n, "mount")) && (r = parse_mount(v, &f->mount)) < 0)
 		return r;
-	if ((v = node_get(n, "options")) && (r = node_get_strv(v, &f->options)) < 0)
+	if ((v = node_get(n, "options")) &&
+	    (r = node_get_words(v, fstab_word_ok, "is not a mount option (no spaces or control "
+				"characters: it goes into /etc/fstab)", &f->options, NULL)) < 0)
 		return r;
 	if ((v = node_get(n, "block-size"))) {
 		if ((r = node_get_u64(v, 1024, 4096, &u)) < 0)
