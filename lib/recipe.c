@@ -845,6 +845,67 @@ static int node_normalize(struct node *n)
 	return 0;
 }
 
+/* Keys that exclude each other in one mapping (its stage accepts only one of them). When a
+ * later file sets one, the others that earlier files set there are dropped, so a recipe can
+ * choose another alternative than the file it includes: {file: pw} over an included {hash:
+ * ...}. "[]" stands for any list index. The other alternatives of the stages (files[]:
+ * content/source/symlink/directory, initrd.files[]: source/content, partitions[].encrypt:
+ * passphrase-file/passphrase-env, system.users[].password, run[]: script/command,
+ * test.steps[]) are in list items, which a later file replaces whole: list them here should
+ * such a mapping ever merge. */
+static const struct {
+	const char *path; /* of the mapping */
+	const char *const keys[5];
+} exclusive_keys[] = {
+	{ "system.root-password", { "hash", "file" } },
+};
+
+/* A key path against a pattern of exclusive_keys. */
+static bool path_matches(const char *pattern, const char *path)
+{
+	while (*pattern) {
+		if (pattern[0] == '[' && pattern[1] == ']') {
+			if (*path++ != '[')
+				return false;
+			path += strspn(path, "0123456789");
+			if (*path++ != ']')
+				return false;
+			pattern += 2;
+		} else if (*pattern++ != *path++)
+			return false;
+	}
+	return !*path;
+}
+
+/* Drops from dst the keys that src's keys exclude, except those src sets too: two
+ * alternatives in one mapping of one file stay, for the stage to refuse there (the mapping
+ * takes src's position: the choice is now src's). */
+static void drop_excluded(struct node *dst, const struct node *src)
+{
+	for (size_t g = 0; g < ARRAY_SIZE(exclusive_keys); g++) {
+		const char *const *keys = exclusive_keys[g].keys;
+		bool set = false;
+
+		if (!src->path || !path_matches(exclusive_keys[g].path, src->path))
+			continue;
+		for (size_t k = 0; keys[k] && !set; k++)
+			set = node_find(src, keys[k]) >= 0;
+		if (set) {
+			dst->file = src->file;
+			dst->dir = src->dir;
+			dst->line = src->line;
+			dst->col = src->col;
+		}
+		for (size_t k = 0; set && keys[k]; k++) {
+			_cleanup_(node_freep) struct node *key = NULL, *value = NULL;
+			ssize_t i = node_find(dst, keys[k]);
+
+			if (i >= 0 && node_find(src, keys[k]) < 0)
+				node_detach(dst, (size_t)i, &key, &value);
+		}
+	}
+}
+
 static int merge_map(struct node *dst, struct node *src);
 
 /* Merges one pair into dst, taking ownership of key and value. */
@@ -914,6 +975,7 @@ static int merge_map(struct node *dst, struct node *src)
 	_cleanup_(node_freep) struct node *s = src;
 	int r;
 
+	drop_excluded(dst, s);
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *k = TAKE_PTR(s->keys[i]), *v = TAKE_PTR(s->items[i]);
 

@@ -8,6 +8,8 @@
  * Merge rules for include: the included files are merged in order, then the including file
  * on top. Mappings merge key by key (recursively); scalars and sequences are replaced by the
  * later value, except that a key written `name+:` appends its sequence to the earlier one.
+ * Keys that exclude each other (root-password's hash: and file:) replace each other: a later
+ * file setting one drops the other an earlier file set.
  * `variables:` is a mapping merged the same way; -D NAME=VALUE overrides it. `${name}` in any
  * scalar is replaced by the variable's value; `$${` stands for a literal `${`. */
 #pragma once

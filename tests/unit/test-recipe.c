@@ -671,6 +671,76 @@ static void test_include_merge(void)
 	CHECK_STREQ(err, "error: inc/devices/cf.yml:7:10: files[1].src: cannot read 'b'\n");
 }
 
+/* Alternatives replace each other across includes; within one file both stay (the stage
+ * refuses them). */
+static void test_include_alternatives(void)
+{
+	_cleanup_recipe_ struct recipe *r = NULL;
+	const char *err;
+
+	write_file("alt/hash.yml", "system:\n"
+				   "  hostname: h\n"
+				   "  root-password: {hash: '$6$x$y'}\n");
+	write_file("alt/file.yml", "system:\n"
+				   "  root-password: {file: pw.txt}\n");
+	write_file("alt/a.yml", "include: [hash.yml]\n"
+				"system:\n"
+				"  root-password: {file: mine.txt}\n");
+	CHECK(load("alt/a.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.file"), "mine.txt");
+	CHECK(lookup(r->root, "system.root-password.hash") == NULL);
+	CHECK_STREQ(scalar_at(r, "system.hostname"), "h");
+	r = recipe_free(r);
+
+	/* the other way round, and through two levels of includes */
+	write_file("alt/b.yml", "include: [file.yml]\n");
+	write_file("alt/c.yml", "include: [b.yml]\n"
+				"system: {root-password: {hash: '!'}}\n");
+	CHECK(load("alt/c.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "!");
+	CHECK(lookup(r->root, "system.root-password.file") == NULL);
+	r = recipe_free(r);
+
+	/* two includes: the later one's choice */
+	write_file("alt/d.yml", "include: [file.yml, hash.yml]\n");
+	CHECK(load("alt/d.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "$6$x$y");
+	CHECK(lookup(r->root, "system.root-password.file") == NULL);
+	r = recipe_free(r);
+
+	/* both in one file: both kept, for the configure stage to refuse */
+	write_file("alt/e.yml", "include: [hash.yml]\n"
+				"system: {root-password: {hash: '!', file: f}}\n");
+	CHECK(load("alt/e.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "!");
+	CHECK_STREQ(scalar_at(r, "system.root-password.file"), "f");
+	r = recipe_free(r);
+
+	/* elsewhere the same key names merge as any keys do */
+	write_file("alt/f.yml", "variables: {hash: a}\nother: {hash: 1}\n");
+	write_file("alt/g.yml", "include: [f.yml]\nvariables: {file: b}\nother: {file: 2}\n");
+	CHECK(load("alt/g.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "other.hash"), "1");
+	CHECK_STREQ(scalar_at(r, "other.file"), "2");
+
+	/* alternatives in list items: the later list replaces the earlier one whole */
+	r = recipe_free(r);
+	write_file("alt/h.yml", "files: [{path: /a, content: x}]\n"
+				"partitions: [{name: r, encrypt: {passphrase-file: p}}]\n"
+				"run: [{name: s, script: x}]\n");
+	write_file("alt/i.yml", "include: [h.yml]\n"
+				"files: [{path: /a, source: y}]\n"
+				"partitions: [{name: r, encrypt: {passphrase-env: P}}]\n"
+				"run: [{name: s, command: y}]\n");
+	CHECK(load("alt/i.yml", NULL, &r, &err) == 0);
+	CHECK(lookup(r->root, "files[0].content") == NULL);
+	CHECK_STREQ(scalar_at(r, "files[0].source"), "y");
+	CHECK(lookup(r->root, "partitions[0].encrypt.passphrase-file") == NULL);
+	CHECK_STREQ(scalar_at(r, "partitions[0].encrypt.passphrase-env"), "P");
+	CHECK(lookup(r->root, "run[0].script") == NULL);
+	CHECK_STREQ(scalar_at(r, "run[0].command"), "y");
+}
+
 static void test_include_relative(void)
 {
 	_cleanup_recipe_ struct recipe *r = NULL;
@@ -1231,6 +1301,7 @@ int main(void)
 	RUN_TEST(test_syntax_errors);
 	RUN_TEST(test_limits);
 	RUN_TEST(test_include_merge);
+	RUN_TEST(test_include_alternatives);
 	RUN_TEST(test_include_relative);
 	RUN_TEST(test_include_errors);
 	RUN_TEST(test_variables);
