@@ -365,8 +365,9 @@ static char *format_message(const char *fmt, va_list ap)
 			} else
 				p += strspn(p, "0123456789");
 		}
+		/* l, z, t: a long's size (twice: long long); j, q, L: a long long's */
 		for (; *p && strchr("hlqjztL", *p); p++)
-			longs += *p == 'h' ? 0 : *p == 'l' ? 1 : 2;
+			longs += *p == 'h' ? 0 : strchr("lzt", *p) ? 1 : 2;
 		speclen = (size_t)(p - start) + 1;
 		if (!*p || speclen >= sizeof(spec))
 			break; /* not a conversion: the rest is dropped rather than misread */
@@ -374,9 +375,9 @@ static char *format_message(const char *fmt, va_list ap)
 		spec[speclen] = 0;
 		out[0] = 0;
 #define FORMAT_ONE(arg)                                                                            \
-	(n_stars == 2	? snprintf(out, sizeof(out), spec, stars[0], stars[1], arg)               \
-	 : n_stars == 1 ? snprintf(out, sizeof(out), spec, stars[0], arg)                         \
-			: snprintf(out, sizeof(out), spec, arg))
+	(n_stars == 2 ? snprintf(out, sizeof(out), spec, stars[0], stars[1], arg) :                \
+	 n_stars == 1 ? snprintf(out, sizeof(out), spec, stars[0], arg) :                          \
+			snprintf(out, sizeof(out), spec, arg))
 		switch (*p++) {
 		case 's': {
 			const char *arg = va_arg(ap, const char *);
@@ -810,9 +811,9 @@ static int parse_file(struct loader *l, const char *file, const char *dir, const
 		const char *k = root->keys[i]->scalar;
 
 		if (!name_is_valid(k, strlen(k) - key_is_append(k)))
-			return node_error(root, "not a recipe: line %u holds no recipe key (a recipe "
-					  "is a YAML mapping of keys such as image: and partitions:)",
-					  root->keys[i]->line);
+			return node_error(root, "not a recipe: line %u holds no recipe key (a "
+					  "recipe is a YAML mapping of keys such as image: and "
+					  "partitions:)", root->keys[i]->line);
 	}
 	r = check_duplicates(root);
 	if (r < 0)
@@ -1641,7 +1642,8 @@ int node_get_words(const struct node *n, bool (*ok)(const char *), const char *h
 	} else if (n->kind == NODE_SCALAR) {
 		const char *p = n->scalar;
 
-		nodes = xcalloc(strlen(p) / 2 + 2, sizeof(*nodes)); /* at most one item per 2 bytes */
+		/* at most one item per 2 bytes */
+		nodes = xcalloc(strlen(p) / 2 + 2, sizeof(*nodes));
 		while (*p) {
 			const char *e = strchr(p, ','), *a = p, *b;
 			_cleanup_free_ char *item = NULL;

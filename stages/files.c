@@ -361,7 +361,8 @@ static int made_overlay(void **root, const struct node *n, const char *src, cons
 	int r;
 
 	if (!d)
-		return node_error(n, "cannot read overlay directory '%s': %s", src, strerror(errno));
+		return node_error(n, "cannot read overlay directory '%s': %s", src,
+				  strerror(errno));
 	while ((e = readdir(d))) {
 		_cleanup_free_ char *s = NULL, *t = NULL;
 		struct stat st;

@@ -157,7 +157,8 @@ static bool word_ok(const char *s)
 	return true;
 }
 
-#define OPTION_HINT "is not a mount option (no spaces or control characters: it goes into /etc/fstab)"
+#define OPTION_HINT \
+	"is not a mount option (no spaces or control characters: it goes into /etc/fstab)"
 
 static int check_path(const struct node *n, const char *s)
 {
@@ -239,8 +240,8 @@ static int parse_extra(struct fstab_priv *p, const struct node *list)
 			if ((r = node_get_string(v, &s[k])) < 0)
 				return r;
 			if (!word_ok(s[k]))
-				return node_error(v, "'%s' cannot be empty or hold spaces or control "
-						  "characters", s[k]);
+				return node_error(v, "'%s' cannot be empty or hold spaces or "
+						  "control characters", s[k]);
 		}
 		l->spec = xstrdup(s[0]);
 		l->file = xstrdup(s[1]);

@@ -324,8 +324,10 @@ static int packages_parse(struct build *b, void **ret_priv)
 			bool (*ok)(const char *);
 			const char *hint;
 		} lists[] = {
-			{ "include", name_ok, NAME_HINT },	  { "exclude", name_ok, NAME_HINT },
-			{ "provides", name_ok, NAME_HINT },	  { "path-exclude", glob_ok, GLOB_HINT },
+			{ "include", name_ok, NAME_HINT },
+			{ "exclude", name_ok, NAME_HINT },
+			{ "provides", name_ok, NAME_HINT },
+			{ "path-exclude", glob_ok, GLOB_HINT },
 			{ "path-include", glob_ok, GLOB_HINT },
 		};
 		char ***dst[] = { &p->include, &p->exclude, &p->provides, &p->path_exclude,

@@ -101,9 +101,9 @@ static int parse_fs(struct partition *p, const struct node *n)
 		if (strlen(s) > 16)
 			return node_error(v, "'%s' is longer than the 16 bytes an ext2 label holds", s);
 		if (!*s || s[strspn(s, LABEL_CHARS)])
-			return node_error(v, "'%s' is not a filesystem label (letters, digits and "
-					  ". _ - + : @ only: fstab, the kernel command line and the "
-					  "initramfs find the filesystem by it)", s);
+			return node_error(v, "'%s' is not a filesystem label (letters, digits "
+					  "and . _ - + : @ only: fstab, the kernel command line "
+					  "and the initramfs find the filesystem by it)", s);
 		f->label = xstrdup(s);
 	}
 	if ((v = node_get(n, "uuid"))) {
@@ -375,7 +375,8 @@ static int partition_verify(struct build *b, void *priv)
 					  "TiB an msdos entry can describe (use image.table: gpt)",
 					  p->name, format_bytes(a, p->length),
 					  format_bytes(c, p->offset),
-					  p->offset / 512 > MSDOS_SECTORS_MAX ? "starts" : "reaches");
+					  p->offset / 512 > MSDOS_SECTORS_MAX ? "starts"
+									      : "reaches");
 	}
 	return 0;
 }

@@ -1249,8 +1249,8 @@ static void test_message_values(void)
 	k = node_get_u64(node_get(r->root, "a"), 0, 10, &u);
 	err = capture_end();
 	CHECK(k == -EINVAL);
-	CHECK_STREQ(err, "error: t.yml:1:4: a: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' "
-			 "is not a number\n");
+	CHECK_STREQ(err, "error: t.yml:1:4: a: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' is not a number\n");
 
 	capture_start();
 	k = node_get_u64(node_get(r->root, "b"), 0, 10, &u);
