@@ -445,14 +445,17 @@ static int load_local(struct packages_priv *p, unsigned source)
 {
 	for (size_t i = 0; i < p->n_debs; i++) {
 		struct local_deb *l = &p->debs[i];
-		_cleanup_close_ int fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		/* a FIFO named x.deb in a debs directory must not block check */
+		_cleanup_close_ int fd = open_regular(l->path, 0, NULL);
 		struct deb *d = NULL;
 		const struct deb_member *c;
 		struct deb822 *ctl = NULL;
 		int r;
 
+		if (fd == -EINVAL || fd == -EISDIR)
+			return node_error(l->node, "'%s' is not a regular file", l->path);
 		if (fd < 0)
-			return node_error(l->node, "cannot open '%s': %s", l->path, strerror(errno));
+			return node_error(l->node, "cannot open '%s': %s", l->path, strerror(-fd));
 		r = deb_open(fd, l->path, 1, &d);
 		if (r < 0) {
 			r = node_error(l->node, "'%s': %s", l->path, deb_error(d));

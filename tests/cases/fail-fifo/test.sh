@@ -18,6 +18,11 @@ run_fail "inc.yml:1:11: include[0]: 'fifo' is not a regular file" inc.yml -o out
 run_fail "'fifo' is not a regular file" check fifo
 printf '%s\nfiles: [{path: /x, source: fifo}]\n' "$part" >src.yml
 run_fail "'fifo' is not a regular file" check src.yml
+# a FIFO named like a package in a directory of local debs
+mkdir debs
+mkfifo debs/x.deb
+printf '%s\npackages: {mirror: none, variant: none, debs: [debs]}\n' "$part" >debs.yml
+run_fail "debs.yml:2:48: packages.debs[0]: 'debs/x.deb' is not a regular file" check debs.yml
 
 # A source that is a regular file when the recipe is checked and a FIFO when the files stage
 # opens it: strace holds that open back for 3 s (-P with the path as the recipe writes it:
