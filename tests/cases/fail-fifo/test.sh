@@ -28,6 +28,7 @@ run_fail "debs.yml:2:48: packages.debs[0]: 'debs/x.deb' is not a regular file" c
 # opens it: strace holds that open back for 3 s (-P with the path as the recipe writes it:
 # strace matches the syscall's own string), and the test swaps
 # the file once the stage's banner is out.
+strace -f -o /dev/null true || fail "strace cannot trace here (the race needs it)"
 printf 'x\n' >src.txt
 printf '%s\nfstab: false\nflash: false\nfiles: [{path: /x, source: src.txt}]\n' "$part" >race.yml
 timeout 20 strace -f -o /dev/null -P src.txt -e trace=openat \
