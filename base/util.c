@@ -208,12 +208,11 @@ int pread_all(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
-int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
+int open_regular(const char *path, int flags, struct stat *ret_st)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	_cleanup_free_ char *data = NULL;
-	size_t size = 0, cap = 0;
+	_cleanup_close_ int fd = open(path, flags | O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
+	int fl;
 
 	if (fd < 0)
 		return -errno;
@@ -221,6 +220,24 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	if (ret_st)
+		*ret_st = st;
+	return TAKE_FD(fd);
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open_regular(path, 0, NULL);
+	_cleanup_free_ char *data = NULL;
+	size_t size = 0, cap = 0;
+
+	if (fd < 0)
+		return fd;
 	for (;;) {
 		ssize_t k;
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -106,7 +107,13 @@ const char *format_bytes(char buf[static 32], uint64_t bytes);
 /* Write all of buf at offset; -errno on failure. */
 int pwrite_all(int fd, const void *buf, size_t n, uint64_t off);
 int pread_all(int fd, void *buf, size_t n, uint64_t off);
-/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+/* Opens a regular file for reading without ever blocking on a FIFO or a device (O_NONBLOCK
+ * at open, the type checked on the descriptor, then O_NONBLOCK cleared): the descriptor, or
+ * -errno; -EINVAL when path is not a regular file (-EISDIR for a directory). *ret_st
+ * (optional) is the descriptor's fstat. */
+int open_regular(const char *path, int flags, struct stat *ret_st);
+/* Read a whole regular file (at most max bytes) into a NUL-terminated buffer; errors as
+ * open_regular(), -EFBIG beyond max. */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
 
 /* The absolute path of an executable `name` in $PATH (then /usr/bin, /bin), or NULL. */

@@ -21,6 +21,9 @@
 #define RECIPE_INCLUDE_DEPTH_MAX 16         /* nesting of include: */
 #define RECIPE_VAR_DEPTH_MAX 64             /* variables referring to variables */
 #define RECIPE_EXPAND_MAX (64u * 1024 * 1024) /* bytes produced by ${} substitution */
+/* Limits on what messages show of it. */
+#define QUOTE_MAX 64       /* bytes of a value quoted in a message: '%s' */
+#define PATH_SHOWN_MAX 256 /* bytes of a file name or key path before a message */
 
 /* ---- small helpers ---- */
 
@@ -298,20 +301,167 @@ const char *node_kind_to_string(enum node_kind kind)
 	return "something";
 }
 
+/* Appends s escaped for a one-line message: control characters, DEL and every byte above
+ * 0x7f as \n, \t or \xNN (a value cannot move the cursor or start an escape sequence on the
+ * reader's terminal), and only the first `max` bytes of s, then "...". */
+static void strbuf_add_escaped(struct strbuf *b, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c >= 0x20 && c < 0x7f) {
+			strbuf_add(b, s + i, 1);
+			continue;
+		}
+		if (c == '\n')
+			strbuf_adds(b, "\\n");
+		else if (c == '\t')
+			strbuf_adds(b, "\\t");
+		else {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			strbuf_adds(b, esc);
+		}
+	}
+	if (s[i])
+		strbuf_adds(b, "...");
+}
+
+/* Formats like vasprintf, but string arguments are escaped (strbuf_add_escaped), and a value
+ * quoted in the format, '%s', is cut to QUOTE_MAX bytes: a recipe, or a host file an include
+ * names, cannot put a whole file or terminal escapes into the log. The formats are ours and
+ * checked by the compiler (_printf_); this handles printf's conversions without positional
+ * arguments. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static char *format_message(const char *fmt, va_list ap)
+{
+	_cleanup_(strbuf_freep) struct strbuf b = {};
+	const char *p = fmt;
+
+	while (*p) {
+		const char *start = p;
+		char spec[32], out[512];
+		int stars[2], n_stars = 0, longs = 0;
+		size_t speclen;
+
+		if (*p != '%' || p[1] == '%') {
+			const char *q = *p == '%' ? p + 1 : strchrnul(p, '%');
+
+			strbuf_add(&b, p, (size_t)(q - p));
+			p = *p == '%' ? p + 2 : q;
+			continue;
+		}
+		p += 1 + strspn(p + 1, "-+ #0'");
+		for (int part = 0; part < 2; part++) { /* width, then .precision */
+			if (part == 1 && *p != '.')
+				break;
+			p += part;
+			if (*p == '*') {
+				stars[n_stars++] = va_arg(ap, int);
+				p++;
+			} else
+				p += strspn(p, "0123456789");
+		}
+		/* l, z, t: a long's size (twice: long long); j, q, L: a long long's */
+		for (; *p && strchr("hlqjztL", *p); p++)
+			longs += *p == 'h' ? 0 : strchr("lzt", *p) ? 1 : 2;
+		speclen = (size_t)(p - start) + 1;
+		if (!*p || speclen >= sizeof(spec))
+			break; /* not a conversion: the rest is dropped rather than misread */
+		memcpy(spec, start, speclen);
+		spec[speclen] = 0;
+		out[0] = 0;
+#define FORMAT_ONE(arg)                                                                            \
+	(n_stars == 2 ? snprintf(out, sizeof(out), spec, stars[0], stars[1], arg) :                \
+	 n_stars == 1 ? snprintf(out, sizeof(out), spec, stars[0], arg) :                          \
+			snprintf(out, sizeof(out), spec, arg))
+		switch (*p++) {
+		case 's': {
+			const char *arg = va_arg(ap, const char *);
+
+			if (!arg)
+				arg = "(null)";
+			if (speclen == 2) {
+				bool quoted = start > fmt && start[-1] == '\'' && *p == '\'';
+
+				strbuf_add_escaped(&b, arg, quoted ? QUOTE_MAX : SIZE_MAX);
+				continue;
+			}
+			FORMAT_ONE(arg); /* a width or precision: at most sizeof(out) */
+			break;
+		}
+		case 'c':
+			FORMAT_ONE(va_arg(ap, int));
+			break;
+		case 'd':
+		case 'i':
+			if (longs >= 2)
+				FORMAT_ONE(va_arg(ap, long long));
+			else if (longs == 1)
+				FORMAT_ONE(va_arg(ap, long));
+			else
+				FORMAT_ONE(va_arg(ap, int));
+			break;
+		case 'u':
+		case 'o':
+		case 'x':
+		case 'X':
+			if (longs >= 2)
+				FORMAT_ONE(va_arg(ap, unsigned long long));
+			else if (longs == 1)
+				FORMAT_ONE(va_arg(ap, unsigned long));
+			else
+				FORMAT_ONE(va_arg(ap, unsigned));
+			break;
+		case 'e':
+		case 'E':
+		case 'f':
+		case 'F':
+		case 'g':
+		case 'G':
+			FORMAT_ONE(va_arg(ap, double));
+			break;
+		case 'p':
+			FORMAT_ONE(va_arg(ap, void *));
+			break;
+		case 'm':
+			snprintf(out, sizeof(out), "%s", strerror(errno));
+			break;
+		default:
+			return strbuf_take(&b); /* not a conversion: as above */
+		}
+#undef FORMAT_ONE
+		strbuf_add_escaped(&b, out, SIZE_MAX);
+	}
+	return strbuf_take(&b);
+}
+#pragma GCC diagnostic pop
+
 int node_error(const struct node *n, const char *fmt, ...)
 {
+	_cleanup_(strbuf_freep) struct strbuf where = {};
 	_cleanup_free_ char *msg = NULL;
+	char pos[32];
 	va_list ap;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	msg = format_message(fmt, ap);
 	va_end(ap);
-	if (!n || !n->file)
+	if (!n || !n->file) {
 		log_error("%s", msg);
-	else if (!n->path || !*n->path)
-		log_error("%s:%u:%u: %s", n->file, n->line, n->col, msg);
-	else
-		log_error("%s:%u:%u: %s: %s", n->file, n->line, n->col, n->path, msg);
+		return -EINVAL;
+	}
+	strbuf_add_escaped(&where, n->file, PATH_SHOWN_MAX);
+	snprintf(pos, sizeof(pos), ":%u:%u: ", n->line, n->col);
+	strbuf_adds(&where, pos);
+	if (n->path && *n->path) {
+		strbuf_add_escaped(&where, n->path, PATH_SHOWN_MAX);
+		strbuf_adds(&where, ": ");
+	}
+	log_error("%s%s", where.s, msg);
 	return -EINVAL;
 }
 
@@ -654,6 +804,17 @@ static int parse_file(struct loader *l, const char *file, const char *dir, const
 	if (root->kind != NODE_MAP)
 		return node_error(root, "expected a mapping at the top level, got %s",
 				  node_kind_to_string(root->kind));
+	/* Every top-level key is a name (image, partitions, files+, ...). A file whose keys are
+	 * not, such as /etc/shadow (each "name:hash:...:" line is a key), is not a recipe: one
+	 * message for the whole file, none of its text in it. */
+	for (size_t i = 0; i < root->n; i++) {
+		const char *k = root->keys[i]->scalar;
+
+		if (!name_is_valid(k, strlen(k) - key_is_append(k)))
+			return node_error(root, "not a recipe: line %u holds no recipe key (a "
+					  "recipe is a YAML mapping of keys such as image: and "
+					  "partitions:)", root->keys[i]->line);
+	}
 	r = check_duplicates(root);
 	if (r < 0)
 		return r;
@@ -683,6 +844,67 @@ static int node_normalize(struct node *n)
 			return r;
 	}
 	return 0;
+}
+
+/* Keys that exclude each other in one mapping (its stage accepts only one of them). When a
+ * later file sets one, the others that earlier files set there are dropped, so a recipe can
+ * choose another alternative than the file it includes: {file: pw} over an included {hash:
+ * ...}. "[]" stands for any list index. The other alternatives of the stages (files[]:
+ * content/source/symlink/directory, initrd.files[]: source/content, partitions[].encrypt:
+ * passphrase-file/passphrase-env, system.users[].password, run[]: script/command,
+ * test.steps[]) are in list items, which a later file replaces whole: list them here should
+ * such a mapping ever merge. */
+static const struct {
+	const char *path; /* of the mapping */
+	const char *const keys[5];
+} exclusive_keys[] = {
+	{ "system.root-password", { "hash", "file" } },
+};
+
+/* A key path against a pattern of exclusive_keys. */
+static bool path_matches(const char *pattern, const char *path)
+{
+	while (*pattern) {
+		if (pattern[0] == '[' && pattern[1] == ']') {
+			if (*path++ != '[')
+				return false;
+			path += strspn(path, "0123456789");
+			if (*path++ != ']')
+				return false;
+			pattern += 2;
+		} else if (*pattern++ != *path++)
+			return false;
+	}
+	return !*path;
+}
+
+/* Drops from dst the keys that src's keys exclude, except those src sets too: two
+ * alternatives in one mapping of one file stay, for the stage to refuse there (the mapping
+ * takes src's position: the choice is now src's). */
+static void drop_excluded(struct node *dst, const struct node *src)
+{
+	for (size_t g = 0; g < ARRAY_SIZE(exclusive_keys); g++) {
+		const char *const *keys = exclusive_keys[g].keys;
+		bool set = false;
+
+		if (!src->path || !path_matches(exclusive_keys[g].path, src->path))
+			continue;
+		for (size_t k = 0; keys[k] && !set; k++)
+			set = node_find(src, keys[k]) >= 0;
+		if (set) {
+			dst->file = src->file;
+			dst->dir = src->dir;
+			dst->line = src->line;
+			dst->col = src->col;
+		}
+		for (size_t k = 0; set && keys[k]; k++) {
+			_cleanup_(node_freep) struct node *key = NULL, *value = NULL;
+			ssize_t i = node_find(dst, keys[k]);
+
+			if (i >= 0 && node_find(src, keys[k]) < 0)
+				node_detach(dst, (size_t)i, &key, &value);
+		}
+	}
 }
 
 static int merge_map(struct node *dst, struct node *src);
@@ -754,6 +976,7 @@ static int merge_map(struct node *dst, struct node *src)
 	_cleanup_(node_freep) struct node *s = src;
 	int r;
 
+	drop_excluded(dst, s);
 	for (size_t i = 0; i < s->n; i++) {
 		struct node *k = TAKE_PTR(s->keys[i]), *v = TAKE_PTR(s->items[i]);
 
@@ -796,6 +1019,12 @@ static int load_error(const struct node *from, const char *name, int err)
 		else
 			log_error("'%s' is too large (more than %u MiB)", name,
 				  RECIPE_FILE_MAX >> 20);
+	} else if (err == EINVAL) {
+		/* read_file() refuses FIFOs and devices before reading: they could block */
+		if (from)
+			node_error(from, "'%s' is not a regular file", name);
+		else
+			log_error("'%s' is not a regular file", name);
 	} else if (from)
 		node_error(from, "cannot open '%s': %s", name, strerror(err));
 	else
@@ -1434,23 +1663,30 @@ fail:
 	return node_error(n, "'%s' is not an octal mode such as \"0644\"", n->scalar);
 }
 
-int node_get_strv(const struct node *n, char ***ret)
+int node_get_words(const struct node *n, bool (*ok)(const char *), const char *hint, char ***ret,
+		   const struct node ***ret_nodes)
 {
 	_cleanup_strv_free_ char **l = xcalloc(1, sizeof(char *));
+	_cleanup_free_ const struct node **nodes = NULL;
+	size_t count = 0;
 	int r;
 
 	if (!n)
 		return node_expect(n, NODE_SEQ);
 	if (n->kind == NODE_SEQ) {
+		nodes = xcalloc(n->n + 1, sizeof(*nodes));
 		for (size_t i = 0; i < n->n; i++) {
 			r = node_expect(n->items[i], NODE_SCALAR);
 			if (r < 0)
 				return r;
 			l = strv_append(l, n->items[i]->scalar);
+			nodes[count++] = n->items[i];
 		}
 	} else if (n->kind == NODE_SCALAR) {
 		const char *p = n->scalar;
 
+		/* at most one item per 2 bytes */
+		nodes = xcalloc(strlen(p) / 2 + 2, sizeof(*nodes));
 		while (*p) {
 			const char *e = strchr(p, ','), *a = p, *b;
 			_cleanup_free_ char *item = NULL;
@@ -1465,13 +1701,24 @@ int node_get_strv(const struct node *n, char ***ret)
 			if (b > a) {
 				item = xstrndup(a, (size_t)(b - a));
 				l = strv_append(l, item);
+				nodes[count++] = n;
 			}
 			p = *e ? e + 1 : e;
 		}
 	} else
 		return node_error(n, "expected a list, got %s", node_kind_to_string(n->kind));
+	for (size_t i = 0; ok && i < count; i++)
+		if (!ok(l[i]))
+			return node_error(nodes[i], "'%s' %s", l[i], hint);
 	*ret = TAKE_PTR(l);
+	if (ret_nodes)
+		*ret_nodes = TAKE_PTR(nodes);
 	return 0;
+}
+
+int node_get_strv(const struct node *n, char ***ret)
+{
+	return node_get_words(n, NULL, NULL, ret, NULL);
 }
 
 int node_get_enum(const struct node *n, const char *const *names, int *ret)

@@ -8,6 +8,8 @@
  * Merge rules for include: the included files are merged in order, then the including file
  * on top. Mappings merge key by key (recursively); scalars and sequences are replaced by the
  * later value, except that a key written `name+:` appends its sequence to the earlier one.
+ * Keys that exclude each other (root-password's hash: and file:) replace each other: a later
+ * file setting one drops the other an earlier file set.
  * `variables:` is a mapping merged the same way; -D NAME=VALUE overrides it. `${name}` in any
  * scalar is replaced by the variable's value; `$${` stands for a literal `${`. */
 #pragma once
@@ -90,6 +92,12 @@ int node_get_u64(const struct node *n, uint64_t min, uint64_t max, uint64_t *ret
 int node_get_mode(const struct node *n, mode_t *ret);
 /* A list of scalars, or one comma-separated string; returns a new NULL-terminated list. */
 int node_get_strv(const struct node *n, char ***ret);
+/* node_get_strv() that also gives in *ret_nodes (optional; a new NULL-terminated array to
+ * free()) the node that wrote each item, for later errors about one item: the item itself in
+ * a list, the whole string for a comma-separated one. With `ok`, each item is checked:
+ * "'ITEM' HINT" at its node otherwise. */
+int node_get_words(const struct node *n, bool (*ok)(const char *), const char *hint, char ***ret,
+		   const struct node ***ret_nodes);
 /* One value of a NULL-terminated table of names; returns its index. The error lists them. */
 int node_get_enum(const struct node *n, const char *const *names, int *ret);
 

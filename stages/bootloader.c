@@ -425,13 +425,38 @@ static char *os_name(struct build *b)
 	return NULL;
 }
 
+/* A word of grub.cfg: as it is when GRUB's script reads every character of it literally, else
+ * in single quotes (a quote itself as '\''); either way the kernel gets the word unquoted.
+ * The partition stage already limits labels to such characters; this keeps a root spec from
+ * ever becoming script. */
+static void print_grub_word(FILE *f, const char *s)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._+-:@/=,";
+
+	if (s[strspn(s, plain)] == 0) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	fputc('\'', f);
+}
+
 static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,
 			      const char *title, const char *cmdline, const char *kdir)
 {
 	_cleanup_free_ char *root = build_root_spec(b);
+	_cleanup_free_ char *root_arg = xasprintf("root=%s", root);
 
 	fprintf(f, "menuentry '%s' {\n", title);
-	fprintf(f, "\tlinux\t%s/%s root=%s ro", kdir, b->kernel_name, root);
+	fprintf(f, "\tlinux\t%s/%s ", kdir, b->kernel_name);
+	print_grub_word(f, root_arg);
+	fputs(" ro", f);
 	if (cmdline && cmdline[0])
 		fprintf(f, " %s", cmdline);
 	if (p->serial_dev)

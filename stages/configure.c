@@ -152,22 +152,7 @@ static int parse_password(const struct node *n, struct password *pw)
 	return 0;
 }
 
-static int get_words(const struct node *map, const char *key, bool (*ok)(const char *),
-		     char ***ret)
-{
-	const struct node *n = node_get(map, key);
-	int r;
-
-	if (!n)
-		return 0;
-	if ((r = node_get_strv(n, ret)) < 0)
-		return r;
-	for (size_t i = 0; (*ret)[i]; i++)
-		if (!ok((*ret)[i]))
-			return node_error(n, "'%s' is not a valid name here (letters, digits and "
-					  "_.@:+- only)", (*ret)[i]);
-	return 0;
-}
+#define WORD_HINT "is not a valid name here (letters, digits and _.@:+- only)"
 
 static int parse_system(struct configure_priv *c, const struct node *n)
 {
@@ -254,7 +239,8 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 					return r;
 				u->uid_set = true;
 			}
-			if ((r = get_words(e, "groups", word_ok, &u->groups)) < 0)
+			if ((x = node_get(e, "groups")) &&
+			    (r = node_get_words(x, word_ok, WORD_HINT, &u->groups, NULL)) < 0)
 				return r;
 			if ((x = node_get(e, "shell"))) {
 				if ((r = node_get_string(x, &u->shell)) < 0)
@@ -342,7 +328,7 @@ static int parse_inittab(struct configure_priv *c, const struct node *n)
 
 static int configure_parse(struct build *b, void **ret_priv)
 {
-	const struct node *root = b->recipe->root, *v;
+	const struct node *root = b->recipe->root, *v, *x;
 	struct configure_priv *c;
 	int r;
 
@@ -361,8 +347,11 @@ static int configure_parse(struct build *b, void **ret_priv)
 		c->services_node = v;
 		if ((r = node_expect(v, NODE_MAP)) < 0)
 			return r;
-		if ((r = get_words(v, "enable", word_ok, &c->enable)) < 0 ||
-		    (r = get_words(v, "disable", word_ok, &c->disable)) < 0)
+		if ((x = node_get(v, "enable")) &&
+		    (r = node_get_words(x, word_ok, WORD_HINT, &c->enable, NULL)) < 0)
+			return r;
+		if ((x = node_get(v, "disable")) &&
+		    (r = node_get_words(x, word_ok, WORD_HINT, &c->disable, NULL)) < 0)
 			return r;
 	}
 	c->node = c->system_node ? c->system_node : v;

@@ -22,6 +22,7 @@
  * Missing parent directories are created 0755 root:root. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <search.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -245,6 +246,189 @@ static int resolve_owner(struct build *b, const struct node *owner, const struct
 	return 0;
 }
 
+/* ---- verify: what the tree would refuse, found before anything is written ---- */
+
+/* The paths the overlays and files make, in run order, and what each is: enough to refuse a
+ * file over a directory, a directory over a file, or a path through a file, as the tree
+ * would in the middle of the build. What earlier stages make (the packages) is not known
+ * here; a path through a symlink is not followed. */
+enum made_kind {
+	MADE_DIR,
+	MADE_FILE,
+	MADE_LINK,
+};
+
+struct made {
+	char *path;
+	enum made_kind kind;
+};
+
+static int made_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct made *)a)->path, ((const struct made *)b)->path);
+}
+
+static void made_free(void *m)
+{
+	free(((struct made *)m)->path);
+	free(m);
+}
+
+static int made_get(void *const *root, const char *path)
+{
+	struct made key = { .path = (char *)path };
+	struct made **m = tfind(&key, root, made_cmp);
+
+	return m ? (int)(*m)->kind : -1;
+}
+
+static void made_set(void **root, const char *path, enum made_kind kind)
+{
+	struct made *m = xcalloc(1, sizeof(*m)), **found;
+
+	m->path = xstrdup(path);
+	m->kind = kind;
+	found = tsearch(m, root, made_cmp);
+	if (!found)
+		abort(); /* out of memory, as x*alloc() do */
+	if (*found != m) {
+		(*found)->kind = kind;
+		made_free(m);
+	}
+}
+
+/* "/etc//x/./y/" -> "/etc/x/y" */
+static char *path_normalize(const char *path)
+{
+	char *out = xmalloc(strlen(path) + 2), *o = out;
+
+	for (const char *p = path; *p;) {
+		size_t n;
+
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (n && !(n == 1 && p[0] == '.')) {
+			*o++ = '/';
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (o == out)
+		*o++ = '/';
+	*o = 0;
+	return out;
+}
+
+/* Records that `path` (normalized) becomes `kind`, its missing parents directories; fails
+ * at n, with the tree's words, where the tree would. */
+static int made_place(void **root, const struct node *n, const char *path, enum made_kind kind)
+{
+	_cleanup_free_ char *prefix = xstrdup(path);
+	int k;
+
+	for (char *slash = strchr(prefix + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		k = made_get(root, prefix);
+		if (k == MADE_FILE)
+			return node_error(n, "cannot resolve '%s': '%s' is not a directory", path,
+					  prefix);
+		if (k == MADE_LINK)
+			return 0; /* where it leads is not known here */
+		if (k < 0)
+			made_set(root, prefix, MADE_DIR);
+		*slash = '/';
+	}
+	k = made_get(root, path);
+	if (kind != MADE_DIR && k == MADE_DIR)
+		return node_error(n, "cannot replace directory '%s' with a non-directory", path);
+	if (kind == MADE_DIR && (k == MADE_FILE || k == MADE_LINK))
+		return node_error(n, "cannot create directory '%s': a file is in the way", path);
+	made_set(root, path, kind);
+	return 0;
+}
+
+/* The entries of an overlay's source directory, as copy_tree() will make them. */
+static int made_overlay(void **root, const struct node *n, const char *src, const char *dst)
+{
+	_cleanup_(closedirp) DIR *d = opendir(src);
+	struct dirent *e;
+	int r;
+
+	if (!d)
+		return node_error(n, "cannot read overlay directory '%s': %s", src,
+				  strerror(errno));
+	while ((e = readdir(d))) {
+		_cleanup_free_ char *s = NULL, *t = NULL;
+		struct stat st;
+
+		if (streq(e->d_name, ".") || streq(e->d_name, ".."))
+			continue;
+		s = xasprintf("%s/%s", src, e->d_name);
+		t = xasprintf("%s/%s", streq(dst, "/") ? "" : dst, e->d_name);
+		if (lstat(s, &st) < 0)
+			return node_error(n, "cannot read '%s': %s", s, strerror(errno));
+		r = made_place(root, n, t, S_ISDIR(st.st_mode) ? MADE_DIR :
+					   S_ISLNK(st.st_mode) ? MADE_LINK : MADE_FILE);
+		if (r == 0 && S_ISDIR(st.st_mode))
+			r = made_overlay(root, n, s, t);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int resolve_owner(struct build *b, const struct node *owner, const struct node *group,
+			 struct tree_attr *a);
+
+static int files_verify(struct build *b, void *priv)
+{
+	struct files_priv *p = priv;
+	void *made = NULL;
+	bool passwd, group;
+	int r = 0;
+
+	/* The filesystems' mount points are directories of the tree. */
+	made_set(&made, "/", MADE_DIR);
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].fs.mount && b->parts[i].fs.type != FS_NONE)
+			made_place(&made, NULL, b->parts[i].fs.mount, MADE_DIR);
+	for (size_t i = 0; i < p->n_overlays && r >= 0; i++) {
+		struct overlay *o = &p->overlays[i];
+		_cleanup_free_ char *t = path_normalize(o->target);
+
+		r = made_place(&made, o->node, t, MADE_DIR);
+		if (r >= 0)
+			r = made_overlay(&made, o->node, o->source, t);
+	}
+	for (size_t i = 0; i < p->n_files && r >= 0; i++) {
+		struct file_entry *f = &p->files[i];
+		_cleanup_free_ char *t = path_normalize(f->path);
+
+		r = made_place(&made, f->node, t,
+			       f->kind == FILE_DIRECTORY ? MADE_DIR :
+			       f->kind == FILE_SYMLINK	 ? MADE_LINK :
+							   MADE_FILE);
+	}
+
+	/* Owner names: without packages (whose scripts may add any user) and without an
+	 * /etc/passwd or /etc/group of the recipe's own, only numbers and Debian's fixed ids
+	 * (base-passwd's) can resolve: say so now rather than halfway through the build. */
+	passwd = made_get(&made, "/etc/passwd") == MADE_FILE;
+	group = made_get(&made, "/etc/group") == MADE_FILE;
+	for (size_t i = 0; i < p->n_overlays + p->n_files && r >= 0 && !b->packages; i++) {
+		const struct node *owner = i < p->n_overlays ? p->overlays[i].owner :
+							       p->files[i - p->n_overlays].owner;
+		const struct node *grp = i < p->n_overlays ? p->overlays[i].group :
+							     p->files[i - p->n_overlays].group;
+		struct tree_attr a = { 0 };
+
+		r = resolve_owner(b, passwd ? NULL : owner, group ? NULL : grp, &a);
+	}
+	tdestroy(made, made_free);
+	return r < 0 ? r : 0;
+}
+
 /* Errors from the tree name the recipe entry they come from: "recipe.yml:8:5: files[1]: ". */
 static void scope_entry(const struct node *n)
 {
@@ -293,10 +477,13 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 			if (r >= 0)
 				r = copy_tree(b, s, d, owner);
 		} else if (S_ISREG(st.st_mode)) {
-			_cleanup_close_ int fd = open(s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			/* Not blocking on a FIFO put in its place since the lstat */
+			_cleanup_close_ int fd = open_regular(s, O_NOFOLLOW, NULL);
 
-			if (fd < 0)
-				r = log_errno(errno, "cannot open '%s'", s);
+			if (fd == -EINVAL || fd == -EISDIR || fd == -ELOOP)
+				r = log_fail("overlay entry '%s' changed while it was copied", s);
+			else if (fd < 0)
+				r = log_errno(fd, "cannot open '%s'", s);
 			else
 				r = tree_write_fd(b->tree, d, &a, fd, (uint64_t)st.st_size);
 		} else if (S_ISLNK(st.st_mode)) {
@@ -367,11 +554,15 @@ static int files_run(struct build *b, void *priv)
 			r = tree_mkdir(b->tree, f->path, &a);
 			break;
 		case FILE_SOURCE: {
-			_cleanup_close_ int fd = open(f->source, O_RDONLY | O_CLOEXEC);
+			/* Checked again on the descriptor: the file may have been replaced by a
+			 * FIFO or a device since parse, and opening one would block. */
 			struct stat st;
+			_cleanup_close_ int fd = open_regular(f->source, 0, &st);
 
-			if (fd < 0 || fstat(fd, &st) < 0)
-				return log_errno(errno, "cannot open '%s'", f->source);
+			if (fd == -EINVAL)
+				return log_fail("'%s' is no longer a regular file", f->source);
+			if (fd < 0)
+				return log_errno(fd, "cannot open '%s'", f->source);
 			a.mtime = clamp_time(b, st.st_mtime);
 			r = tree_write_fd(b->tree, f->path, &a, fd, (uint64_t)st.st_size);
 			break;
@@ -431,6 +622,7 @@ const struct stage stage_files = {
 	.key_table = files_key_table,
 	.summary = "copy overlays and write files into the target",
 	.parse = files_parse,
+	.verify = files_verify,
 	.plan = files_plan,
 	.run = files_run,
 	.free = files_free,

@@ -27,6 +27,22 @@
 #include "log.h"
 #include "stage.h"
 
+/* Labels go unquoted into fstab (LABEL=x), grub.cfg and the kernel command line (root=LABEL=x)
+ * and the initramfs' shell script: no spaces, quotes, '$', ';', braces or slashes. */
+#define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+:@"
+
+/* One field of an fstab line, or a part of one: fstab(5) separates fields by blanks and lines
+ * by newlines, so neither may appear, nor any other control character. */
+static bool fstab_word_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static int parse_mount(const struct node *n, char **ret)
 {
 	const char *s;
@@ -37,7 +53,7 @@ static int parse_mount(const struct node *n, char **ret)
 	if (r < 0)
 		return r;
 	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    strpbrk(s, " \t\n\\"))
+	    strchr(s, '\\') || !fstab_word_ok(s))
 		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
 				  "without spaces or '..')", s);
 	m = xstrdup(s);
@@ -73,9 +89,10 @@ static int parse_fs(struct partition *p, const struct node *n)
 			return node_error(v, "'%s' is longer than the 11 bytes a FAT label holds", s);
 		if (strlen(s) > 16)
 			return node_error(v, "'%s' is longer than the 16 bytes an ext2 label holds", s);
-		if (strpbrk(s, " \t\n/\\"))
-			return node_error(v, "'%s' has spaces or slashes: fstab and the initramfs "
-					  "find the filesystem by it", s);
+		if (!*s || s[strspn(s, LABEL_CHARS)])
+			return node_error(v, "'%s' is not a filesystem label (letters, digits "
+					  "and . _ - + : @ only: fstab, the kernel command line "
+					  "and the initramfs find the filesystem by it)", s);
 		f->label = xstrdup(s);
 	}
 	if ((v = node_get(n, "uuid")) && f->type == FS_VFAT) {
@@ -118,7 +135,9 @@ static int parse_fs(struct partition *p, const struct node *n)
 				return node_error(v, "%s is for ext2, ext3 and ext4", *k);
 	if ((v = node_get(n, "mount")) && (r = parse_mount(v, &f->mount)) < 0)
 		return r;
-	if ((v = node_get(n, "options")) && (r = node_get_strv(v, &f->options)) < 0)
+	if ((v = node_get(n, "options")) &&
+	    (r = node_get_words(v, fstab_word_ok, "is not a mount option (no spaces or control "
+				"characters: it goes into /etc/fstab)", &f->options, NULL)) < 0)
 		return r;
 	if ((v = node_get(n, "block-size"))) {
 		if ((r = node_get_u64(v, 1024, 4096, &u)) < 0)

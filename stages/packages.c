@@ -78,7 +78,8 @@ struct packages_priv {
 	struct local_deb *debs;
 	size_t n_debs;
 	bool merged_usr;
-	const struct node *node, *include_node;
+	const struct node *node;
+	const struct node **include_nodes; /* where each of include[] was asked for */
 
 	/* prepared */
 	struct fetcher *fetcher;
@@ -111,6 +112,7 @@ static void packages_free(void *priv)
 		free(p->debs[i].path);
 	free(p->debs);
 	strv_free(p->include);
+	free(p->include_nodes);
 	strv_free(p->exclude);
 	strv_free(p->provides);
 	strv_free(p->path_exclude);
@@ -132,30 +134,6 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-/* A list of strings under `key`, each checked by `ok` (else `hint` is the error). */
-static int get_list(const struct node *map, const char *key, bool (*ok)(const char *),
-		    const char *hint, char ***ret)
-{
-	const struct node *n = node_get(map, key);
-	char **l = NULL;
-	int r;
-
-	if (!n)
-		return 0;
-	r = node_get_strv(n, &l);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; l && l[i]; i++) {
-		if (!ok(l[i])) {
-			r = node_error(n->items[i], "'%s' %s", l[i], hint);
-			strv_free(l);
-			return r;
-		}
-	}
-	*ret = l;
-	return 0;
-}
-
 static bool glob_ok(const char *s)
 {
 	return s[0] == '/';
@@ -173,6 +151,11 @@ static int check_mirror(const struct node *n, const char *s)
 			  "or none)", s);
 }
 
+static bool component_ok(const char *s)
+{
+	return s[0] && !strchr(s, '/') && !strstr(s, "..");
+}
+
 static int parse_suite_fields(const struct node *map, struct suite *s, const struct suite *dflt)
 {
 	const struct node *v;
@@ -185,15 +168,11 @@ static int parse_suite_fields(const struct node *map, struct suite *s, const str
 			return r;
 	}
 	if ((v = node_get(map, "components"))) {
-		if ((r = node_get_strv(v, &s->components)) < 0)
+		if ((r = node_get_words(v, component_ok, "is not a component name",
+					&s->components, NULL)) < 0)
 			return r;
-		if (!s->components || !s->components[0])
+		if (!s->components[0])
 			return node_error(v, "no components given (use [main])");
-		for (size_t i = 0; s->components[i]; i++)
-			if (!s->components[i][0] || strchr(s->components[i], '/') ||
-			    strstr(s->components[i], ".."))
-				return node_error(v->items[i], "'%s' is not a component name",
-						  s->components[i]);
 	} else if (dflt) {
 		for (char **c = dflt->components; *c; c++)
 			s->components = strv_append(s->components, *c);
@@ -332,13 +311,27 @@ static int packages_parse(struct build *b, void **ret_priv)
 	if ((v = node_get(n, "variant")) && (r = node_get_enum(v, variant_names, &variant)) < 0)
 		return r;
 	p->variant = (enum variant)variant;
-	if ((r = get_list(n, "include", name_ok, NAME_HINT, &p->include)) < 0 ||
-	    (r = get_list(n, "exclude", name_ok, NAME_HINT, &p->exclude)) < 0 ||
-	    (r = get_list(n, "provides", name_ok, NAME_HINT, &p->provides)) < 0 ||
-	    (r = get_list(n, "path-exclude", glob_ok, GLOB_HINT, &p->path_exclude)) < 0 ||
-	    (r = get_list(n, "path-include", glob_ok, GLOB_HINT, &p->path_include)) < 0)
-		return r;
-	p->include_node = node_get(n, "include");
+	{
+		static const struct {
+			const char *key;
+			bool (*ok)(const char *);
+			const char *hint;
+		} lists[] = {
+			{ "include", name_ok, NAME_HINT },
+			{ "exclude", name_ok, NAME_HINT },
+			{ "provides", name_ok, NAME_HINT },
+			{ "path-exclude", glob_ok, GLOB_HINT },
+			{ "path-include", glob_ok, GLOB_HINT },
+		};
+		char ***dst[] = { &p->include, &p->exclude, &p->provides, &p->path_exclude,
+				  &p->path_include };
+
+		for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+			if ((v = node_get(n, lists[i].key)) &&
+			    (r = node_get_words(v, lists[i].ok, lists[i].hint, dst[i],
+						i == 0 ? &p->include_nodes : NULL)) < 0)
+				return r;
+	}
 	if ((v = node_get(n, "debs")) && (r = parse_debs(p, v)) < 0)
 		return r;
 	p->merged_usr = true;
@@ -429,14 +422,17 @@ static int load_local(struct packages_priv *p, unsigned source)
 {
 	for (size_t i = 0; i < p->n_debs; i++) {
 		struct local_deb *l = &p->debs[i];
-		_cleanup_close_ int fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		/* a FIFO named x.deb in a debs directory must not block check */
+		_cleanup_close_ int fd = open_regular(l->path, 0, NULL);
 		struct deb *d = NULL;
 		const struct deb_member *c;
 		struct deb822 *ctl = NULL;
 		int r;
 
+		if (fd == -EINVAL || fd == -EISDIR)
+			return node_error(l->node, "'%s' is not a regular file", l->path);
 		if (fd < 0)
-			return node_error(l->node, "cannot open '%s': %s", l->path, strerror(errno));
+			return node_error(l->node, "cannot open '%s': %s", l->path, strerror(-fd));
 		r = deb_open(fd, l->path, 1, &d);
 		if (r < 0) {
 			r = node_error(l->node, "'%s': %s", l->path, deb_error(d));
@@ -518,7 +514,7 @@ static int prepare(struct build *b, struct packages_priv *p)
 	/* Unknown includes are named at their place in the recipe. */
 	for (size_t i = 0; p->include && p->include[i]; i++)
 		if (!pkgdb_known(p->db, p->include[i]))
-			return node_error(p->include_node->items[i], "no package '%s' in %s",
+			return node_error(p->include_nodes[i], "no package '%s' in %s",
 					  p->include[i],
 					  use_mirror(p) ? "the package lists" : "the local debs");
 
@@ -770,8 +766,14 @@ static int packages_settle(struct build *b, void *priv)
 	if (!p)
 		return 0;
 	pkg = b->init == INIT_UNSET ? NULL : init_packages[b->init];
-	if (pkg && !strv_contains(p->include, pkg))
+	if (pkg && !strv_contains(p->include, pkg)) {
+		size_t k = strv_length(p->include);
+
 		p->include = strv_append(p->include, pkg);
+		p->include_nodes = xrealloc(p->include_nodes, (k + 2) * sizeof(*p->include_nodes));
+		p->include_nodes[k] = b->init_node; /* a missing package is said at system.init */
+		p->include_nodes[k + 1] = NULL;
+	}
 	return 1;
 }
 

@@ -20,6 +20,10 @@
 #include "log.h"
 #include "stage.h"
 
+/* What the tables can describe (libparted refuses more): GPT as libparted writes it has 128
+ * entries; an msdos entry holds the start and the length in 32-bit sector counts. */
+#define GPT_PARTS_MAX 128
+#define MSDOS_SECTORS_MAX UINT32_MAX
 
 static int parse_part(struct build *b, struct partition *p, const struct node *n)
 {
@@ -94,19 +98,32 @@ static int partition_parse(struct build *b, void **ret_priv)
 	return 1;
 }
 
-/* Places every partition; `rest` is the length given to the "rest" partition. Returns the
- * end of the last partition. */
-static uint64_t layout(struct build *b, uint64_t first, uint64_t rest)
+/* v rounded up to a multiple of a, or false when that does not fit in 64 bits. */
+static bool align_up_checked(uint64_t v, uint64_t a, uint64_t *ret)
+{
+	uint64_t t;
+
+	if (__builtin_add_overflow(v, a - 1, &t))
+		return false;
+	*ret = t / a * a;
+	return true;
+}
+
+/* Places every partition; `rest` is the length given to the "rest" partition. Sets *ret_end
+ * to the end of the last partition. Fails with the partition whose end does not fit in 64
+ * bits (a size near 2^64), which no image could hold. */
+static int layout(struct build *b, uint64_t first, uint64_t rest, uint64_t *ret_end,
+		  struct partition **ret_bad)
 {
 	uint64_t cursor = first;
 
 	for (size_t i = 0; i < b->n_parts; i++) {
 		struct partition *p = &b->parts[i];
+		bool ok = align_up_checked(cursor, b->align, &p->offset);
 
-		p->offset = align_up(cursor, b->align);
 		switch (p->size.kind) {
 		case SIZE_BYTES:
-			p->length = align_up(p->size.bytes, 512);
+			ok = ok && align_up_checked(p->size.bytes, 512, &p->length);
 			break;
 		case SIZE_PERCENT:
 			p->length = align_down((uint64_t)((unsigned __int128)b->image_size *
@@ -117,9 +134,13 @@ static uint64_t layout(struct build *b, uint64_t first, uint64_t rest)
 			p->length = rest;
 			break;
 		}
-		cursor = p->offset + p->length;
+		if (!ok || __builtin_add_overflow(p->offset, p->length, &cursor)) {
+			*ret_bad = p;
+			return -ERANGE;
+		}
 	}
-	return cursor;
+	*ret_end = cursor;
+	return 0;
 }
 
 static const struct node *size_node(const struct partition *p)
@@ -129,10 +150,19 @@ static const struct node *size_node(const struct partition *p)
 	return n ? n : p->node;
 }
 
+/* The partition whose end is past 2^64 bytes, or the last one when the image size is. */
+static int too_large(struct build *b, struct partition *bad)
+{
+	struct partition *p = bad ? bad : &b->parts[b->n_parts - 1];
+
+	return node_error(size_node(p), "partition '%s' ends beyond 16 EiB: no image can hold it",
+			  p->name);
+}
+
 static int partition_verify(struct build *b, void *priv)
 {
 	uint64_t first, end, last;
-	struct partition *rest = NULL;
+	struct partition *rest = NULL, *bad = NULL;
 	size_t n_boot = 0;
 	char a[32], c[32];
 
@@ -168,22 +198,30 @@ static int partition_verify(struct build *b, void *priv)
 		return node_error(b->parts[4].node, "an msdos table holds at most 4 primary "
 				  "partitions (use image.table: gpt for more)");
 
+	if (b->table == TABLE_GPT && b->n_parts > GPT_PARTS_MAX)
+		return node_error(b->parts[GPT_PARTS_MAX].node, "a GPT table holds at most %d "
+				  "partitions", GPT_PARTS_MAX);
+
 	if (!b->image_size) {
 		/* No size given: just enough for the partitions (and GPT's backup table). */
 		disklabel_usable(b->table, 1ULL << 40, &first, &end);
-		last = layout(b, first, 0);
-		b->image_size = align_up(last + (b->table == TABLE_GPT ? 33 * 512 : 0), b->align);
+		if (layout(b, first, 0, &last, &bad) < 0 ||
+		    __builtin_add_overflow(last, b->table == TABLE_GPT ? 33 * 512 : 0, &last) ||
+		    !align_up_checked(last, b->align, &b->image_size))
+			return too_large(b, bad);
 		if (!b->n_parts)
 			b->image_size = b->align;
 	}
 	disklabel_usable(b->table, b->image_size, &first, &end);
-	last = layout(b, first, 0);
+	if (layout(b, first, 0, &last, &bad) < 0)
+		return too_large(b, bad);
 	if (rest) {
 		if (last > end || align_down(end - last, b->align) == 0)
 			return node_error(size_node(rest), "no space is left for partition '%s' "
 					  "(size: rest) in the %s image", rest->name,
 					  format_bytes(a, b->image_size));
-		layout(b, first, align_down(end - last, b->align));
+		if (layout(b, first, align_down(end - last, b->align), &last, &bad) < 0)
+			return too_large(b, bad);
 	}
 	for (size_t i = 0; i < b->n_parts; i++) {
 		struct partition *p = &b->parts[i];
@@ -191,7 +229,7 @@ static int partition_verify(struct build *b, void *priv)
 		if (p->length == 0)
 			return node_error(size_node(p), "partition '%s' rounds down to nothing in "
 					  "the %s image", p->name, format_bytes(a, b->image_size));
-		if (p->offset + p->length > end)
+		if (p->offset + p->length > end) /* no overflow: layout() checked */
 			return node_error(size_node(p), "partition '%s' (%s at %s) does not fit: it "
 					  "ends %s past the usable end of the %s image (make "
 					  "image.size larger or the partitions smaller)",
@@ -199,6 +237,14 @@ static int partition_verify(struct build *b, void *priv)
 					  format_bytes(c, p->offset),
 					  format_bytes((char[32]){ 0 }, p->offset + p->length - end),
 					  format_bytes((char[32]){ 0 }, b->image_size));
+		if (b->table == TABLE_MSDOS && (p->offset / 512 > MSDOS_SECTORS_MAX ||
+						p->length / 512 > MSDOS_SECTORS_MAX))
+			return node_error(size_node(p), "partition '%s' (%s at %s) %s beyond the 2 "
+					  "TiB an msdos entry can describe (use image.table: gpt)",
+					  p->name, format_bytes(a, p->length),
+					  format_bytes(c, p->offset),
+					  p->offset / 512 > MSDOS_SECTORS_MAX ? "starts"
+									      : "reaches");
 	}
 	return 0;
 }

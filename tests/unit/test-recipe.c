@@ -671,6 +671,76 @@ static void test_include_merge(void)
 	CHECK_STREQ(err, "error: inc/devices/cf.yml:7:10: files[1].src: cannot read 'b'\n");
 }
 
+/* Alternatives replace each other across includes; within one file both stay (the stage
+ * refuses them). */
+static void test_include_alternatives(void)
+{
+	_cleanup_recipe_ struct recipe *r = NULL;
+	const char *err;
+
+	write_file("alt/hash.yml", "system:\n"
+				   "  hostname: h\n"
+				   "  root-password: {hash: '$6$x$y'}\n");
+	write_file("alt/file.yml", "system:\n"
+				   "  root-password: {file: pw.txt}\n");
+	write_file("alt/a.yml", "include: [hash.yml]\n"
+				"system:\n"
+				"  root-password: {file: mine.txt}\n");
+	CHECK(load("alt/a.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.file"), "mine.txt");
+	CHECK(lookup(r->root, "system.root-password.hash") == NULL);
+	CHECK_STREQ(scalar_at(r, "system.hostname"), "h");
+	r = recipe_free(r);
+
+	/* the other way round, and through two levels of includes */
+	write_file("alt/b.yml", "include: [file.yml]\n");
+	write_file("alt/c.yml", "include: [b.yml]\n"
+				"system: {root-password: {hash: '!'}}\n");
+	CHECK(load("alt/c.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "!");
+	CHECK(lookup(r->root, "system.root-password.file") == NULL);
+	r = recipe_free(r);
+
+	/* two includes: the later one's choice */
+	write_file("alt/d.yml", "include: [file.yml, hash.yml]\n");
+	CHECK(load("alt/d.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "$6$x$y");
+	CHECK(lookup(r->root, "system.root-password.file") == NULL);
+	r = recipe_free(r);
+
+	/* both in one file: both kept, for the configure stage to refuse */
+	write_file("alt/e.yml", "include: [hash.yml]\n"
+				"system: {root-password: {hash: '!', file: f}}\n");
+	CHECK(load("alt/e.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "system.root-password.hash"), "!");
+	CHECK_STREQ(scalar_at(r, "system.root-password.file"), "f");
+	r = recipe_free(r);
+
+	/* elsewhere the same key names merge as any keys do */
+	write_file("alt/f.yml", "variables: {hash: a}\nother: {hash: 1}\n");
+	write_file("alt/g.yml", "include: [f.yml]\nvariables: {file: b}\nother: {file: 2}\n");
+	CHECK(load("alt/g.yml", NULL, &r, &err) == 0);
+	CHECK_STREQ(scalar_at(r, "other.hash"), "1");
+	CHECK_STREQ(scalar_at(r, "other.file"), "2");
+
+	/* alternatives in list items: the later list replaces the earlier one whole */
+	r = recipe_free(r);
+	write_file("alt/h.yml", "files: [{path: /a, content: x}]\n"
+				"partitions: [{name: r, encrypt: {passphrase-file: p}}]\n"
+				"run: [{name: s, script: x}]\n");
+	write_file("alt/i.yml", "include: [h.yml]\n"
+				"files: [{path: /a, source: y}]\n"
+				"partitions: [{name: r, encrypt: {passphrase-env: P}}]\n"
+				"run: [{name: s, command: y}]\n");
+	CHECK(load("alt/i.yml", NULL, &r, &err) == 0);
+	CHECK(lookup(r->root, "files[0].content") == NULL);
+	CHECK_STREQ(scalar_at(r, "files[0].source"), "y");
+	CHECK(lookup(r->root, "partitions[0].encrypt.passphrase-file") == NULL);
+	CHECK_STREQ(scalar_at(r, "partitions[0].encrypt.passphrase-env"), "P");
+	CHECK(lookup(r->root, "run[0].script") == NULL);
+	CHECK_STREQ(scalar_at(r, "run[0].command"), "y");
+}
+
 static void test_include_relative(void)
 {
 	_cleanup_recipe_ struct recipe *r = NULL;
@@ -792,6 +862,7 @@ static void test_variables(void)
 	char *defines[] = { "arch=arm64", "extra=from -D", NULL };
 	const struct node *n;
 	const char *err;
+	int k;
 
 	write_file("vars-base.yml", "variables:\n"
 				    "  arch: amd64\n"
@@ -805,11 +876,12 @@ static void test_variables(void)
 			       "label: \"${suite}\"\n"
 			       "text: 'cost: $$5, literal $${suite} and ${empty}end'\n"
 			       "list: [\"${arch}\", plain, $x, $]\n"
-			       "${arch}: keys are not substituted\n"
+			       "keys:\n  ${arch}: keys are not substituted\n"
 			       "extra: ${extra}\n");
 
-	CHECK(load("vars.yml", defines, &r, &err) == 0);
+	k = load("vars.yml", defines, &r, &err);
 	CHECK_STREQ(err, "");
+	CHECK(k == 0);
 	CHECK_STREQ(scalar_at(r, "output"), "out/debian-bookworm-arm64.img");
 	n = lookup(r->root, "output");
 	CHECK(n->plain);
@@ -819,7 +891,7 @@ static void test_variables(void)
 	CHECK_STREQ(scalar_at(r, "list[0]"), "arm64");
 	CHECK_STREQ(scalar_at(r, "list[2]"), "$x");
 	CHECK_STREQ(scalar_at(r, "list[3]"), "$");
-	CHECK_STREQ(scalar_at(r, "${arch}"), "keys are not substituted");
+	CHECK_STREQ(scalar_at(r, "keys.${arch}"), "keys are not substituted");
 	CHECK_STREQ(scalar_at(r, "extra"), "from -D");
 	/* variables: is gone from the tree */
 	CHECK(node_get(r->root, "variables") == NULL);
@@ -1157,6 +1229,59 @@ static void test_empty_and_misc(void)
 	CHECK(recipe_free(NULL) == NULL);
 }
 
+/* What messages show of the recipe: values quoted in a message are cut and escaped, key
+ * paths escaped; a file whose top-level keys are not keys is refused without its text. */
+static void test_message_values(void)
+{
+	_cleanup_recipe_ struct recipe *r = NULL;
+	_cleanup_free_ char *long_value = NULL, *text = NULL;
+	const char *err;
+	uint64_t u;
+	int k;
+
+	long_value = xmalloc(100001);
+	memset(long_value, 'A', 100000);
+	long_value[100000] = 0;
+	text = xasprintf("a: %s\nb: \"x\\e[31my\\tz\\u009b\"\nc: {\"k\\ey\": 1}\n", long_value);
+	CHECK(load_text(text, &r, &err) == 0);
+
+	capture_start();
+	k = node_get_u64(node_get(r->root, "a"), 0, 10, &u);
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:1:4: a: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+			 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' is not a number\n");
+
+	capture_start();
+	k = node_get_u64(node_get(r->root, "b"), 0, 10, &u);
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:2:4: b: 'x\\x1b[31my\\tz\\xc2\\x9b' is not a number\n");
+
+	capture_start();
+	k = node_check_keys(node_get(r->root, "c"), (const char *const[]){ "key", NULL });
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:3:5: c.k\\x1by: unknown key (did you mean 'key'?)\n");
+
+	/* other conversions are formatted as printf does */
+	capture_start();
+	k = node_error(node_get(r->root, "c"), "%d %u %zu %llx %5.1f %-3s| %c %.*s %% '%s'", -1, 2u,
+		       (size_t)3, 255ULL, 1.25, "ab", 'z', 2, "xyz", "q");
+	err = capture_end();
+	CHECK(k == -EINVAL);
+	CHECK_STREQ(err, "error: t.yml:3:4: c: -1 2 3 ff   1.2 ab | z xy % 'q'\n");
+	r = recipe_free(r);
+
+	/* a host file that only looks like YAML: one message, none of its text */
+	write_file("shadow", "root:$y$j9T$SECRETSALT$SECRETHASH:19000:0:99999:7:::\n"
+			     "daemon:*:19000:0:99999:7:::\n");
+	CHECK(load_text("include: [shadow]\n", &r, &err) == -EINVAL);
+	CHECK_STREQ(err, "error: shadow:1:1: not a recipe: line 1 holds no recipe key (a recipe is "
+			 "a YAML mapping of keys such as image: and partitions:)\n");
+	CHECK(load_text("image: {}\nfiles+: []\nsnake_case-key: 1\n", &r, &err) == 0);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	return remove(path);
@@ -1176,6 +1301,7 @@ int main(void)
 	RUN_TEST(test_syntax_errors);
 	RUN_TEST(test_limits);
 	RUN_TEST(test_include_merge);
+	RUN_TEST(test_include_alternatives);
 	RUN_TEST(test_include_relative);
 	RUN_TEST(test_include_errors);
 	RUN_TEST(test_variables);
@@ -1183,6 +1309,7 @@ int main(void)
 	RUN_TEST(test_getters);
 	RUN_TEST(test_duplicates_and_aliases);
 	RUN_TEST(test_empty_and_misc);
+	RUN_TEST(test_message_values);
 
 	if (chdir("/") == 0)
 		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

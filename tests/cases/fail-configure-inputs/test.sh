@@ -28,7 +28,7 @@ check 4 "bin/sh" "system.users[0].shell: 'bin/sh' is not an absolute path" 'syst
 check 4 "7}" "inittab.default-runlevel: '7' is not a runlevel" 'inittab: {default-runlevel: 7}'
 check 4 '"tty 1' "inittab.gettys[0]: 'tty 1' is not a terminal name" 'inittab: {gettys: ["tty 1"]}'
 check 4 "[garbage" "inittab.lines: 'garbage' is not an inittab line" 'inittab: {lines: [garbage]}'
-check 4 "[a;b" "services.enable: 'a;b' is not a valid name" 'services: {enable: [a;b]}'
+check 4 "a;b" "services.enable[0]: 'a;b' is not a valid name" 'services: {enable: [a;b]}'
 check 4 "{script" "run[0]: a step needs a name" 'run: [{script: "true"}]'
 check 4 "{name" "run[0]: step 'a': give either script:" 'run: [{name: a, script: x, command: y}]'
 # Whole-recipe refusals.
