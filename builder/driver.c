@@ -31,8 +31,15 @@ static void arm_signals(const char *path)
 
 	snprintf(tmp_for_signal, sizeof(tmp_for_signal), "%s", path);
 	tmp_armed = 1;
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		signal(sigs[i], on_signal);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction old, sa = { .sa_handler = on_signal };
+
+		/* A signal the caller ignores (nohup, trap '' HUP) stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static void disarm_signals(void)
