@@ -97,6 +97,7 @@ static void remove_tmp(struct build *b)
 	b->fd = -1;
 	if (b->tmp_path)
 		unlink(b->tmp_path);
+	ext2_set_image(-1, NULL);
 	disarm_signals();
 }
 
@@ -124,6 +125,7 @@ static int create_tmp(struct build *b)
 	}
 	arm_signals(b->tmp_path);
 	b->fd = fd;
+	ext2_set_image(fd, b->out_path);
 	mask = umask(0);
 	umask(mask);
 	if (fchmod(fd, 0666 & ~mask) < 0) {
@@ -242,6 +244,7 @@ static int run_stages(struct build *b, void **priv, bool *active)
 	}
 	close(b->fd);
 	b->fd = -1;
+	ext2_set_image(-1, NULL);
 	disarm_signals();
 	print_summary(b, secs, active);
 	return 0;
