@@ -166,11 +166,18 @@ static int print_plan(struct build *b, void **priv, bool *active)
 	printf("\n");
 	for (size_t i = 0; i < n_stages; i++) {
 		if (active[i] && stages[i]->plan) {
+			_cleanup_free_ char *text = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&text, &len);
 			int r;
 
 			log_set_scope(stages[i]->name);
-			r = stages[i]->plan(b, priv[i], stdout);
+			r = stages[i]->plan(b, priv[i], f);
 			log_set_scope(NULL);
+			fclose(f);
+			/* Paths and names come from the recipe: no control character reaches
+			 * the terminal. */
+			log_escape_to(stdout, text, true);
 			if (r < 0)
 				return r;
 		}

@@ -202,17 +202,21 @@ static int files_parse(struct build *b, void **ret_priv)
 		if ((r = node_expect(overlays, NODE_SEQ)) < 0)
 			return r;
 		p->overlays = xcalloc(overlays->n, sizeof(*p->overlays));
-		for (size_t i = 0; i < overlays->n; i++, p->n_overlays++)
+		for (size_t i = 0; i < overlays->n; i++) {
+			p->n_overlays++; /* first: a failed entry's source is freed too */
 			if ((r = parse_overlay(&p->overlays[i], overlays->items[i])) < 0)
 				return r;
+		}
 	}
 	if (files) {
 		if ((r = node_expect(files, NODE_SEQ)) < 0)
 			return r;
 		p->files = xcalloc(files->n, sizeof(*p->files));
-		for (size_t i = 0; i < files->n; i++, p->n_files++)
+		for (size_t i = 0; i < files->n; i++) {
+			p->n_files++; /* first: a failed entry's source is freed too */
 			if ((r = parse_file(&p->files[i], files->items[i])) < 0)
 				return r;
+		}
 	}
 	if (!p->n_files && !p->n_overlays)
 		return 0;
@@ -397,14 +401,20 @@ static int files_plan(struct build *b, void *priv, FILE *out)
 	static const char *const kinds[] = { "file", "copy of", "symlink to", "directory" };
 
 	fprintf(out, "files:\n");
-	for (size_t i = 0; i < p->n_overlays; i++)
-		fprintf(out, "  overlay %s -> %s\n", p->overlays[i].source, p->overlays[i].target);
+	/* Newlines in paths are escaped here; the driver escapes the other controls. */
+	for (size_t i = 0; i < p->n_overlays; i++) {
+		_cleanup_free_ char *src = log_escape(p->overlays[i].source),
+				    *dst = log_escape(p->overlays[i].target);
+
+		fprintf(out, "  overlay %s -> %s\n", src, dst);
+	}
 	for (size_t i = 0; i < p->n_files; i++) {
 		struct file_entry *f = &p->files[i];
-
-		fprintf(out, "  %s (%s%s%s)\n", f->path, kinds[f->kind],
-			f->kind == FILE_SOURCE || f->kind == FILE_SYMLINK ? " " : "",
+		_cleanup_free_ char *path = log_escape(f->path), *what = log_escape(
 			f->kind == FILE_SOURCE ? f->source : f->kind == FILE_SYMLINK ? f->data : "");
+
+		fprintf(out, "  %s (%s%s%s)\n", path, kinds[f->kind],
+			f->kind == FILE_SOURCE || f->kind == FILE_SYMLINK ? " " : "", what);
 	}
 	return 0;
 }
