@@ -8,7 +8,8 @@
  *     target: /              where it lands (default /)
  *     owner: root            owner and group of everything copied (default root:root: the
  *     group: root            builder's uid never reaches the image)
- *   Modes, symlinks and mtimes are kept (mtimes clamped to SOURCE_DATE_EPOCH when set);
+ *   Modes, symlinks, hard links (within one target filesystem) and mtimes are kept
+ *   (mtimes clamped to SOURCE_DATE_EPOCH when set);
  *   devices, fifos and sockets are refused. Entries are copied in sorted order.
  * files:                     then each file, in order; exactly one of:
  *   - path: /etc/motd
@@ -267,13 +268,75 @@ static int64_t clamp_time(struct build *b, int64_t t)
 	return b->clamp_mtime && t > b->now ? b->now : t;
 }
 
+/* Overlay files with several names on the host: the first name each got in the target, so
+ * the others become hard links to it (same inode, right link count), as in a package. */
+struct link_seen {
+	dev_t dev;
+	ino_t ino;
+	char *path;              /* in the target */
+	const struct partition *part; /* the filesystem holding it */
+};
+
+struct links {
+	struct link_seen *v;
+	size_t n;
+};
+
+static void links_done(struct links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+}
+
+/* The partition whose filesystem holds `path` of the target: the longest mount point above
+ * it. Hard links cannot cross filesystems. */
+static const struct partition *part_holding(struct build *b, const char *path)
+{
+	const struct partition *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const char *m = b->parts[i].fs.mount;
+		size_t len = m ? strlen(m) : 0;
+
+		if (!m || (best && len <= best_len))
+			continue;
+		if (streq(m, "/") || (strncmp(path, m, len) == 0 && path[len] == '/')) {
+			best = &b->parts[i];
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/* Writes the overlay file s (nlink > 1) as a link to an earlier name of it, if there is one
+ * on the same filesystem: 1 when linked, 0 when the caller copies it (and it is recorded). */
+static int link_known(struct build *b, struct links *l, const struct stat *st, const char *d)
+{
+	const struct partition *part = part_holding(b, d);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].dev == st->st_dev && l->v[i].ino == st->st_ino &&
+		    l->v[i].part == part) {
+			int r = tree_link(b->tree, d, l->v[i].path);
+
+			return r < 0 ? r : 1;
+		}
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = (struct link_seen){
+		.dev = st->st_dev, .ino = st->st_ino, .path = xstrdup(d), .part = part,
+	};
+	return 0;
+}
+
 static int name_cmp(const struct dirent **x, const struct dirent **y)
 {
 	return strcmp((*x)->d_name, (*y)->d_name);
 }
 
 static int copy_tree(struct build *b, const char *src, const char *dst,
-		     const struct tree_attr *owner)
+		     const struct tree_attr *owner, struct links *links)
 {
 	struct dirent **list = NULL;
 	int n, r = 0;
@@ -300,7 +363,10 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 		if (S_ISDIR(st.st_mode)) {
 			r = tree_mkdir(b->tree, d, &a);
 			if (r >= 0)
-				r = copy_tree(b, s, d, owner);
+				r = copy_tree(b, s, d, owner, links);
+		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+			   (r = link_known(b, links, &st, d)) != 0) {
+			r = r < 0 ? r : 0; /* linked to its earlier name */
 		} else if (S_ISREG(st.st_mode)) {
 			_cleanup_close_ int fd = open(s, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -332,6 +398,7 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 static int files_run(struct build *b, void *priv)
 {
 	struct files_priv *p = priv;
+	_cleanup_(links_done) struct links links = { 0 };
 	int r;
 
 	for (size_t i = 0; i < p->n_overlays; i++) {
@@ -353,7 +420,7 @@ static int files_run(struct build *b, void *priv)
 			if ((r = tree_mkdir(b->tree, o->target, &a)) < 0)
 				return r;
 		}
-		if ((r = copy_tree(b, o->source, o->target, &owner)) < 0)
+		if ((r = copy_tree(b, o->source, o->target, &owner, &links)) < 0)
 			return r;
 		log_set_scope("files");
 	}
