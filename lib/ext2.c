@@ -71,6 +71,17 @@ void ext2_set_image(int fd, const char *name)
 	snprintf(image_name, sizeof(image_name), "%s", name ? name : "");
 }
 
+/* Messages name the output, not the temporary file it is built in. */
+static const char *shown_image(const char *image)
+{
+	struct stat a, b;
+
+	if (image_fd >= 0 && stat(image, &a) == 0 && fstat(image_fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return image_name;
+	return image;
+}
+
 /* When a write to the image failed because the disk holding it is full, says so: how much
  * is free there and how much more the image may need (its unallocated part, the image being
  * sparse). False when that is not the cause. */
@@ -203,7 +214,8 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 	err = ext2fs_initialize(p->manager ? p->io_name : image, EXT2_FLAG_64BITS, &param,
 				p->manager ? p->manager : unix_io_manager, &fs);
 	if (err)
-		return ext2_log_error(err, "cannot create a filesystem in '%s'", image);
+		return ext2_log_error(err, "cannot create a filesystem in '%s'",
+				      shown_image(image));
 	/* ext2fs_initialize() takes no I/O options: place the filesystem before any write. */
 	if (!p->manager) {
 		snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
@@ -286,7 +298,8 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 fail:
 	ext2fs_free(fs);
 	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
-			      fs_type_to_string(p->type), (unsigned long long)p->offset, image);
+			      fs_type_to_string(p->type), (unsigned long long)p->offset,
+			      shown_image(image));
 }
 
 int ext2_close(ext2_filsys *fs, const char *what)

@@ -23,6 +23,7 @@
  * Missing parent directories are created 0755 root:root. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -191,6 +192,44 @@ static void files_free(void *priv)
 	free(p);
 }
 
+/* The output (-o) must not be in an overlay directory (the build would copy its own
+ * temporary image into itself) nor be a source file (overwritten at the end). */
+static int check_output_outside(struct build *b, struct files_priv *p)
+{
+	_cleanup_free_ char *copy = NULL, *copy2 = NULL, *dir = NULL, *out = NULL;
+	struct stat ost;
+	bool out_exists;
+
+	if (!b->out_path)
+		return 0; /* check: nothing is written */
+	copy = xstrdup(b->out_path);
+	copy2 = xstrdup(b->out_path);
+	dir = realpath(dirname(copy), NULL);
+	if (!dir)
+		return 0; /* the driver reports a missing directory */
+	out = xasprintf("%s/%s", streq(dir, "/") ? "" : dir, basename(copy2));
+	out_exists = stat(out, &ost) == 0;
+	for (size_t i = 0; i < p->n_overlays; i++) {
+		_cleanup_free_ char *src = realpath(p->overlays[i].source, NULL);
+		size_t len = src ? strlen(src) : 0;
+
+		if (src && strncmp(out, src, len) == 0 && (out[len] == '/' || streq(src, "/")))
+			return node_error(p->overlays[i].node, "the output '%s' is inside overlay "
+					  "directory '%s', which the build copies: write the image "
+					  "elsewhere", b->out_path, p->overlays[i].source);
+	}
+	for (size_t i = 0; out_exists && i < p->n_files; i++) {
+		struct stat st;
+
+		if (p->files[i].kind == FILE_SOURCE && stat(p->files[i].source, &st) == 0 &&
+		    st.st_dev == ost.st_dev && st.st_ino == ost.st_ino)
+			return node_error(node_get(p->files[i].node, "source"), "'%s' is the output "
+					  "(-o '%s'): the build would overwrite it; write the image "
+					  "elsewhere", p->files[i].source, b->out_path);
+	}
+	return 0;
+}
+
 static int files_parse(struct build *b, void **ret_priv)
 {
 	struct node *files = node_get(b->recipe->root, "files");
@@ -221,6 +260,8 @@ static int files_parse(struct build *b, void **ret_priv)
 	}
 	if (!p->n_files && !p->n_overlays)
 		return 0;
+	if ((r = check_output_outside(b, p)) < 0)
+		return r;
 	p->node = files ? files : overlays;
 	if (!build_part_at(b, "/"))
 		return node_error(p->node, "no partition has a filesystem mounted at '/' to hold "

@@ -21,4 +21,5 @@ expect_eq $rc 1 "exit status"
 grep -Eq "^error: recipe.yml:3:9: files\[0\]: cannot write '/big': no space left on the disk holding 'small/x.img' \([0-9.]+ [KM]?i?B free; the image may need up to [0-9.]+ MiB more\)" err.txt ||
 	{ cat err.txt; fail "message"; }
 expect_eq "$(grep -c '^error: ' err.txt)" 2 "one message and the stage's"
+grep -q '\.x\.img\.' err.txt && { cat err.txt; fail "a message names the temporary file"; }
 expect_eq "$(ls -A small)" "" "nothing left on the full disk"
