@@ -118,9 +118,9 @@ static int check_output_path(const char *out)
 	copy2 = xstrdup(out);
 	dir = dirname(copy);
 	base = basename(copy2);
-	if (out[strlen(out) - 1] == '/' || streq(base, ".") || streq(base, ".."))
+	if (endswith(out, "/") || streq(base, ".") || streq(base, ".."))
 		return log_fail("output '%s' names a directory: give an image file name (like "
-				"'%s%simage.img')", out, out, out[strlen(out) - 1] == '/' ? "" : "/");
+				"'%s%simage.img')", out, out, endswith(out, "/") ? "" : "/");
 	if (strlen(base) > NAME_MAX)
 		return log_fail("output '%.40s...': file name longer than %d bytes", out, NAME_MAX);
 	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode))

@@ -311,9 +311,12 @@ static bool valid_name(const char *s)
 {
 	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
 		return false;
-	for (const char *p = s + 1; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("+-.", *p))
+	for (const char *p = s + 1; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (!islower(c) && !isdigit(c) && !strchr("+-.", c))
 			return false;
+	}
 	return true;
 }
 

@@ -636,8 +636,8 @@ static int claim_path(struct pipeline *p, size_t me, const char *path, enum deb_
 			*ret = CLAIM_SKIP;
 			return 0;
 		} else {
-			return log_fail("trying to overwrite '%s', which is also in package %s (%s)",
-					path, o->name, o->version);
+			return log_fail("trying to overwrite '%s', which is also in package %s "
+					"(%s)", path, o->name, o->version);
 		}
 	}
 	/* A directory where a file is (one nobody ships any more, or this package's own

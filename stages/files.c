@@ -221,11 +221,13 @@ static int check_output_outside(struct build *b, struct files_priv *p)
 	for (size_t i = 0; out_exists && i < p->n_files; i++) {
 		struct stat st;
 
-		if (p->files[i].kind == FILE_SOURCE && stat(p->files[i].source, &st) == 0 &&
+		const struct file_entry *f = &p->files[i];
+
+		if (f->kind == FILE_SOURCE && stat(f->source, &st) == 0 &&
 		    st.st_dev == ost.st_dev && st.st_ino == ost.st_ino)
-			return node_error(node_get(p->files[i].node, "source"), "'%s' is the output "
-					  "(-o '%s'): the build would overwrite it; write the image "
-					  "elsewhere", p->files[i].source, b->out_path);
+			return node_error(node_get(f->node, "source"), "'%s' is the output (-o "
+					  "'%s'): the build would overwrite it; write the image "
+					  "elsewhere", f->source, b->out_path);
 	}
 	return 0;
 }
