@@ -39,6 +39,33 @@ static void progress_clear_line(void)
 		fputs("\r\033[K", stderr);
 }
 
+void log_escape_to(FILE *out, const char *s, bool keep_newlines)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n' && keep_newlines)
+			fputc(c, out);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+char *log_escape(const char *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	log_escape_to(f, s, false);
+	fclose(f);
+	return buf;
+}
+
 void log_msgv(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
@@ -48,15 +75,22 @@ void log_msgv(enum log_level level, const char *fmt, va_list ap)
 		[LOG_DEBUG] = "debug: ",
 	};
 	FILE *out = stderr;
+	_cleanup_free_ char *msg = NULL;
 
 	if (level > log_level)
 		return;
+	/* Names from recipes and packages go into messages: a control character in one (an
+	 * escape sequence) is shown escaped, never sent to the terminal. Newlines stay: some
+	 * messages quote output line by line. */
+	msg = xvasprintf(fmt, ap);
 	pthread_mutex_lock(&log_lock);
 	progress_clear_line();
 	fputs(prefix[level], out);
-	if (log_scope[0])
-		fprintf(out, "%s: ", log_scope);
-	vfprintf(out, fmt, ap);
+	if (log_scope[0]) {
+		log_escape_to(out, log_scope, false);
+		fputs(": ", out);
+	}
+	log_escape_to(out, msg, true);
 	fputc('\n', out);
 	fflush(out);
 	pthread_mutex_unlock(&log_lock);

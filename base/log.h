@@ -19,6 +19,10 @@ void log_set_scope(const char *scope);
 
 void log_msg(enum log_level level, const char *fmt, ...) _printf_(2, 3);
 void log_msgv(enum log_level level, const char *fmt, va_list ap);
+/* Writes s with control characters escaped ("\x1b", "\n"; newlines kept when asked), so a
+ * name from a recipe or a package never drives the terminal. */
+void log_escape_to(FILE *out, const char *s, bool keep_newlines);
+char *log_escape(const char *s); /* the same, as a new string */
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

@@ -86,6 +86,9 @@ static inline bool streq_ptr(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
+/* Non-empty, without blanks or control characters: one field of a line such as fstab(5)'s,
+ * whose fields are separated by blanks and lines by newlines. */
+bool str_is_word(const char *s);
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 

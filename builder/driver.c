@@ -3,9 +3,12 @@
  * temporary file next to the output, renamed only when everything succeeded. */
 #include "driver.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -32,8 +35,15 @@ static void arm_signals(const char *path)
 
 	snprintf(tmp_for_signal, sizeof(tmp_for_signal), "%s", path);
 	tmp_armed = 1;
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		signal(sigs[i], on_signal);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction old, sa = { .sa_handler = on_signal };
+
+		/* A signal the caller ignores (nohup, trap '' HUP) stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 static void disarm_signals(void)
@@ -97,7 +107,88 @@ static void remove_tmp(struct build *b)
 	b->fd = -1;
 	if (b->tmp_path)
 		unlink(b->tmp_path);
+	ext2_set_image(-1, NULL);
 	disarm_signals();
+}
+
+/* The output path itself, before the recipe is read: one message for a name that cannot be
+ * an image file, rather than a failed rename after the whole build. */
+static int check_output_path(const char *out)
+{
+	_cleanup_free_ char *copy = NULL, *copy2 = NULL;
+	const char *dir, *base;
+	struct stat st;
+
+	if (!*out)
+		return log_fail("the output path is empty: give an image file name with -o");
+	copy = xstrdup(out);
+	copy2 = xstrdup(out);
+	dir = dirname(copy);
+	base = basename(copy2);
+	if (endswith(out, "/") || streq(base, ".") || streq(base, ".."))
+		return log_fail("output '%s' names a directory: give an image file name (like "
+				"'%s%simage.img')", out, out, endswith(out, "/") ? "" : "/");
+	if (strlen(base) > NAME_MAX)
+		return log_fail("output '%.40s...': file name longer than %d bytes", out, NAME_MAX);
+	if (stat(out, &st) == 0 && !S_ISREG(st.st_mode))
+		return log_fail("output '%s' exists and is not a regular file (mkbootmedia writes "
+				"image files; dd them to a device)", out);
+	if (stat(dir, &st) < 0)
+		return log_errno(errno, "cannot write output '%s': directory '%s'", out, dir);
+	if (!S_ISDIR(st.st_mode))
+		return log_fail("cannot write output '%s': '%s' is not a directory", out, dir);
+	return 0;
+}
+
+/* The output must not be a file the build reads: the recipe or one it includes. (The
+ * stages check their own inputs, e.g. overlays and sources, against b->out_path.) */
+static int check_output_not_input(struct build *b)
+{
+	struct stat out, st;
+
+	if (stat(b->out_path, &out) < 0)
+		return 0; /* nothing there yet: not an input */
+	for (char **f = b->recipe->files; f && *f; f++)
+		if (stat(*f, &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino)
+			return log_fail("output '%s' is the recipe file '%s': the build would "
+					"overwrite it; write the image elsewhere", b->out_path, *f);
+	return 0;
+}
+
+/* The temporary image's name in the output's directory: ".NAME.XXXXXX", with NAME cut so
+ * that the name, and the scratch names other stages derive from it (".grub-XXXXXX"), stay
+ * within NAME_MAX. */
+#define TMP_SUFFIX_MAX 12
+static char *tmp_prefix(const char *base)
+{
+	int keep = NAME_MAX - TMP_SUFFIX_MAX - (int)strlen("..XXXXXX");
+
+	return xasprintf(".%.*s.", keep, base);
+}
+
+/* A build killed with SIGKILL leaves its temporary image: the next build to the same
+ * output removes those no running build holds (each build keeps a lock on its own). */
+static void remove_stale_tmp(const char *dir, const char *prefix)
+{
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	size_t plen = strlen(prefix);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+
+		if (strncmp(e->d_name, prefix, plen) != 0 || strlen(e->d_name) != plen + 6)
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		if (unlink(path) == 0)
+			log_info("removed '%s', left by an interrupted build", path);
+	}
 }
 
 /* Creates the temporary image next to the output: this is where an unwritable output path
@@ -105,15 +196,14 @@ static void remove_tmp(struct build *b)
 static int create_tmp(struct build *b)
 {
 	_cleanup_free_ char *copy = xstrdup(b->out_path), *copy2 = xstrdup(b->out_path);
+	_cleanup_free_ char *prefix = NULL;
 	const char *dir = dirname(copy), *base = basename(copy2);
-	struct stat st;
 	mode_t mask;
 	int fd;
 
-	if (stat(b->out_path, &st) == 0 && !S_ISREG(st.st_mode))
-		return log_fail("output '%s' exists and is not a regular file (mkbootmedia writes "
-				"image files; dd them to a device)", b->out_path);
-	b->tmp_path = xasprintf("%s/.%s.XXXXXX", dir, base);
+	prefix = tmp_prefix(base);
+	remove_stale_tmp(dir, prefix);
+	b->tmp_path = xasprintf("%s/%sXXXXXX", dir, prefix);
 	fd = mkostemp(b->tmp_path, O_CLOEXEC);
 	if (fd < 0) {
 		int r = -errno;
@@ -122,8 +212,11 @@ static int create_tmp(struct build *b)
 		b->tmp_path = NULL;
 		return log_errno(r, "cannot write output '%s'", b->out_path);
 	}
+	/* Held until the end: tells remove_stale_tmp() this one is in use. */
+	flock(fd, LOCK_EX | LOCK_NB);
 	arm_signals(b->tmp_path);
 	b->fd = fd;
+	ext2_set_image(fd, b->out_path);
 	mask = umask(0);
 	umask(mask);
 	if (fchmod(fd, 0666 & ~mask) < 0) {
@@ -144,11 +237,18 @@ static int print_plan(struct build *b, void **priv, bool *active)
 	printf("\n");
 	for (size_t i = 0; i < n_stages; i++) {
 		if (active[i] && stages[i]->plan) {
+			_cleanup_free_ char *text = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&text, &len);
 			int r;
 
 			log_set_scope(stages[i]->name);
-			r = stages[i]->plan(b, priv[i], stdout);
+			r = stages[i]->plan(b, priv[i], f);
 			log_set_scope(NULL);
+			fclose(f);
+			/* Paths and names come from the recipe: no control character reaches
+			 * the terminal. */
+			log_escape_to(stdout, text, true);
 			if (r < 0)
 				return r;
 		}
@@ -213,15 +313,17 @@ static int run_stages(struct build *b, void **priv, bool *active)
 	else
 		build_fs_finish(b, true);
 	if (r >= 0 && fsync(b->fd) < 0)
-		r = log_errno(errno, "cannot write '%s'", b->tmp_path);
+		r = log_errno(errno, "cannot write output '%s'", b->out_path);
 	if (r >= 0 && rename(b->tmp_path, b->out_path) < 0)
-		r = log_errno(errno, "cannot rename '%s' to '%s'", b->tmp_path, b->out_path);
+		r = log_errno(errno, "cannot write output '%s' (renaming the finished image '%s')",
+			      b->out_path, b->tmp_path);
 	if (r < 0) {
 		remove_tmp(b);
 		return r;
 	}
 	close(b->fd);
 	b->fd = -1;
+	ext2_set_image(-1, NULL);
 	disarm_signals();
 	print_summary(b, secs, active);
 	return 0;
@@ -272,9 +374,15 @@ int driver_main(const struct driver_options *o)
 	r = init_time(&b);
 	if (r < 0)
 		return r;
+	if (o->output && (r = check_output_path(o->output)) < 0)
+		return r;
 	r = recipe_load(o->recipe, o->defines, &b.recipe);
 	if (r < 0)
 		return r;
+	if (o->output && (r = check_output_not_input(&b)) < 0) {
+		recipe_free(b.recipe);
+		return r;
+	}
 	if (o->seed)
 		b.seed = xstrdup(o->seed);
 	r = node_check_tree(b.recipe->root, b.keys);

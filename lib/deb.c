@@ -9,8 +9,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <ctype.h>
 #include <lzma.h>
+#include <strings.h>
 #include <sys/stat.h>
+
+#include "deb822.h"
+#include "debver.h"
 
 #define AR_MAGIC "!<arch>\n"
 #define AR_HDR 60
@@ -301,6 +306,108 @@ static int member_cmp(const void *a, const void *b)
 	return strcmp(((const struct deb_member *)a)->name, ((const struct deb_member *)b)->name);
 }
 
+/* dpkg's package names: a lowercase letter or digit, then those and "+-." */
+static bool valid_name(const char *s)
+{
+	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return false;
+	for (const char *p = s + 1; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (!islower(c) && !isdigit(c) && !strchr("+-.", c))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_arch(const char *s)
+{
+	if (!*s || *s == '-')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
+			return false;
+	return true;
+}
+
+/* The control file as dpkg checks it before unpacking: one stanza, each field once, none of
+ * the fields only dpkg's own database may hold, and a valid name, version and architecture
+ * (the name and architecture become file names under /var/lib/dpkg/info). An unpacker copies
+ * the fields into the status file, where any of these would make dpkg refuse the database. */
+static int control_check(struct deb *d, const struct deb_member *c)
+{
+	static const char *const status_only[] = {
+		"Status", "Config-Version", "Conffiles", "Triggers-Pending", "Triggers-Awaited",
+	};
+	static const char *const required[] = { "Package", "Version", "Architecture" };
+	struct deb822 *ctl = NULL;
+	const struct deb822_stanza *st;
+	const char *v;
+	int r;
+	_cleanup_free_ char *msg = NULL;
+
+	r = deb822_parse_quiet(xstrndup(c->data, c->size), c->size, "control", &msg, &ctl);
+	if (r < 0) {
+		_cleanup_free_ char *pr = printable(msg);
+
+		return fail(d, r, "%s", pr);
+	}
+	if (ctl->n_stanzas != 1) {
+		r = fail(d, -EINVAL, "control: %zu stanzas, a package has exactly one",
+			 ctl->n_stanzas);
+		goto out;
+	}
+	st = &ctl->stanzas[0];
+	for (size_t i = 0; i < st->n_fields; i++) {
+		_cleanup_free_ char *name = printable(st->fields[i].name);
+
+		for (size_t k = 0; k < i; k++)
+			if (strcasecmp(st->fields[k].name, st->fields[i].name) == 0) {
+				r = fail(d, -EINVAL, "control:%u: duplicate value for '%s' field",
+					 st->fields[i].line, name);
+				goto out;
+			}
+		for (size_t k = 0; k < ARRAY_SIZE(status_only); k++)
+			if (strcasecmp(st->fields[i].name, status_only[k]) == 0) {
+				r = fail(d, -EINVAL, "control:%u: value for '%s' field not allowed "
+					 "in a package (only dpkg's status file has it)",
+					 st->fields[i].line, status_only[k]);
+				goto out;
+			}
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(required); k++)
+		if (!deb822_get(st, required[k]) || !*deb822_get(st, required[k])) {
+			r = fail(d, -EINVAL, "control: missing '%s' field", required[k]);
+			goto out;
+		}
+	v = deb822_get(st, "Package");
+	if (!valid_name(v)) {
+		_cleanup_free_ char *pr = printable(v);
+
+		r = fail(d, -EINVAL, "control: invalid package name '%s' (lowercase letters, "
+			 "digits and '+-.', starting with a letter or digit)", pr);
+		goto out;
+	}
+	v = deb822_get(st, "Version");
+	if (!debver_valid(v)) {
+		_cleanup_free_ char *pr = printable(v);
+
+		r = fail(d, -EINVAL, "control: invalid version '%s'", pr);
+		goto out;
+	}
+	v = deb822_get(st, "Architecture");
+	if (!valid_arch(v)) {
+		_cleanup_free_ char *pr = printable(v);
+
+		r = fail(d, -EINVAL, "control: invalid architecture '%s'", pr);
+		goto out;
+	}
+	r = 0;
+out:
+	deb822_free(ctl);
+	return r;
+}
+
 static int control_read(struct deb *d, const char *member, enum comp comp, const char *buf,
 			size_t size)
 {
@@ -381,7 +488,8 @@ static int control_read(struct deb *d, const char *member, enum comp comp, const
 					  .size = (size_t)sz,
 					  .mode = archive_entry_perm(e) & 07777 };
 	}
-	qsort(d->members, d->n_members, sizeof(*d->members), member_cmp);
+	if (d->n_members > 1) /* an empty control.tar leaves members NULL */
+		qsort(d->members, d->n_members, sizeof(*d->members), member_cmp);
 	for (size_t i = 1; i < d->n_members; i++)
 		if (streq(d->members[i - 1].name, d->members[i].name)) {
 			r = fail(d, -EINVAL, "%s: entry '%s' appears twice", member,
@@ -392,7 +500,7 @@ static int control_read(struct deb *d, const char *member, enum comp comp, const
 		r = fail(d, -EINVAL, "%s: no 'control' file", member);
 		goto out;
 	}
-	r = 0;
+	r = control_check(d, deb_control(d, "control"));
 out:
 	archive_read_free(a);
 	return r;

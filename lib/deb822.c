@@ -32,7 +32,20 @@ static unsigned line_of(const char *text, const char *pos)
 	return line;
 }
 
-int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
+/* The message of a parse error, kept for the caller to log or pass on. */
+static int parse_error(char **ret_msg, const char *fmt, ...) _printf_(2, 3);
+static int parse_error(char **ret_msg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*ret_msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
+		       struct deb822 **ret)
 {
 	_cleanup_free_ struct deb822_field *fields = NULL;
 	_cleanup_free_ struct deb822_stanza *stanzas = NULL;
@@ -47,10 +60,9 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 	buf = xrealloc(text, len + 1);
 	buf[len] = 0;
 	nul = memchr(buf, 0, len);
-	if (nul) {
-		log_error("%s:%u: NUL byte in control data", what, line_of(buf, nul));
-		return -EINVAL;
-	}
+	if (nul)
+		return parse_error(ret_msg, "%s:%u: NUL byte in control data", what,
+				   line_of(buf, nul));
 
 	p = buf;
 	end = buf + len;
@@ -82,10 +94,9 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 			e--;
 
 		if (is_blank(*p)) {
-			if (!w) {
-				log_error("%s:%u: continuation line outside a field", what, line);
-				return -EINVAL;
-			}
+			if (!w)
+				return parse_error(ret_msg, "%s:%u: continuation line outside a "
+						   "field", what, line);
 			/* An empty first line ("Conffiles:") does not start the value with '\n'. */
 			if (w > vstart)
 				*w++ = '\n';
@@ -98,20 +109,15 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 		if (w)
 			*w = 0;
 		colon = memchr(p, ':', e - p);
-		if (!colon) {
-			log_error("%s:%u: expected 'Name: value', found no ':'", what, line);
-			return -EINVAL;
-		}
-		if (colon == p) {
-			log_error("%s:%u: empty field name", what, line);
-			return -EINVAL;
-		}
+		if (!colon)
+			return parse_error(ret_msg, "%s:%u: expected 'Name: value', found no "
+					   "':'", what, line);
+		if (colon == p)
+			return parse_error(ret_msg, "%s:%u: empty field name", what, line);
 		for (q = p; q < colon; q++)
-			if (is_blank(*q)) {
-				log_error("%s:%u: blank in field name '%.*s'", what, line,
-					  (int)(colon - p), p);
-				return -EINVAL;
-			}
+			if (is_blank(*q))
+				return parse_error(ret_msg, "%s:%u: blank in field name '%.*s'",
+						   what, line, (int)(colon - p), p);
 		*colon = 0;
 		for (q = colon + 1; q < e && is_blank(*q); q++)
 			;
@@ -146,6 +152,16 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 		fields = NULL;
 	*ret = d;
 	return 0;
+}
+
+int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = deb822_parse_quiet(text, len, what, &msg, ret);
+
+	if (r < 0)
+		log_error("%s", msg);
+	return r;
 }
 
 struct deb822 *deb822_free(struct deb822 *d)

@@ -32,6 +32,9 @@ struct deb822 {
  * neither "Name: value", a continuation, nor blank is an error logged as
  * "what:LINE: ..." and returned as -EINVAL. A PGP-signed InRelease is not handled here. */
 int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret);
+/* The same without logging (for worker threads): the message goes to *ret_msg instead. */
+int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
+		       struct deb822 **ret);
 struct deb822 *deb822_free(struct deb822 *d);
 
 /* The field's value, or NULL; the name is compared case-insensitively. */

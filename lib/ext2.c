@@ -2,8 +2,15 @@
 #include "ext2.h"
 
 #include <et/com_err.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
+
+/* The image file the filesystems live in, to explain a failed write (ext2_set_image). */
+static int image_fd = -1;
+static char image_name[4096];
 
 const char *ext2_kind_to_string(enum ext2_kind k)
 {
@@ -37,6 +44,64 @@ int ext2_errno(errcode_t err)
 	}
 }
 
+static void register_table(void)
+{
+	initialize_ext2_error_table();
+}
+
+const char *ext2_strerror(errcode_t err)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	/* com_err knows libext2fs's codes only once its table is added; without it every
+	 * message reads "Unknown code ext2 N". */
+	pthread_once(&once, register_table);
+	return error_message(err);
+}
+
+void ext2_set_image(int fd, const char *name)
+{
+	image_fd = fd;
+	snprintf(image_name, sizeof(image_name), "%s", name ? name : "");
+}
+
+/* Messages name the output, not the temporary file it is built in. */
+static const char *shown_image(const char *image)
+{
+	struct stat a, b;
+
+	if (image_fd >= 0 && stat(image, &a) == 0 && fstat(image_fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return image_name;
+	return image;
+}
+
+/* When a write to the image failed because the disk holding it is full, says so: how much
+ * is free there and how much more the image may need (its unallocated part, the image being
+ * sparse). False when that is not the cause. */
+static bool explain_full(errcode_t err, const char *what)
+{
+	char fr[32], nd[32];
+	struct statvfs vfs;
+	struct stat st;
+	uint64_t avail, alloc, need;
+
+	if (image_fd < 0 || (err != EXT2_ET_SHORT_WRITE && err != ENOSPC && err != EDQUOT))
+		return false;
+	if (fstatvfs(image_fd, &vfs) < 0 || fstat(image_fd, &st) < 0)
+		return false;
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	alloc = (uint64_t)st.st_blocks * 512;
+	need = (uint64_t)st.st_size > alloc ? (uint64_t)st.st_size - alloc : 0;
+	/* A short write with room to spare has another cause. */
+	if (err == EXT2_ET_SHORT_WRITE && (need == 0 || avail >= need))
+		return false;
+	log_error("%s: no space left on the disk holding '%s' (%s free; the image may need up "
+		  "to %s more): free space there, or write the image elsewhere", what,
+		  image_name, format_bytes(fr, avail), format_bytes(nd, need));
+	return true;
+}
+
 int ext2_log_error(errcode_t err, const char *fmt, ...)
 {
 	char buf[1024];
@@ -45,7 +110,9 @@ int ext2_log_error(errcode_t err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	log_error("%s: %s", buf, error_message(err));
+	if (explain_full(err, buf))
+		return -ENOSPC;
+	log_error("%s: %s", buf, ext2_strerror(err));
 	return ext2_errno(err);
 }
 
@@ -116,6 +183,7 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 	char opts[64];
 	errcode_t err;
 
+	ext2_strerror(0); /* registers the error table, for everyone that prints one */
 	if (!bs)
 		bs = p->size < 512ULL << 20 ? 1024 : 4096;
 	if (!isize)
@@ -140,7 +208,8 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 	err = ext2fs_initialize(p->manager ? p->io_name : image, EXT2_FLAG_64BITS, &param,
 				p->manager ? p->manager : unix_io_manager, &fs);
 	if (err)
-		return ext2_log_error(err, "cannot create a filesystem in '%s'", image);
+		return ext2_log_error(err, "cannot create a filesystem in '%s'",
+				      shown_image(image));
 	/* ext2fs_initialize() takes no I/O options: place the filesystem before any write. */
 	if (!p->manager) {
 		snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
@@ -223,7 +292,8 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 fail:
 	ext2fs_free(fs);
 	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
-			      ext2_kind_to_string(p->type), (unsigned long long)p->offset, image);
+			      ext2_kind_to_string(p->type), (unsigned long long)p->offset,
+			      shown_image(image));
 }
 
 int ext2_close(ext2_filsys *fs, const char *what)

@@ -49,6 +49,11 @@ void ext2_abandon(ext2_filsys *fs);
 
 /* Logs "<what>: <libext2fs message>" and returns a matching -errno. */
 int ext2_log_error(errcode_t err, const char *fmt, ...) _printf_(2, 3);
+/* The text of a libext2fs error code (the ext2 error table is registered on first use). */
+const char *ext2_strerror(errcode_t err);
+/* The image file the filesystems are written to (fd -1: none), named `name` in messages: a
+ * write that fails because the disk holding it is full then says so, and by how much. */
+void ext2_set_image(int fd, const char *name);
 /* The -errno matching err, without logging. */
 int ext2_errno(errcode_t err);
 /* The directory entry file type (EXT2_FT_*) of an inode mode. */

@@ -1303,3 +1303,37 @@ int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret)
 	ret->gid = inode_gid(inode);
 	return 0;
 }
+
+int tree_stat(struct tree *t, const char *path, struct tree_stat *ret)
+{
+	struct tree_loc loc;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	int r = open_existing(t, path, &loc, &ino, &inode);
+
+	if (r <= 0)
+		return r == 0 ? -ENOENT : r;
+	ret->mode = inode.i_mode;
+	ret->size = EXT2_I_SIZE(&inode);
+	ret->uid = inode_uid(inode);
+	ret->gid = inode_gid(inode);
+	return 0;
+}
+
+int tree_remove(struct tree *t, const char *path)
+{
+	struct tree_loc loc;
+	struct ext2_inode inode;
+	ext2_ino_t ino;
+	int r;
+
+	r = resolve(t, path, false, false, &loc);
+	if (r < 0)
+		return r;
+	if (!loc.name[0])
+		return log_fail("cannot remove the root directory");
+	r = lookup_loc(&loc, &ino, &inode);
+	if (r <= 0)
+		return r == 0 ? -ENOENT : r;
+	return remove_entry(t, &loc, ino, &inode);
+}

@@ -88,3 +88,8 @@ struct tree_stat {
 	gid_t gid;
 };
 int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret);
+/* The same, following a final symlink (the type of what it leads to). */
+int tree_stat(struct tree *t, const char *path, struct tree_stat *ret);
+/* Removes a non-directory (the name; the inode with its last link). -ENOENT when absent,
+ * -EISDIR for a directory. */
+int tree_remove(struct tree *t, const char *path);

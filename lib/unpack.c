@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 
 #include "deb.h"
+#include "deb822.h"
+#include "depends.h"
 #include "log.h"
 
 #define RING_SIZE (4u << 20)  /* per package in flight */
@@ -45,6 +47,23 @@ struct job {
 	bool claimed;
 };
 
+/* Who ships each path so far, as dpkg's file database knows it: the package that owns it as
+ * a non-directory (with the index of the path in its list), and whether some package ships
+ * it as a directory. Packages are applied one at a time, by the writer thread only. */
+struct owner {
+	char *path;
+	size_t file_pkg;  /* 1 + index of the package owning a non-directory here; 0: none */
+	size_t file_idx;  /* its index in that package's list */
+	size_t dir_pkg;   /* 1 + index of the first package shipping a directory here; 0: none */
+	size_t last_pkg;  /* 1 + index of the last package that listed it */
+	size_t list_idx;  /* the index of the path in that package's list */
+};
+
+struct owners {
+	struct owner *v; /* open addressing, grown at half full */
+	size_t n, cap;
+};
+
 struct pipeline {
 	const struct unpack_opts *o;
 	struct job *jobs;
@@ -53,6 +72,8 @@ struct pipeline {
 	size_t writing;   /* the job the writer is on */
 	bool abort;
 	unsigned lzma_threads;
+	struct pkg_state *states; /* the writer's, one per package */
+	struct owners owners;     /* the writer's */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -271,20 +292,25 @@ struct member {
 
 struct pkg_state {
 	char *name;          /* Package: */
+	char *version;       /* Version: */
 	char *arch;          /* Architecture: */
+	struct dep_list replaces; /* Replaces: */
 	bool ma_same;        /* Multi-Arch: same, whose info files carry ":arch" */
 	struct member *members;
 	size_t n_members;
 	char **conffiles;    /* "/etc/foo" */
 	char (*conffile_md5)[33]; /* hex MD5 of each conffile as unpacked ("" if absent) */
-	char **list;         /* every path, as dpkg lists it */
+	char **list;         /* every path, as dpkg lists it ("" once taken over) */
+	size_t n_list;
 	char *status;        /* the status stanza, once done */
 };
 
 static void pkg_state_done(struct pkg_state *s)
 {
 	free(s->name);
+	free(s->version);
 	free(s->arch);
+	dep_list_done(&s->replaces);
 	for (size_t i = 0; i < s->n_members; i++) {
 		free(s->members[i].name);
 		free(s->members[i].data);
@@ -295,6 +321,65 @@ static void pkg_state_done(struct pkg_state *s)
 	strv_free(s->list);
 	free(s->status);
 	memset(s, 0, sizeof(*s));
+}
+
+static size_t path_hash(const char *s)
+{
+	size_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static struct owner *owner_get(struct owners *o, const char *path)
+{
+	size_t i;
+
+	if (2 * (o->n + 1) > o->cap) {
+		struct owners g = { .cap = o->cap ? 2 * o->cap : 4096 };
+
+		g.v = xcalloc(g.cap, sizeof(*g.v));
+		for (size_t k = 0; k < o->cap; k++) {
+			if (!o->v[k].path)
+				continue;
+			for (i = path_hash(o->v[k].path) & (g.cap - 1); g.v[i].path;
+			     i = (i + 1) & (g.cap - 1))
+				;
+			g.v[i] = o->v[k];
+		}
+		free(o->v);
+		g.n = o->n;
+		*o = g;
+	}
+	for (i = path_hash(path) & (o->cap - 1); o->v[i].path; i = (i + 1) & (o->cap - 1))
+		if (streq(o->v[i].path, path))
+			return &o->v[i];
+	o->v[i].path = xstrdup(path);
+	o->n++;
+	return &o->v[i];
+}
+
+static void owners_done(struct owners *o)
+{
+	for (size_t i = 0; i < o->cap; i++)
+		free(o->v[i].path);
+	free(o->v);
+}
+
+/* Whether package a declares Replaces on package b (by name, with a version relation that
+ * b's version satisfies), as dpkg's does_replace(). */
+static bool does_replace(const struct pkg_state *a, const struct pkg_state *b)
+{
+	for (size_t i = 0; i < a->replaces.n; i++)
+		for (size_t k = 0; k < a->replaces.alts[i].n; k++) {
+			const struct dep_atom *at = &a->replaces.alts[i].atoms[k];
+
+			if (streq(at->name, b->name) &&
+			    dep_version_satisfies(at->op, b->version, at->version))
+				return true;
+		}
+	return false;
 }
 
 static const struct member *member_get(const struct pkg_state *s, const char *name)
@@ -319,6 +404,21 @@ static char *control_field(const char *control, const char *field)
 		}
 	}
 	return NULL;
+}
+
+/* The whole value of a control field (continuation lines joined), or NULL. */
+static char *control_value(const char *control, const char *field)
+{
+	struct deb822 *d = NULL;
+	_cleanup_free_ char *msg = NULL;
+	char *v = NULL;
+
+	if (deb822_parse_quiet(xstrdup(control), strlen(control), "control", &msg, &d) < 0)
+		return NULL;
+	if (d->n_stanzas && deb822_get(&d->stanzas[0], field))
+		v = xstrdup(deb822_get(&d->stanzas[0], field));
+	deb822_free(d);
+	return v;
 }
 
 bool unpack_path_skipped(char *const *exclude, char *const *include, const char *path,
@@ -352,19 +452,6 @@ static int64_t clamp(const struct unpack_opts *o, int64_t t)
 	return o->clamp_mtime > 0 && t > o->clamp_mtime ? o->clamp_mtime : t;
 }
 
-/* A directory from a package: created when missing; an existing one (or a symlink to one,
- * like /lib on a merged-/usr root) is left as it is, as dpkg does. */
-static int apply_dir(struct tree *t, const char *path, const struct tree_attr *a)
-{
-	int r = tree_exists(t, path);
-
-	if (r < 0)
-		return r;
-	if (r > 0)
-		return 0;
-	return tree_mkdir(t, path, a);
-}
-
 static int write_member_file(const struct unpack_opts *o, const char *path, const char *data,
 			     size_t size, unsigned mode)
 {
@@ -373,28 +460,43 @@ static int write_member_file(const struct unpack_opts *o, const char *path, cons
 	return tree_write(o->tree, path, &a, data, size);
 }
 
+static char *info_base(const struct pkg_state *s)
+{
+	return s->ma_same ? xasprintf(ADMINDIR "/info/%s:%s", s->name, s->arch)
+			  : xasprintf(ADMINDIR "/info/%s", s->name);
+}
+
+/* Each package's .list, once every package is in: the paths it still owns, each once. */
+static int write_lists(const struct unpack_opts *o, struct pkg_state *states, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *base = info_base(&states[i]), *p = NULL, *list = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&list, &len);
+		int r;
+
+		for (char **l = states[i].list; l && *l; l++)
+			if (**l) /* "": taken over by a package that replaces this one */
+				fprintf(f, "%s\n", *l);
+		fclose(f);
+		p = xasprintf("%s.list", base);
+		r = write_member_file(o, p, list, len, 0644);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* Info files and the status stanza once a package is unpacked. */
 static int finish_pkg(const struct unpack_opts *o, struct pkg_state *s)
 {
 	const struct member *control = member_get(s, "control");
-	_cleanup_free_ char *base = NULL, *list = NULL, *stanza = NULL;
-	size_t list_len = 0;
+	_cleanup_free_ char *base = NULL, *stanza = NULL;
 	FILE *f;
 	int r;
 
-	base = s->ma_same ? xasprintf(ADMINDIR "/info/%s:%s", s->name, s->arch)
-			  : xasprintf(ADMINDIR "/info/%s", s->name);
-	f = open_memstream(&list, &list_len);
-	for (char **l = s->list; l && *l; l++)
-		fprintf(f, "%s\n", *l);
-	fclose(f);
-	{
-		_cleanup_free_ char *p = xasprintf("%s.list", base);
-
-		r = write_member_file(o, p, list, list_len, 0644);
-		if (r < 0)
-			return r;
-	}
+	/* The .list is written last (write_lists): a later package may take files over. */
+	base = info_base(s);
 	for (size_t i = 0; i < s->n_members; i++) {
 		_cleanup_free_ char *p = NULL;
 
@@ -420,7 +522,9 @@ static int finish_pkg(const struct unpack_opts *o, struct pkg_state *s)
 			size_t ll = strcspn(c, "\n");
 			bool is_field = c[0] != ' ' && c[0] != '\t';
 
-			if (ll == 0 || (ll == 1 && c[0] == '\r')) {
+			/* Blank and comment lines: the control file was checked as one stanza
+			 * with comments skipped (deb_open). */
+			if (ll == 0 || (ll == 1 && c[0] == '\r') || c[0] == '#') {
 				c += ll + (c[ll] ? 1 : 0);
 				continue;
 			}
@@ -460,10 +564,103 @@ static int conffile_index(const struct pkg_state *s, const char *path)
 	return -1;
 }
 
-/* Applies one package's records. */
-static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
-		   struct unpack_stats *st)
+/* Skips the data records of a regular file entry that is not written. */
+static void drain(struct job *j, uint64_t left)
 {
+	while (left > 0) {
+		struct rec data;
+		size_t got;
+
+		ring_get(&j->ring, &data, sizeof(data));
+		for (uint64_t k = data.size; k > 0; k -= got) {
+			ring_peek(&j->ring, k, &got);
+			ring_consume(&j->ring, got);
+		}
+		left -= data.size;
+	}
+}
+
+enum claim { CLAIM_WRITE, CLAIM_KEEP_DIR, CLAIM_SKIP };
+
+/* dpkg's file conflict rules for entry `path` of package `me` (its index in p->states):
+ * directories are shared; a non-directory another package ships may be overwritten only by a
+ * package that Replaces it (the path then leaves that package's list), and is kept when that
+ * package Replaces this one (the entry is skipped); a symlink over a directory keeps the
+ * directory. */
+static int claim_path(struct pipeline *p, size_t me, const char *path, enum deb_type type,
+		      enum claim *ret, struct owner **ret_owner)
+{
+	struct pkg_state *s = &p->states[me];
+	struct owner *ow = owner_get(&p->owners, path);
+	struct tree *t = p->o->tree;
+	struct tree_stat ts;
+	bool existing_dir = false, existing = false;
+	int r;
+
+	*ret_owner = ow;
+	*ret = CLAIM_WRITE;
+	if (type == DEB_DIR || (type == DEB_SYMLINK && ow->dir_pkg)) {
+		r = tree_stat(t, path, &ts);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		existing = r == 0;
+		existing_dir = existing && LINUX_S_ISDIR(ts.mode);
+	}
+	if (existing_dir) {
+		*ret = CLAIM_KEEP_DIR;
+		return 0;
+	}
+	if (type != DEB_DIR && ow->dir_pkg) {
+		const struct pkg_state *o = &p->states[ow->dir_pkg - 1];
+
+		if (ow->dir_pkg - 1 != me && does_replace(o, s)) {
+			*ret = CLAIM_SKIP;
+			return 0;
+		}
+		return log_fail("trying to overwrite directory '%s' in package %s (%s) with "
+				"nondirectory", path, o->name, o->version);
+	}
+	if (ow->file_pkg && ow->file_pkg - 1 != me) {
+		struct pkg_state *o = &p->states[ow->file_pkg - 1];
+
+		if (o->ma_same && s->ma_same && streq(o->name, s->name))
+			return 0; /* instances of one Multi-Arch: same package share files */
+		if (does_replace(s, o)) {
+			log_debug("replacing '%s' of package %s (%s)", path, o->name, o->version);
+			free(o->list[ow->file_idx]);
+			o->list[ow->file_idx] = xstrdup("");
+			ow->file_pkg = 0;
+		} else if (does_replace(o, s)) {
+			log_debug("keeping '%s' of package %s (%s), which replaces this one", path,
+				  o->name, o->version);
+			*ret = CLAIM_SKIP;
+			return 0;
+		} else {
+			return log_fail("trying to overwrite '%s', which is also in package %s "
+					"(%s)", path, o->name, o->version);
+		}
+	}
+	/* A directory where a file is (one nobody ships any more, or this package's own
+	 * earlier entry): the file goes, as dpkg moves it aside. */
+	if (type == DEB_DIR && existing) {
+		r = tree_remove(t, path);
+		if (r < 0)
+			return r;
+		if (ow->file_pkg) {
+			free(s->list[ow->file_idx]);
+			s->list[ow->file_idx] = xstrdup("");
+			ow->file_pkg = 0;
+			ow->last_pkg = 0;
+		}
+	}
+	return 0;
+}
+
+/* Applies one package's records. */
+static int consume(struct pipeline *p, size_t me, struct unpack_stats *st)
+{
+	struct job *j = &p->jobs[me];
+	struct pkg_state *s = &p->states[me];
 	const struct unpack_opts *o = p->o;
 	struct tree *t = o->tree;
 	bool control_done = false;
@@ -519,11 +716,21 @@ static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
 				goto out;
 			}
 			s->name = control_field(c->data, "Package");
+			s->version = control_field(c->data, "Version");
 			s->arch = control_field(c->data, "Architecture");
 			ma = control_field(c->data, "Multi-Arch");
-			if (!s->name || !s->arch) {
-				r = log_fail("the control file lacks Package or Architecture");
+			if (!s->name || !s->arch || !s->version) {
+				r = log_fail("the control file lacks Package, Version or "
+					     "Architecture");
 				goto out;
+			}
+			{
+				_cleanup_free_ char *rep = control_value(c->data, "Replaces");
+
+				if (dep_parse(rep, &s->replaces) < 0) {
+					r = log_fail("control: cannot parse Replaces: '%s'", rep);
+					goto out;
+				}
 			}
 			s->ma_same = ma && streq(ma, "same");
 			for (const char *l = cf ? cf->data : ""; *l;) {
@@ -553,33 +760,51 @@ static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
 			};
 			bool dirlike = rec.etype == DEB_DIR || rec.etype == DEB_SYMLINK;
 			uint64_t left = rec.etype == DEB_REG ? rec.size : 0;
+			struct owner *ow;
+			enum claim claim;
 
 			snprintf(path, DEB_PATH_MAX + 32, "/%s", name);
 			st->entries++;
 			if (!name[0]) {
-				s->list = strv_append(s->list, "/.");
+				struct owner *root = owner_get(&p->owners, "/.");
+
+				if (root->last_pkg != me + 1) {
+					root->last_pkg = me + 1;
+					s->n_list++;
+					s->list = strv_append(s->list, "/.");
+				}
 				continue;
 			}
 			if (unpack_path_skipped(o->path_exclude, o->path_include, path, dirlike)) {
 				st->filtered++;
-				/* Drain the data this entry carries. */
-				while (left > 0) {
-					struct rec data;
-					size_t got;
-
-					ring_get(&j->ring, &data, sizeof(data));
-					for (uint64_t k = data.size; k > 0; k -= got) {
-						ring_peek(&j->ring, k, &got);
-						ring_consume(&j->ring, got);
-					}
-					left -= data.size;
-				}
+				drain(j, left);
 				continue;
 			}
-			s->list = strv_append(s->list, path);
+			r = claim_path(p, me, path, rec.etype, &claim, &ow);
+			if (r < 0)
+				goto out;
+			if (claim == CLAIM_SKIP) {
+				drain(j, left);
+				continue;
+			}
+			/* Each path once in the list, however often the archive has it. */
+			if (ow->last_pkg != me + 1) {
+				ow->last_pkg = me + 1;
+				ow->list_idx = s->n_list++;
+				s->list = strv_append(s->list, path);
+			}
+			if (rec.etype == DEB_DIR) {
+				if (!ow->dir_pkg)
+					ow->dir_pkg = me + 1;
+			} else if (claim == CLAIM_WRITE) {
+				ow->file_pkg = me + 1;
+				ow->file_idx = ow->list_idx;
+			}
+			if (claim == CLAIM_KEEP_DIR)
+				continue;
 			switch (rec.etype) {
 			case DEB_DIR:
-				r = apply_dir(t, path, &a);
+				r = tree_mkdir(t, path, &a);
 				break;
 			case DEB_SYMLINK:
 				r = tree_symlink(t, path, link, &a);
@@ -765,6 +990,7 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 		ring_init(&p.jobs[i].ring);
 		total += pkgs[i].size;
 	}
+	p.states = states;
 	pthread_mutex_init(&p.lock, NULL);
 	pthread_cond_init(&p.cond, NULL);
 
@@ -794,7 +1020,7 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 
 			log_set_scope(scope);
 		}
-		r = consume(&p, &p.jobs[i], &states[i], &st);
+		r = consume(&p, i, &st);
 		log_set_scope("packages");
 		/* The ring's memory goes back as soon as a package is done: its worker wrote
 		 * the end record last. After a failure the worker may still be writing: the
@@ -827,6 +1053,8 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 	free(threads);
 
 	if (r == 0)
+		r = write_lists(o, states, n);
+	if (r == 0)
 		r = write_admindir(o, states, n);
 	if (r == 0 && ret_stats)
 		*ret_stats = st;
@@ -836,6 +1064,7 @@ cleanup_nothreads:
 		pkg_state_done(&states[i]);
 	}
 	free(states);
+	owners_done(&p.owners);
 	free(p.jobs);
 	pthread_mutex_destroy(&p.lock);
 	pthread_cond_destroy(&p.cond);

@@ -8,7 +8,8 @@
  *     target: /              where it lands (default /)
  *     owner: root            owner and group of everything copied (default root:root: the
  *     group: root            builder's uid never reaches the image)
- *   Modes, symlinks and mtimes are kept (mtimes clamped to SOURCE_DATE_EPOCH when set);
+ *   Modes, symlinks, hard links (within one target filesystem) and mtimes are kept
+ *   (mtimes clamped to SOURCE_DATE_EPOCH when set);
  *   devices, fifos and sockets are refused. Entries are copied in sorted order.
  * files:                     then each file, in order; exactly one of:
  *   - path: /etc/motd
@@ -22,6 +23,7 @@
  * Missing parent directories are created 0755 root:root. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <search.h>
 #include <sys/stat.h>
 
@@ -186,6 +188,46 @@ static void files_free(void *priv)
 	free(p);
 }
 
+/* The output (-o) must not be in an overlay directory (the build would copy its own
+ * temporary image into itself) nor be a source file (overwritten at the end). */
+static int check_output_outside(struct build *b, struct files_priv *p)
+{
+	_cleanup_free_ char *copy = NULL, *copy2 = NULL, *dir = NULL, *out = NULL;
+	struct stat ost;
+	bool out_exists;
+
+	if (!b->out_path)
+		return 0; /* check: nothing is written */
+	copy = xstrdup(b->out_path);
+	copy2 = xstrdup(b->out_path);
+	dir = realpath(dirname(copy), NULL);
+	if (!dir)
+		return 0; /* the driver reports a missing directory */
+	out = xasprintf("%s/%s", streq(dir, "/") ? "" : dir, basename(copy2));
+	out_exists = stat(out, &ost) == 0;
+	for (size_t i = 0; i < p->n_overlays; i++) {
+		_cleanup_free_ char *src = realpath(p->overlays[i].source, NULL);
+		size_t len = src ? strlen(src) : 0;
+
+		if (src && strncmp(out, src, len) == 0 && (out[len] == '/' || streq(src, "/")))
+			return node_error(p->overlays[i].node, "the output '%s' is inside overlay "
+					  "directory '%s', which the build copies: write the image "
+					  "elsewhere", b->out_path, p->overlays[i].source);
+	}
+	for (size_t i = 0; out_exists && i < p->n_files; i++) {
+		struct stat st;
+
+		const struct file_entry *f = &p->files[i];
+
+		if (f->kind == FILE_SOURCE && stat(f->source, &st) == 0 &&
+		    st.st_dev == ost.st_dev && st.st_ino == ost.st_ino)
+			return node_error(node_get(f->node, "source"), "'%s' is the output (-o "
+					  "'%s'): the build would overwrite it; write the image "
+					  "elsewhere", f->source, b->out_path);
+	}
+	return 0;
+}
+
 static int files_parse(struct build *b, void **ret_priv)
 {
 	struct node *files = node_get(b->recipe->root, "files");
@@ -198,20 +240,26 @@ static int files_parse(struct build *b, void **ret_priv)
 		if ((r = node_expect(overlays, NODE_SEQ)) < 0)
 			return r;
 		p->overlays = xcalloc(overlays->n, sizeof(*p->overlays));
-		for (size_t i = 0; i < overlays->n; i++, p->n_overlays++)
+		for (size_t i = 0; i < overlays->n; i++) {
+			p->n_overlays++; /* first: a failed entry's source is freed too */
 			if ((r = parse_overlay(&p->overlays[i], overlays->items[i])) < 0)
 				return r;
+		}
 	}
 	if (files) {
 		if ((r = node_expect(files, NODE_SEQ)) < 0)
 			return r;
 		p->files = xcalloc(files->n, sizeof(*p->files));
-		for (size_t i = 0; i < files->n; i++, p->n_files++)
+		for (size_t i = 0; i < files->n; i++) {
+			p->n_files++; /* first: a failed entry's source is freed too */
 			if ((r = parse_file(&p->files[i], files->items[i])) < 0)
 				return r;
+		}
 	}
 	if (!p->n_files && !p->n_overlays)
 		return 0;
+	if ((r = check_output_outside(b, p)) < 0)
+		return r;
 	p->node = files ? files : overlays;
 	if (!build_part_at(b, "/"))
 		return node_error(p->node, "no partition has a filesystem mounted at '/' to hold "
@@ -442,13 +490,75 @@ static int64_t clamp_time(struct build *b, int64_t t)
 	return b->clamp_mtime && t > b->now ? b->now : t;
 }
 
+/* Overlay files with several names on the host: the first name each got in the target, so
+ * the others become hard links to it (same inode, right link count), as in a package. */
+struct link_seen {
+	dev_t dev;
+	ino_t ino;
+	char *path;              /* in the target */
+	const struct partition *part; /* the filesystem holding it */
+};
+
+struct links {
+	struct link_seen *v;
+	size_t n;
+};
+
+static void links_done(struct links *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].path);
+	free(l->v);
+}
+
+/* The partition whose filesystem holds `path` of the target: the longest mount point above
+ * it. Hard links cannot cross filesystems. */
+static const struct partition *part_holding(struct build *b, const char *path)
+{
+	const struct partition *best = NULL;
+	size_t best_len = 0;
+
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const char *m = b->parts[i].fs.mount;
+		size_t len = m ? strlen(m) : 0;
+
+		if (!m || (best && len <= best_len))
+			continue;
+		if (streq(m, "/") || (strncmp(path, m, len) == 0 && path[len] == '/')) {
+			best = &b->parts[i];
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/* Writes the overlay file s (nlink > 1) as a link to an earlier name of it, if there is one
+ * on the same filesystem: 1 when linked, 0 when the caller copies it (and it is recorded). */
+static int link_known(struct build *b, struct links *l, const struct stat *st, const char *d)
+{
+	const struct partition *part = part_holding(b, d);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].dev == st->st_dev && l->v[i].ino == st->st_ino &&
+		    l->v[i].part == part) {
+			int r = tree_link(b->tree, d, l->v[i].path);
+
+			return r < 0 ? r : 1;
+		}
+	l->v = xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+	l->v[l->n++] = (struct link_seen){
+		.dev = st->st_dev, .ino = st->st_ino, .path = xstrdup(d), .part = part,
+	};
+	return 0;
+}
+
 static int name_cmp(const struct dirent **x, const struct dirent **y)
 {
 	return strcmp((*x)->d_name, (*y)->d_name);
 }
 
 static int copy_tree(struct build *b, const char *src, const char *dst,
-		     const struct tree_attr *owner)
+		     const struct tree_attr *owner, struct links *links)
 {
 	struct dirent **list = NULL;
 	int n, r = 0;
@@ -475,7 +585,10 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 		if (S_ISDIR(st.st_mode)) {
 			r = tree_mkdir(b->tree, d, &a);
 			if (r >= 0)
-				r = copy_tree(b, s, d, owner);
+				r = copy_tree(b, s, d, owner, links);
+		} else if (S_ISREG(st.st_mode) && st.st_nlink > 1 &&
+			   (r = link_known(b, links, &st, d)) != 0) {
+			r = r < 0 ? r : 0; /* linked to its earlier name */
 		} else if (S_ISREG(st.st_mode)) {
 			/* Not blocking on a FIFO put in its place since the lstat */
 			_cleanup_close_ int fd = open_regular(s, O_NOFOLLOW, NULL);
@@ -510,6 +623,7 @@ static int copy_tree(struct build *b, const char *src, const char *dst,
 static int files_run(struct build *b, void *priv)
 {
 	struct files_priv *p = priv;
+	_cleanup_(links_done) struct links links = { 0 };
 	int r;
 
 	for (size_t i = 0; i < p->n_overlays; i++) {
@@ -531,7 +645,7 @@ static int files_run(struct build *b, void *priv)
 			if ((r = tree_mkdir(b->tree, o->target, &a)) < 0)
 				return r;
 		}
-		if ((r = copy_tree(b, o->source, o->target, &owner)) < 0)
+		if ((r = copy_tree(b, o->source, o->target, &owner, &links)) < 0)
 			return r;
 		log_set_scope("files");
 	}
@@ -583,14 +697,20 @@ static int files_plan(struct build *b, void *priv, FILE *out)
 	static const char *const kinds[] = { "file", "copy of", "symlink to", "directory" };
 
 	fprintf(out, "files:\n");
-	for (size_t i = 0; i < p->n_overlays; i++)
-		fprintf(out, "  overlay %s -> %s\n", p->overlays[i].source, p->overlays[i].target);
+	/* Newlines in paths are escaped here; the driver escapes the other controls. */
+	for (size_t i = 0; i < p->n_overlays; i++) {
+		_cleanup_free_ char *src = log_escape(p->overlays[i].source),
+				    *dst = log_escape(p->overlays[i].target);
+
+		fprintf(out, "  overlay %s -> %s\n", src, dst);
+	}
 	for (size_t i = 0; i < p->n_files; i++) {
 		struct file_entry *f = &p->files[i];
-
-		fprintf(out, "  %s (%s%s%s)\n", f->path, kinds[f->kind],
-			f->kind == FILE_SOURCE || f->kind == FILE_SYMLINK ? " " : "",
+		_cleanup_free_ char *path = log_escape(f->path), *what = log_escape(
 			f->kind == FILE_SOURCE ? f->source : f->kind == FILE_SYMLINK ? f->data : "");
+
+		fprintf(out, "  %s (%s%s%s)\n", path, kinds[f->kind],
+			f->kind == FILE_SOURCE || f->kind == FILE_SYMLINK ? " " : "", what);
 	}
 	return 0;
 }

@@ -142,24 +142,12 @@ static void add_tmpfs(struct fstab_config *c, const char *path, const char *opti
 						       .options = opts };
 }
 
-/* A field of an fstab line, or a part of one: fstab(5) separates fields by blanks and lines
- * by newlines, so neither may appear, nor any other control character. */
-static bool word_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
-}
-
 #define OPTION_HINT \
 	"is not a mount option (no spaces or control characters: it goes into /etc/fstab)"
 
 static int check_path(const struct node *n, const char *s)
 {
-	if (s[0] != '/' || !word_ok(s) || strstr(s, ".."))
+	if (s[0] != '/' || !str_is_word(s) || strstr(s, ".."))
 		return node_error(n, "'%s' is not an absolute path without spaces or '..'", s);
 	return 0;
 }
@@ -191,7 +179,7 @@ static int parse_tmpfs(struct fstab_priv *p, const struct node *list)
 		if ((v = node_get(e, "options"))) {
 			if ((r = node_get_string(v, &options)) < 0)
 				return r;
-			if (!word_ok(options))
+			if (!str_is_word(options))
 				return node_error(v, "'%s' " OPTION_HINT, options);
 		}
 		if ((v = node_get(e, "size"))) {
@@ -236,7 +224,7 @@ static int parse_extra(struct fstab_priv *p, const struct node *list)
 				return node_error(e, "missing '%s'", req[k]);
 			if ((r = node_get_string(v, &s[k])) < 0)
 				return r;
-			if (!word_ok(s[k]))
+			if (!str_is_word(s[k]))
 				return node_error(v, "'%s' cannot be empty or hold spaces or "
 						  "control characters", s[k]);
 		}
@@ -246,7 +234,7 @@ static int parse_extra(struct fstab_priv *p, const struct node *list)
 		if ((v = node_get(e, "options"))) {
 			_cleanup_strv_free_ char **o = NULL;
 
-			if ((r = node_get_words(v, word_ok, OPTION_HINT, &o, NULL)) < 0)
+			if ((r = node_get_words(v, str_is_word, OPTION_HINT, &o, NULL)) < 0)
 				return r;
 			l->options = fstab_options(o, false);
 		} else {

@@ -31,18 +31,6 @@
  * and the initramfs' shell script: no spaces, quotes, '$', ';', braces or slashes. */
 #define LABEL_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+:@"
 
-/* One field of an fstab line, or a part of one: fstab(5) separates fields by blanks and lines
- * by newlines, so neither may appear, nor any other control character. */
-static bool fstab_word_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return false;
-	return true;
-}
-
 static int parse_mount(const struct node *n, char **ret)
 {
 	const char *s;
@@ -53,7 +41,7 @@ static int parse_mount(const struct node *n, char **ret)
 	if (r < 0)
 		return r;
 	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    strchr(s, '\\') || !fstab_word_ok(s))
+	    strchr(s, '\\') || !str_is_word(s))
 		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
 				  "without spaces or '..')", s);
 	m = xstrdup(s);
@@ -136,7 +124,7 @@ static int parse_fs(struct partition *p, const struct node *n)
 	if ((v = node_get(n, "mount")) && (r = parse_mount(v, &f->mount)) < 0)
 		return r;
 	if ((v = node_get(n, "options")) &&
-	    (r = node_get_words(v, fstab_word_ok, "is not a mount option (no spaces or control "
+	    (r = node_get_words(v, str_is_word, "is not a mount option (no spaces or control "
 				"characters: it goes into /etc/fstab)", &f->options, NULL)) < 0)
 		return r;
 	if ((v = node_get(n, "block-size"))) {

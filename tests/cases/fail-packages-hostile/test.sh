@@ -56,7 +56,7 @@ mkdir -p clash1/opt/x clash2/opt
 printf 'file\n' >clash2/opt/x
 mkdeb debs-clash clash 1 clash1 "Depends: clash2"
 mkdeb debs-clash clash2 1 clash2
-expect_fail "packages(clash2): cannot replace directory '/opt/x' with a non-directory" clash.yml -o out/x.img
+expect_fail "packages(clash2): trying to overwrite directory '/opt/x' in package clash (1) with nondirectory" clash.yml -o out/x.img
 
 recipe big
 truncate -s 60M src/zeros
