@@ -88,6 +88,18 @@ static inline bool streq_ptr(const char *a, const char *b)
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 
+/* The value of one hex digit (either case), or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;

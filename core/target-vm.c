@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "target.h"
+#include "console.h"
 #include "cpio.h"
 #include "elfinfo.h"
 #include "log.h"
