@@ -88,6 +88,14 @@ static inline bool streq_ptr(const char *a, const char *b)
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 
+/* Paths inside an archive or an image. path_normalize() joins the components of `path` with
+ * single slashes, dropping empty and "." ones (so a leading '/' too): "/usr//bin/./x" gives
+ * "usr/bin/x", "./" gives "". -EINVAL when a component is "..", -ENAMETOOLONG when one is
+ * longer than NAME_MAX; the caller limits the whole length. */
+int path_normalize(const char *path, char **ret);
+/* Whether `path` is absolute and never climbs: it starts with '/' and has no ".." component
+ * (so it cannot leave the tree it is resolved in). Nothing else is checked. */
+bool path_is_safe_absolute(const char *path);
 /* The value of one hex digit (either case), or -1. */
 static inline int hex_digit(char c)
 {

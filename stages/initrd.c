@@ -92,8 +92,7 @@ static bool bootloader_wanted(struct build *b)
 
 static int check_initrd_path(const struct node *n, const char *s)
 {
-	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    streq(s, "/") || strlen(s) > 1024)
+	if (!path_is_safe_absolute(s) || strstr(s, "//") || streq(s, "/") || strlen(s) > 1024)
 		return node_error(n, "'%s' is not an absolute path of a file", s);
 	if (streq(s, "/init"))
 		return node_error(n, "'/init' is the initrd's own init (templates/init)");
