@@ -8,6 +8,7 @@
 #include "disklabel.h"
 #include "ext2.h"
 #include "kmod.h"
+#include "passwd.h"
 #include "recipe.h"
 #include "tree.h"
 #include "util.h"
@@ -167,14 +168,13 @@ int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
 /* The kernel modules for the image's filesystems: ext4 (which serves ext2 and ext3 too in
  * Debian's kernels, CONFIG_EXT4_USE_FOR_EXT2) and each mounted filesystem's type. */
 char **build_fs_modules(const struct build *b);
-/* What every busybox initramfs of ours starts with: dirs (0755, tmp 01777), a static busybox
- * at bin/busybox with bin/sh linked to it, init (0755), dev/console and dev/null. */
-struct cpio;
-int build_initramfs_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
-			 const char *busybox, size_t busybox_size, const char *init,
-			 size_t init_size);
 
-/* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
- * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */
-int build_resolve_user(struct build *b, const char *name, uid_t *ret);
-int build_resolve_group(struct build *b, const char *name, gid_t *ret);
+/* Owner and group names resolved in the target tree (core/passwd.h). */
+static inline int build_resolve_user(struct build *b, const char *name, uid_t *ret)
+{
+	return passwd_resolve_user(b->tree, name, ret);
+}
+static inline int build_resolve_group(struct build *b, const char *name, gid_t *ret)
+{
+	return passwd_resolve_group(b->tree, name, ret);
+}
