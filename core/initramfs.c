@@ -3,9 +3,8 @@
  * and the configure VM's (core/target-vm.c). */
 #include "initramfs.h"
 
-int initramfs_add_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
-		       const char *busybox, size_t busybox_size, const char *init,
-		       size_t init_size)
+int initramfs_add_base(struct cpio *c, const char *const *dirs, size_t n_dirs, const char *busybox,
+		       size_t busybox_size, const char *init, size_t init_size)
 {
 	int r;
 

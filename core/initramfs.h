@@ -7,6 +7,5 @@
 
 /* Adds dirs (0755, tmp 01777), a static busybox at bin/busybox with bin/sh linked to it,
  * init (0755), dev/console and dev/null. */
-int initramfs_add_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
-		       const char *busybox, size_t busybox_size, const char *init,
-		       size_t init_size);
+int initramfs_add_base(struct cpio *c, const char *const *dirs, size_t n_dirs, const char *busybox,
+		       size_t busybox_size, const char *init, size_t init_size);

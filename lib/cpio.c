@@ -132,8 +132,8 @@ static int entry_path(const char *in, char **ret, const char **ret_reason)
 	int r = path_normalize(in, &out);
 
 	if (r < 0) {
-		*ret_reason = r == -EINVAL ? "'..' is not allowed"
-					   : "a component is longer than 255 bytes";
+		*ret_reason = r == -EINVAL ? "'..' is not allowed" :
+					     "a component is longer than 255 bytes";
 		return r;
 	}
 	if (!*out) {

@@ -200,8 +200,8 @@ static int normalize(const char *name, char **ret, const char **ret_reason)
 	}
 	r = path_normalize(name, &out);
 	if (r < 0) {
-		*ret_reason = r == -EINVAL ? "path leaves the package root"
-					   : "a component is longer than 255 bytes";
+		*ret_reason = r == -EINVAL ? "path leaves the package root" :
+					     "a component is longer than 255 bytes";
 		return r;
 	}
 	if (strlen(out) > DEB_PATH_MAX) {

@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 
-#define QEMU_KVM_PROBE_MS 2000        /* the /dev/kvm probe's time limit */
+#define QEMU_KVM_PROBE_MS 2000 /* the /dev/kvm probe's time limit */
 
 /* ---- names ---- */
 

@@ -565,12 +565,13 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 	init = template_get("init", &init_size);
 	if ((r = cpio_new(fd, p->compression, b->now, &c)) < 0)
 		return r;
-	if ((r = initramfs_add_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init,
-				     init_size)) < 0 ||
-	    (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
+	r = initramfs_add_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init, init_size);
+	if (r < 0 || (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
 	    (build_part_at(b, "/")->enc &&
-	     (r = add_program(b, c, (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
-							   NULL }, "cryptsetup-bin")) < 0) ||
+	     (r = add_program(b, c,
+			      (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
+						     NULL },
+			      "cryptsetup-bin")) < 0) ||
 	    (r = add_files(b, p, c)) < 0)
 		return r;
 	return cpio_close(c);

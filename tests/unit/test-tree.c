@@ -93,8 +93,12 @@ static int fx_mkfs(const char *name, enum fs_type type, uint64_t size, ext2_fils
 {
 	_cleanup_free_ char *path = tmp_path(name);
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	struct ext2_params p = { .type = type, .size = size, .now = NOW, .zeroed = true,
-				 .uuid = { type }, .hash_seed = { 7 } };
+	struct ext2_params p = { .type = type,
+				 .size = size,
+				 .now = NOW,
+				 .zeroed = true,
+				 .uuid = { type },
+				 .hash_seed = { 7 } };
 
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
 		return -errno;
@@ -110,7 +114,8 @@ static int fx_make(struct fx *f)
 	    (r = fx_mkfs("boot.img", FS_EXT2, 8 * MIB, &f->boot)) < 0)
 		return r;
 	f->t = tree_new(NOW);
-	if ((r = tree_mount(f->t, "/", f->root)) < 0 || (r = tree_mount(f->t, "/boot", f->boot)) < 0)
+	if ((r = tree_mount(f->t, "/", f->root)) < 0 ||
+	    (r = tree_mount(f->t, "/boot", f->boot)) < 0)
 		return r;
 	return 0;
 }
@@ -163,9 +168,8 @@ static const struct tree_attr root_dir = { .mode = 0755, .mtime = MTIME };
 static void test_create(void)
 {
 	_cleanup_(fx_done) struct fx f = {};
+	const struct tree_attr hi = { .uid = 100000, .gid = 70000, .mode = 04755, .mtime = MTIME };
 	const struct tree_attr file = { .uid = 1000, .gid = 100, .mode = 0640, .mtime = MTIME },
-			       big_ids = { .uid = 100000, .gid = 70000, .mode = 04755,
-					   .mtime = MTIME + 1 },
 			       dir = { .uid = 0, .gid = 50, .mode = 02775, .mtime = MTIME + 2 },
 			       link = { .mode = 0777, .mtime = MTIME + 3 };
 	_cleanup_free_ char *s = NULL, *hostname = NULL, *doc = NULL, *usr = NULL, *bin = NULL,
@@ -175,7 +179,7 @@ static void test_create(void)
 	CHECK(fx_make(&f) == 0);
 	CHECK(tree_write(f.t, "/etc/hostname", &file, "box\n", 4) == 0);
 	CHECK(tree_write(f.t, "/usr/share/doc/pkg/README", &file, "read me\n", 8) == 0);
-	CHECK(tree_write(f.t, "/usr/bin/su", &big_ids, "ELF", 3) == 0);
+	CHECK(tree_write(f.t, "/usr/bin/su", &hi, "ELF", 3) == 0);
 	CHECK(tree_mkdir(f.t, "/srv/staff", &dir) == 0);
 	CHECK(tree_symlink(f.t, "/bin", "usr/bin", &link) == 0);
 	CHECK(tree_link(f.t, "/etc/hostname.bak", "/etc/hostname") == 0);
@@ -550,7 +554,8 @@ static void test_big_directory(void)
 
 	CHECK(fsck("root.img") == 0);
 	ls = output("debugfs -R 'ls -p /usr/share/locale' %s/root.img 2>/dev/null | grep -c "
-		    "/file-with-a-longer-name-", tmpdir);
+		    "/file-with-a-longer-name-",
+		    tmpdir);
 	CHECK(ls && atoi(ls) == N);
 	one = debugfs("root.img", "cat /usr/share/locale/file-with-a-longer-name-01234");
 	CHECK_STREQ(one, "again");
