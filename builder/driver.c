@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "boot.h"
+#include "fs.h"
 #include "log.h"
 #include "stage.h"
 
@@ -48,18 +49,24 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int check_top_keys(struct build *b)
+/* Every stage's key table, then test:'s, in one table (b->keys). */
+static struct recipe_key *all_keys(void)
 {
-	const char *allowed[64];
-	size_t n = 0;
+	size_t n = 0, k = 0;
+	struct recipe_key *t;
 
-	allowed[n++] = "test"; /* for `mkbootmedia boot --test`, checked by boot_test_check() */
 	for (size_t i = 0; i < n_stages; i++)
-		for (const char *const *k = stages[i]->keys; k && *k; k++)
-			if (n + 1 < ARRAY_SIZE(allowed))
-				allowed[n++] = *k;
-	allowed[n] = NULL;
-	return node_check_keys(b->recipe->root, allowed);
+		for (const struct recipe_key *e = stages[i]->key_table; e && e->path; e++)
+			n++;
+	for (const struct recipe_key *e = boot_key_table; e->path; e++)
+		n++;
+	t = xcalloc(n + 1, sizeof(*t));
+	for (size_t i = 0; i < n_stages; i++)
+		for (const struct recipe_key *e = stages[i]->key_table; e && e->path; e++)
+			t[k++] = *e;
+	for (const struct recipe_key *e = boot_key_table; e->path; e++)
+		t[k++] = *e;
+	return t;
 }
 
 static int init_time(struct build *b)
@@ -126,26 +133,6 @@ static int create_tmp(struct build *b)
 		return r;
 	}
 	return 0;
-}
-
-static int close_filesystems(struct build *b, bool failed)
-{
-	int ret = 0;
-
-	for (size_t i = 0; b->fs && i < b->n_parts; i++) {
-		if (!b->fs[i])
-			continue;
-		if (failed) {
-			ext2_abandon(&b->fs[i]);
-		} else {
-			int r = ext2_close(&b->fs[i], b->parts[i].name);
-
-			if (r < 0 && ret == 0)
-				ret = r;
-		}
-	}
-	b->tree = tree_free(b->tree);
-	return ret;
 }
 
 static int print_plan(struct build *b, void **priv, bool *active)
@@ -222,9 +209,9 @@ static int run_stages(struct build *b, void **priv, bool *active)
 		if (started[i] && stages[i]->cleanup)
 			stages[i]->cleanup(b, priv[i], r < 0);
 	if (r >= 0)
-		r = close_filesystems(b, false);
+		r = build_fs_finish(b, false);
 	else
-		close_filesystems(b, true);
+		build_fs_finish(b, true);
 	if (r >= 0 && fsync(b->fd) < 0)
 		r = log_errno(errno, "cannot write '%s'", b->tmp_path);
 	if (r >= 0 && rename(b->tmp_path, b->out_path) < 0)
@@ -256,7 +243,6 @@ static void build_free(struct build *b, void **priv)
 	}
 	free(b->parts);
 	free(b->fs);
-	free(b->fs_io);
 	free(b->seed);
 	free(b->kernel_version);
 	free(b->kernel_name);
@@ -274,12 +260,15 @@ int driver_main(const struct driver_options *o)
 		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
-		.configure = CONFIGURE_NONE,
+		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
 	int r;
 
+	_cleanup_free_ struct recipe_key *keys = all_keys();
+
+	b.keys = keys;
 	r = init_time(&b);
 	if (r < 0)
 		return r;
@@ -288,13 +277,18 @@ int driver_main(const struct driver_options *o)
 		return r;
 	if (o->seed)
 		b.seed = xstrdup(o->seed);
-	r = check_top_keys(&b);
+	r = node_check_tree(b.recipe->root, b.keys);
 	if (r >= 0)
 		r = boot_test_check(b.recipe);
 	for (size_t i = 0; i < n_stages && r >= 0; i++) {
 		r = stages[i]->parse(&b, &priv[i]);
 		active[i] = r > 0;
 	}
+	for (size_t i = 0; i < n_stages && r >= 0; i++)
+		if (stages[i]->settle) {
+			r = stages[i]->settle(&b, priv[i]);
+			active[i] = r > 0;
+		}
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);

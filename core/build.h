@@ -13,11 +13,24 @@
 #include "tree.h"
 #include "util.h"
 
+/* partitions[].filesystem.type; each type has a driver (core/fs.h). */
+enum fs_type {
+	FS_NONE,
+	FS_EXT2,
+	FS_EXT3,
+	FS_EXT4,
+	FS_VFAT,
+	_FS_TYPE_MAX,
+};
+extern const char *const fs_type_names[]; /* NULL-terminated, indexed by enum fs_type */
+const char *fs_type_to_string(enum fs_type t);
+
 struct fs_spec {
 	enum fs_type type;
 	char *label;
-	uint8_t uuid[16];
+	uint8_t uuid[16];      /* vfat: the 32-bit volume id in the first 4 bytes */
 	bool uuid_set;         /* given by the recipe */
+	unsigned fat_bits;     /* vfat: 12, 16 or 32; 0: by size */
 	char *mount;           /* NULL when not mounted */
 	char **options;        /* mount options as given (NULL: none given) */
 	unsigned block_size;   /* 0: automatic */
@@ -40,6 +53,14 @@ enum configure_mode {
 extern const char *const configure_mode_names[];
 
 enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
+
+/* bootloader.type (stage bootloader). */
+enum bootloader_type { BOOTLOADER_NONE, BOOTLOADER_GRUB_BIOS, _BOOTLOADER_MAX };
+extern const char *const bootloader_type_names[];
+
+/* system.init (stage configure): what /sbin/init is. */
+enum init_system { INIT_SYSVINIT, INIT_SYSTEMD, INIT_BUSYBOX, INIT_UNSET };
+extern const char *const init_system_names[];
 extern const char *const shred_mode_names[];
 
 /* partitions[].encrypt (stage encrypt). */
@@ -83,6 +104,9 @@ struct partition {
 
 struct build {
 	struct recipe *recipe;
+	/* Every recipe key the stages (and `test:`) declare, in stage order; ends with { NULL }.
+	 * node_check_table(map, b->keys, "partitions[]") checks a mapping against it. */
+	const struct recipe_key *keys;
 	const char *recipe_path;
 	const char *out_path;   /* NULL for `check` */
 	char *tmp_path;         /* the image being written, renamed to out_path at the end */
@@ -99,11 +123,9 @@ struct build {
 	struct partition *parts;
 	size_t n_parts;
 
-	/* Open filesystems, indexed like parts (NULL when the partition has none). */
-	ext2_filsys *fs;
+	/* The filesystems (core/fs.h), indexed like parts, and the target tree they make. */
+	struct build_fs *fs;
 	struct tree *tree;
-	/* While build_fs_close() has them closed: the I/O manager each was open with. */
-	io_manager *fs_io;
 
 	int image_shred;        /* image.shred: enum shred_mode, -1 when not given */
 	int passphrase_fd;      /* --passphrase-fd, or -1 */
@@ -121,9 +143,15 @@ struct build {
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
 	unsigned n_first_boot;  /* and how many steps it has */
 
-	/* the boot chain */
-	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
-	bool initrd;            /* the initrd stage makes mkbootmedia's initramfs (set by parse) */
+	/* Facts each published by the stage owning the keys, in its parse (or settle): */
+	int bootloader;         /* bootloader.type: enum bootloader_type (NONE when absent) */
+	const struct node *bootloader_node;
+	int init;               /* system.init: enum init_system, INIT_UNSET when not given */
+	const struct node *init_node;
+	/* the initrd stage makes mkbootmedia's initramfs (settled: kernel:, initrd: or a boot
+	 * loader), and the key that asks for it */
+	bool initrd;
+	const struct node *initrd_node;
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
@@ -137,27 +165,22 @@ struct build {
 void build_derive(const struct build *b, const char *purpose, uint8_t out[16]);
 void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[16]);
 
+/* Whether the package set must hold a kernel, and why: the key that needs one (NULL: none
+ * needed), with a phrase saying what for in *ret_why. Derived from the published facts: the
+ * initramfs is made (the image boots), or configure: vm boots the image's kernel. */
+const struct node *build_kernel_needed(const struct build *b, const char **ret_why);
+
 /* The partition whose filesystem is mounted at `mount`, or NULL. */
 struct partition *build_part_at(struct build *b, const char *mount);
 /* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
 struct partition *build_boot_part(struct build *b);
+/* The filesystem's UUID as blkid shows it and fstab names it: "0c8f...-..." for ext2/3/4,
+ * "1234-ABCD" (the volume id) for vfat. */
+const char *build_fs_uuid(const struct partition *p, char buf[static 37]);
 /* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
  * "UUID=..." (a new string). NULL when nothing is mounted at /. */
 char *build_root_spec(struct build *b);
 
-/* The partitions whose filesystem has a mount point, "/" first, then parents before
- * children; `out` has room for n_parts. Returns how many. */
-size_t build_mount_order(struct build *b, struct partition **out);
-/* Mounts every filesystem that has a mount point into a new b->tree: "/" first, then
- * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
-int build_tree_mount(struct build *b);
-/* Flushes and closes every filesystem and frees the tree, so that something else (QEMU)
- * can write the image; b->fs and b->tree are unusable until build_fs_reopen(). */
-int build_fs_close(struct build *b);
-/* Opens the filesystems build_fs_close() closed, with the same I/O managers (an encrypted
- * partition's too), and rebuilds b->tree. A filesystem left needing journal recovery is
- * refused: libext2fs does not replay journals. */
-int build_fs_reopen(struct build *b);
 
 /* The kernel in the target's /boot: `version` when given, else the newest vmlinuz-* by
  * version. -ENOENT (not logged) when there is no such kernel. */
@@ -165,9 +188,6 @@ int build_find_kernel(struct build *b, const char *version, char **ret_version);
 /* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
  * target has no such directory. */
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
-/* The kernel modules for the image's filesystems: ext4 (which serves ext2 and ext3 too in
- * Debian's kernels, CONFIG_EXT4_USE_FOR_EXT2) and each mounted filesystem's type. */
-char **build_fs_modules(const struct build *b);
 
 /* Owner and group names resolved in the target tree (core/passwd.h). */
 static inline int build_resolve_user(struct build *b, const char *name, uid_t *ret)

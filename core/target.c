@@ -9,6 +9,7 @@
 
 #include "target.h"
 #include "e2fuse.h"
+#include "fs.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -47,8 +48,6 @@ int target_resolve_mode(struct build *b)
 	case CONFIGURE_VM:
 		if ((no_vm = vm_impossible(b)))
 			return node_error(where, "%s", no_vm);
-		/* The image's own kernel runs the scripts: the package set must have one. */
-		b->need_kernel = true;
 		return 0;
 	case CONFIGURE_FIRST_BOOT:
 		if (!b->initrd)
@@ -71,7 +70,8 @@ int target_resolve_mode(struct build *b)
 		b->configure = CONFIGURE_USERNS;
 		return 0;
 	}
-	no_vm = b->need_kernel ? vm_impossible(b)
+	/* auto may choose vm only when the image has a kernel anyway */
+	no_vm = b->initrd ? vm_impossible(b)
 			       : xstrdup("configure: vm needs a kernel in the package set");
 	if (!no_vm) {
 		log_info("configuring in QEMU (configure: vm), since a user namespace cannot: %s",
@@ -171,7 +171,7 @@ static int serve(void *userdata, const int *fds, size_t n, int child_fd)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = e2fuse_new(s->b->fs[s->parts[i]], fds[i], &o, &servers[i]);
+		r = e2fuse_new(s->b->fs[s->parts[i]].ext2, fds[i], &o, &servers[i]);
 	if (r >= 0)
 		r = e2fuse_serve(servers, n, child_fd);
 	for (size_t i = 0; i < n; i++)
@@ -199,7 +199,7 @@ int target_run_userns(struct build *b, const char *what, const char *script)
 	int r, status = 0;
 
 	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->fs[i] && b->parts[i].fs.mount)
+		if (b->fs[i].ext2 && b->parts[i].fs.mount)
 			mounted[n++] = &b->parts[i];
 	qsort(mounted, n, sizeof(*mounted), cmp_mount);
 	mounts = xcalloc(n, sizeof(*mounts));

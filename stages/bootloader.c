@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "grubbios.h"
+#include "fs.h"
 #include "log.h"
 #include "spawn.h"
 #include "stage.h"
@@ -49,7 +50,6 @@
 
 enum grub_source { GRUB_AUTO, GRUB_TARGET, GRUB_HOST };
 static const char *const grub_source_names[] = { "auto", "target", "host", NULL };
-static const char *const type_names[] = { "grub-bios", "none", NULL };
 
 struct entry {
 	char *title;
@@ -71,9 +71,6 @@ struct bootloader_priv {
 	char *tmpdir; /* an extracted copy of the target's GRUB files */
 };
 
-static const char *const keys_bl[] = { "type",	 "timeout", "default", "cmdline", "serial",
-				       "grub",	 "modules", "entries", NULL };
-static const char *const entry_keys[] = { "title", "cmdline", "memtest", NULL };
 
 /* Modules the generated grub.cfg and a rescue at its prompt need, besides what core.img
  * holds; their dependencies come from moddep.lst. */
@@ -128,7 +125,7 @@ static int parse_entries(struct bootloader_priv *p, const struct node *list)
 		struct entry *en = &p->entries[p->n_entries++];
 		const char *s;
 
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, entry_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "title")))
 			return node_error(e, "missing 'title'");
@@ -157,24 +154,26 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 {
 	const struct node *n = node_get(b->recipe->root, "bootloader"), *v;
 	_cleanup_free_ struct bootloader_priv *p = NULL;
-	int type = 0, r;
+	int type = BOOTLOADER_GRUB_BIOS, r;
 
 	if (!n)
 		return 0;
 	if (n->kind == NODE_SCALAR) {
-		if ((r = node_get_enum(n, type_names, &type)) < 0)
+		if ((r = node_get_enum(n, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
-		n = NULL;
 	} else {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, keys_bl)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
-		if ((v = node_get(n, "type")) && (r = node_get_enum(v, type_names, &type)) < 0)
+		if ((v = node_get(n, "type")) &&
+		    (r = node_get_enum(v, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
 	}
+	b->bootloader = type;
+	b->bootloader_node = n;
+	if (type == BOOTLOADER_NONE)
+		return 0;
+	if (n->kind == NODE_SCALAR)
+		n = NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->timeout = 5;
 	p->cmdline = "quiet";
@@ -227,7 +226,7 @@ static int bootloader_verify(struct build *b, void *priv)
 
 	if (!boot)
 		return node_error(p->node, "GRUB needs a filesystem mounted at /boot or /");
-	if (boot->fs.type != FS_EXT2 && boot->fs.type != FS_EXT3 && boot->fs.type != FS_EXT4)
+	if (!fs_driver_of(boot->fs.type)->grub_module)
 		return node_error(p->node, "GRUB reads the kernel from partition '%s', which is "
 				  "%s: use ext2, ext3 or ext4 for /boot", boot->name,
 				  fs_type_to_string(boot->fs.type));
@@ -542,9 +541,11 @@ static int make_core(struct build *b, struct bootloader_priv *p, const char *dir
 {
 	_cleanup_free_ char *out = NULL, *dirbase = NULL, *output = NULL;
 	const char *partmap = b->table == TABLE_GPT ? "part_gpt" : "part_msdos";
+	/* what reads /boot: verify made sure its filesystem has a GRUB module */
+	const char *fsmod = fs_driver_of(build_boot_part(b)->fs.type)->grub_module;
 	char *argv[] = { (char *)"grub-mkimage", (char *)"-O", (char *)"i386-pc", (char *)"-d",
 			 (char *)dir, (char *)"-p", (char *)prefix, (char *)"-o", NULL,
-			 (char *)"biosdisk", (char *)partmap, (char *)"ext2", NULL };
+			 (char *)"biosdisk", (char *)partmap, (char *)fsmod, NULL };
 	int r;
 
 	out = xasprintf("%s.core-XXXXXX", b->tmp_path);
@@ -674,12 +675,34 @@ static void bootloader_free(void *priv)
 	free(p);
 }
 
-static const char *const keys[] = { "bootloader", NULL };
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key bootloader_key_table[] = {
+	{ "bootloader", "map", NULL, NULL, "the boot loader (optional)" },
+	{ "bootloader.type", "enum", "grub-bios", bootloader_type_names, "grub-bios, or none" },
+	{ "bootloader.timeout", "number", "5", NULL, "seconds the menu waits" },
+	{ "bootloader.default", "number", "0", NULL, "the entry booted when the time is up" },
+	{ "bootloader.cmdline", "string", "quiet", NULL,
+	  "appended to every Linux entry's command line (after root=... ro)" },
+	{ "bootloader.serial", "string", "ttyS0,115200", NULL,
+	  "a serial console for GRUB and the kernel; none" },
+	{ "bootloader.grub", "enum", "auto", grub_source_names,
+	  "GRUB's i386-pc files from the target (grub-pc-bin in the image), the host, or auto" },
+	{ "bootloader.modules", "list", "none", NULL, "more GRUB modules to install" },
+	{ "bootloader.entries", "list", "the seed's menu", NULL,
+	  "{title, cmdline}: the image's kernel and initrd; {title, memtest: true}: Memtest86+" },
+	{ "bootloader.entries[].title", "string", "required", NULL, "the menu entry's title" },
+	{ "bootloader.entries[].cmdline", "string", "bootloader.cmdline", NULL,
+	  "the kernel command line's end" },
+	{ "bootloader.entries[].memtest", "bool", "false", NULL, "a Memtest86+ entry" },
+	{ NULL },
+};
 
 const struct stage stage_bootloader = {
 	.name = "bootloader",
+	.key_table = bootloader_key_table,
 	.summary = "GRUB for BIOS: boot.img in the MBR, core.img after it, grub.cfg",
-	.keys = keys,
 	.parse = bootloader_parse,
 	.verify = bootloader_verify,
 	.plan = bootloader_plan,

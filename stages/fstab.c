@@ -20,6 +20,7 @@
  * a filesystem is mounted at /. */
 #include <uuid/uuid.h>
 
+#include "fs.h"
 #include "fstab.h"
 #include "log.h"
 #include "stage.h"
@@ -31,11 +32,7 @@ struct fstab_priv {
 	const struct node *node;
 };
 
-static const char *const fstab_keys[] = { "by", "tmpfs", "extra", NULL };
-static const char *const flash_keys[] = { "mtab", "blkid-cache", NULL };
 static const char *const by_names[] = { "label", "uuid", "partuuid", NULL };
-static const char *const tmpfs_keys[] = { "path", "options", "size", "mode", NULL };
-static const char *const extra_keys[] = { "spec", "file", "type", "options", "pass", NULL };
 
 static bool has_atime_option(char *const *opts)
 {
@@ -73,8 +70,9 @@ static void print_line(FILE *f, const char *spec, const char *file, const char *
 
 char *fstab_generate(const struct build *b, const struct fstab_config *c)
 {
+	_cleanup_free_ struct partition **order = xcalloc(b->n_parts + 1, sizeof(*order));
+	size_t n = build_mount_order(b, order), len = 0;
 	char *out = NULL;
-	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
 	fputs("# /etc/fstab: static file system information (written by mkbootmedia).\n"
@@ -82,14 +80,13 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 	      "#\n", f);
 	fprintf(f, "# %-38s %-15s %-6s %-30s %s\n", "<file system>", "<mount point>", "<type>",
 		"<options>", "<dump> <pass>");
-	for (size_t i = 0; i < b->n_parts; i++) {
-		const struct partition *p = &b->parts[i];
+	/* In mount order ("/" first, parents before children): mount -a goes down the file. */
+	for (size_t i = 0; i < n; i++) {
+		const struct partition *p = order[i];
 		_cleanup_free_ char *spec = NULL, *opts = NULL;
-		char u[37];
+		char u[37], *dflt[2] = { NULL, NULL };
 		bool root;
 
-		if (p->fs.type == FS_NONE || !p->fs.mount)
-			continue;
 		root = streq(p->fs.mount, "/");
 		if (p->enc) {
 			spec = xasprintf("/dev/mapper/%s", p->enc->mapper_name);
@@ -103,10 +100,10 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 				spec = xasprintf("PARTUUID=%s", u);
 			}
 		} else {
-			uuid_unparse_lower(p->fs.uuid, u);
-			spec = xasprintf("UUID=%s", u);
+			spec = xasprintf("UUID=%s", build_fs_uuid(p, u));
 		}
-		opts = fstab_options(p->fs.options, root);
+		dflt[0] = (char *)fs_driver_of(p->fs.type)->default_options;
+		opts = fstab_options(p->fs.options ? p->fs.options : dflt[0] ? dflt : NULL, root);
 		print_line(f, spec, p->fs.mount, fs_type_to_string(p->fs.type), opts, root ? 1 : 2);
 	}
 	for (size_t i = 0; i < c->n_tmpfs; i++)
@@ -170,7 +167,7 @@ static int parse_tmpfs(struct fstab_priv *p, const struct node *list)
 			add_tmpfs(&p->c, path, NULL, NULL, NULL);
 			continue;
 		}
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, tmpfs_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "path")))
 			return node_error(e, "missing 'path'");
@@ -213,7 +210,7 @@ static int parse_extra(struct fstab_priv *p, const struct node *list)
 		const char *s[3];
 		uint64_t pass = 0;
 
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, extra_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		for (size_t k = 0; req[k]; k++) {
 			if (!(v = node_get(e, req[k])))
@@ -301,7 +298,7 @@ static int fstab_parse(struct build *b, void **ret_priv)
 			return r;
 		p->enabled = on;
 	} else if (n) {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, fstab_keys)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
 	}
 	if ((v = node_get(n, "by"))) {
@@ -329,8 +326,7 @@ static int fstab_parse(struct build *b, void **ret_priv)
 			p->blkid = xstrdup("/dev/null");
 		}
 	} else {
-		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0 ||
-			      (r = node_check_keys(flash, flash_keys)) < 0))
+		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0))
 			return r;
 		if ((r = parse_link(node_get(flash, "mtab"), "/proc/mounts", &p->mtab)) < 0 ||
 		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0)
@@ -451,10 +447,36 @@ static int fstab_run(struct build *b, void *priv)
 	return 0;
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key fstab_key_table[] = {
+	{ "fstab", "map", NULL, NULL, "/etc/fstab for flash media; false turns it off" },
+	{ "fstab.by", "enum", "label", by_names,
+	  "how partitions are named: label (LABEL= when labelled, else UUID=), uuid, partuuid" },
+	{ "fstab.tmpfs", "list", "[/tmp, /var/tmp, /var/log]", NULL,
+	  "tmpfs mounts: a path or {path, options, size, mode}; [] for none" },
+	{ "fstab.tmpfs[].path", "path", "required", NULL, "the mount point" },
+	{ "fstab.tmpfs[].options", "list", "defaults,noatime,nosuid,nodev", NULL, "mount options" },
+	{ "fstab.tmpfs[].size", "size", "the kernel's", NULL, "the tmpfs size" },
+	{ "fstab.tmpfs[].mode", "mode", "1777 for /tmp and /var/tmp", NULL, "the root's mode" },
+	{ "fstab.extra", "list", "none", NULL, "lines copied as they are" },
+	{ "fstab.extra[].spec", "string", "required", NULL, "the device" },
+	{ "fstab.extra[].file", "path", "required", NULL, "the mount point" },
+	{ "fstab.extra[].type", "string", "required", NULL, "the filesystem type" },
+	{ "fstab.extra[].options", "list", "defaults", NULL, "mount options" },
+	{ "fstab.extra[].pass", "number", "0", NULL, "fsck pass" },
+	{ "flash", "map", NULL, NULL, "the seed's flash-friendly symlinks; false turns both off" },
+	{ "flash.mtab", "path", "/proc/mounts", NULL,
+	  "/etc/mtab becomes a symlink to this; false: left alone" },
+	{ "flash.blkid-cache", "path", "/dev/null", NULL,
+	  "/etc/blkid.tab becomes a symlink to this; false: left alone" },
+	{ NULL },
+};
+
 const struct stage stage_fstab = {
 	.name = "fstab",
+	.key_table = fstab_key_table,
 	.summary = "write /etc/fstab and the flash-friendly symlinks",
-	.keys = (const char *const[]){ "fstab", "flash", NULL },
 	.parse = fstab_parse,
 	.plan = fstab_plan,
 	.run = fstab_run,

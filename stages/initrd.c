@@ -33,6 +33,7 @@
 #include "initramfs.h"
 #include "kmod.h"
 #include "luks.h"
+#include "fs.h"
 #include "log.h"
 #include "stage.h"
 #include "templates.h"
@@ -51,6 +52,7 @@ struct initrd_file {
 };
 
 struct initrd_priv {
+	bool asked; /* kernel: or initrd: is in the recipe */
 	const char *version;
 	enum cpio_compression compression;
 	char **modules;
@@ -61,10 +63,6 @@ struct initrd_priv {
 	const struct node *node, *modules_node, *kernel_node;
 };
 
-static const char *const kernel_keys[] = { "version", NULL };
-static const char *const initrd_keys[] = { "compression", "modules", "files", "busybox",
-					   "root-wait", NULL };
-static const char *const file_keys[] = { "path", "source", "content", "mode", NULL };
 
 static const char *const default_modules[] = {
 	"ahci",	      "ata_piix",  "ata_generic", "sd_mod",	"virtio_pci", "virtio_blk",
@@ -77,19 +75,6 @@ static const char *const crypt_modules[] = {
 	"dm_mod", "dm_crypt", "xts", "ecb", "cbc", "essiv", "aes_generic", "aesni_intel",
 	"sha256_generic", NULL,
 };
-
-static bool bootloader_wanted(struct build *b)
-{
-	const struct node *n = node_get(b->recipe->root, "bootloader"), *t;
-	const char *type;
-
-	if (!n)
-		return false;
-	if (n->kind == NODE_SCALAR)
-		return !(node_get_string(n, &type) == 0 && streq(type, "none"));
-	t = node_get(n, "type");
-	return !(t && node_get_string(t, &type) == 0 && streq(type, "none"));
-}
 
 static int check_initrd_path(const struct node *n, const char *s)
 {
@@ -120,7 +105,7 @@ static int parse_files(struct initrd_priv *p, const struct node *list)
 			f->target = xstrdup(s);
 			continue;
 		}
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, file_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "path")))
 			return node_error(e, "missing 'path'");
@@ -157,14 +142,12 @@ static int initrd_parse(struct build *b, void **ret_priv)
 	const struct node *n = node_get(b->recipe->root, "initrd"), *v;
 	int r;
 
-	if (!k && !n && !bootloader_wanted(b))
-		return 0;
 	p->compression = CPIO_COMPRESSION_ZSTD;
 	p->root_wait = 30;
 	p->node = n;
 	p->kernel_node = k;
 	if (k) {
-		if ((r = node_expect(k, NODE_MAP)) < 0 || (r = node_check_keys(k, kernel_keys)) < 0)
+		if ((r = node_expect(k, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(k, "version"))) {
 			if ((r = node_get_string(v, &p->version)) < 0)
@@ -174,7 +157,7 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		}
 	}
 	if (n) {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, initrd_keys)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(n, "compression"))) {
 			const char *s;
@@ -211,10 +194,21 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
 			return r;
 	}
+	p->asked = k || n;
 	*ret_priv = TAKE_PTR(p);
-	/* Known at parse time, so that the configure stage's verify sees it. */
-	b->need_kernel = true;
+	return 1;
+}
+
+/* The stage runs when kernel: or initrd: asks for it, or when a boot loader (published by
+ * the bootloader stage's parse) needs a kernel and an initramfs to boot. */
+static int initrd_settle(struct build *b, void *priv)
+{
+	struct initrd_priv *p = priv;
+
+	if (!p->asked && b->bootloader == BOOTLOADER_NONE)
+		return 0;
 	b->initrd = true;
+	b->initrd_node = p->kernel_node ? p->kernel_node : p->node ? p->node : b->bootloader_node;
 	return 1;
 }
 
@@ -228,9 +222,10 @@ static int initrd_verify(struct build *b, void *priv)
 		where = node_get(b->recipe->root, "bootloader");
 	if (!root)
 		return node_error(where, "booting needs a filesystem mounted at /");
-	if (root->fs.type != FS_EXT2 && root->fs.type != FS_EXT3 && root->fs.type != FS_EXT4)
-		return node_error(where, "the root filesystem is %s: the initrd mounts ext2, "
-				  "ext3 or ext4", fs_type_to_string(root->fs.type));
+	if (!fs_driver_of(root->fs.type)->posix)
+		return node_error(where, "the root filesystem is %s, which cannot hold a root "
+				  "(owners, modes, symlinks): use ext2, ext3 or ext4",
+				  fs_type_to_string(root->fs.type));
 	for (size_t i = 0; i < p->n_files; i++)
 		if (p->files[i].source && access(p->files[i].source, R_OK) < 0)
 			return node_error(p->files[i].node, "cannot read '%s': %s",
@@ -587,7 +582,6 @@ static int initrd_run(struct build *b, void *priv)
 	struct tree_stat kst;
 	struct stat st;
 	char b1[32], b2[32], b3[32], b4[32];
-	ext2_filsys fs;
 	uint64_t free_bytes;
 	int r;
 
@@ -607,8 +601,8 @@ static int initrd_run(struct build *b, void *priv)
 		return log_errno(errno, "cannot stat the initrd");
 
 	/* Say what does not fit before libext2fs runs out of blocks halfway. */
-	fs = b->fs[boot - b->parts];
-	free_bytes = ext2fs_free_blocks_count(fs->super) * (uint64_t)fs->blocksize;
+	if ((r = build_fs_free_bytes(b, boot, &free_bytes)) < 0)
+		return log_errno(r, "cannot tell the free space of partition '%s'", boot->name);
 	if ((uint64_t)st.st_size + (uint64_t)st.st_size / 64 + 65536 > free_bytes)
 		return log_fail("partition '%s' (%s) has %s free after the kernel (%s): too "
 				"small for the initrd (%s); make the partition larger or compress "
@@ -670,13 +664,34 @@ static void initrd_free(void *priv)
 	free(p);
 }
 
-static const char *const keys[] = { "kernel", "initrd", NULL };
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key initrd_key_table[] = {
+	{ "kernel", "map", NULL, NULL, "the kernel to boot" },
+	{ "kernel.version", "string", "the newest in /boot", NULL, "e.g. 6.1.0-13-amd64" },
+	{ "initrd", "map", NULL, NULL, "mkbootmedia's initramfs" },
+	{ "initrd.compression", "enum", "zstd", cpio_compression_names, "zstd, gzip, xz or none" },
+	{ "initrd.modules", "list", "none", NULL, "more kernel modules, with their dependencies" },
+	{ "initrd.files", "list", "none", NULL,
+	  "more files: a target path (copied to the same path), or {path, source | content, mode}" },
+	{ "initrd.files[].path", "path", "required", NULL, "the path in the initramfs" },
+	{ "initrd.files[].source", "path", "none", NULL, "a file of the build host" },
+	{ "initrd.files[].content", "string", "none", NULL, "the file's bytes" },
+	{ "initrd.files[].mode", "mode", "0644", NULL, "octal" },
+	{ "initrd.busybox", "string", "target", NULL,
+	  "target: the image's /bin/busybox (busybox-static); host: this machine's; or a path" },
+	{ "initrd.root-wait", "number", "30", NULL,
+	  "seconds /init polls for the root device (rootdelay= overrides)" },
+	{ NULL },
+};
 
 const struct stage stage_initrd = {
 	.name = "initrd",
+	.key_table = initrd_key_table,
 	.summary = "the kernel and a generated initramfs (busybox, modules, templates/init)",
-	.keys = keys,
 	.parse = initrd_parse,
+	.settle = initrd_settle,
 	.verify = initrd_verify,
 	.plan = initrd_plan,
 	.run = initrd_run,

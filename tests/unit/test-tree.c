@@ -89,7 +89,7 @@ struct fx {
 	struct tree *t;
 };
 
-static int fx_mkfs(const char *name, enum fs_type type, uint64_t size, ext2_filsys *ret)
+static int fx_mkfs(const char *name, enum ext2_kind type, uint64_t size, ext2_filsys *ret)
 {
 	_cleanup_free_ char *path = tmp_path(name);
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -97,7 +97,7 @@ static int fx_mkfs(const char *name, enum fs_type type, uint64_t size, ext2_fils
 				 .size = size,
 				 .now = NOW,
 				 .zeroed = true,
-				 .uuid = { type },
+				 .uuid = { type + 1 },
 				 .hash_seed = { 7 } };
 
 	if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
@@ -110,8 +110,8 @@ static int fx_make(struct fx *f)
 	int r;
 
 	*f = (struct fx){};
-	if ((r = fx_mkfs("root.img", FS_EXT4, 16 * MIB, &f->root)) < 0 ||
-	    (r = fx_mkfs("boot.img", FS_EXT2, 8 * MIB, &f->boot)) < 0)
+	if ((r = fx_mkfs("root.img", EXT2_KIND_EXT4, 16 * MIB, &f->root)) < 0 ||
+	    (r = fx_mkfs("boot.img", EXT2_KIND_EXT2, 8 * MIB, &f->boot)) < 0)
 		return r;
 	f->t = tree_new(NOW);
 	if ((r = tree_mount(f->t, "/", f->root)) < 0 ||
