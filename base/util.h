@@ -92,6 +92,26 @@ bool str_is_word(const char *s);
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 
+/* Paths inside an archive or an image. path_normalize() joins the components of `path` with
+ * single slashes, dropping empty and "." ones (so a leading '/' too): "/usr//bin/./x" gives
+ * "usr/bin/x", "./" gives "". -EINVAL when a component is "..", -ENAMETOOLONG when one is
+ * longer than NAME_MAX; the caller limits the whole length. */
+int path_normalize(const char *path, char **ret);
+/* Whether `path` is absolute and never climbs: it starts with '/' and has no ".." component
+ * (so it cannot leave the tree it is resolved in). Nothing else is checked. */
+bool path_is_safe_absolute(const char *path);
+/* The value of one hex digit (either case), or -1. */
+static inline int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 static inline uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) / a * a;

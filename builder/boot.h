@@ -3,6 +3,7 @@
  * steps from the command line or from a recipe's `test:` section (syntax in boot.c). */
 #pragma once
 
+#include "console.h"
 #include "qemu.h"
 #include "recipe.h"
 #include "util.h"

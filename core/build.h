@@ -187,14 +187,4 @@ int build_find_kernel(struct build *b, const char *version, char **ret_version);
 /* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
  * target has no such directory. */
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
-/* What every busybox initramfs of ours starts with: dirs (0755, tmp 01777), a static busybox
- * at bin/busybox with bin/sh linked to it, init (0755), dev/console and dev/null. */
-struct cpio;
-int build_initramfs_base(struct cpio *c, const char *const *dirs, size_t n_dirs,
-			 const char *busybox, size_t busybox_size, const char *init,
-			 size_t init_size);
 
-/* Owner and group names resolved in the target (its /etc/passwd and /etc/group, then
- * Debian's base-passwd allocations); numbers pass through. Never the host's databases. */
-int build_resolve_user(struct build *b, const char *name, uid_t *ret);
-int build_resolve_group(struct build *b, const char *name, gid_t *ret);

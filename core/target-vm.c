@@ -32,9 +32,11 @@
 #include <time.h>
 
 #include "target.h"
+#include "console.h"
 #include "cpio.h"
 #include "elfinfo.h"
 #include "fs.h"
+#include "initramfs.h"
 #include "log.h"
 #include "qemu.h"
 #include "templates.h"
@@ -180,9 +182,8 @@ static int make_initrd(struct build *b, const char *version, const char *script,
 	init = template_get("vm-init", &init_size);
 	if ((r = cpio_new(fd, CPIO_COMPRESSION_NONE, b->now, &c)) < 0)
 		return r;
-	if ((r = build_initramfs_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init,
-				      init_size)) < 0 ||
-	    (r = add_modules(b, c, version, ret_net)) < 0)
+	r = initramfs_add_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init, init_size);
+	if (r < 0 || (r = add_modules(b, c, version, ret_net)) < 0)
 		return r;
 	conf = xasprintf("# configure: vm, written by mkbootmedia\nMARKER=%s\nNET=%d\n", marker,
 			 *ret_net);

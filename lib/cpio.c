@@ -126,38 +126,21 @@ static struct cpio_entry *entry_append(struct cpio *c, char *path)
 }
 
 /* "/usr//bin/./x" -> "usr/bin/x". Leaves a message for what is wrong in *ret_reason. */
-static int path_normalize(const char *in, char **ret, const char **ret_reason)
+static int entry_path(const char *in, char **ret, const char **ret_reason)
 {
 	_cleanup_free_ char *out = NULL;
-	size_t len = 0;
+	int r = path_normalize(in, &out);
 
-	out = xmalloc(strlen(in) + 1);
-	for (const char *p = in; *p;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			*ret_reason = "'..' is not allowed";
-			return -EINVAL;
-		}
-		if (n > NAME_MAX) {
-			*ret_reason = "a component is longer than 255 bytes";
-			return -ENAMETOOLONG;
-		}
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (len > 0)
-				out[len++] = '/';
-			memcpy(out + len, p, n);
-			len += n;
-		}
-		p += n;
-		p += strspn(p, "/");
+	if (r < 0) {
+		*ret_reason = r == -EINVAL ? "'..' is not allowed" :
+					     "a component is longer than 255 bytes";
+		return r;
 	}
-	out[len] = 0;
-	if (len == 0) {
+	if (!*out) {
 		*ret_reason = *in ? "the root directory is not an entry" : "empty path";
 		return -EINVAL;
 	}
-	if (len > CPIO_PATH_MAX) {
+	if (strlen(out) > CPIO_PATH_MAX) {
 		*ret_reason = "path longer than 4095 bytes";
 		return -ENAMETOOLONG;
 	}
@@ -206,7 +189,7 @@ static int entry_check(const struct cpio *c, const char *path_in, unsigned fmt, 
 	assert(c && !c->closed);
 	if (!path_in)
 		return log_fail("cpio: no path given");
-	r = path_normalize(path_in, &path, &reason);
+	r = entry_path(path_in, &path, &reason);
 	if (r < 0)
 		return log_path_error(r, path_in, reason);
 	if (perm > 07777)
@@ -354,7 +337,7 @@ bool cpio_contains(const struct cpio *c, const char *path)
 	_cleanup_free_ char *norm = NULL;
 	const char *reason;
 
-	if (!path || path_normalize(path, &norm, &reason) < 0)
+	if (!path || entry_path(path, &norm, &reason) < 0)
 		return false;
 	return entry_find(c, norm) != NULL;
 }

@@ -189,7 +189,7 @@ static void seen_free(struct seen *s)
 static int normalize(const char *name, char **ret, const char **ret_reason)
 {
 	_cleanup_free_ char *out = NULL;
-	size_t len = 0;
+	int r;
 
 	if (!*name) {
 		*ret_reason = "empty name";
@@ -203,25 +203,13 @@ static int normalize(const char *name, char **ret, const char **ret_reason)
 		*ret_reason = "absolute path";
 		return -EINVAL;
 	}
-	out = xmalloc(strlen(name) + 1);
-	for (const char *p = name; *p;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			*ret_reason = "path leaves the package root";
-			return -EINVAL;
-		}
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (len > 0)
-				out[len++] = '/';
-			memcpy(out + len, p, n);
-			len += n;
-		}
-		p += n;
-		p += strspn(p, "/");
+	r = path_normalize(name, &out);
+	if (r < 0) {
+		*ret_reason = r == -EINVAL ? "path leaves the package root" :
+					     "a component is longer than 255 bytes";
+		return r;
 	}
-	out[len] = 0;
-	if (len > DEB_PATH_MAX) {
+	if (strlen(out) > DEB_PATH_MAX) {
 		*ret_reason = "path too long";
 		return -ENAMETOOLONG;
 	}

@@ -89,17 +89,6 @@ static bool guid_is_null(const uint8_t g[16])
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "0x83", "83", "0xEF", "c": one or two hex digits, optionally prefixed by 0x. */
 static bool parse_hex_byte(const char *s, uint8_t *ret)
 {

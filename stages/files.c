@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "passwd.h"
 #include "stage.h"
 
 enum file_kind {
@@ -61,11 +62,9 @@ struct files_priv {
 	const struct node *node;
 };
 
-
 static int check_target_path(const struct node *n, const char *s)
 {
-	if (s[0] != '/' || streq(s, "/") || strstr(s, "/../") || endswith(s, "/..") ||
-	    strlen(s) >= 4096)
+	if (!path_is_safe_absolute(s) || streq(s, "/") || strlen(s) >= 4096)
 		return node_error(n, "'%s' is not an absolute path in the target (like /etc/motd, "
 				  "without '..')", s);
 	return 0;
@@ -278,7 +277,7 @@ static int resolve_owner(struct build *b, const struct node *owner, const struct
 	if (owner) {
 		if ((r = node_get_string(owner, &s)) < 0)
 			return r;
-		if (build_resolve_user(b, s, &a->uid) < 0)
+		if (passwd_resolve_user(b->tree, s, &a->uid) < 0)
 			return node_error(owner, "'%s' is not a user of the target (not in its "
 					  "/etc/passwd nor one of Debian's fixed ids); use a number",
 					  s);
@@ -286,7 +285,7 @@ static int resolve_owner(struct build *b, const struct node *owner, const struct
 	if (group) {
 		if ((r = node_get_string(group, &s)) < 0)
 			return r;
-		if (build_resolve_group(b, s, &a->gid) < 0)
+		if (passwd_resolve_group(b->tree, s, &a->gid) < 0)
 			return node_error(group, "'%s' is not a group of the target (not in its "
 					  "/etc/group nor one of Debian's fixed ids); use a number",
 					  s);
@@ -345,27 +344,14 @@ static void made_set(void **root, const char *path, enum made_kind kind)
 	}
 }
 
-/* "/etc//x/./y/" -> "/etc/x/y" */
-static char *path_normalize(const char *path)
+/* "/etc//x/./y/" -> "/etc/x/y": the paths were checked (absolute, no ".."). */
+static char *target_normalize(const char *path)
 {
-	char *out = xmalloc(strlen(path) + 2), *o = out;
+	_cleanup_free_ char *rel = NULL;
 
-	for (const char *p = path; *p;) {
-		size_t n;
-
-		p += strspn(p, "/");
-		n = strcspn(p, "/");
-		if (n && !(n == 1 && p[0] == '.')) {
-			*o++ = '/';
-			memcpy(o, p, n);
-			o += n;
-		}
-		p += n;
-	}
-	if (o == out)
-		*o++ = '/';
-	*o = 0;
-	return out;
+	if (path_normalize(path, &rel) < 0)
+		return xstrdup(path);
+	return xasprintf("/%s", rel);
 }
 
 /* Records that `path` (normalized) becomes `kind`, its missing parents directories; fails
@@ -443,7 +429,7 @@ static int files_verify(struct build *b, void *priv)
 			made_place(&made, NULL, b->parts[i].fs.mount, MADE_DIR);
 	for (size_t i = 0; i < p->n_overlays && r >= 0; i++) {
 		struct overlay *o = &p->overlays[i];
-		_cleanup_free_ char *t = path_normalize(o->target);
+		_cleanup_free_ char *t = target_normalize(o->target);
 
 		r = made_place(&made, o->node, t, MADE_DIR);
 		if (r >= 0)
@@ -451,7 +437,7 @@ static int files_verify(struct build *b, void *priv)
 	}
 	for (size_t i = 0; i < p->n_files && r >= 0; i++) {
 		struct file_entry *f = &p->files[i];
-		_cleanup_free_ char *t = path_normalize(f->path);
+		_cleanup_free_ char *t = target_normalize(f->path);
 
 		r = made_place(&made, f->node, t,
 			       f->kind == FILE_DIRECTORY ? MADE_DIR :

@@ -30,6 +30,7 @@
 
 #include "cpio.h"
 #include "elfinfo.h"
+#include "initramfs.h"
 #include "kmod.h"
 #include "luks.h"
 #include "fs.h"
@@ -77,8 +78,7 @@ static const char *const crypt_modules[] = {
 
 static int check_initrd_path(const struct node *n, const char *s)
 {
-	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    streq(s, "/") || strlen(s) > 1024)
+	if (!path_is_safe_absolute(s) || strstr(s, "//") || streq(s, "/") || strlen(s) > 1024)
 		return node_error(n, "'%s' is not an absolute path of a file", s);
 	if (streq(s, "/init"))
 		return node_error(n, "'/init' is the initrd's own init (templates/init)");
@@ -560,12 +560,13 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 	init = template_get("init", &init_size);
 	if ((r = cpio_new(fd, p->compression, b->now, &c)) < 0)
 		return r;
-	if ((r = build_initramfs_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init,
-				      init_size)) < 0 ||
-	    (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
+	r = initramfs_add_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init, init_size);
+	if (r < 0 || (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
 	    (build_part_at(b, "/")->enc &&
-	     (r = add_program(b, c, (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
-							   NULL }, "cryptsetup-bin")) < 0) ||
+	     (r = add_program(b, c,
+			      (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
+						     NULL },
+			      "cryptsetup-bin")) < 0) ||
 	    (r = add_files(b, p, c)) < 0)
 		return r;
 	return cpio_close(c);

@@ -40,8 +40,7 @@ static int parse_mount(const struct node *n, char **ret)
 
 	if (r < 0)
 		return r;
-	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    strchr(s, '\\') || !str_is_word(s))
+	if (!path_is_safe_absolute(s) || strstr(s, "//") || strchr(s, '\\') || !str_is_word(s))
 		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
 				  "without spaces or '..')", s);
 	m = xstrdup(s);
