@@ -355,3 +355,51 @@ char *find_program(const char *name)
 	}
 	return NULL;
 }
+
+void strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = b->cap ? b->cap : 64;
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+void strbuf_adds(struct strbuf *b, const char *s)
+{
+	strbuf_add(b, s, strlen(s));
+}
+
+char *strbuf_take(struct strbuf *b)
+{
+	if (!b->s)
+		return xstrdup("");
+	b->cap = b->len = 0;
+	return TAKE_PTR(b->s);
+}
+
+void strbuf_freep(struct strbuf *b)
+{
+	free(b->s);
+}
+
+/* Joins without "./" noise: ("examples", "./a.yml") -> "examples/a.yml", (".", "a") -> "a". */
+char *path_join(const char *dir, const char *rel)
+{
+	if (rel[0] == '/')
+		return xstrdup(rel);
+	while (rel[0] == '.' && rel[1] == '/') {
+		rel += 2;
+		while (*rel == '/')
+			rel++;
+	}
+	if (!dir || !*dir || streq(dir, "."))
+		return xstrdup(*rel ? rel : ".");
+	if (!*rel)
+		return xstrdup(dir);
+	return xasprintf("%s%s%s", dir, endswith(dir, "/") ? "" : "/", rel);
+}

@@ -100,6 +100,11 @@ int path_normalize(const char *path, char **ret);
 /* Whether `path` is absolute and never climbs: it starts with '/' and has no ".." component
  * (so it cannot leave the tree it is resolved in). Nothing else is checked. */
 bool path_is_safe_absolute(const char *path);
+/* An ASCII digit, whatever the locale. */
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
 /* The value of one hex digit (either case), or -1. */
 static inline int hex_digit(char c)
 {
@@ -143,3 +148,18 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
 char *find_program(const char *name);
 /* Removes a directory tree we made (no symlinks followed); errors are ignored. */
 void rm_rf(const char *path);
+
+/* A growing string. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+void strbuf_adds(struct strbuf *b, const char *s);
+/* The string (never NULL), which the caller frees; b is empty again. */
+char *strbuf_take(struct strbuf *b);
+void strbuf_freep(struct strbuf *b);
+
+/* Joins without "./" noise: ("examples", "./a.yml") -> "examples/a.yml", (".", "a") -> "a";
+ * an absolute rel is returned as it is. A new string. */
+char *path_join(const char *dir, const char *rel);
