@@ -22,40 +22,6 @@
 
 /* ---- helpers ---- */
 
-/* The standard output of a shell command line; NULL when it fails. */
-static _printf_(1, 2) char *output(const char *fmt, ...)
-{
-	_cleanup_free_ char *cmd = NULL;
-	char *out = NULL;
-	size_t len = 0, cap = 0;
-	FILE *p;
-	va_list ap;
-	int c;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p)
-		return NULL;
-	while ((c = fgetc(p)) != EOF) {
-		if (len + 2 > cap) {
-			cap = cap ? 2 * cap : 4096;
-			out = xrealloc(out, cap);
-		}
-		out[len++] = (char)c;
-	}
-	if (!out)
-		out = xstrdup("");
-	out[len] = 0;
-	if (pclose(p) != 0) {
-		fprintf(stderr, "  command failed: %s\n", cmd);
-		free(out);
-		return NULL;
-	}
-	return out;
-}
-
 /* debugfs's answer to one request on an image of the scratch directory. */
 static _printf_(2, 3) char *debugfs(const char *img, const char *fmt, ...)
 {
