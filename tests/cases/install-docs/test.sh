@@ -1,0 +1,57 @@
+# make install DESTDIR=... PREFIX=/usr: the binary, the shared data, man pages that render
+# without warnings, bash and zsh completion that load and know the commands, options and
+# values; make uninstall removes all of it. The docs come from the binary's tables.
+top=$(dirname "$MKBOOTMEDIA")
+dest=$WORK/dest
+make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 || { cat make.log; fail "make install"; }
+for f in usr/bin/mkbootmedia usr/share/man/man1/mkbootmedia.1 usr/share/man/man5/mkbootmedia-recipe.5 \
+	usr/share/bash-completion/completions/mkbootmedia usr/share/zsh/site-functions/_mkbootmedia \
+	usr/share/mkbootmedia/recipes/devices/usb-4g.yml usr/share/mkbootmedia/recipes/fragments/flash-fstab.yml \
+	usr/share/mkbootmedia/examples/usb-basic.yml usr/share/mkbootmedia/templates/init; do
+	[ -f "$dest/$f" ] || fail "make install did not install /$f"
+done
+# The installed example finds its includes and overlays next to it.
+"$dest/usr/bin/mkbootmedia" check "$dest/usr/share/mkbootmedia/examples/usb-basic.yml" >/dev/null
+
+# The man pages: rendered by man-db with groff's warnings on, and they say what they must.
+for page in man1/mkbootmedia.1 man5/mkbootmedia-recipe.5; do
+	out=$(MANWIDTH=80 man --warnings -l "$dest/usr/share/man/$page" 2>warn.txt)
+	[ ! -s warn.txt ] || { cat warn.txt; fail "man --warnings $page"; }
+	[ -n "$out" ] || fail "$page renders empty"
+done
+man1=$(MANWIDTH=200 man -l "$dest/usr/share/man/man1/mkbootmedia.1" 2>/dev/null)
+for want in '^EXIT STATUS' '^ENVIRONMENT' '^FILES' '^EXAMPLES' '--passphrase-fd N' \
+	'--bus usb\|ide\|virtio' '--accel auto\|kvm\|tcg' 'SOURCE_DATE_EPOCH' 'mkbootmedia boot IMAGE'; do
+	grep -Eq -e "$want" <<<"$man1" || fail "mkbootmedia(1) lacks '$want'"
+done
+# Every option the program's help lists is in the man page (one source: both come from cli.c).
+for cmd in build check boot; do
+	"$MKBOOTMEDIA" help $cmd | grep -Eo -- '--[a-z-]+' | sort -u | while read -r opt; do
+		grep -q -- "$opt" <<<"$man1" || fail "mkbootmedia(1) lacks $opt (help $cmd has it)"
+	done
+done
+
+# bash: the completion loads and completes commands, options and --bus values.
+comp=$dest/usr/share/bash-completion/completions/mkbootmedia
+bash -c "source '$comp'; complete -p mkbootmedia" >c.txt || fail "bash completion does not load"
+grep -q -- '-F _mkbootmedia mkbootmedia' c.txt || fail "complete -p: $(cat c.txt)"
+complete_words() { # the words bash completes for the command line "$@" (the last word is the one completed)
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mkbootmedia
+		printf "%s\n" "${COMPREPLY[@]}"' complete "$comp" mkbootmedia "$@" | sort | tr '\n' ' '
+}
+expect_eq "$(complete_words boot --bus '')" "ide usb virtio " "bash: boot --bus"
+expect_eq "$(complete_words boot --accel '')" "auto kvm tcg " "bash: boot --accel"
+expect_eq "$(complete_words ch)" "check " "bash: commands"
+expect_eq "$(complete_words check --se)" "--seed " "bash: check's options"
+expect_eq "$(complete_words boot --send-p)" "--send-passphrase " "bash: boot's options"
+mkdir -p r && touch r/a.yml r/b.yaml r/c.img
+expect_eq "$(complete_words check r/)" "r/a.yml r/b.yaml " "bash: recipe files"
+expect_eq "$(complete_words boot r/c)" "r/c.img " "bash: images"
+# zsh: the completion parses, and declares what bash offers.
+zsh -n "$dest/usr/share/zsh/site-functions/_mkbootmedia" || fail "zsh -n _mkbootmedia"
+grep -q -- "--bus=.*(usb ide virtio)" "$dest/usr/share/zsh/site-functions/_mkbootmedia" ||
+	fail "zsh completion lacks --bus's values"
+
+make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 || { cat make.log; fail "make uninstall"; }
+left=$(find "$dest" -type f)
+[ -z "$left" ] || fail "make uninstall left: $left"
