@@ -54,10 +54,25 @@
 #define BOOT_TIMEOUT_MAX (7 * 86400.0)
 #define BOOT_QEMU_DEFAULT "qemu-system-x86_64"
 
-static const char *const test_keys[] = { "bus", "memory", "timeout", "steps", NULL };
-static const char *const step_keys[] = { "expect", "send",   "run",	"poweroff",
-					 "output", "status", "timeout", NULL };
 static const char *const step_actions[] = { "expect", "send", "run", "poweroff", NULL };
+
+/* The recipe's test: section (declared like a stage's keys, lib/recipe.h). */
+const struct recipe_key boot_key_table[] = {
+	{ "test", "map", NULL, NULL, "what mkbootmedia boot --test runs; checked by every build" },
+	{ "test.bus", "enum", "usb", qemu_bus_names, "how the image is attached: usb, ide, virtio" },
+	{ "test.memory", "size", "512", NULL, "the guest's memory: MiB, or a size with a unit" },
+	{ "test.timeout", "number", "300", NULL, "seconds for the whole run" },
+	{ "test.steps", "list", "required", NULL, "each step one action, with an optional timeout" },
+	{ "test.steps[].expect", "string", NULL, NULL, "wait until the console prints a match" },
+	{ "test.steps[].send", "string", NULL, NULL, "type this text (\\n, \\t, \\xNN decoded)" },
+	{ "test.steps[].run", "string", NULL, NULL,
+	  "type a command at a shell prompt and wait for its exit status" },
+	{ "test.steps[].poweroff", "bool", NULL, NULL, "poweroff -f, then stop QEMU" },
+	{ "test.steps[].output", "string", NULL, NULL, "a run step: what it must print (a regex)" },
+	{ "test.steps[].status", "number", "0", NULL, "a run step: the exit status it must give" },
+	{ "test.steps[].timeout", "number", "the run's", NULL, "seconds for this step" },
+	{ NULL },
+};
 
 /* ---- values shared by the command line and the recipe ---- */
 
@@ -172,7 +187,7 @@ static int parse_step(const struct node *e, struct console_step **steps, size_t 
 	struct console_step *st;
 	int r;
 
-	if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, step_keys)) < 0)
+	if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_table(e, boot_key_table, "test.steps[]")) < 0)
 		return r;
 	for (size_t i = 0; step_actions[i]; i++) {
 		if (!node_get(e, step_actions[i]))
@@ -250,7 +265,7 @@ int boot_test_parse(const struct node *test, struct boot_test *ret)
 	const char *s;
 	int r;
 
-	if ((r = node_expect(test, NODE_MAP)) < 0 || (r = node_check_keys(test, test_keys)) < 0)
+	if ((r = node_expect(test, NODE_MAP)) < 0 || (r = node_check_table(test, boot_key_table, "test")) < 0)
 		return r;
 	if ((v = node_get(test, "bus")) && (r = node_get_enum(v, qemu_bus_names, &t.bus)) < 0)
 		return r;

@@ -25,3 +25,6 @@ int boot_test_check(const struct recipe *r);
 /* The command: argv[0] is "boot". Returns the exit status: 0 when QEMU ran (interactive) or
  * every step passed, 1 when a step failed or QEMU could not run, 2 for a usage error. */
 int boot_main(int argc, char **argv);
+
+/* The keys of the recipe's test: section, declared as the stages declare theirs. */
+extern const struct recipe_key boot_key_table[];

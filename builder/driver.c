@@ -48,18 +48,24 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int check_top_keys(struct build *b)
+/* Every stage's key table, then test:'s, in one table (b->keys). */
+static struct recipe_key *all_keys(void)
 {
-	const char *allowed[64];
-	size_t n = 0;
+	size_t n = 0, k = 0;
+	struct recipe_key *t;
 
-	allowed[n++] = "test"; /* for `mkbootmedia boot --test`, checked by boot_test_check() */
 	for (size_t i = 0; i < n_stages; i++)
-		for (const char *const *k = stages[i]->keys; k && *k; k++)
-			if (n + 1 < ARRAY_SIZE(allowed))
-				allowed[n++] = *k;
-	allowed[n] = NULL;
-	return node_check_keys(b->recipe->root, allowed);
+		for (const struct recipe_key *e = stages[i]->key_table; e && e->path; e++)
+			n++;
+	for (const struct recipe_key *e = boot_key_table; e->path; e++)
+		n++;
+	t = xcalloc(n + 1, sizeof(*t));
+	for (size_t i = 0; i < n_stages; i++)
+		for (const struct recipe_key *e = stages[i]->key_table; e && e->path; e++)
+			t[k++] = *e;
+	for (const struct recipe_key *e = boot_key_table; e->path; e++)
+		t[k++] = *e;
+	return t;
 }
 
 static int init_time(struct build *b)
@@ -274,12 +280,15 @@ int driver_main(const struct driver_options *o)
 		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
-		.configure = CONFIGURE_NONE,
+		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
 	int r;
 
+	_cleanup_free_ struct recipe_key *keys = all_keys();
+
+	b.keys = keys;
 	r = init_time(&b);
 	if (r < 0)
 		return r;
@@ -288,13 +297,18 @@ int driver_main(const struct driver_options *o)
 		return r;
 	if (o->seed)
 		b.seed = xstrdup(o->seed);
-	r = check_top_keys(&b);
+	r = node_check_tree(b.recipe->root, b.keys);
 	if (r >= 0)
 		r = boot_test_check(b.recipe);
 	for (size_t i = 0; i < n_stages && r >= 0; i++) {
 		r = stages[i]->parse(&b, &priv[i]);
 		active[i] = r > 0;
 	}
+	for (size_t i = 0; i < n_stages && r >= 0; i++)
+		if (stages[i]->settle) {
+			r = stages[i]->settle(&b, priv[i]);
+			active[i] = r > 0;
+		}
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);

@@ -16,6 +16,21 @@ const char *const configure_mode_names[] = {
 	[CONFIGURE_FIRST_BOOT] = "first-boot", [CONFIGURE_NONE] = "none", NULL,
 };
 const char *const shred_mode_names[] = { "none", "zero", "random", NULL };
+const char *const bootloader_type_names[] = { "none", "grub-bios", NULL };
+const char *const init_system_names[] = { "sysvinit", "systemd", "busybox", NULL };
+
+const struct node *build_kernel_needed(const struct build *b, const char **ret_why)
+{
+	if (b->configure == CONFIGURE_VM) {
+		*ret_why = "vm boots the image's own kernel in QEMU";
+		return b->configure_node;
+	}
+	if (b->initrd) {
+		*ret_why = "the image boots with mkbootmedia's initramfs";
+		return b->initrd_node;
+	}
+	return NULL;
+}
 
 void build_derive(const struct build *b, const char *purpose, uint8_t out[16])
 {

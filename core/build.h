@@ -39,6 +39,14 @@ enum configure_mode {
 extern const char *const configure_mode_names[];
 
 enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
+
+/* bootloader.type (stage bootloader). */
+enum bootloader_type { BOOTLOADER_NONE, BOOTLOADER_GRUB_BIOS, _BOOTLOADER_MAX };
+extern const char *const bootloader_type_names[];
+
+/* system.init (stage configure): what /sbin/init is. */
+enum init_system { INIT_SYSVINIT, INIT_SYSTEMD, INIT_BUSYBOX, INIT_UNSET };
+extern const char *const init_system_names[];
 extern const char *const shred_mode_names[];
 
 /* partitions[].encrypt (stage encrypt). */
@@ -82,6 +90,9 @@ struct partition {
 
 struct build {
 	struct recipe *recipe;
+	/* Every recipe key the stages (and `test:`) declare, in stage order; ends with { NULL }.
+	 * node_check_table(map, b->keys, "partitions[]") checks a mapping against it. */
+	const struct recipe_key *keys;
 	const char *recipe_path;
 	const char *out_path;   /* NULL for `check` */
 	char *tmp_path;         /* the image being written, renamed to out_path at the end */
@@ -120,9 +131,15 @@ struct build {
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
 	unsigned n_first_boot;  /* and how many steps it has */
 
-	/* the boot chain */
-	bool need_kernel;       /* a stage boots a kernel: the package set must hold one */
-	bool initrd;            /* the initrd stage makes mkbootmedia's initramfs (set by parse) */
+	/* Facts each published by the stage owning the keys, in its parse (or settle): */
+	int bootloader;         /* bootloader.type: enum bootloader_type (NONE when absent) */
+	const struct node *bootloader_node;
+	int init;               /* system.init: enum init_system, INIT_UNSET when not given */
+	const struct node *init_node;
+	/* the initrd stage makes mkbootmedia's initramfs (settled: kernel:, initrd: or a boot
+	 * loader), and the key that asks for it */
+	bool initrd;
+	const struct node *initrd_node;
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
@@ -135,6 +152,11 @@ struct build {
  * gets its version (4) and variant bits set. */
 void build_derive(const struct build *b, const char *purpose, uint8_t out[16]);
 void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[16]);
+
+/* Whether the package set must hold a kernel, and why: the key that needs one (NULL: none
+ * needed), with a phrase saying what for in *ret_why. Derived from the published facts: the
+ * initramfs is made (the image boots), or configure: vm boots the image's kernel. */
+const struct node *build_kernel_needed(const struct build *b, const char **ret_why);
 
 /* The partition whose filesystem is mounted at `mount`, or NULL. */
 struct partition *build_part_at(struct build *b, const char *mount);

@@ -47,8 +47,6 @@ int target_resolve_mode(struct build *b)
 	case CONFIGURE_VM:
 		if ((no_vm = vm_impossible(b)))
 			return node_error(where, "%s", no_vm);
-		/* The image's own kernel runs the scripts: the package set must have one. */
-		b->need_kernel = true;
 		return 0;
 	case CONFIGURE_FIRST_BOOT:
 		if (!b->initrd)
@@ -71,7 +69,8 @@ int target_resolve_mode(struct build *b)
 		b->configure = CONFIGURE_USERNS;
 		return 0;
 	}
-	no_vm = b->need_kernel ? vm_impossible(b)
+	/* auto may choose vm only when the image has a kernel anyway */
+	no_vm = b->initrd ? vm_impossible(b)
 			       : xstrdup("configure: vm needs a kernel in the package set");
 	if (!no_vm) {
 		log_info("configuring in QEMU (configure: vm), since a user namespace cannot: %s",

@@ -1282,6 +1282,49 @@ int node_check_table(const struct node *map, const struct recipe_key *table, con
 	return node_check_keys(map, (const char *const *)allowed);
 }
 
+static bool keys_declared_under(const struct recipe_key *table, const char *path)
+{
+	_cleanup_free_ const char **l = recipe_keys_under(table, path);
+
+	return l[0] != NULL;
+}
+
+static int check_tree(const struct node *map, const struct recipe_key *table, const char *path)
+{
+	int r = node_check_table(map, table, path);
+
+	for (size_t i = 0; i < map->n; i++) {
+		const struct node *v = map->items[i];
+		_cleanup_free_ char *child = *path ? xasprintf("%s.%s", path, map->keys[i]->scalar)
+						   : xstrdup(map->keys[i]->scalar);
+		_cleanup_free_ char *item = xasprintf("%s[]", child);
+		int k = 0;
+
+		if (v->kind == NODE_MAP && keys_declared_under(table, child))
+			k = check_tree(v, table, child);
+		else if (v->kind == NODE_SEQ && keys_declared_under(table, item))
+			for (size_t j = 0; j < v->n; j++)
+				if (v->items[j]->kind == NODE_MAP) {
+					int kk = check_tree(v->items[j], table, item);
+
+					if (kk < 0 && k == 0)
+						k = kk;
+				}
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	return r;
+}
+
+int node_check_tree(const struct node *root, const struct recipe_key *table)
+{
+	if (!root)
+		return 0;
+	if (root->kind != NODE_MAP)
+		return node_expect(root, NODE_MAP);
+	return check_tree(root, table, "");
+}
+
 int node_get_string(const struct node *n, const char **ret)
 {
 	int r = node_expect(n, NODE_SCALAR);

@@ -72,6 +72,11 @@ struct recipe_key {
 const char **recipe_keys_under(const struct recipe_key *table, const char *path);
 /* node_check_keys() with the keys `table` declares under `path`. */
 int node_check_table(const struct node *map, const struct recipe_key *table, const char *path);
+/* Checks every mapping of the recipe whose path `table` declares keys under (lists' items as
+ * "path[]"), all at once, before any stage parses: the unknown keys, each with its position
+ * and the nearest declared name. Mappings nothing is declared under (variables:) are free;
+ * a value of the wrong kind is left to the stage that reads it. */
+int node_check_tree(const struct node *root, const struct recipe_key *table);
 
 /* Fails unless n is of the kind: "partitions: expected a list, got a mapping". */
 int node_expect(const struct node *n, enum node_kind kind);

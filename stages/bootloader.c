@@ -49,7 +49,6 @@
 
 enum grub_source { GRUB_AUTO, GRUB_TARGET, GRUB_HOST };
 static const char *const grub_source_names[] = { "auto", "target", "host", NULL };
-static const char *const type_names[] = { "grub-bios", "none", NULL };
 
 struct entry {
 	char *title;
@@ -71,9 +70,6 @@ struct bootloader_priv {
 	char *tmpdir; /* an extracted copy of the target's GRUB files */
 };
 
-static const char *const keys_bl[] = { "type",	 "timeout", "default", "cmdline", "serial",
-				       "grub",	 "modules", "entries", NULL };
-static const char *const entry_keys[] = { "title", "cmdline", "memtest", NULL };
 
 /* Modules the generated grub.cfg and a rescue at its prompt need, besides what core.img
  * holds; their dependencies come from moddep.lst. */
@@ -128,7 +124,7 @@ static int parse_entries(struct bootloader_priv *p, const struct node *list)
 		struct entry *en = &p->entries[p->n_entries++];
 		const char *s;
 
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, entry_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "title")))
 			return node_error(e, "missing 'title'");
@@ -157,24 +153,26 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 {
 	const struct node *n = node_get(b->recipe->root, "bootloader"), *v;
 	_cleanup_free_ struct bootloader_priv *p = NULL;
-	int type = 0, r;
+	int type = BOOTLOADER_GRUB_BIOS, r;
 
 	if (!n)
 		return 0;
 	if (n->kind == NODE_SCALAR) {
-		if ((r = node_get_enum(n, type_names, &type)) < 0)
+		if ((r = node_get_enum(n, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
-		n = NULL;
 	} else {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, keys_bl)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
-		if ((v = node_get(n, "type")) && (r = node_get_enum(v, type_names, &type)) < 0)
+		if ((v = node_get(n, "type")) &&
+		    (r = node_get_enum(v, bootloader_type_names, &type)) < 0)
 			return r;
-		if (type == 1)
-			return 0;
 	}
+	b->bootloader = type;
+	b->bootloader_node = n;
+	if (type == BOOTLOADER_NONE)
+		return 0;
+	if (n->kind == NODE_SCALAR)
+		n = NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->timeout = 5;
 	p->cmdline = "quiet";
@@ -674,12 +672,34 @@ static void bootloader_free(void *priv)
 	free(p);
 }
 
-static const char *const keys[] = { "bootloader", NULL };
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key bootloader_key_table[] = {
+	{ "bootloader", "map", NULL, NULL, "the boot loader (optional)" },
+	{ "bootloader.type", "enum", "grub-bios", bootloader_type_names, "grub-bios, or none" },
+	{ "bootloader.timeout", "number", "5", NULL, "seconds the menu waits" },
+	{ "bootloader.default", "number", "0", NULL, "the entry booted when the time is up" },
+	{ "bootloader.cmdline", "string", "quiet", NULL,
+	  "appended to every Linux entry's command line (after root=... ro)" },
+	{ "bootloader.serial", "string", "ttyS0,115200", NULL,
+	  "a serial console for GRUB and the kernel; none" },
+	{ "bootloader.grub", "enum", "auto", grub_source_names,
+	  "GRUB's i386-pc files from the target (grub-pc-bin in the image), the host, or auto" },
+	{ "bootloader.modules", "list", "none", NULL, "more GRUB modules to install" },
+	{ "bootloader.entries", "list", "the seed's menu", NULL,
+	  "{title, cmdline}: the image's kernel and initrd; {title, memtest: true}: Memtest86+" },
+	{ "bootloader.entries[].title", "string", "required", NULL, "the menu entry's title" },
+	{ "bootloader.entries[].cmdline", "string", "bootloader.cmdline", NULL,
+	  "the kernel command line's end" },
+	{ "bootloader.entries[].memtest", "bool", "false", NULL, "a Memtest86+ entry" },
+	{ NULL },
+};
 
 const struct stage stage_bootloader = {
 	.name = "bootloader",
+	.key_table = bootloader_key_table,
 	.summary = "GRUB for BIOS: boot.img in the MBR, core.img after it, grub.cfg",
-	.keys = keys,
 	.parse = bootloader_parse,
 	.verify = bootloader_verify,
 	.plan = bootloader_plan,

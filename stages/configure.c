@@ -44,8 +44,6 @@
 #include "secret.h"
 #include "stage.h"
 
-enum init_kind { INIT_SYSVINIT, INIT_SYSTEMD, INIT_BUSYBOX, INIT_UNSET };
-static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
 
 struct password {
 	const char *hash;  /* given */
@@ -75,7 +73,7 @@ struct configure_priv {
 	char **hosts;
 	int apt;          /* -1: default */
 	char **apt_lines;
-	int init;         /* enum init_kind */
+	int init;         /* enum init_system (core/build.h), published as b->init */
 	struct password root;
 	struct user *users;
 	size_t n_users;
@@ -90,17 +88,6 @@ struct configure_priv {
 	char **enable, **disable;
 	const struct node *node, *system_node, *services_node;
 };
-
-static const char *const system_keys[] = {
-	"hostname", "hosts", "timezone", "locale", "apt-sources", "init", "root-password",
-	"users", NULL,
-};
-static const char *const password_keys[] = { "hash", "file", NULL };
-static const char *const user_keys[] = { "name", "uid", "groups", "shell", "password", NULL };
-static const char *const inittab_keys[] = { "default-runlevel", "gettys", "ctrlaltdel", "lines",
-					    NULL };
-static const char *const getty_keys[] = { "tty", "command", NULL };
-static const char *const services_keys[] = { "enable", "disable", NULL };
 
 /* Characters a crypt(5) hash is made of; anything else could break out of the script. */
 static bool hash_ok(const char *h)
@@ -141,7 +128,7 @@ static int parse_password(const struct node *n, struct password *pw)
 	int r;
 
 	pw->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, password_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	h = node_get(n, "hash");
 	f = node_get(n, "file");
@@ -187,7 +174,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 	const struct node *v;
 	int r;
 
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, system_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	if ((v = node_get(n, "hostname"))) {
 		if ((r = node_get_string(v, &c->hostname)) < 0)
@@ -237,7 +224,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 		}
 	}
 	c->init = INIT_UNSET;
-	if ((v = node_get(n, "init")) && (r = node_get_enum(v, init_names, &c->init)) < 0)
+	if ((v = node_get(n, "init")) && (r = node_get_enum(v, init_system_names, &c->init)) < 0)
 		return r;
 	if ((v = node_get(n, "root-password")) && (r = parse_password(v, &c->root)) < 0)
 		return r;
@@ -250,8 +237,7 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 			struct user *u = &c->users[c->n_users++];
 
 			u->node = e;
-			if ((r = node_expect(e, NODE_MAP)) < 0 ||
-			    (r = node_check_keys(e, user_keys)) < 0)
+			if ((r = node_expect(e, NODE_MAP)) < 0)
 				return r;
 			if (!(x = node_get(e, "name")))
 				return node_error(e, "a user needs a name");
@@ -289,7 +275,7 @@ static int parse_inittab(struct configure_priv *c, const struct node *n)
 	const struct node *v;
 	int r;
 
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, inittab_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	c->inittab = true;
 	c->runlevel = '2';
@@ -312,8 +298,6 @@ static int parse_inittab(struct configure_priv *c, const struct node *n)
 			struct getty *g = &c->gettys[c->n_gettys++];
 
 			if (e->kind == NODE_MAP) {
-				if ((r = node_check_keys(e, getty_keys)) < 0)
-					return r;
 				if (!(x = node_get(e, "tty")))
 					return node_error(e, "a getty needs a tty");
 				if ((r = node_get_string(x, &g->tty)) < 0)
@@ -369,11 +353,13 @@ static int configure_parse(struct build *b, void **ret_priv)
 	c->system_node = node_get(root, "system");
 	if (c->system_node && (r = parse_system(c, c->system_node)) < 0)
 		return r;
+	b->init = c->init;
+	b->init_node = node_get(c->system_node, "init");
 	if ((v = node_get(root, "inittab")) && (r = parse_inittab(c, v)) < 0)
 		return r;
 	if ((v = node_get(root, "services"))) {
 		c->services_node = v;
-		if ((r = node_expect(v, NODE_MAP)) < 0 || (r = node_check_keys(v, services_keys)) < 0)
+		if ((r = node_expect(v, NODE_MAP)) < 0)
 			return r;
 		if ((r = get_words(v, "enable", word_ok, &c->enable)) < 0 ||
 		    (r = get_words(v, "disable", word_ok, &c->disable)) < 0)
@@ -430,8 +416,9 @@ static int configure_verify(struct build *b, void *priv)
 	if (c->inittab && c->init == INIT_SYSTEMD)
 		return node_error(node_get(b->recipe->root, "inittab"), "inittab: is for sysvinit "
 				  "and busybox init; with systemd, use services:");
-	/* auto is resolved later: whether vm can work depends on the other stages' verify */
-	if (b->configure == CONFIGURE_USERNS && (r = target_resolve_mode(b)) < 0)
+	/* Every stage's facts are settled (a kernel, the initramfs, encrypted partitions), so
+	 * whether the mode can work here is known now. */
+	if (b->configure != CONFIGURE_NONE && (r = target_resolve_mode(b)) < 0)
 		return r;
 	return 0;
 }
@@ -824,10 +811,53 @@ static void configure_free(void *priv)
 	free(c);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key configure_key_table[] = {
+	{ "system", "map", NULL, NULL, "the installed system's settings" },
+	{ "system.hostname", "string", "none", NULL,
+	  "/etc/hostname, and /etc/hosts with localhost and it" },
+	{ "system.hosts", "list", "none", NULL, "more /etc/hosts lines" },
+	{ "system.timezone", "string", "none", NULL,
+	  "/etc/timezone and /etc/localtime (tzdata must be installed)" },
+	{ "system.locale", "string", "none", NULL,
+	  "/etc/default/locale; locale-gen unless C, C.UTF-8 or POSIX" },
+	{ "system.apt-sources", "bool or list", "true", NULL,
+	  "sources.list from the recipe's http(s) mirrors; false; or a list of lines" },
+	{ "system.init", "enum", "none", init_system_names,
+	  "sysvinit (adds sysvinit-core), systemd (systemd-sysv), busybox (/sbin/init -> "
+	  "busybox)" },
+	{ "system.root-password", "map", "none", NULL, "{hash: CRYPT} or {file: HOST-FILE}" },
+	{ "system.root-password.hash", "string", "none", NULL, "a crypt(5) hash; ! locks" },
+	{ "system.root-password.file", "path", "none", NULL,
+	  "the password in clear on the build host, hashed with yescrypt" },
+	{ "system.users", "list", "none", NULL, "accounts made with useradd -m" },
+	{ "system.users[].name", "string", "required", NULL, "the login name" },
+	{ "system.users[].uid", "number", "useradd's", NULL, "the user id" },
+	{ "system.users[].groups", "list", "none", NULL, "supplementary groups" },
+	{ "system.users[].shell", "path", "useradd's", NULL, "the login shell" },
+	{ "system.users[].password", "map", "locked", NULL, "{hash} or {file}, as root-password" },
+	{ "system.users[].password.hash", "string", "none", NULL, "a crypt(5) hash" },
+	{ "system.users[].password.file", "path", "none", NULL, "the password in clear" },
+	{ "inittab", "map", NULL, NULL, "/etc/inittab (sysvinit; busybox init's own format)" },
+	{ "inittab.default-runlevel", "number", "2", NULL, "the initdefault line (sysvinit)" },
+	{ "inittab.gettys", "list", "none", NULL,
+	  "a getty on each tty; ttyS* at 115200 vt100; or {tty, command}" },
+	{ "inittab.gettys[].tty", "string", "required", NULL, "the terminal" },
+	{ "inittab.gettys[].command", "string", "a getty", NULL, "what runs on it" },
+	{ "inittab.ctrlaltdel", "string", "/sbin/shutdown -t1 -a -r now", NULL,
+	  "what Ctrl-Alt-Del runs; false: nothing" },
+	{ "inittab.lines", "list", "none", NULL, "more id:runlevels:action:process lines" },
+	{ "services", "map", NULL, NULL, "services to enable or disable after configuring" },
+	{ "services.enable", "list", "none", NULL, "update-rc.d enable, or systemctl enable" },
+	{ "services.disable", "list", "none", NULL, "S links become K links, or systemctl disable" },
+	{ NULL },
+};
+
 const struct stage stage_configure = {
 	.name = "configure",
+	.key_table = configure_key_table,
 	.summary = "the maintainer scripts run, then users, passwords, inittab and services",
-	.keys = (const char *const[]){ "system", "inittab", "services", NULL },
 	.parse = configure_parse,
 	.verify = configure_verify,
 	.plan = configure_plan,

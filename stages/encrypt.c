@@ -42,11 +42,6 @@
 #include "secret.h"
 #include "stage.h"
 
-static const char *const encrypt_keys[] = { "format",	 "passphrase-file", "passphrase-env",
-					    "keyfile",	 "keyfile-in-initrd", "cipher",
-					    "key-size",	 "sector-size",	    "pbkdf",
-					    "pbkdf-memory", "pbkdf-time",	    "mapper-name",
-					    "label",	    NULL };
 static const char *const pbkdf_names[] = { "argon2id", "argon2i", "pbkdf2", NULL };
 
 struct encrypt_priv {
@@ -71,8 +66,7 @@ static int parse_one(struct build *b, struct partition *p, const struct node *n)
 		if (!on)
 			return 0;
 		n = NULL;
-	} else if ((r = node_expect(n, NODE_MAP)) < 0 ||
-		   (r = node_check_keys(n, encrypt_keys)) < 0) {
+	} else if ((r = node_expect(n, NODE_MAP)) < 0) {
 		return r;
 	}
 	e = p->enc = xcalloc(1, sizeof(*e));
@@ -356,10 +350,40 @@ static void encrypt_free(void *priv)
 	free(p);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key encrypt_key_table[] = {
+	{ "partitions[].encrypt", "map", "none", NULL,
+	  "encrypt the partition; its filesystem is written inside" },
+	{ "partitions[].encrypt.format", "enum", "luks2", luks_format_names, "luks2, luks1 or plain" },
+	{ "partitions[].encrypt.passphrase-file", "path", "none", NULL,
+	  "a file of the build host holding the passphrase (one line)" },
+	{ "partitions[].encrypt.passphrase-env", "string", "none", NULL,
+	  "the name of an environment variable holding it (unset once read)" },
+	{ "partitions[].encrypt.keyfile", "path", "none", NULL, "a key file: a second key slot" },
+	{ "partitions[].encrypt.keyfile-in-initrd", "bool", "false", NULL,
+	  "also put the key file in the initrd (the root opens without a prompt)" },
+	{ "partitions[].encrypt.cipher", "string", "aes-xts-plain64 (plain: aes-cbc-essiv:sha256)",
+	  NULL, "the dm-crypt cipher; also aes-cbc-plain64" },
+	{ "partitions[].encrypt.key-size", "number", "512 (plain: 256)", NULL, "bits" },
+	{ "partitions[].encrypt.sector-size", "number", "4096 (LUKS2), 512", NULL,
+	  "LUKS1 and plain use 512" },
+	{ "partitions[].encrypt.pbkdf", "enum", "argon2id (LUKS1: pbkdf2)", pbkdf_names,
+	  "the key derivation function" },
+	{ "partitions[].encrypt.pbkdf-memory", "size", "64MiB", NULL,
+	  "Argon2's memory (a small target must still unlock)" },
+	{ "partitions[].encrypt.pbkdf-time", "number", "2000", NULL,
+	  "milliseconds to check a passphrase on the build host" },
+	{ "partitions[].encrypt.mapper-name", "string", "rootfs for /, else the partition's name",
+	  NULL, "/dev/mapper/<name>" },
+	{ "partitions[].encrypt.label", "string", "none", NULL, "the LUKS2 label" },
+	{ NULL },
+};
+
 const struct stage stage_encrypt = {
 	.name = "encrypt",
+	.key_table = encrypt_key_table,
 	.summary = "LUKS2/LUKS1/plain headers and the volume keys the filesystems are written with",
-	.keys = NULL,
 	.parse = encrypt_parse,
 	.verify = encrypt_verify,
 	.plan = encrypt_plan,

@@ -58,9 +58,6 @@ struct files_priv {
 	const struct node *node;
 };
 
-static const char *const file_keys[] = { "path",  "content", "source", "symlink", "directory",
-					 "mode",  "owner",   "group",  NULL };
-static const char *const overlay_keys[] = { "source", "target", "owner", "group", NULL };
 
 static int check_target_path(const struct node *n, const char *s)
 {
@@ -78,7 +75,7 @@ static int parse_file(struct file_entry *f, const struct node *e)
 	int r, found = 0;
 
 	f->node = e;
-	if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, file_keys)) < 0)
+	if ((r = node_expect(e, NODE_MAP)) < 0)
 		return r;
 	if (!(v = node_get(e, "path")))
 		return node_error(e, "missing 'path'");
@@ -154,8 +151,6 @@ static int parse_overlay(struct overlay *o, const struct node *e)
 	o->node = e;
 	o->target = "/";
 	if (e->kind == NODE_MAP) {
-		if ((r = node_check_keys(e, overlay_keys)) < 0)
-			return r;
 		if (!(src = node_get(e, "source")))
 			return node_error(e, "missing 'source' (the directory to copy)");
 		if ((v = node_get(e, "target"))) {
@@ -409,10 +404,32 @@ static int files_plan(struct build *b, void *priv, FILE *out)
 	return 0;
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key files_key_table[] = {
+	{ "overlays", "list", "none", NULL,
+	  "directories copied into the target, in order: a path (copied to /) or a mapping" },
+	{ "overlays[].source", "path", "required", NULL, "the directory on the build host" },
+	{ "overlays[].target", "path", "/", NULL, "where it lands" },
+	{ "overlays[].owner", "string", "root", NULL, "owner of everything copied" },
+	{ "overlays[].group", "string", "root", NULL, "group of everything copied" },
+	{ "files", "list", "none", NULL, "single files, after the overlays, in order" },
+	{ "files[].path", "path", "required", NULL, "the path in the target" },
+	{ "files[].content", "string", "none", NULL, "the file's bytes" },
+	{ "files[].source", "path", "none", NULL, "a file of the build host" },
+	{ "files[].symlink", "string", "none", NULL, "a symlink to this target" },
+	{ "files[].directory", "bool", "false", NULL, "a directory" },
+	{ "files[].mode", "mode", "0644 (directories 0755; source: its mode)", NULL, "octal" },
+	{ "files[].owner", "string", "root", NULL,
+	  "a name (the target's /etc/passwd, then Debian's fixed ids) or a number" },
+	{ "files[].group", "string", "root", NULL, "a name or a number" },
+	{ NULL },
+};
+
 const struct stage stage_files = {
 	.name = "files",
+	.key_table = files_key_table,
 	.summary = "copy overlays and write files into the target",
-	.keys = (const char *const[]){ "files", "overlays", NULL },
 	.parse = files_parse,
 	.plan = files_plan,
 	.run = files_run,

@@ -31,11 +31,7 @@ struct fstab_priv {
 	const struct node *node;
 };
 
-static const char *const fstab_keys[] = { "by", "tmpfs", "extra", NULL };
-static const char *const flash_keys[] = { "mtab", "blkid-cache", NULL };
 static const char *const by_names[] = { "label", "uuid", "partuuid", NULL };
-static const char *const tmpfs_keys[] = { "path", "options", "size", "mode", NULL };
-static const char *const extra_keys[] = { "spec", "file", "type", "options", "pass", NULL };
 
 static bool has_atime_option(char *const *opts)
 {
@@ -170,7 +166,7 @@ static int parse_tmpfs(struct fstab_priv *p, const struct node *list)
 			add_tmpfs(&p->c, path, NULL, NULL, NULL);
 			continue;
 		}
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, tmpfs_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "path")))
 			return node_error(e, "missing 'path'");
@@ -213,7 +209,7 @@ static int parse_extra(struct fstab_priv *p, const struct node *list)
 		const char *s[3];
 		uint64_t pass = 0;
 
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, extra_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		for (size_t k = 0; req[k]; k++) {
 			if (!(v = node_get(e, req[k])))
@@ -301,7 +297,7 @@ static int fstab_parse(struct build *b, void **ret_priv)
 			return r;
 		p->enabled = on;
 	} else if (n) {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, fstab_keys)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
 	}
 	if ((v = node_get(n, "by"))) {
@@ -329,8 +325,7 @@ static int fstab_parse(struct build *b, void **ret_priv)
 			p->blkid = xstrdup("/dev/null");
 		}
 	} else {
-		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0 ||
-			      (r = node_check_keys(flash, flash_keys)) < 0))
+		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0))
 			return r;
 		if ((r = parse_link(node_get(flash, "mtab"), "/proc/mounts", &p->mtab)) < 0 ||
 		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0)
@@ -451,10 +446,36 @@ static int fstab_run(struct build *b, void *priv)
 	return 0;
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key fstab_key_table[] = {
+	{ "fstab", "map", NULL, NULL, "/etc/fstab for flash media; false turns it off" },
+	{ "fstab.by", "enum", "label", by_names,
+	  "how partitions are named: label (LABEL= when labelled, else UUID=), uuid, partuuid" },
+	{ "fstab.tmpfs", "list", "[/tmp, /var/tmp, /var/log]", NULL,
+	  "tmpfs mounts: a path or {path, options, size, mode}; [] for none" },
+	{ "fstab.tmpfs[].path", "path", "required", NULL, "the mount point" },
+	{ "fstab.tmpfs[].options", "list", "defaults,noatime,nosuid,nodev", NULL, "mount options" },
+	{ "fstab.tmpfs[].size", "size", "the kernel's", NULL, "the tmpfs size" },
+	{ "fstab.tmpfs[].mode", "mode", "1777 for /tmp and /var/tmp", NULL, "the root's mode" },
+	{ "fstab.extra", "list", "none", NULL, "lines copied as they are" },
+	{ "fstab.extra[].spec", "string", "required", NULL, "the device" },
+	{ "fstab.extra[].file", "path", "required", NULL, "the mount point" },
+	{ "fstab.extra[].type", "string", "required", NULL, "the filesystem type" },
+	{ "fstab.extra[].options", "list", "defaults", NULL, "mount options" },
+	{ "fstab.extra[].pass", "number", "0", NULL, "fsck pass" },
+	{ "flash", "map", NULL, NULL, "the seed's flash-friendly symlinks; false turns both off" },
+	{ "flash.mtab", "path", "/proc/mounts", NULL,
+	  "/etc/mtab becomes a symlink to this; false: left alone" },
+	{ "flash.blkid-cache", "path", "/dev/null", NULL,
+	  "/etc/blkid.tab becomes a symlink to this; false: left alone" },
+	{ NULL },
+};
+
 const struct stage stage_fstab = {
 	.name = "fstab",
+	.key_table = fstab_key_table,
 	.summary = "write /etc/fstab and the flash-friendly symlinks",
-	.keys = (const char *const[]){ "fstab", "flash", NULL },
 	.parse = fstab_parse,
 	.plan = fstab_plan,
 	.run = fstab_run,

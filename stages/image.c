@@ -23,8 +23,6 @@ struct image_priv {
 	const struct node *size;
 };
 
-static const char *const image_keys[] = { "size", "table", "id", "seed", "align", "shred",
-					  NULL };
 static const char *const table_names[] = { "msdos", "gpt", NULL };
 
 static int image_parse(struct build *b, void **ret_priv)
@@ -39,7 +37,7 @@ static int image_parse(struct build *b, void **ret_priv)
 	*ret_priv = p;
 	if (!img)
 		return 1;
-	if ((r = node_expect(img, NODE_MAP)) < 0 || (r = node_check_keys(img, image_keys)) < 0)
+	if ((r = node_expect(img, NODE_MAP)) < 0)
 		return r;
 	if ((n = node_get(img, "size"))) {
 		struct size s;
@@ -153,10 +151,25 @@ static int image_run(struct build *b, void *priv)
 	return 0;
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key image_key_table[] = {
+	{ "image", "map", NULL, NULL, "the image file (optional)" },
+	{ "image.size", "size", "sum of the partitions", NULL,
+	  "image size, a whole number of 512-byte sectors (no % or rest)" },
+	{ "image.table", "enum", "msdos", table_names, "the partition table" },
+	{ "image.id", "string", "from the seed", NULL,
+	  "msdos disk signature (0x1234abcd) or GPT disk GUID" },
+	{ "image.seed", "string", "random", NULL,
+	  "derives every identifier, for reproducible images (--seed overrides)" },
+	{ "image.align", "size", "1MiB", NULL, "partition alignment, a multiple of 512" },
+	{ NULL },
+};
+
 const struct stage stage_image = {
 	.name = "image",
+	.key_table = image_key_table,
 	.summary = "create the sparse image file",
-	.keys = (const char *const[]){ "image", NULL },
 	.parse = image_parse,
 	.verify = image_verify,
 	.plan = image_plan,

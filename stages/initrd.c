@@ -50,6 +50,7 @@ struct initrd_file {
 };
 
 struct initrd_priv {
+	bool asked; /* kernel: or initrd: is in the recipe */
 	const char *version;
 	enum cpio_compression compression;
 	char **modules;
@@ -60,10 +61,6 @@ struct initrd_priv {
 	const struct node *node, *modules_node, *kernel_node;
 };
 
-static const char *const kernel_keys[] = { "version", NULL };
-static const char *const initrd_keys[] = { "compression", "modules", "files", "busybox",
-					   "root-wait", NULL };
-static const char *const file_keys[] = { "path", "source", "content", "mode", NULL };
 
 static const char *const default_modules[] = {
 	"ahci",	      "ata_piix",  "ata_generic", "sd_mod",	"virtio_pci", "virtio_blk",
@@ -76,19 +73,6 @@ static const char *const crypt_modules[] = {
 	"dm_mod", "dm_crypt", "xts", "ecb", "cbc", "essiv", "aes_generic", "aesni_intel",
 	"sha256_generic", NULL,
 };
-
-static bool bootloader_wanted(struct build *b)
-{
-	const struct node *n = node_get(b->recipe->root, "bootloader"), *t;
-	const char *type;
-
-	if (!n)
-		return false;
-	if (n->kind == NODE_SCALAR)
-		return !(node_get_string(n, &type) == 0 && streq(type, "none"));
-	t = node_get(n, "type");
-	return !(t && node_get_string(t, &type) == 0 && streq(type, "none"));
-}
 
 static int check_initrd_path(const struct node *n, const char *s)
 {
@@ -120,7 +104,7 @@ static int parse_files(struct initrd_priv *p, const struct node *list)
 			f->target = xstrdup(s);
 			continue;
 		}
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, file_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(v = node_get(e, "path")))
 			return node_error(e, "missing 'path'");
@@ -157,14 +141,12 @@ static int initrd_parse(struct build *b, void **ret_priv)
 	const struct node *n = node_get(b->recipe->root, "initrd"), *v;
 	int r;
 
-	if (!k && !n && !bootloader_wanted(b))
-		return 0;
 	p->compression = CPIO_COMPRESSION_ZSTD;
 	p->root_wait = 30;
 	p->node = n;
 	p->kernel_node = k;
 	if (k) {
-		if ((r = node_expect(k, NODE_MAP)) < 0 || (r = node_check_keys(k, kernel_keys)) < 0)
+		if ((r = node_expect(k, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(k, "version"))) {
 			if ((r = node_get_string(v, &p->version)) < 0)
@@ -174,7 +156,7 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		}
 	}
 	if (n) {
-		if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, initrd_keys)) < 0)
+		if ((r = node_expect(n, NODE_MAP)) < 0)
 			return r;
 		if ((v = node_get(n, "compression"))) {
 			const char *s;
@@ -211,10 +193,21 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
 			return r;
 	}
+	p->asked = k || n;
 	*ret_priv = TAKE_PTR(p);
-	/* Known at parse time, so that the configure stage's verify sees it. */
-	b->need_kernel = true;
+	return 1;
+}
+
+/* The stage runs when kernel: or initrd: asks for it, or when a boot loader (published by
+ * the bootloader stage's parse) needs a kernel and an initramfs to boot. */
+static int initrd_settle(struct build *b, void *priv)
+{
+	struct initrd_priv *p = priv;
+
+	if (!p->asked && b->bootloader == BOOTLOADER_NONE)
+		return 0;
 	b->initrd = true;
+	b->initrd_node = p->kernel_node ? p->kernel_node : p->node ? p->node : b->bootloader_node;
 	return 1;
 }
 
@@ -669,13 +662,34 @@ static void initrd_free(void *priv)
 	free(p);
 }
 
-static const char *const keys[] = { "kernel", "initrd", NULL };
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key initrd_key_table[] = {
+	{ "kernel", "map", NULL, NULL, "the kernel to boot" },
+	{ "kernel.version", "string", "the newest in /boot", NULL, "e.g. 6.1.0-13-amd64" },
+	{ "initrd", "map", NULL, NULL, "mkbootmedia's initramfs" },
+	{ "initrd.compression", "enum", "zstd", cpio_compression_names, "zstd, gzip, xz or none" },
+	{ "initrd.modules", "list", "none", NULL, "more kernel modules, with their dependencies" },
+	{ "initrd.files", "list", "none", NULL,
+	  "more files: a target path (copied to the same path), or {path, source | content, mode}" },
+	{ "initrd.files[].path", "path", "required", NULL, "the path in the initramfs" },
+	{ "initrd.files[].source", "path", "none", NULL, "a file of the build host" },
+	{ "initrd.files[].content", "string", "none", NULL, "the file's bytes" },
+	{ "initrd.files[].mode", "mode", "0644", NULL, "octal" },
+	{ "initrd.busybox", "string", "target", NULL,
+	  "target: the image's /bin/busybox (busybox-static); host: this machine's; or a path" },
+	{ "initrd.root-wait", "number", "30", NULL,
+	  "seconds /init polls for the root device (rootdelay= overrides)" },
+	{ NULL },
+};
 
 const struct stage stage_initrd = {
 	.name = "initrd",
+	.key_table = initrd_key_table,
 	.summary = "the kernel and a generated initramfs (busybox, modules, templates/init)",
-	.keys = keys,
 	.parse = initrd_parse,
+	.settle = initrd_settle,
 	.verify = initrd_verify,
 	.plan = initrd_plan,
 	.run = initrd_run,

@@ -122,10 +122,36 @@ static int mkfs_run(struct build *b, void *priv)
 	return build_tree_mount(b);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key mkfs_key_table[] = {
+	{ "partitions[].filesystem", "map", "none", NULL, "the partition's filesystem" },
+	{ "partitions[].filesystem.type", "enum", "required", fs_type_names,
+	  "the filesystem type (none: no filesystem)" },
+	{ "partitions[].filesystem.label", "string", "none", NULL,
+	  "at most 16 bytes; fstab uses LABEL= when set" },
+	{ "partitions[].filesystem.uuid", "uuid", "from the seed", NULL, "filesystem UUID" },
+	{ "partitions[].filesystem.mount", "path", "none", NULL,
+	  "mount point in the target; paths below it are written into this filesystem" },
+	{ "partitions[].filesystem.options", "list", "defaults", NULL,
+	  "mount options, a list or a,b,c; noatime is added unless an atime option is given; "
+	  "the root gets errors=remount-ro when none are given" },
+	{ "partitions[].filesystem.block-size", "number", "1024 below 512 MiB, else 4096", NULL,
+	  "1024, 2048 or 4096, as mke2fs.conf" },
+	{ "partitions[].filesystem.inode-size", "number", "256", NULL, "128, 256, 512 or 1024" },
+	{ "partitions[].filesystem.inode-ratio", "number", "4096 below 512 MiB, else 16384", NULL,
+	  "bytes per inode" },
+	{ "partitions[].filesystem.inodes", "number", "from the ratio", NULL,
+	  "inode count (overrides inode-ratio)" },
+	{ "partitions[].filesystem.reserved", "number", "5", NULL,
+	  "percent of blocks reserved for root (0-50)" },
+	{ NULL },
+};
+
 const struct stage stage_mkfs = {
 	.name = "mkfs",
+	.key_table = mkfs_key_table,
 	.summary = "create ext2/ext3/ext4 filesystems (libext2fs)",
-	.keys = NULL,
 	.parse = mkfs_parse,
 	.verify = mkfs_verify,
 	.plan = mkfs_plan,

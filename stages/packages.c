@@ -6,22 +6,24 @@
  *   suite: bookworm          the suite (or codename) to install from (default bookworm)
  *   mirror: http://deb.debian.org/debian
  *                            http://, https:// or file:// (default Debian's mirror);
- *                            "none": no repository, only the local debs
+ *                            "none": no repository: packages come from debs: only
  *   components: [main]       default [main]
  *   architecture: amd64      the target's dpkg architecture (default amd64)
  *   keyring: /usr/share/keyrings/debian-archive-keyring.gpg
  *                            the keys InRelease must be signed with (binary OpenPGP)
- *   variant: minbase         none: only include and debs; required: Essential and
- *                            Priority: required; minbase: required plus apt (default);
- *                            important: minbase plus Priority: important
+ *   variant: minbase         none: no base set, only include and what it depends on;
+ *                            required: Essential and Priority: required; minbase:
+ *                            required plus apt (default); important: minbase plus
+ *                            Priority: important
  *   include: [...]           more packages (and their dependencies)
  *   exclude: [...]           never installed, even when something depends on them
  *   provides: [...]          virtual packages the image satisfies itself (the seed's equivs
  *                            package): linux-initramfs-tool, since mkbootmedia makes the
  *                            initrd
- *   debs: [...]              local .deb files, or directories of them, installed and
- *                            preferred over the mirror's packages of the same name; not
- *                            signature-checked (they are the recipe author's own files)
+ *   debs: [...]              local .deb files, or directories of them: candidates, preferred
+ *                            over the mirror's packages of the same name, installed when
+ *                            include names them or a package depends on them (as a local
+ *                            repository); not signature-checked (the recipe author's own)
  *   path-exclude: [globs]    dpkg's --path-exclude, e.g. "/usr/share/doc/<star>" (fnmatch
  *                            without FNM_PATHNAME: '*' also matches '/')
  *   path-include: [globs]    dpkg's --path-include, applied after the excludes, e.g.
@@ -86,15 +88,8 @@ struct packages_priv {
 	bool prepared;
 };
 
-static const char *const packages_keys[] = {
-	"suite",    "mirror",       "components",   "architecture", "keyring",
-	"variant",  "include",      "exclude",      "provides",     "debs",
-	"path-exclude", "path-include", "extra-suites", "merged-usr", "configure", NULL,
-};
-/* system.init: the package that makes it /sbin/init. */
-static const char *const init_names[] = { "sysvinit", "systemd", "busybox", NULL };
-static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL };
-static const char *const suite_keys[] = { "suite", "mirror", "components", "keyring", NULL };
+/* The package that makes each system.init (enum init_system) /sbin/init. */
+static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL, NULL };
 static const char *const variant_names[] = {
 	[VARIANT_NONE] = "none",
 	[VARIANT_REQUIRED] = "required",
@@ -284,7 +279,7 @@ static int packages_parse(struct build *b, void **ret_priv)
 	p = xcalloc(1, sizeof(*p));
 	*ret_priv = p;
 	p->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, packages_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 
 	p->suites = xcalloc(1, sizeof(*p->suites));
@@ -307,8 +302,6 @@ static int packages_parse(struct build *b, void **ret_priv)
 			if (e->kind == NODE_MAP) {
 				const struct node *sn;
 
-				if ((r = node_check_keys(e, suite_keys)) < 0)
-					return r;
 				if (!(sn = node_get(e, "suite")))
 					return node_error(e, "missing 'suite'");
 				if ((r = parse_suite_name(sn, &s->suite)) < 0)
@@ -369,15 +362,6 @@ static int packages_parse(struct build *b, void **ret_priv)
 			return r;
 		b->configure = mode;
 		b->configure_node = v;
-	}
-	/* system.init (stage configure) names the package that provides /sbin/init. */
-	if ((v = node_get(node_get(b->recipe->root, "system"), "init"))) {
-		int init;
-
-		if ((r = node_get_enum(v, init_names, &init)) < 0)
-			return r;
-		if (init_packages[init] && !strv_contains(p->include, init_packages[init]))
-			p->include = strv_append(p->include, init_packages[init]);
 	}
 	{
 		char *out = NULL;
@@ -486,6 +470,8 @@ static int prepare(struct build *b, struct packages_priv *p)
 	};
 	_cleanup_strv_free_ char **exclude = NULL;
 	_cleanup_free_ char *cache = NULL;
+	const struct node *why_node;
+	const char *why;
 	int r;
 
 	if (p->prepared)
@@ -545,17 +531,19 @@ static int prepare(struct build *b, struct packages_priv *p)
 	r = resolve(p->db, &ro, &p->pkgs, &p->n_pkgs);
 	if (r < 0)
 		return r;
+	if (!p->n_pkgs)
+		return node_error(p->node, "nothing to install: variant: none installs only what "
+				  "include: names (debs: are candidates, not an install list)");
 	/* Said now rather than after every .deb is unpacked. */
-	if (b->need_kernel) {
+	if ((why_node = build_kernel_needed(b, &why))) {
 		bool kernel = false;
 
 		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
 			kernel = startswith(p->pkgs[i]->name, "linux-image-");
 		if (!kernel)
-			return node_error(p->node, "the image boots (bootloader:, initrd:) or is "
-					  "configured in QEMU (configure: vm), but no kernel is in "
-					  "the package set: add linux-image-amd64 (or another "
-					  "linux-image-*) to packages.include");
+			return node_error(why_node, "%s, but no kernel is in the package set: add "
+					  "linux-image-amd64 (or another linux-image-*) to "
+					  "packages.include", why);
 	}
 	p->prepared = true;
 	return 0;
@@ -772,11 +760,68 @@ out:
 	return r;
 }
 
+/* system.init, published by the configure stage's parse, adds the package that makes it
+ * /sbin/init. */
+static int packages_settle(struct build *b, void *priv)
+{
+	struct packages_priv *p = priv;
+	const char *pkg;
+
+	if (!p)
+		return 0;
+	pkg = b->init == INIT_UNSET ? NULL : init_packages[b->init];
+	if (pkg && !strv_contains(p->include, pkg))
+		p->include = strv_append(p->include, pkg);
+	return 1;
+}
+
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key packages_key_table[] = {
+	{ "packages", "map", NULL, NULL, "a Debian root from verified .debs (optional)" },
+	{ "packages.suite", "string", "bookworm", NULL, "the suite or codename" },
+	{ "packages.mirror", "string", "http://deb.debian.org/debian", NULL,
+	  "http://, https:// or file://; none: no repository, packages come from debs only" },
+	{ "packages.components", "list", "[main]", NULL, "the archive components" },
+	{ "packages.architecture", "string", "amd64", NULL, "the target's dpkg architecture" },
+	{ "packages.keyring", "path", "Debian's archive keyring", NULL,
+	  "binary OpenPGP keyring InRelease must be signed with" },
+	{ "packages.variant", "enum", "minbase", variant_names,
+	  "as debootstrap: required, minbase (required plus apt), important; none: no base set, "
+	  "only include and what it depends on" },
+	{ "packages.include", "list", "none", NULL, "more packages, with their dependencies" },
+	{ "packages.exclude", "list", "none", NULL,
+	  "never installed, even when depended on (debootstrap --exclude)" },
+	{ "packages.provides", "list", "none", NULL,
+	  "virtual package names taken as present (the seed's equivs trick)" },
+	{ "packages.debs", "list", "none", NULL,
+	  "local .deb files or directories of them: candidates preferred over the mirror's, "
+	  "installed when include names them or a package depends on them; not signature-checked" },
+	{ "packages.path-exclude", "list", "none", NULL,
+	  "dpkg's --path-exclude globs (* also matches /)" },
+	{ "packages.path-include", "list", "none", NULL,
+	  "dpkg's --path-include globs, applied after the excludes" },
+	{ "packages.extra-suites", "list", "none", NULL,
+	  "more suites: a name on the same mirror, or {suite, mirror, components, keyring}" },
+	{ "packages.extra-suites[].suite", "string", "required", NULL, "the suite" },
+	{ "packages.extra-suites[].mirror", "string", "packages.mirror", NULL, "its mirror" },
+	{ "packages.extra-suites[].components", "list", "packages.components", NULL,
+	  "its components" },
+	{ "packages.extra-suites[].keyring", "path", "packages.keyring", NULL, "its keyring" },
+	{ "packages.merged-usr", "bool", "true", NULL,
+	  "/bin, /sbin, /lib* as symlinks into /usr, as debootstrap makes them" },
+	{ "packages.configure", "enum", "auto", configure_mode_names,
+	  "how the maintainer scripts run: userns, vm, first-boot, none (unpacked only); auto: "
+	  "userns when this host allows it, else vm" },
+	{ NULL },
+};
+
 const struct stage stage_packages = {
 	.name = "packages",
+	.key_table = packages_key_table,
 	.summary = "a Debian root unpacked from verified .deb files",
-	.keys = (const char *const[]){ "packages", NULL },
 	.parse = packages_parse,
+	.settle = packages_settle,
 	.verify = packages_verify,
 	.plan = packages_plan,
 	.run = packages_run,

@@ -30,10 +30,6 @@
 #include "log.h"
 #include "stage.h"
 
-static const char *const part_keys[] = { "name",	 "size",  "type",	"bootable", "uuid",
-					 "encrypt", "shred", "filesystem", NULL };
-static const char *const fs_keys[] = { "type", "label", "uuid", "mount", "options", "block-size",
-				       "inode-size", "inode-ratio", "inodes", "reserved", NULL };
 
 static int parse_mount(const struct node *n, char **ret)
 {
@@ -64,7 +60,7 @@ static int parse_fs(struct partition *p, const struct node *n)
 	uint64_t u;
 
 	f->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, fs_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	if (!(v = node_get(n, "type")))
 		return node_error(n, "missing 'type' (ext2, ext3, ext4 or none)");
@@ -133,7 +129,7 @@ static int parse_part(struct build *b, struct partition *p, const struct node *n
 
 	p->node = n;
 	p->shred = -1;
-	if ((r = node_expect(n, NODE_MAP)) < 0 || (r = node_check_keys(n, part_keys)) < 0)
+	if ((r = node_expect(n, NODE_MAP)) < 0)
 		return r;
 	if (!(v = node_get(n, "name")))
 		return node_error(n, "missing 'name' (each partition needs a unique name)");
@@ -362,10 +358,28 @@ static int partition_run(struct build *b, void *priv)
 	return disklabel_write(b->tmp_path, &label);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key partition_key_table[] = {
+	{ "partitions", "list", NULL, NULL, "the partitions, in table order" },
+	{ "partitions[].name", "string", "required", NULL,
+	  "unique, [A-Za-z0-9._-], at most 36 characters (the GPT name)" },
+	{ "partitions[].size", "size", "required", NULL,
+	  "a size, N% of the image, or rest (the space left; one partition at most)" },
+	{ "partitions[].type", "string", "linux", NULL,
+	  "linux, efi, swap, bios-grub (GPT), fat32, lvm, raid, linux-root-x86-64, linux-home, "
+	  "a hex msdos id (0x83) or a GPT type GUID" },
+	{ "partitions[].bootable", "bool", "false", NULL,
+	  "msdos: the active flag (one partition at most); GPT: the legacy BIOS bootable "
+	  "attribute" },
+	{ "partitions[].uuid", "uuid", "from the seed", NULL, "GPT partition GUID" },
+	{ NULL },
+};
+
 const struct stage stage_partition = {
 	.name = "partition",
+	.key_table = partition_key_table,
 	.summary = "write the partition table (libparted)",
-	.keys = (const char *const[]){ "partitions", NULL },
 	.parse = partition_parse,
 	.verify = partition_verify,
 	.plan = partition_plan,

@@ -28,7 +28,6 @@ struct run_priv {
 	const struct node *node;
 };
 
-static const char *const step_keys[] = { "name", "script", "command", NULL };
 
 static int run_parse(struct build *b, void **ret_priv)
 {
@@ -49,7 +48,7 @@ static int run_parse(struct build *b, void **ret_priv)
 		struct step *st = &p->steps[p->n++];
 
 		st->node = e;
-		if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_keys(e, step_keys)) < 0)
+		if ((r = node_expect(e, NODE_MAP)) < 0)
 			return r;
 		if (!(x = node_get(e, "name")))
 			return node_error(e, "a step needs a name (it names the step in the log)");
@@ -134,10 +133,20 @@ static void run_free(void *priv)
 	free(p);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key run_key_table[] = {
+	{ "run", "list", "none", NULL, "steps run as root inside the configured target, in order" },
+	{ "run[].name", "string", "required", NULL, "names the step in the log and in errors" },
+	{ "run[].script", "string", "none", NULL, "a /bin/sh script (run with sh -e)" },
+	{ "run[].command", "string", "none", NULL, "or one command line" },
+	{ NULL },
+};
+
 const struct stage stage_run = {
 	.name = "run",
+	.key_table = run_key_table,
 	.summary = "the recipe's steps, run as root inside the configured target",
-	.keys = (const char *const[]){ "run", NULL },
 	.parse = run_parse,
 	.verify = run_verify,
 	.plan = run_plan,

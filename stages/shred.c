@@ -165,10 +165,20 @@ static void shred_free(void *priv)
 	free(p);
 }
 
+/* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
+ * reference, the man page and the completion come from here. */
+static const struct recipe_key shred_key_table[] = {
+	{ "image.shred", "enum", "none", shred_mode_names,
+	  "fill the whole image first: zero bytes, or random ones (AES-CTR keystream)" },
+	{ "partitions[].shred", "enum", "random when encrypted, else none", shred_mode_names,
+	  "fill this partition first" },
+	{ NULL },
+};
+
 const struct stage stage_shred = {
 	.name = "shred",
+	.key_table = shred_key_table,
 	.summary = "random or zero bytes where the recipe asks, before anything else",
-	.keys = NULL,
 	.parse = shred_parse,
 	.verify = shred_verify,
 	.plan = shred_plan,

@@ -31,7 +31,7 @@ recipe() { # $1: debs dir, then extra YAML lines
 
 recipe nokernel "bootloader: {grub: host}"
 expect_fail "no kernel is in the package set: add linux-image-amd64" r.yml -o out/x.img
-grep -q "r.yml:5:" "$WORK/stderr" || fail "no position: $(cat "$WORK/stderr")"
+grep -q "r.yml:8:13: bootloader: the image boots" "$WORK/stderr" || fail "not at bootloader: $(cat "$WORK/stderr")"
 expect_fail "no kernel is in the package set" check r.yml
 
 recipe debs "initrd: {modules: [ext4, nosuchmod]}"
