@@ -2,6 +2,7 @@
 /* `mkbootmedia doc FORMAT`: the manual pages, the shell completion and the recipe reference,
  * made from the program's own tables: the command line's (cli.c) and every stage's recipe
  * keys (core/stage.h). Nothing here is a second copy of what they declare. */
+#include "boot.h"
 #include "cli.h"
 #include "recipe.h"
 #include "stage.h"
@@ -159,6 +160,25 @@ static int man1(FILE *out)
 
 /* ---- recipe keys ---- */
 
+/* The key tables: every stage's, in run order, then test:'s (boot.c), which belongs to no
+ * stage. Returns false past the end. */
+static bool key_section(size_t i, const char **name, const char **summary,
+			const struct recipe_key **table)
+{
+	if (i < n_stages) {
+		*name = stages[i]->name;
+		*summary = stages[i]->summary;
+		*table = stages[i]->key_table;
+		return true;
+	}
+	if (i > n_stages)
+		return false;
+	*name = "test";
+	*summary = "what mkbootmedia boot --test runs (checked by every build)";
+	*table = boot_key_table;
+	return true;
+}
+
 static char *key_parent(const char *path)
 {
 	const char *dot = strrchr(path, '.');
@@ -192,18 +212,20 @@ static int man5(FILE *out)
 			"replaced in every value ($${ is a literal ${). The command line's -D "
 			"overrides a variable.");
 	fputs(".SH KEYS\n", out);
-	for (size_t i = 0; i < n_stages; i++) {
-		const struct stage *s = stages[i];
+	const struct recipe_key *table;
+	const char *name, *summary;
+
+	for (size_t i = 0; key_section(i, &name, &summary, &table); i++) {
 		_cleanup_free_ char *parent = NULL;
 
-		if (!s->key_table || !s->key_table[0].path)
+		if (!table || !table[0].path)
 			continue;
 		fputs(".SS \"", out);
-		roff_put(out, s->name, false);
+		roff_put(out, name, false);
 		fputs(": ", out);
-		roff_put(out, s->summary ? s->summary : "", false);
+		roff_put(out, summary ? summary : "", false);
 		fputs("\"\n", out);
-		for (const struct recipe_key *k = s->key_table; k->path; k++) {
+		for (const struct recipe_key *k = table; k->path; k++) {
 			_cleanup_free_ char *p = key_parent(k->path);
 
 			if (p[0] && (!parent || !streq(p, parent))) {
@@ -224,16 +246,16 @@ static int man5(FILE *out)
 			fputc('\n', out);
 			roff_put(out, k->doc ? k->doc : "", false);
 			if (k->values) {
-				fputs(" One of: ", out);
+				fputs("; one of: ", out);
 				key_values(out, k, ", ", "");
-				fputs(".", out);
 			}
-			if (k->def) {
-				fputs(" Default: ", out);
-				roff_put(out, k->def, true);
-				fputs(".", out);
+			if (k->def && streq(k->def, "required")) {
+				fputs("; required", out);
+			} else if (k->def) {
+				fputs("; default: ", out);
+				roff_put(out, k->def, false);
 			}
-			fputc('\n', out);
+			fputs(".\n", out);
 		}
 	}
 	fputs(".SH SEE ALSO\n\\fBmkbootmedia\\fR(1)\n", out);
@@ -249,31 +271,33 @@ static void md_put(FILE *out, const char *s)
 	}
 }
 
-/* Per stage: `| key | default | meaning |`; with a stage name, only that stage's table. */
+/* Per stage (and test:): `| key | default | meaning |`; with a stage name, only that stage's
+ * table. */
 static int markdown(FILE *out, const char *only)
 {
+	const struct recipe_key *table;
+	const char *name, *summary;
 	bool found = false;
 
-	for (size_t i = 0; i < n_stages; i++) {
-		const struct stage *s = stages[i];
-
-		if (only && !streq(only, s->name))
+	for (size_t i = 0; key_section(i, &name, &summary, &table); i++) {
+		if (only && !streq(only, name))
 			continue;
 		found = true;
-		if (!s->key_table || !s->key_table[0].path)
+		if (!table || !table[0].path)
 			continue;
 		if (!only)
-			fprintf(out, "#### %s\n\n", s->name);
+			fprintf(out, "#### %s\n\n", name);
 		fputs("| key | default | meaning |\n|-----|---------|---------|\n", out);
-		for (const struct recipe_key *k = s->key_table; k->path; k++) {
+		for (const struct recipe_key *k = table; k->path; k++) {
+			/* A default that is a value is code; one in words is not. */
+			bool code = k->def && !strchr(k->def, ' ');
+
 			fputs("| `", out);
 			md_put(out, k->path);
 			fputs("` | ", out);
-			if (k->def) {
-				fputc('`', out);
-				md_put(out, k->def);
-				fputc('`', out);
-			}
+			fputs(code ? "`" : "", out);
+			md_put(out, k->def);
+			fputs(code ? "`" : "", out);
 			fputs(" | ", out);
 			md_put(out, k->doc);
 			if (k->values) {
