@@ -52,6 +52,16 @@ zsh -n "$dest/usr/share/zsh/site-functions/_mkbootmedia" || fail "zsh -n _mkboot
 grep -q -- "--bus=.*(usb ide virtio)" "$dest/usr/share/zsh/site-functions/_mkbootmedia" ||
 	fail "zsh completion lacks --bus's values"
 
+# mkbootmedia-recipe(5) documents every key of every stage's table (and test:'s), as the
+# Markdown reference does: both are made from the tables.
+man5=$(MANWIDTH=300 man -l "$dest/usr/share/man/man5/mkbootmedia-recipe.5" 2>/dev/null)
+keys=$("$MKBOOTMEDIA" doc markdown | sed -n 's/^| `\([^`]*\)` |.*/\1/p')
+[ "$(wc -l <<<"$keys")" -gt 50 ] || fail "doc markdown lists only $(wc -l <<<"$keys") keys"
+for k in $keys; do
+	grep -qF -- "$k (" <<<"$man5" || fail "mkbootmedia-recipe(5) lacks $k"
+done
+expect_match "$man5" "test.steps\[\].expect" "man5 has test:'s keys"
+
 make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 || { cat make.log; fail "make uninstall"; }
 left=$(find "$dest" -type f)
 [ -z "$left" ] || fail "make uninstall left: $left"
