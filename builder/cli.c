@@ -104,9 +104,10 @@ const struct cli_command cli_commands[] = {
 	  CLI_ARG_FILE, boot_options },
 	{ "help", "[COMMAND]", "the help of a command", "Prints the help of COMMAND.",
 	  CLI_ARG_COMMAND, no_options },
-	{ "doc", "FORMAT", "print the manual or the shell completion",
+	{ "doc", "FORMAT [STAGE]", "print the manual or the shell completion",
 	  "Prints, made from this program's own tables: the man page (man1), the recipe's man "
-	  "page (man5), bash or zsh completion, or the recipe reference in Markdown.",
+	  "page (man5), bash or zsh completion, or the recipe reference in Markdown (with "
+	  "STAGE, only that stage's table).",
 	  CLI_ARG_VALUES, no_options, doc_formats },
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
@@ -276,7 +277,13 @@ void cli_usage(FILE *out, const struct cli_command *c)
 	}
 	fprintf(out, "Usage: mkbootmedia %s %s\n\n", c->name, c->synopsis);
 	print_paragraphs(out, c->description);
-	if (c->options[0].name || c != cli_command_find("help")) {
+	if (c->values) {
+		fputs("\nOne of: ", out);
+		for (size_t i = 0; c->values[i]; i++)
+			fprintf(out, "%s%s", i ? ", " : "", c->values[i]);
+		fputs(".\n", out);
+	}
+	if (c->options[0].name) {
 		fputs("\nOptions:\n", out);
 		print_options(out, c->options, false);
 		print_options(out, cli_common_options, false);

@@ -116,7 +116,12 @@ static int man1(FILE *out)
 		roff_put(out, c->synopsis, true);
 		fputs("\n", out);
 		roff_put(out, c->description, false);
-		fputc('\n', out);
+		for (size_t j = 0; c->values && c->values[j]; j++) {
+			fputs(j ? ", \\fB" : " One of: \\fB", out);
+			roff_put(out, c->values[j], true);
+			fputs("\\fR", out);
+		}
+		fputs(c->values ? ".\n" : "\n", out);
 	}
 	fputs(".SH OPTIONS\n", out);
 	for (size_t i = 0; i < cli_n_commands; i++) {
@@ -138,7 +143,12 @@ static int man1(FILE *out)
 			if (o->step)
 				man_option(out, o);
 	}
-	fputs(".SS every command\n", out);
+	/* The common options belong to the commands that have options. */
+	fputs(".SS", out);
+	for (size_t i = 0, n = 0; i < cli_n_commands; i++)
+		if (cli_commands[i].options[0].name)
+			fprintf(out, "%s %s", n++ ? "," : "", cli_commands[i].name);
+	fputc('\n', out);
 	for (const struct cli_option *o = cli_common_options; o->name; o++)
 		man_option(out, o);
 	man_texts(out, "EXIT STATUS", cli_exit_status, false);
