@@ -270,7 +270,8 @@ void cli_usage(FILE *out, const struct cli_command *c)
 		fputs("\nOptions of build (the default command):\n", out);
 		print_options(out, cli_commands[0].options, false);
 		print_options(out, cli_common_options, false);
-		fputs("\n'mkbootmedia help COMMAND' (or COMMAND --help) shows a command's options;\n"
+		fputs("\n'mkbootmedia help COMMAND' (or COMMAND --help) shows a command's "
+		      "options;\n"
 		      "'man mkbootmedia' and 'man mkbootmedia-recipe' the manual.\n",
 		      out);
 		return;
@@ -297,7 +298,8 @@ void cli_usage(FILE *out, const struct cli_command *c)
 	if (c == &cli_commands[0]) {
 		fputs("\nEnvironment:\n", out);
 		for (size_t i = 0; cli_environment[i].name; i++)
-			fprintf(out, "  %-26s%s\n", cli_environment[i].name, cli_environment[i].doc);
+			fprintf(out, "  %-26s%s\n", cli_environment[i].name,
+				cli_environment[i].doc);
 	}
 }
 

@@ -22,7 +22,8 @@ expect_match "$v" "^libext2fs $e2\$" "--version's libext2fs against dumpe2fs -V"
 
 printf 'image: {size: 8MiB}\n' >r.yml
 script -qec "'$MKBOOTMEDIA' r.yml -o out/t.img" /dev/null >tty.txt
-grep -q "next: 'mkbootmedia boot out/t.img'" tty.txt || { cat tty.txt; fail "no hint on a terminal"; }
+grep -q "next: 'mkbootmedia boot out/t.img'" tty.txt ||
+	{ cat tty.txt; fail "no hint on a terminal"; }
 grep -q "dd if=out/t.img" tty.txt || fail "hint without how to flash"
 "$MKBOOTMEDIA" r.yml -o out/n.img >out.txt 2>&1
 if grep -q "^next:" out.txt; then fail "hint printed without a terminal"; fi

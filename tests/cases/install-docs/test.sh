@@ -3,10 +3,12 @@
 # values; make uninstall removes all of it. The docs come from the binary's tables.
 top=$(dirname "$MKBOOTMEDIA")
 dest=$WORK/dest
-make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 || { cat make.log; fail "make install"; }
-for f in usr/bin/mkbootmedia usr/share/man/man1/mkbootmedia.1 usr/share/man/man5/mkbootmedia-recipe.5 \
-	usr/share/bash-completion/completions/mkbootmedia usr/share/zsh/site-functions/_mkbootmedia \
-	usr/share/mkbootmedia/recipes/devices/usb-4g.yml usr/share/mkbootmedia/recipes/fragments/flash-fstab.yml \
+make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 ||
+	{ cat make.log; fail "make install"; }
+for f in usr/bin/mkbootmedia usr/share/man/man1/mkbootmedia.1 \
+	usr/share/man/man5/mkbootmedia-recipe.5 usr/share/bash-completion/completions/mkbootmedia \
+	usr/share/zsh/site-functions/_mkbootmedia usr/share/mkbootmedia/recipes/devices/usb-4g.yml \
+	usr/share/mkbootmedia/recipes/fragments/flash-fstab.yml \
 	usr/share/mkbootmedia/examples/usb-basic.yml usr/share/mkbootmedia/templates/init; do
 	[ -f "$dest/$f" ] || fail "make install did not install /$f"
 done
@@ -21,7 +23,8 @@ for page in man1/mkbootmedia.1 man5/mkbootmedia-recipe.5; do
 done
 man1=$(MANWIDTH=200 man -l "$dest/usr/share/man/man1/mkbootmedia.1" 2>/dev/null)
 for want in '^EXIT STATUS' '^ENVIRONMENT' '^FILES' '^EXAMPLES' '--passphrase-fd N' \
-	'--bus usb\|ide\|virtio' '--accel auto\|kvm\|tcg' 'SOURCE_DATE_EPOCH' 'mkbootmedia boot IMAGE'; do
+	'--bus usb\|ide\|virtio' '--accel auto\|kvm\|tcg' 'SOURCE_DATE_EPOCH' \
+	'mkbootmedia boot IMAGE'; do
 	grep -Eq -e "$want" <<<"$man1" || fail "mkbootmedia(1) lacks '$want'"
 done
 # Every option the program's help lists is in the man page (one source: both come from cli.c).
@@ -35,7 +38,8 @@ done
 comp=$dest/usr/share/bash-completion/completions/mkbootmedia
 bash -c "source '$comp'; complete -p mkbootmedia" >c.txt || fail "bash completion does not load"
 grep -q -- '-F _mkbootmedia mkbootmedia' c.txt || fail "complete -p: $(cat c.txt)"
-complete_words() { # the words bash completes for the command line "$@" (the last word is the one completed)
+# The words bash completes for the command line "$@" (its last word is the one completed).
+complete_words() {
 	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _mkbootmedia
 		printf "%s\n" "${COMPREPLY[@]}"' complete "$comp" mkbootmedia "$@" | sort | tr '\n' ' '
 }
@@ -62,6 +66,7 @@ for k in $keys; do
 done
 expect_match "$man5" "test.steps\[\].expect" "man5 has test:'s keys"
 
-make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 || { cat make.log; fail "make uninstall"; }
+make -s -C "$top" uninstall DESTDIR="$dest" PREFIX=/usr >make.log 2>&1 ||
+	{ cat make.log; fail "make uninstall"; }
 left=$(find "$dest" -type f)
 [ -z "$left" ] || fail "make uninstall left: $left"
