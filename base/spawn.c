@@ -5,21 +5,56 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
 
+/* Standard input for the child: the bytes given, in a memory file (a pipe could fill while
+ * the child writes its own output), else /dev/null. */
+static int input_fd(const struct spawn_opts *o)
+{
+	int fd;
+
+	if (!o || !o->input)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = memfd_create("spawn-input", MFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t done = 0; done < o->input_size;) {
+		ssize_t k = write(fd, (const char *)o->input + done, o->input_size - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)k;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int spawn_capture(char *const *argv, char **ret_output)
 {
-	_cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return spawn_run(argv, NULL, ret_output);
+}
+
+int spawn_run(char *const *argv, const struct spawn_opts *o, char **ret_output)
+{
+	_cleanup_close_ int null_fd = input_fd(o);
 	_cleanup_free_ char *out = NULL;
 	size_t len = 0, cap = 0;
 	int pfd[2], status;
 	pid_t pid;
 
 	if (null_fd < 0)
-		return log_errno(errno, "cannot open '/dev/null'");
+		return log_errno(errno, "cannot make the standard input of '%s'", argv[0]);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return log_errno(errno, "cannot create a pipe");
 	log_debug("running: %s", argv[0]);
@@ -34,6 +69,9 @@ int spawn_capture(char *const *argv, char **ret_output)
 	if (pid == 0) {
 		if (dup2(null_fd, 0) < 0 || dup2(pfd[1], 1) < 0 || dup2(pfd[1], 2) < 0)
 			_exit(127);
+		for (char *const *e = o ? o->env : NULL; e && *e; e++)
+			if (putenv(*e) < 0)
+				_exit(127);
 		execvp(argv[0], argv);
 		dprintf(2, "cannot run '%s': %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "boot.h"
+#include "fs.h"
 #include "log.h"
 #include "stage.h"
 
@@ -134,26 +135,6 @@ static int create_tmp(struct build *b)
 	return 0;
 }
 
-static int close_filesystems(struct build *b, bool failed)
-{
-	int ret = 0;
-
-	for (size_t i = 0; b->fs && i < b->n_parts; i++) {
-		if (!b->fs[i])
-			continue;
-		if (failed) {
-			ext2_abandon(&b->fs[i]);
-		} else {
-			int r = ext2_close(&b->fs[i], b->parts[i].name);
-
-			if (r < 0 && ret == 0)
-				ret = r;
-		}
-	}
-	b->tree = tree_free(b->tree);
-	return ret;
-}
-
 static int print_plan(struct build *b, void **priv, bool *active)
 {
 	printf("stages:");
@@ -228,9 +209,9 @@ static int run_stages(struct build *b, void **priv, bool *active)
 		if (started[i] && stages[i]->cleanup)
 			stages[i]->cleanup(b, priv[i], r < 0);
 	if (r >= 0)
-		r = close_filesystems(b, false);
+		r = build_fs_finish(b, false);
 	else
-		close_filesystems(b, true);
+		build_fs_finish(b, true);
 	if (r >= 0 && fsync(b->fd) < 0)
 		r = log_errno(errno, "cannot write '%s'", b->tmp_path);
 	if (r >= 0 && rename(b->tmp_path, b->out_path) < 0)
@@ -262,7 +243,6 @@ static void build_free(struct build *b, void **priv)
 	}
 	free(b->parts);
 	free(b->fs);
-	free(b->fs_io);
 	free(b->seed);
 	free(b->kernel_version);
 	free(b->kernel_name);

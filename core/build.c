@@ -16,6 +16,30 @@ const char *const configure_mode_names[] = {
 	[CONFIGURE_FIRST_BOOT] = "first-boot", [CONFIGURE_NONE] = "none", NULL,
 };
 const char *const shred_mode_names[] = { "none", "zero", "random", NULL };
+const char *const fs_type_names[] = {
+	[FS_NONE] = "none",
+	[FS_EXT2] = "ext2",
+	[FS_EXT3] = "ext3",
+	[FS_EXT4] = "ext4",
+	[FS_VFAT] = "vfat",
+	NULL,
+};
+
+const char *fs_type_to_string(enum fs_type t)
+{
+	return t < _FS_TYPE_MAX ? fs_type_names[t] : "?";
+}
+
+const char *build_fs_uuid(const struct partition *p, char buf[static 37])
+{
+	if (p->fs.type == FS_VFAT)
+		snprintf(buf, 37, "%02X%02X-%02X%02X", p->fs.uuid[0], p->fs.uuid[1], p->fs.uuid[2],
+			 p->fs.uuid[3]);
+	else
+		uuid_unparse_lower(p->fs.uuid, buf);
+	return buf;
+}
+
 const char *const bootloader_type_names[] = { "none", "grub-bios", NULL };
 const char *const init_system_names[] = { "sysvinit", "systemd", "busybox", NULL };
 
@@ -96,108 +120,6 @@ void encrypt_spec_free(struct encrypt_spec *e)
 	free(e);
 }
 
-static int by_mount_depth(const void *a, const void *c)
-{
-	const struct partition *x = *(struct partition *const *)a;
-	const struct partition *y = *(struct partition *const *)c;
-	size_t lx = strlen(x->fs.mount), ly = strlen(y->fs.mount);
-
-	return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x->fs.mount, y->fs.mount);
-}
-
-size_t build_mount_order(struct build *b, struct partition **out)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
-			out[n++] = &b->parts[i];
-	qsort(out, n, sizeof(*out), by_mount_depth);
-	return n;
-}
-
-int build_tree_mount(struct build *b)
-{
-	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
-	size_t n = build_mount_order(b, mounted);
-	int r;
-
-	/* The tree needs "/" first, then parents before children. */
-	if (!n || !streq(mounted[0]->fs.mount, "/")) {
-		if (n)
-			log_info("no filesystem is mounted at '/': files cannot be written");
-		return 0;
-	}
-	b->tree = tree_new(b->now);
-	for (size_t i = 0; i < n; i++) {
-		if (!b->fs[mounted[i] - b->parts])
-			continue;
-		r = tree_mount(b->tree, mounted[i]->fs.mount, b->fs[mounted[i] - b->parts]);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int build_fs_close(struct build *b)
-{
-	int r;
-
-	b->tree = tree_free(b->tree);
-	free(b->fs_io);
-	b->fs_io = xcalloc(b->n_parts + 1, sizeof(*b->fs_io));
-	for (size_t i = 0; b->fs && i < b->n_parts; i++) {
-		if (!b->fs[i])
-			continue;
-		b->fs_io[i] = b->fs[i]->io->manager;
-		r = ext2_close(&b->fs[i], b->parts[i].name);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int build_fs_reopen(struct build *b)
-{
-	errcode_t err;
-
-	for (size_t i = 0; b->fs_io && i < b->n_parts; i++) {
-		struct partition *p = &b->parts[i];
-		char opts[64] = "";
-		const char *name = b->tmp_path;
-		ext2_filsys fs = NULL;
-
-		if (!b->fs_io[i])
-			continue;
-		if (p->enc) {
-			name = p->enc->io_name; /* the manager places the data itself */
-		} else {
-			snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
-		}
-		err = ext2fs_open2(name, opts[0] ? opts : NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS,
-				   0, 0, b->fs_io[i], &fs);
-		if (err)
-			return ext2_log_error(err, "cannot open the filesystem of partition '%s' "
-					      "again", p->name);
-		if (ext2fs_has_feature_journal_needs_recovery(fs->super)) {
-			ext2fs_free(fs);
-			return log_fail("the filesystem of partition '%s' was not unmounted "
-					"cleanly (its journal needs recovery)", p->name);
-		}
-		err = ext2fs_read_bitmaps(fs);
-		if (err) {
-			ext2fs_free(fs);
-			return ext2_log_error(err, "cannot read the bitmaps of partition '%s'",
-					      p->name);
-		}
-		fs->now = b->now;
-		fs->umask = 022;
-		b->fs[i] = fs;
-		b->fs_io[i] = NULL;
-	}
-	return build_tree_mount(b);
-}
-
 int build_find_kernel(struct build *b, const char *version, char **ret_version)
 {
 	_cleanup_free_ struct tree_dirent *d = NULL;
@@ -250,16 +172,6 @@ static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, 
 	free(d);
 	*ret_n = n;
 	return 0;
-}
-
-char **build_fs_modules(const struct build *b)
-{
-	char **fs = strv_append(NULL, "ext4");
-
-	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->parts[i].fs.type != FS_NONE && b->parts[i].fs.mount)
-			fs = strv_append(fs, fs_type_to_string(b->parts[i].fs.type));
-	return fs;
 }
 
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret)

@@ -12,11 +12,24 @@
 #include "tree.h"
 #include "util.h"
 
+/* partitions[].filesystem.type; each type has a driver (core/fs.h). */
+enum fs_type {
+	FS_NONE,
+	FS_EXT2,
+	FS_EXT3,
+	FS_EXT4,
+	FS_VFAT,
+	_FS_TYPE_MAX,
+};
+extern const char *const fs_type_names[]; /* NULL-terminated, indexed by enum fs_type */
+const char *fs_type_to_string(enum fs_type t);
+
 struct fs_spec {
 	enum fs_type type;
 	char *label;
-	uint8_t uuid[16];
+	uint8_t uuid[16];      /* vfat: the 32-bit volume id in the first 4 bytes */
 	bool uuid_set;         /* given by the recipe */
+	unsigned fat_bits;     /* vfat: 12, 16 or 32; 0: by size */
 	char *mount;           /* NULL when not mounted */
 	char **options;        /* mount options as given (NULL: none given) */
 	unsigned block_size;   /* 0: automatic */
@@ -109,11 +122,9 @@ struct build {
 	struct partition *parts;
 	size_t n_parts;
 
-	/* Open filesystems, indexed like parts (NULL when the partition has none). */
-	ext2_filsys *fs;
+	/* The filesystems (core/fs.h), indexed like parts, and the target tree they make. */
+	struct build_fs *fs;
 	struct tree *tree;
-	/* While build_fs_close() has them closed: the I/O manager each was open with. */
-	io_manager *fs_io;
 
 	int image_shred;        /* image.shred: enum shred_mode, -1 when not given */
 	int passphrase_fd;      /* --passphrase-fd, or -1 */
@@ -162,23 +173,13 @@ const struct node *build_kernel_needed(const struct build *b, const char **ret_w
 struct partition *build_part_at(struct build *b, const char *mount);
 /* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
 struct partition *build_boot_part(struct build *b);
+/* The filesystem's UUID as blkid shows it and fstab names it: "0c8f...-..." for ext2/3/4,
+ * "1234-ABCD" (the volume id) for vfat. */
+const char *build_fs_uuid(const struct partition *p, char buf[static 37]);
 /* How the kernel finds the root: "LABEL=x" when the root filesystem is labelled, else
  * "UUID=..." (a new string). NULL when nothing is mounted at /. */
 char *build_root_spec(struct build *b);
 
-/* The partitions whose filesystem has a mount point, "/" first, then parents before
- * children; `out` has room for n_parts. Returns how many. */
-size_t build_mount_order(struct build *b, struct partition **out);
-/* Mounts every filesystem that has a mount point into a new b->tree: "/" first, then
- * parents before children. Without a filesystem at "/" there is no tree (logged, 0). */
-int build_tree_mount(struct build *b);
-/* Flushes and closes every filesystem and frees the tree, so that something else (QEMU)
- * can write the image; b->fs and b->tree are unusable until build_fs_reopen(). */
-int build_fs_close(struct build *b);
-/* Opens the filesystems build_fs_close() closed, with the same I/O managers (an encrypted
- * partition's too), and rebuilds b->tree. A filesystem left needing journal recovery is
- * refused: libext2fs does not replay journals. */
-int build_fs_reopen(struct build *b);
 
 /* The kernel in the target's /boot: `version` when given, else the newest vmlinuz-* by
  * version. -ENOENT (not logged) when there is no such kernel. */
@@ -186,9 +187,6 @@ int build_find_kernel(struct build *b, const char *version, char **ret_version);
 /* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
  * target has no such directory. */
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret);
-/* The kernel modules for the image's filesystems: ext4 (which serves ext2 and ext3 too in
- * Debian's kernels, CONFIG_EXT4_USE_FOR_EXT2) and each mounted filesystem's type. */
-char **build_fs_modules(const struct build *b);
 /* What every busybox initramfs of ours starts with: dirs (0755, tmp 01777), a static busybox
  * at bin/busybox with bin/sh linked to it, init (0755), dev/console and dev/null. */
 struct cpio;

@@ -34,6 +34,7 @@
 #include "target.h"
 #include "cpio.h"
 #include "elfinfo.h"
+#include "fs.h"
 #include "log.h"
 #include "qemu.h"
 #include "templates.h"
@@ -156,8 +157,9 @@ static char *mounts_text(struct build *b)
 	FILE *f = open_memstream(&out, &len);
 
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%u %s %s\n", order[i]->number, fs_type_to_string(order[i]->fs.type),
-			order[i]->fs.mount);
+		if (!fs_driver_of(order[i]->fs.type)->staged) /* not in the image until the end */
+			fprintf(f, "%u %s %s\n", order[i]->number,
+				fs_type_to_string(order[i]->fs.type), order[i]->fs.mount);
 	fclose(f);
 	return out;
 }

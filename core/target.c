@@ -9,6 +9,7 @@
 
 #include "target.h"
 #include "e2fuse.h"
+#include "fs.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -170,7 +171,7 @@ static int serve(void *userdata, const int *fds, size_t n, int child_fd)
 	int r = 0;
 
 	for (size_t i = 0; i < n && r >= 0; i++)
-		r = e2fuse_new(s->b->fs[s->parts[i]], fds[i], &o, &servers[i]);
+		r = e2fuse_new(s->b->fs[s->parts[i]].ext2, fds[i], &o, &servers[i]);
 	if (r >= 0)
 		r = e2fuse_serve(servers, n, child_fd);
 	for (size_t i = 0; i < n; i++)
@@ -198,7 +199,7 @@ int target_run_userns(struct build *b, const char *what, const char *script)
 	int r, status = 0;
 
 	for (size_t i = 0; i < b->n_parts; i++)
-		if (b->fs[i] && b->parts[i].fs.mount)
+		if (b->fs[i].ext2 && b->parts[i].fs.mount)
 			mounted[n++] = &b->parts[i];
 	qsort(mounted, n, sizeof(*mounted), cmp_mount);
 	mounts = xcalloc(n, sizeof(*mounts));

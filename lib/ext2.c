@@ -5,17 +5,11 @@
 
 #include "log.h"
 
-const char *const fs_type_names[] = {
-	[FS_NONE] = "none",
-	[FS_EXT2] = "ext2",
-	[FS_EXT3] = "ext3",
-	[FS_EXT4] = "ext4",
-	[_FS_TYPE_MAX] = NULL,
-};
-
-const char *fs_type_to_string(enum fs_type t)
+const char *ext2_kind_to_string(enum ext2_kind k)
 {
-	return t < _FS_TYPE_MAX ? fs_type_names[t] : "?";
+	static const char *const names[] = { "ext2", "ext3", "ext4" };
+
+	return k < _EXT2_KIND_MAX ? names[k] : "?";
 }
 
 int ext2_errno(errcode_t err)
@@ -55,13 +49,13 @@ int ext2_log_error(errcode_t err, const char *fmt, ...)
 	return ext2_errno(err);
 }
 
-uint64_t ext2_min_size(enum fs_type type)
+uint64_t ext2_min_size(enum ext2_kind type)
 {
 	/* ext3/ext4 need room for the smallest journal (1024 blocks) on top. */
-	return type == FS_EXT2 ? 64 * 1024 : 2 * 1024 * 1024;
+	return type == EXT2_KIND_EXT2 ? 64 * 1024 : 2 * 1024 * 1024;
 }
 
-static void set_features(struct ext2_super_block *sb, enum fs_type type)
+static void set_features(struct ext2_super_block *sb, enum ext2_kind type)
 {
 	/* The defaults of mke2fs.conf in e2fsprogs 1.47 for each type. */
 	ext2fs_set_feature_sparse_super(sb);
@@ -70,9 +64,9 @@ static void set_features(struct ext2_super_block *sb, enum fs_type type)
 	ext2fs_set_feature_resize_inode(sb);
 	ext2fs_set_feature_dir_index(sb);
 	ext2fs_set_feature_xattr(sb);
-	if (type >= FS_EXT3)
+	if (type >= EXT2_KIND_EXT3)
 		ext2fs_set_feature_journal(sb);
-	if (type == FS_EXT4) {
+	if (type == EXT2_KIND_EXT4) {
 		ext2fs_set_feature_extents(sb);
 		ext2fs_set_feature_huge_file(sb);
 		ext2fs_set_feature_flex_bg(sb);
@@ -229,7 +223,7 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 fail:
 	ext2fs_free(fs);
 	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
-			      fs_type_to_string(p->type), (unsigned long long)p->offset, image);
+			      ext2_kind_to_string(p->type), (unsigned long long)p->offset, image);
 }
 
 int ext2_close(ext2_filsys *fs, const char *what)

@@ -9,18 +9,17 @@
 
 #include "util.h"
 
-enum fs_type {
-	FS_NONE,
-	FS_EXT2,
-	FS_EXT3,
-	FS_EXT4,
-	_FS_TYPE_MAX,
+/* Which of the three: the features follow e2fsprogs 1.47's mke2fs.conf. */
+enum ext2_kind {
+	EXT2_KIND_EXT2,
+	EXT2_KIND_EXT3,
+	EXT2_KIND_EXT4,
+	_EXT2_KIND_MAX,
 };
-const char *fs_type_to_string(enum fs_type t);
-extern const char *const fs_type_names[]; /* NULL-terminated, indexed by enum fs_type */
+const char *ext2_kind_to_string(enum ext2_kind k);
 
 struct ext2_params {
-	enum fs_type type;
+	enum ext2_kind type;
 	uint64_t offset;      /* bytes from the start of the image */
 	uint64_t size;        /* bytes */
 	unsigned block_size;  /* 0: 1024 below 512 MiB, 4096 otherwise (mke2fs.conf's "small") */
@@ -39,7 +38,7 @@ struct ext2_params {
 };
 
 /* Smallest size we accept for a filesystem of this type (enough for the metadata). */
-uint64_t ext2_min_size(enum fs_type type);
+uint64_t ext2_min_size(enum ext2_kind type);
 
 /* Creates the filesystem and returns it open for writing. */
 int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_fs);

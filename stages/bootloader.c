@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "grubbios.h"
+#include "fs.h"
 #include "log.h"
 #include "spawn.h"
 #include "stage.h"
@@ -225,7 +226,7 @@ static int bootloader_verify(struct build *b, void *priv)
 
 	if (!boot)
 		return node_error(p->node, "GRUB needs a filesystem mounted at /boot or /");
-	if (boot->fs.type != FS_EXT2 && boot->fs.type != FS_EXT3 && boot->fs.type != FS_EXT4)
+	if (!fs_driver_of(boot->fs.type)->grub_module)
 		return node_error(p->node, "GRUB reads the kernel from partition '%s', which is "
 				  "%s: use ext2, ext3 or ext4 for /boot", boot->name,
 				  fs_type_to_string(boot->fs.type));
@@ -540,9 +541,11 @@ static int make_core(struct build *b, struct bootloader_priv *p, const char *dir
 {
 	_cleanup_free_ char *out = NULL, *dirbase = NULL, *output = NULL;
 	const char *partmap = b->table == TABLE_GPT ? "part_gpt" : "part_msdos";
+	/* what reads /boot: verify made sure its filesystem has a GRUB module */
+	const char *fsmod = fs_driver_of(build_boot_part(b)->fs.type)->grub_module;
 	char *argv[] = { (char *)"grub-mkimage", (char *)"-O", (char *)"i386-pc", (char *)"-d",
 			 (char *)dir, (char *)"-p", (char *)prefix, (char *)"-o", NULL,
-			 (char *)"biosdisk", (char *)partmap, (char *)"ext2", NULL };
+			 (char *)"biosdisk", (char *)partmap, (char *)fsmod, NULL };
 	int r;
 
 	out = xasprintf("%s.core-XXXXXX", b->tmp_path);

@@ -82,7 +82,6 @@ static int parse_one(struct build *b, struct partition *p, const struct node *n)
 	e->sector_size = e->format == LUKS_FORMAT_LUKS2 ? 4096 : 512;
 	e->pbkdf_memory_kib = LUKS_PBKDF_MEMORY_DEFAULT_KIB;
 	e->pbkdf_time_ms = LUKS_PBKDF_ITER_MS_DEFAULT;
-	e->mapper_name = xstrdup(p->fs.mount && streq(p->fs.mount, "/") ? "rootfs" : p->name);
 	if (!n)
 		return 0;
 	if ((v = node_get(n, "passphrase-file"))) {
@@ -225,6 +224,10 @@ static int encrypt_verify(struct build *b, void *priv)
 
 		if (!e)
 			continue;
+		/* The default name needs the mount point, which the mkfs stage parses. */
+		if (!e->mapper_name)
+			e->mapper_name = xstrdup(q->fs.mount && streq(q->fs.mount, "/") ? "rootfs"
+										: q->name);
 		header = e->format == LUKS_FORMAT_LUKS2 ? 16ULL << 20
 			 : e->format == LUKS_FORMAT_LUKS1 ? 2ULL << 20 : 0;
 		if (q->length < header + LUKS_MIN_DATA_SIZE)

@@ -20,6 +20,7 @@
  * a filesystem is mounted at /. */
 #include <uuid/uuid.h>
 
+#include "fs.h"
 #include "fstab.h"
 #include "log.h"
 #include "stage.h"
@@ -69,8 +70,9 @@ static void print_line(FILE *f, const char *spec, const char *file, const char *
 
 char *fstab_generate(const struct build *b, const struct fstab_config *c)
 {
+	_cleanup_free_ struct partition **order = xcalloc(b->n_parts + 1, sizeof(*order));
+	size_t n = build_mount_order(b, order), len = 0;
 	char *out = NULL;
-	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
 	fputs("# /etc/fstab: static file system information (written by mkbootmedia).\n"
@@ -78,14 +80,13 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 	      "#\n", f);
 	fprintf(f, "# %-38s %-15s %-6s %-30s %s\n", "<file system>", "<mount point>", "<type>",
 		"<options>", "<dump> <pass>");
-	for (size_t i = 0; i < b->n_parts; i++) {
-		const struct partition *p = &b->parts[i];
+	/* In mount order ("/" first, parents before children): mount -a goes down the file. */
+	for (size_t i = 0; i < n; i++) {
+		const struct partition *p = order[i];
 		_cleanup_free_ char *spec = NULL, *opts = NULL;
-		char u[37];
+		char u[37], *dflt[2] = { NULL, NULL };
 		bool root;
 
-		if (p->fs.type == FS_NONE || !p->fs.mount)
-			continue;
 		root = streq(p->fs.mount, "/");
 		if (p->enc) {
 			spec = xasprintf("/dev/mapper/%s", p->enc->mapper_name);
@@ -99,10 +100,10 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 				spec = xasprintf("PARTUUID=%s", u);
 			}
 		} else {
-			uuid_unparse_lower(p->fs.uuid, u);
-			spec = xasprintf("UUID=%s", u);
+			spec = xasprintf("UUID=%s", build_fs_uuid(p, u));
 		}
-		opts = fstab_options(p->fs.options, root);
+		dflt[0] = (char *)fs_driver_of(p->fs.type)->default_options;
+		opts = fstab_options(p->fs.options ? p->fs.options : dflt[0] ? dflt : NULL, root);
 		print_line(f, spec, p->fs.mount, fs_type_to_string(p->fs.type), opts, root ? 1 : 2);
 	}
 	for (size_t i = 0; i < c->n_tmpfs; i++)

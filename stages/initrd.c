@@ -32,6 +32,7 @@
 #include "elfinfo.h"
 #include "kmod.h"
 #include "luks.h"
+#include "fs.h"
 #include "log.h"
 #include "stage.h"
 #include "templates.h"
@@ -221,9 +222,10 @@ static int initrd_verify(struct build *b, void *priv)
 		where = node_get(b->recipe->root, "bootloader");
 	if (!root)
 		return node_error(where, "booting needs a filesystem mounted at /");
-	if (root->fs.type != FS_EXT2 && root->fs.type != FS_EXT3 && root->fs.type != FS_EXT4)
-		return node_error(where, "the root filesystem is %s: the initrd mounts ext2, "
-				  "ext3 or ext4", fs_type_to_string(root->fs.type));
+	if (!fs_driver_of(root->fs.type)->posix)
+		return node_error(where, "the root filesystem is %s, which cannot hold a root "
+				  "(owners, modes, symlinks): use ext2, ext3 or ext4",
+				  fs_type_to_string(root->fs.type));
 	for (size_t i = 0; i < p->n_files; i++)
 		if (p->files[i].source && access(p->files[i].source, R_OK) < 0)
 			return node_error(p->files[i].node, "cannot read '%s': %s",
@@ -579,7 +581,6 @@ static int initrd_run(struct build *b, void *priv)
 	struct tree_stat kst;
 	struct stat st;
 	char b1[32], b2[32], b3[32], b4[32];
-	ext2_filsys fs;
 	uint64_t free_bytes;
 	int r;
 
@@ -599,8 +600,8 @@ static int initrd_run(struct build *b, void *priv)
 		return log_errno(errno, "cannot stat the initrd");
 
 	/* Say what does not fit before libext2fs runs out of blocks halfway. */
-	fs = b->fs[boot - b->parts];
-	free_bytes = ext2fs_free_blocks_count(fs->super) * (uint64_t)fs->blocksize;
+	if ((r = build_fs_free_bytes(b, boot, &free_bytes)) < 0)
+		return log_errno(r, "cannot tell the free space of partition '%s'", boot->name);
 	if ((uint64_t)st.st_size + (uint64_t)st.st_size / 64 + 65536 > free_bytes)
 		return log_fail("partition '%s' (%s) has %s free after the kernel (%s): too "
 				"small for the initrd (%s); make the partition larger or compress "

@@ -11,17 +11,7 @@
  *     bootable: false        msdos: the active flag the stage-1 loader looks for (one
  *                            partition at most); GPT: the legacy BIOS bootable attribute
  *     uuid: ...              GPT partition GUID; default derived from the seed
- *     filesystem:            optional (checked by the mkfs stage)
- *       type: ext2           ext2, ext3, ext4 or none
- *       label: BOOT          at most 16 bytes
- *       uuid: ...            default derived from the seed
- *       mount: /boot         where it is mounted in the target (and in fstab)
- *       options: [noatime]   mount options: a list or "a,b,c"
- *       block-size: 4096     1024, 2048 or 4096; default by size as mke2fs does
- *       inode-size: 256      128, 256, 512 or 1024
- *       inode-ratio: 16384   bytes per inode
- *       inodes: 65536        inode count (overrides inode-ratio)
- *       reserved: 5          percent of blocks reserved for root (0-50)
+ *     filesystem:            optional: the mkfs stage's (stages/mkfs.c)
  *
  * Partitions start at the next multiple of image.align (1 MiB) after the previous one; a size
  * is rounded up to whole 512-byte sectors. msdos holds at most 4 (primary) partitions. */
@@ -30,97 +20,6 @@
 #include "log.h"
 #include "stage.h"
 
-
-static int parse_mount(const struct node *n, char **ret)
-{
-	const char *s;
-	_cleanup_free_ char *m = NULL;
-	size_t l;
-	int r = node_get_string(n, &s);
-
-	if (r < 0)
-		return r;
-	if (s[0] != '/' || strstr(s, "/../") || endswith(s, "/..") || strstr(s, "//") ||
-	    strpbrk(s, " \t\n\\"))
-		return node_error(n, "'%s' is not a mount point (an absolute path such as /boot, "
-				  "without spaces or '..')", s);
-	m = xstrdup(s);
-	l = strlen(m);
-	while (l > 1 && m[l - 1] == '/')
-		m[--l] = 0;
-	*ret = TAKE_PTR(m);
-	return 0;
-}
-
-static int parse_fs(struct partition *p, const struct node *n)
-{
-	struct fs_spec *f = &p->fs;
-	struct node *v;
-	int r, t;
-	uint64_t u;
-
-	f->node = n;
-	if ((r = node_expect(n, NODE_MAP)) < 0)
-		return r;
-	if (!(v = node_get(n, "type")))
-		return node_error(n, "missing 'type' (ext2, ext3, ext4 or none)");
-	if ((r = node_get_enum(v, fs_type_names, &t)) < 0)
-		return r;
-	f->type = (enum fs_type)t;
-	f->reserved_percent = 5;
-	if ((v = node_get(n, "label"))) {
-		const char *s;
-
-		if ((r = node_get_string(v, &s)) < 0)
-			return r;
-		if (strlen(s) > 16)
-			return node_error(v, "'%s' is longer than the 16 bytes an ext2 label holds", s);
-		if (strpbrk(s, " \t\n/\\"))
-			return node_error(v, "'%s' has spaces or slashes: fstab and the initramfs "
-					  "find the filesystem by it", s);
-		f->label = xstrdup(s);
-	}
-	if ((v = node_get(n, "uuid"))) {
-		if ((r = node_get_uuid(v, "filesystem UUID", f->uuid)) < 0)
-			return r;
-		f->uuid_set = true;
-	}
-	if ((v = node_get(n, "mount")) && (r = parse_mount(v, &f->mount)) < 0)
-		return r;
-	if ((v = node_get(n, "options")) && (r = node_get_strv(v, &f->options)) < 0)
-		return r;
-	if ((v = node_get(n, "block-size"))) {
-		if ((r = node_get_u64(v, 1024, 4096, &u)) < 0)
-			return r;
-		if (u != 1024 && u != 2048 && u != 4096)
-			return node_error(v, "'%s' is not a block size (1024, 2048 or 4096)",
-					  v->scalar);
-		f->block_size = (unsigned)u;
-	}
-	if ((v = node_get(n, "inode-size"))) {
-		if ((r = node_get_u64(v, 128, 1024, &u)) < 0)
-			return r;
-		if (u & (u - 1))
-			return node_error(v, "'%s' is not an inode size (128, 256, 512 or 1024)",
-					  v->scalar);
-		f->inode_size = (unsigned)u;
-	}
-	if ((v = node_get(n, "inode-ratio"))) {
-		if ((r = node_get_u64(v, 1024, 64 << 20, &u)) < 0)
-			return r;
-		f->inode_ratio = (unsigned)u;
-	}
-	if ((v = node_get(n, "inodes")) && (r = node_get_u64(v, 16, UINT32_MAX, &f->inodes)) < 0)
-		return r;
-	if ((v = node_get(n, "reserved"))) {
-		if ((r = node_get_u64(v, 0, 50, &u)) < 0)
-			return r;
-		f->reserved_percent = (unsigned)u;
-	}
-	if (f->type == FS_NONE && (f->mount || f->label))
-		return node_error(n, "a filesystem of type none cannot have a label or mount point");
-	return 0;
-}
 
 static int parse_part(struct build *b, struct partition *p, const struct node *n)
 {
@@ -171,13 +70,6 @@ static int parse_part(struct build *b, struct partition *p, const struct node *n
 		_cleanup_free_ char *purpose = xasprintf("partition:%s", p->name);
 
 		build_derive_uuid(b, purpose, p->uuid);
-	}
-	if ((v = node_get(n, "filesystem")) && (r = parse_fs(p, v)) < 0)
-		return r;
-	if (!p->fs.uuid_set) {
-		_cleanup_free_ char *purpose = xasprintf("filesystem:%s", p->name);
-
-		build_derive_uuid(b, purpose, p->fs.uuid);
 	}
 	return 0;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Unit tests for builder/build.c's filesystem handover (configure: vm gives the image to
- * QEMU between two stages): build_fs_close() then build_fs_reopen() on a plain ext4
+/* Unit tests for core/fs.c's filesystem handover (configure: vm gives the image to
+ * QEMU between two stages): build_fs_create(), build_fs_close() then build_fs_reopen() on a plain ext4
  * partition and an encrypted ext2 one (lib/cryptio's channel), with a change made by an
  * outside writer (debugfs) in between; the tree sees both, writes go on, e2fsck agrees;
  * and a journal left needing recovery is refused. */
@@ -12,6 +12,7 @@
 #include "check.h"
 #include "cryptio.h"
 #include "helpers.h"
+#include "fs.h"
 #include "log.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -19,15 +20,12 @@
 struct two {
 	struct build b;
 	struct partition parts[2];
-	ext2_filsys fs[2];
 };
 
 static void two_done(struct two *t)
 {
-	for (size_t i = 0; i < 2; i++)
-		ext2_abandon(&t->b.fs[i]);
-	t->b.tree = tree_free(t->b.tree);
-	free(t->b.fs_io);
+	build_fs_finish(&t->b, true);
+	free(t->b.fs);
 	encrypt_spec_free(t->parts[1].enc);
 	free(t->b.tmp_path);
 	if (t->b.fd >= 0)
@@ -56,29 +54,13 @@ static int two_make(struct two *t)
 	t->parts[1].enc = xcalloc(1, sizeof(*t->parts[1].enc));
 	t->b.parts = t->parts;
 	t->b.n_parts = 2;
-	t->b.fs = t->fs;
-	for (size_t i = 0; i < 2; i++) {
-		struct partition *p = &t->parts[i];
-		struct ext2_params ep = { .type = p->fs.type, .offset = p->offset,
-					  .size = p->length, .now = t->b.now, .zeroed = !p->enc,
-					  .uuid = { (uint8_t)i + 1 }, .hash_seed = { 9 } };
-
-		if (p->enc) {
-			r = cryptio_cipher_new("aes-xts-plain64", key, sizeof(key), 4096,
-					       &p->enc->cipher_ctx);
-			if (r < 0)
-				return r;
-			r = cryptio_manager_register(t->b.fd, p->offset, p->length,
-						     p->enc->cipher_ctx, &ep.manager,
-						     &p->enc->io_name);
-			if (r < 0)
-				return r;
-			ep.io_name = p->enc->io_name;
-		}
-		if ((r = ext2_mkfs(t->b.tmp_path, &ep, &t->fs[i])) < 0)
-			return r;
-	}
-	return build_tree_mount(&t->b);
+	r = cryptio_cipher_new("aes-xts-plain64", key, sizeof(key), 4096,
+			       &t->parts[1].enc->cipher_ctx);
+	if (r < 0)
+		return r;
+	memset(t->parts[0].fs.uuid, 1, 16);
+	memset(t->parts[1].fs.uuid, 2, 16);
+	return build_fs_create(&t->b);
 }
 
 static char *read_text(struct build *b, const char *path)
@@ -102,15 +84,15 @@ static void test_close_reopen(void)
 	CHECK(tree_write(t.b.tree, "/data/two", &a, "2\n", 2) == 0);
 
 	CHECK(build_fs_close(&t.b) == 0);
-	CHECK(!t.b.tree && !t.fs[0] && !t.fs[1]);
+	CHECK(!t.b.tree && !t.b.fs[0].ext2 && !t.b.fs[1].ext2);
 	/* Someone else writes the plain filesystem meanwhile. */
 	CHECK(run("printf '3\\n' >%s/three && "
 		  "debugfs -w -R 'write %s/three three' '%s?offset=%llu' >/dev/null 2>&1", tmpdir,
 		  tmpdir, t.b.tmp_path, (unsigned long long)t.parts[0].offset) == 0);
 
 	CHECK(build_fs_reopen(&t.b) == 0);
-	CHECK(t.b.tree && t.fs[0] && t.fs[1]);
-	CHECK(!t.b.fs_io[0] && !t.b.fs_io[1]);
+	CHECK(t.b.tree && t.b.fs[0].ext2 && t.b.fs[1].ext2);
+	CHECK(!t.b.fs[0].io && !t.b.fs[1].io);
 	one = read_text(&t.b, "/one");
 	two = read_text(&t.b, "/data/two");
 	three = read_text(&t.b, "/three");
@@ -121,8 +103,8 @@ static void test_close_reopen(void)
 	CHECK(tree_write(t.b.tree, "/data/four", &a, "4\n", 2) == 0);
 	four = read_text(&t.b, "/data/four");
 	CHECK_STREQ(four, "4\n");
-	CHECK(t.fs[1]->now == 1700000000);
-	CHECK(ext2_close(&t.fs[0], "root") == 0 && ext2_close(&t.fs[1], "data") == 0);
+	CHECK(t.b.fs[1].ext2->now == 1700000000);
+	CHECK(build_fs_finish(&t.b, false) == 0);
 	part = tmp_path("root.fs");
 	CHECK(run("dd if=%s of=%s bs=1M skip=1 count=8 status=none && "
 		  "e2fsck -fn %s >/dev/null 2>&1", t.b.tmp_path, part, part) == 0);
@@ -145,7 +127,7 @@ static void test_needs_recovery_refused(void)
 	CHECK(r < 0);
 	CHECK_STREQ(err, "error: the filesystem of partition 'root' was not unmounted cleanly "
 			 "(its journal needs recovery)");
-	CHECK(!t.fs[0]);
+	CHECK(!t.b.fs[0].ext2);
 }
 
 int main(void)

@@ -10,21 +10,21 @@
 #include "log.h"
 #include "stage.h"
 
-extern const struct stage stage_image, stage_partition, stage_fstab;
+extern const struct stage stage_image, stage_partition, stage_mkfs, stage_fstab;
 
 static char dir[] = "/tmp/test-layout.XXXXXX";
 
 struct plan {
 	struct build b;
-	void *priv[3];
+	void *priv[4];
 	int r;
 };
 
 static void plan_free(struct plan *p)
 {
-	const struct stage *st[] = { &stage_image, &stage_partition, &stage_fstab };
+	const struct stage *st[] = { &stage_image, &stage_partition, &stage_mkfs, &stage_fstab };
 
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		if (p->priv[i] && st[i]->free)
 			st[i]->free(p->priv[i]);
 	for (size_t i = 0; i < p->b.n_parts; i++) {
@@ -38,11 +38,11 @@ static void plan_free(struct plan *p)
 	recipe_free(p->b.recipe);
 }
 
-/* Loads `yaml`, then parses and verifies image, partition and fstab; r < 0 on error. */
+/* Loads `yaml`, then parses and verifies image, partition, mkfs and fstab; r < 0 on error. */
 static void plan(struct plan *p, const char *yaml)
 {
 	_cleanup_free_ char *path = xasprintf("%s/r.yml", dir);
-	const struct stage *st[] = { &stage_image, &stage_partition, &stage_fstab };
+	const struct stage *st[] = { &stage_image, &stage_partition, &stage_mkfs, &stage_fstab };
 	FILE *f = fopen(path, "w");
 
 	memset(p, 0, sizeof(*p));
@@ -50,9 +50,9 @@ static void plan(struct plan *p, const char *yaml)
 	fclose(f);
 	p->b.now = 1700000000;
 	p->r = recipe_load(path, NULL, &p->b.recipe);
-	for (size_t i = 0; i < 3 && p->r >= 0; i++)
+	for (size_t i = 0; i < 4 && p->r >= 0; i++)
 		p->r = st[i]->parse(&p->b, &p->priv[i]);
-	for (size_t i = 0; i < 3 && p->r >= 0; i++)
+	for (size_t i = 0; i < 4 && p->r >= 0; i++)
 		if (st[i]->verify)
 			p->r = st[i]->verify(&p->b, p->priv[i]);
 }
@@ -170,9 +170,9 @@ static void test_fstab_options(void)
 
 static int fstab_text(struct plan *p, char **ret)
 {
-	if (!p->priv[2])
+	if (!p->priv[3])
 		return -1;
-	*ret = fstab_render(&p->b, p->priv[2]);
+	*ret = fstab_render(&p->b, p->priv[3]);
 	return 0;
 }
 
@@ -211,6 +211,8 @@ static void test_fstab_generate(void)
 		       "defaults,noatime,nosuid,nodev,size=5242880", "0 0"));
 	CHECK(has_line(text, "proc", "/proc", "proc", "defaults", "0 0"));
 	CHECK(strstr(text, "/var/log") == NULL); /* the list replaced the default */
+	/* in mount order, whatever the partitions' order: "/" before "/boot" (mount -a) */
+	CHECK(strstr(text, "UUID=01234567") < strstr(text, "LABEL=BOOT"));
 	free(text);
 	text = NULL;
 	plan_free(&p);

@@ -1,0 +1,13 @@
+core/fs-vfat.o: core/fs-vfat.c core/fs.h core/build.h lib/disklabel.h \
+ lib/ext2.h base/util.h lib/kmod.h lib/recipe.h lib/tree.h base/log.h \
+ base/spawn.h
+core/fs.h:
+core/build.h:
+lib/disklabel.h:
+lib/ext2.h:
+base/util.h:
+lib/kmod.h:
+lib/recipe.h:
+lib/tree.h:
+base/log.h:
+base/spawn.h:
