@@ -1,2 +1,0 @@
-base/util.o: base/util.c base/util.h
-base/util.h:

@@ -1,3 +1,0 @@
-lib/deb.o: lib/deb.c lib/deb.h base/util.h
-lib/deb.h:
-base/util.h:

@@ -1,3 +1,0 @@
-lib/elfinfo.o: lib/elfinfo.c lib/elfinfo.h base/util.h
-lib/elfinfo.h:
-base/util.h:

@@ -1,4 +1,0 @@
-lib/grubbios.o: lib/grubbios.c lib/grubbios.h base/util.h base/log.h
-lib/grubbios.h:
-base/util.h:
-base/log.h:

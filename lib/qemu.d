@@ -1,4 +1,0 @@
-lib/qemu.o: lib/qemu.c lib/qemu.h base/util.h base/log.h
-lib/qemu.h:
-base/util.h:
-base/log.h:

@@ -1,4 +1,0 @@
-lib/secret.o: lib/secret.c lib/secret.h base/util.h base/log.h
-lib/secret.h:
-base/util.h:
-base/log.h:
