@@ -82,8 +82,6 @@ const struct cli_option cli_common_options[] = {
 	{ NULL }
 };
 
-static const char *const doc_formats[] = { "man1", "man5", "bash", "zsh", "markdown", NULL };
-
 const struct cli_command cli_commands[] = {
 	{ "build", "RECIPE -o IMAGE [options]", "build the image (the default command)",
 	  "Builds the disk image the recipe describes, without root: the partition table, the "

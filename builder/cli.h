@@ -91,5 +91,7 @@ void cli_usage(FILE *out, const struct cli_command *c);
  * program exits 0), 0 otherwise. */
 int cli_common(int opt, const struct cli_command *c, enum log_level *level);
 
-/* `mkbootmedia doc FORMAT` (doc.c): man1, man5, bash, zsh, markdown. Returns an exit status. */
+/* `mkbootmedia doc FORMAT [STAGE]` (doc.c); returns the exit status. */
 int doc_main(int argc, char **argv);
+/* Its formats: man1, man5, bash, zsh, markdown (NULL-terminated). */
+extern const char *const doc_formats[];

@@ -591,6 +591,16 @@ static int zsh(FILE *out)
 	return 0;
 }
 
+static int markdown_all(FILE *out)
+{
+	return markdown(out, NULL);
+}
+
+/* The formats, in the order of doc_formats[]. */
+static int (*const doc_writers[])(FILE *out) = { man1, man5, bash, zsh, markdown_all };
+const char *const doc_formats[] = { "man1", "man5", "bash", "zsh", "markdown", NULL };
+_Static_assert(ARRAY_SIZE(doc_writers) + 1 == ARRAY_SIZE(doc_formats), "one writer per format");
+
 int doc_main(int argc, char **argv)
 {
 	const char *f = argc > 1 ? argv[1] : "";
@@ -599,19 +609,11 @@ int doc_main(int argc, char **argv)
 		cli_usage(stdout, cli_command_find("doc"));
 		return 0;
 	}
-	if (streq(f, "markdown") && argc <= 3)
-		return markdown(stdout, argc == 3 ? argv[2] : NULL);
-	if (argc != 2)
-		goto usage;
-	if (streq(f, "man1"))
-		return man1(stdout);
-	if (streq(f, "man5"))
-		return man5(stdout);
-	if (streq(f, "bash"))
-		return bash(stdout);
-	if (streq(f, "zsh"))
-		return zsh(stdout);
-usage:
+	if (streq(f, "markdown") && argc == 3)
+		return markdown(stdout, argv[2]);
+	for (size_t i = 0; argc == 2 && i < ARRAY_SIZE(doc_writers); i++)
+		if (streq(f, doc_formats[i]))
+			return doc_writers[i](stdout);
 	log_error("doc: expected one of man1, man5, bash, zsh, markdown [STAGE] (try "
 		  "'mkbootmedia help doc')");
 	return 2;
