@@ -139,6 +139,9 @@ const struct cli_text cli_examples[] = {
 	{ "mkbootmedia check usb.yml -D hostname=key2", "check a recipe with a variable set" },
 	{ "mkbootmedia boot usb.img", "boot it in QEMU (Ctrl-A X quits)" },
 	{ "mkbootmedia boot --test usb.yml usb.img", "run the recipe's test: section" },
+	{ "mkbootmedia boot usb.img --expect 'login: ?$' --send 'root\\n' --expect '# $' \\\n"
+	  "    --run 'uname -r' --output '^6\\.' --poweroff",
+	  "or steps on the command line: log in, run a command, check its output" },
 	{ "sudo dd if=usb.img of=/dev/sdX bs=4M conv=fsync status=progress",
 	  "write it to a USB key (check the device name with lsblk first)" },
 	{ NULL }
