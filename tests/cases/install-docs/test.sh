@@ -53,8 +53,24 @@ expect_eq "$(complete_words check r/)" "r/a.yml r/b.yaml " "bash: recipe files"
 expect_eq "$(complete_words boot r/c)" "r/c.img " "bash: images"
 # zsh: the completion parses, and declares what bash offers.
 zsh -n "$dest/usr/share/zsh/site-functions/_mkbootmedia" || fail "zsh -n _mkbootmedia"
-grep -q -- "--bus=.*(usb ide virtio)" "$dest/usr/share/zsh/site-functions/_mkbootmedia" ||
-	fail "zsh completion lacks --bus's values"
+# zsh: an interactive zsh on a pseudo-terminal completes `mkbootmedia boot --bus <Tab>`.
+cat >zsh-tab.zsh <<ZSH
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'PS1="> "; fpath=($dest/usr/share/zsh/site-functions \$fpath); autoload -U compinit'
+zpty -w z 'compinit -u; path=($dest/usr/bin \$path)'
+zpty -w z \$'mkbootmedia boot --bus \t'
+all=
+for i in {1..50}; do
+	sleep 0.2
+	zpty -rt z out && all+=\$out
+	[[ \$all == *virtio* ]] && break
+done
+print -r -- "\$all"
+zpty -d z
+ZSH
+timeout 30 zsh -f zsh-tab.zsh >zsh-tab.out 2>&1 || true
+grep -Eq 'ide +usb +virtio' zsh-tab.out || { cat -v zsh-tab.out; fail "zsh: boot --bus <Tab>"; }
 
 # mkbootmedia-recipe(5) documents every key of every stage's table (and test:'s), as the
 # Markdown reference does: both are made from the tables.
