@@ -3,11 +3,15 @@
 #   make deps       install missing build and test dependencies (Debian; apt-get as root or sudo)
 #   make check      build and run the whole test suite (unit + case tests)
 #   make example    build examples/usb-basic.yml into out/usb-basic.img
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (make uninstall with the same variables)
+#   make docs       the man pages and the shell completion, made by ./mkbootmedia doc
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/mkbootmedia
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= gcc
 PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup fuse3 libxcrypt
@@ -43,10 +47,10 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
 DEPFILES := $(LIB_OBJ:.o=.d) builder/main.d $(UNIT_SRC:.c=.d) bench/cryptio-bench.d
 
-all: mkbootmedia
+all: mkbootmedia docs
 
 %.o: %.c | $(DEPS_FIRST)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The templates are compiled in (.incbin).
 lib/templates.o: $(filter-out templates/README,$(wildcard templates/*))
@@ -54,6 +58,10 @@ lib/templates.o: $(filter-out templates/README,$(wildcard templates/*))
 libmkbootmedia.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
+
+# --version: libcryptsetup has no run-time version call.
+builder/main.o: override CFLAGS += \
+	-DMKBOOTMEDIA_CRYPTSETUP_VERSION='"$(shell pkg-config --modversion libcryptsetup)"'
 
 mkbootmedia: builder/main.o libmkbootmedia.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -82,15 +90,42 @@ example: mkbootmedia
 	mkdir -p out
 	./mkbootmedia examples/usb-basic.yml -o out/usb-basic.img
 
-install: mkbootmedia
+# The man pages and the completion come from the program's own tables (builder/doc.c).
+DOCS := doc/mkbootmedia.1 doc/mkbootmedia-recipe.5 doc/mkbootmedia.bash doc/_mkbootmedia
+doc/mkbootmedia.1: DOC := man1
+doc/mkbootmedia-recipe.5: DOC := man5
+doc/mkbootmedia.bash: DOC := bash
+doc/_mkbootmedia: DOC := zsh
+$(DOCS): mkbootmedia
+	@mkdir -p doc
+	./mkbootmedia doc $(DOC) >$@.tmp && mv $@.tmp $@
+
+docs: $(DOCS)
+
+# The examples and overlays go next to the recipes, so that an installed example's
+# ../recipes/ and ../overlays/ resolve.
+DATA := recipes templates examples overlays
+install: mkbootmedia docs
 	install -Dm755 mkbootmedia $(DESTDIR)$(BINDIR)/mkbootmedia
 	install -d $(DESTDIR)$(DATADIR)
-	cp -r recipes templates $(DESTDIR)$(DATADIR)/
+	cp -r $(DATA) $(DESTDIR)$(DATADIR)/
+	install -Dm644 doc/mkbootmedia.1 $(DESTDIR)$(MANDIR)/man1/mkbootmedia.1
+	install -Dm644 doc/mkbootmedia-recipe.5 $(DESTDIR)$(MANDIR)/man5/mkbootmedia-recipe.5
+	install -Dm644 doc/mkbootmedia.bash $(DESTDIR)$(BASHCOMPDIR)/mkbootmedia
+	install -Dm644 doc/_mkbootmedia $(DESTDIR)$(ZSHCOMPDIR)/_mkbootmedia
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mkbootmedia $(DESTDIR)$(MANDIR)/man1/mkbootmedia.1 \
+		$(DESTDIR)$(MANDIR)/man5/mkbootmedia-recipe.5 \
+		$(DESTDIR)$(BASHCOMPDIR)/mkbootmedia $(DESTDIR)$(ZSHCOMPDIR)/_mkbootmedia
+	rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,$(DATA))
+	-rmdir $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -f mkbootmedia libmkbootmedia.a $(foreach d,$(LAYERS),$(d)/*.o $(d)/*.d) $(UNIT_BIN) \
 		tests/unit/*.d bench/cryptio-bench bench/*.d
+	rm -rf doc
 
-.PHONY: all unit check check-asan deps example install clean
+.PHONY: all unit check check-asan deps example docs install uninstall clean
 
 -include $(DEPFILES)

@@ -44,6 +44,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
 #include "log.h"
 
 #define BOOT_MEMORY_DEFAULT 512       /* MiB */
@@ -300,44 +301,6 @@ int boot_test_check(const struct recipe *r)
 
 /* ---- the command ---- */
 
-static void usage(FILE *out)
-{
-	fputs("Usage: mkbootmedia boot IMAGE [options] [steps]\n"
-	      "\n"
-	      "Runs a disk image in QEMU (the image is not changed unless --write is given).\n"
-	      "Without steps, on a terminal: the serial console here (Ctrl-A X quits).\n"
-	      "With steps: runs them in order on the serial console; exit status 0 when all pass.\n"
-	      "\n"
-	      "Options:\n"
-	      "      --bus usb|ide|virtio  how the disk is attached (default usb: usb-storage)\n"
-	      "  -m, --memory MIB          guest memory (default 512; or a size such as 1GiB)\n"
-	      "      --accel auto|kvm|tcg  accelerator (default auto: KVM when /dev/kvm works)\n"
-	      "      --firmware bios       firmware (bios: SeaBIOS)\n"
-	      "      --log FILE            append everything the console prints to FILE\n"
-	      "      --timeout SECONDS     for the whole scripted run (default 300)\n"
-	      "      --write               let the guest write to the image (default: snapshot)\n"
-	      "      --qemu PATH           the QEMU binary (default qemu-system-x86_64)\n"
-	      "      --test RECIPE         take the steps from the recipe's test: section\n"
-	      "  -D NAME=VALUE             set a variable of that recipe\n"
-	      "  -v, --verbose             show the QEMU command line and each step\n"
-	      "  -q, --quiet               errors only\n"
-	      "  -h, --help                this help\n"
-	      "\n"
-	      "Steps, in order:\n"
-	      "      --expect REGEX        wait until the console prints a match (extended regex)\n"
-	      "      --send TEXT           type TEXT (\\n \\r \\t \\\\ \\e \\xNN are decoded)\n"
-	      "      --run CMD             type CMD; fails when its exit status is not 0\n"
-	      "      --output REGEX        the output of the preceding --run must match\n"
-	      "      --poweroff            type 'poweroff -f'; stop QEMU if it runs 10 s later\n"
-	      "      --passphrase-file F   the passphrase for the initrd's prompt (never shown);\n"
-	      "                            answers the first prompt unless steps place it:\n"
-	      "      --send-passphrase     type it, with a newline\n"
-	      "\n"
-	      "Example: mkbootmedia boot usb.img --expect 'login:' --send 'root\\n'\n"
-	      "         --expect '# $' --run 'uname -r' --output '^6\\.1' --poweroff\n",
-	      out);
-}
-
 /* The command line as a shell would take it, for the debug log. */
 static char *argv_to_string(char *const *argv)
 {
@@ -461,46 +424,9 @@ static void add_passphrase_steps(const struct boot_options *o, struct console_st
 /* Parses the command line; returns 0, or 2 after logging a usage error, or -1 for --help. */
 static int parse_args(int argc, char **argv, struct boot_options *o)
 {
-	enum {
-		OPT_BUS = 0x100,
-		OPT_ACCEL,
-		OPT_FIRMWARE,
-		OPT_LOG,
-		OPT_TIMEOUT,
-		OPT_WRITE,
-		OPT_QEMU,
-		OPT_TEST,
-		OPT_EXPECT,
-		OPT_SEND,
-		OPT_RUN,
-		OPT_OUTPUT,
-		OPT_POWEROFF,
-		OPT_PASSPHRASE_FILE,
-		OPT_SEND_PASSPHRASE,
-	};
-	static const struct option longopts[] = {
-		{ "bus", required_argument, NULL, OPT_BUS },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "accel", required_argument, NULL, OPT_ACCEL },
-		{ "firmware", required_argument, NULL, OPT_FIRMWARE },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "write", no_argument, NULL, OPT_WRITE },
-		{ "qemu", required_argument, NULL, OPT_QEMU },
-		{ "test", required_argument, NULL, OPT_TEST },
-		{ "define", required_argument, NULL, 'D' },
-		{ "expect", required_argument, NULL, OPT_EXPECT },
-		{ "send", required_argument, NULL, OPT_SEND },
-		{ "run", required_argument, NULL, OPT_RUN },
-		{ "output", required_argument, NULL, OPT_OUTPUT },
-		{ "poweroff", no_argument, NULL, OPT_POWEROFF },
-		{ "passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE },
-		{ "send-passphrase", no_argument, NULL, OPT_SEND_PASSPHRASE },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
+	const struct cli_command *cmd = cli_command_find("boot");
+	_cleanup_free_ struct option *longopts = NULL;
+	_cleanup_free_ char *shortopts = NULL;
 	enum log_level level = LOG_INFO;
 	struct console_step *st;
 	const char *name;
@@ -508,9 +434,10 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 	int c, v;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:D:vqh", longopts, NULL)) != -1) {
+	cli_getopt(cmd, &longopts, &shortopts);
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_BUS:
+		case CLI_BUS:
 			if ((o->bus = qemu_bus_from_string(optarg)) < 0) {
 				log_error("--bus '%s': expected usb, ide or virtio", optarg);
 				return 2;
@@ -522,14 +449,14 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 				return 2;
 			}
 			break;
-		case OPT_ACCEL:
+		case CLI_ACCEL:
 			if ((v = qemu_accel_from_string(optarg)) < 0) {
 				log_error("--accel '%s': expected auto, kvm or tcg", optarg);
 				return 2;
 			}
 			o->accel = (enum qemu_accel)v;
 			break;
-		case OPT_FIRMWARE:
+		case CLI_FIRMWARE:
 			if ((v = qemu_firmware_from_string(optarg)) < 0) {
 				log_error("--firmware '%s': expected bios (the only one so far)",
 					  optarg);
@@ -537,39 +464,39 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			}
 			o->firmware = (enum qemu_firmware)v;
 			break;
-		case OPT_LOG:
+		case CLI_LOG:
 			if (!optarg[0]) {
 				log_error("--log needs a file");
 				return 2;
 			}
 			o->log = optarg;
 			break;
-		case OPT_TIMEOUT:
+		case CLI_TIMEOUT:
 			if (parse_seconds(optarg, &o->timeout) < 0) {
 				log_error("--timeout '%s': expected seconds (%s)", optarg,
 					  seconds_hint);
 				return 2;
 			}
 			break;
-		case OPT_WRITE:
+		case CLI_WRITE:
 			o->write = true;
 			break;
-		case OPT_QEMU:
+		case CLI_QEMU:
 			if (!optarg[0]) {
 				log_error("--qemu needs a program");
 				return 2;
 			}
 			o->qemu = optarg;
 			break;
-		case OPT_TEST:
+		case CLI_TEST:
 			o->test = optarg;
 			break;
 		case 'D':
 			o->defines = strv_append(o->defines, optarg);
 			break;
-		case OPT_EXPECT:
-		case OPT_OUTPUT:
-			name = c == OPT_EXPECT ? "expect" : "output";
+		case CLI_EXPECT:
+		case CLI_OUTPUT_RE:
+			name = c == CLI_EXPECT ? "expect" : "output";
 			if (!optarg[0]) {
 				log_error("--%s needs a pattern", name);
 				return 2;
@@ -579,7 +506,7 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 					  optarg, err);
 				return 2;
 			}
-			if (c == OPT_EXPECT) {
+			if (c == CLI_EXPECT) {
 				st = steps_add(&o->steps, &o->n_steps, CONSOLE_EXPECT);
 				st->text = xstrdup(optarg);
 				break;
@@ -596,7 +523,7 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			}
 			st->output = xstrdup(optarg);
 			break;
-		case OPT_SEND: {
+		case CLI_SEND: {
 			char *data;
 			size_t size;
 
@@ -613,7 +540,7 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			st->size = size;
 			break;
 		}
-		case OPT_RUN:
+		case CLI_RUN:
 			if (!optarg[0] || strpbrk(optarg, "\n\r")) {
 				log_error("--run needs a command on one line");
 				return 2;
@@ -621,10 +548,10 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			st = steps_add(&o->steps, &o->n_steps, CONSOLE_RUN);
 			st->text = xstrdup(optarg);
 			break;
-		case OPT_POWEROFF:
+		case CLI_POWEROFF:
 			steps_add(&o->steps, &o->n_steps, CONSOLE_POWEROFF);
 			break;
-		case OPT_PASSPHRASE_FILE: {
+		case CLI_PASSPHRASE_FILE: {
 			int r;
 
 			if (o->passphrase) {
@@ -645,20 +572,16 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			}
 			break;
 		}
-		case OPT_SEND_PASSPHRASE:
+		case CLI_SEND_PASSPHRASE:
 			st = steps_add(&o->steps, &o->n_steps, CONSOLE_SEND);
 			st->secret = true; /* its text comes from --passphrase-file */
 			break;
-		case 'v':
-			level = level < LOG_DEBUG ? level + 1 : LOG_DEBUG;
-			break;
-		case 'q':
-			level = LOG_ERR;
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
 		default:
+			v = cli_common(c, cmd, &level);
+			if (v < 0)
+				return -1;
+			if (v > 0)
+				break;
 			fputs("Try 'mkbootmedia boot --help'.\n", stderr);
 			return 2;
 		}

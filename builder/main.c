@@ -1,72 +1,104 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* mkbootmedia: the command line. */
+/* mkbootmedia: the command line (its options are declared in cli.c). */
+#include <archive.h>
+#include <curl/curl.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
 #include <fcntl.h>
-#include <getopt.h>
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+#include <libcryptsetup.h>
+#include <openssl/crypto.h>
+#include <parted/parted.h>
+#include <yaml.h>
 
 #include "boot.h"
+#include "cli.h"
 #include "driver.h"
 #include "log.h"
 
-static void usage(FILE *out)
+/* The versions of the libraries this process runs with, for bug reports; libcryptsetup
+ * tells none at run time, so its version is the one it was built against (the Makefile). */
+static void print_version(void)
 {
-	fputs("Usage: mkbootmedia [build] RECIPE -o IMAGE [options]\n"
-	      "       mkbootmedia check RECIPE [options]\n"
-	      "       mkbootmedia boot IMAGE [options]\n"
-	      "\n"
-	      "Builds a bootable disk image (USB key, CompactFlash card) from a YAML recipe,\n"
-	      "without root: partitions, filesystems and files are written into the image file.\n"
-	      "\n"
-	      "Commands:\n"
-	      "  build RECIPE -o IMAGE   build the image (the default command)\n"
-	      "  check RECIPE            validate the recipe and print the plan; writes nothing\n"
-	      "  boot IMAGE              run the image in QEMU (see 'mkbootmedia boot --help')\n"
-	      "\n"
-	      "Options:\n"
-	      "  -o, --output IMAGE      where to write the image\n"
-	      "  -D NAME=VALUE           set a recipe variable (overrides variables:)\n"
-	      "      --seed STRING       derive every identifier (UUIDs, disk id) from STRING\n"
-	      "      --cache DIR         download cache (default $XDG_CACHE_HOME/mkbootmedia)\n"
-	      "      --offline           download nothing: build from the cache or fail\n"
-	      "  -j, --jobs N            worker threads for decompression (default: CPUs)\n"
-	      "      --passphrase-fd N   read the encrypted partitions' passphrase from fd N\n"
-	      "  -v, --verbose           more messages (repeat for debug output)\n"
-	      "  -q, --quiet             errors only\n"
-	      "  -h, --help              this help\n"
-	      "  -V, --version           print the version\n"
-	      "\n"
-	      "Environment: SOURCE_DATE_EPOCH sets every timestamp; MKBOOTMEDIA_NO_PROGRESS=1\n"
-	      "turns progress bars off. See README.md for the recipe format.\n",
-	      out);
+	const char *e2fs = NULL, *e2fs_date = NULL;
+
+	ext2fs_get_library_version(&e2fs, &e2fs_date);
+	printf("mkbootmedia %s\n", MKBOOTMEDIA_VERSION);
+	printf("libext2fs %s\n", e2fs);
+	printf("libparted %s\n", ped_get_version());
+	printf("libcryptsetup %s (built against)\n", MKBOOTMEDIA_CRYPTSETUP_VERSION);
+	printf("%s\n", archive_version_string());
+	printf("libcurl %s\n", curl_version_info(CURLVERSION_NOW)->version);
+	printf("libyaml %s\n", yaml_get_version_string());
+	printf("libfuse %s\n", fuse_pkgversion());
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* After a build on a terminal: what to do with the image. */
+static void print_next(const char *output)
+{
+	_cleanup_free_ char *q = NULL;
+
+	if (log_get_level() < LOG_INFO || (!isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)))
+		return;
+	q = strpbrk(output, " \t'\"\\$`*?[]();&|<>") ? xasprintf("'%s'", output) :
+						      xstrdup(output);
+	fprintf(stderr, "next: 'mkbootmedia boot %s' boots it in QEMU; 'sudo dd if=%s "
+			"of=/dev/sdX bs=4M conv=fsync' writes it to a key (lsblk names it)\n",
+		q, q);
+}
+
+static int help_main(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		cli_usage(stdout, NULL);
+		return 0;
+	}
+	if (argc > 2 || !(c = cli_command_find(argv[1]))) {
+		log_error("help: '%s' is not a command (try 'mkbootmedia help')", argv[1]);
+		return 2;
+	}
+	cli_usage(stdout, c);
+	return 0;
+}
+
+static int parse_number(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || !s[0] || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_SEED = 0x100, OPT_CACHE, OPT_OFFLINE, OPT_PASSPHRASE_FD };
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "define", required_argument, NULL, 'D' },
-		{ "seed", required_argument, NULL, OPT_SEED },
-		{ "cache", required_argument, NULL, OPT_CACHE },
-		{ "offline", no_argument, NULL, OPT_OFFLINE },
-		{ "passphrase-fd", required_argument, NULL, OPT_PASSPHRASE_FD },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{}
-	};
+	const struct cli_command *cmd = &cli_commands[0];
 	struct driver_options o = { .passphrase_fd = -1 };
 	_cleanup_strv_free_ char **defines = NULL;
+	_cleanup_free_ struct option *longopts = NULL;
+	_cleanup_free_ char *shortopts = NULL;
 	enum log_level level = LOG_INFO;
-	const char *command = "build";
 	bool command_given = false;
 	int c, r;
+	long v;
 
 	if (argc > 1 && streq(argv[1], "boot"))
 		return boot_main(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "+o:D:j:vqhV", longopts, NULL)) != -1 ||
-	       optind < argc) {
+	if (argc > 1 && streq(argv[1], "help"))
+		return help_main(argc - 1, argv + 1);
+	if (argc > 1 && streq(argv[1], "doc"))
+		return doc_main(argc - 1, argv + 1);
+	/* build and check: build's options, which are check's and -o, -V. */
+	cli_getopt(cmd, &longopts, &shortopts);
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			/* A positional argument: the command or the recipe; options may follow. */
 			const char *arg = argv[optind++];
@@ -75,7 +107,7 @@ int main(int argc, char **argv)
 			 * called "check" is ./check). */
 			if (!o.recipe && !command_given &&
 			    (streq(arg, "build") || streq(arg, "check"))) {
-				command = arg;
+				cmd = cli_command_find(arg);
 				command_given = true;
 			} else if (!o.recipe) {
 				o.recipe = arg;
@@ -92,26 +124,21 @@ int main(int argc, char **argv)
 		case 'D':
 			defines = strv_append(defines, optarg);
 			break;
-		case OPT_SEED:
+		case CLI_SEED:
 			o.seed = optarg;
 			break;
-		case OPT_CACHE:
+		case CLI_CACHE:
 			if (!optarg[0]) {
 				log_error("--cache needs a directory");
 				return 2;
 			}
 			o.cache_dir = optarg;
 			break;
-		case OPT_OFFLINE:
+		case CLI_OFFLINE:
 			o.offline = true;
 			break;
-		case OPT_PASSPHRASE_FD: {
-			char *end;
-			long v;
-
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || !optarg[0] || v < 0 || v > 65535 ||
+		case CLI_PASSPHRASE_FD:
+			if (parse_number(optarg, 0, 65535, &v) < 0 ||
 			    fcntl((int)v, F_GETFD) < 0) {
 				log_error("--passphrase-fd '%s': expected an open file descriptor "
 					  "number", optarg);
@@ -119,34 +146,24 @@ int main(int argc, char **argv)
 			}
 			o.passphrase_fd = (int)v;
 			break;
-		}
-		case 'j': {
-			char *end;
-			unsigned long v;
-
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || !optarg[0] || v < 1 || v > 64) {
+		case 'j':
+			if (parse_number(optarg, 1, 64, &v) < 0) {
 				log_error("--jobs '%s': expected a number from 1 to 64", optarg);
 				return 2;
 			}
 			o.jobs = (unsigned)v;
 			break;
-		}
-		case 'v':
-			level = level < LOG_DEBUG ? level + 1 : LOG_DEBUG;
-			break;
-		case 'q':
-			level = LOG_ERR;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		case 'V':
-			printf("mkbootmedia %s\n", MKBOOTMEDIA_VERSION);
+			print_version();
 			return 0;
 		default:
-			fputs("Try 'mkbootmedia --help'.\n", stderr);
+			r = cli_common(c, cmd, &level);
+			if (r < 0)
+				return 0;
+			if (r > 0)
+				break;
+			fprintf(stderr, "Try 'mkbootmedia %s%s--help'.\n",
+				command_given ? cmd->name : "", command_given ? " " : "");
 			return 2;
 		}
 	}
@@ -156,7 +173,7 @@ int main(int argc, char **argv)
 		log_error("no recipe given (usage: mkbootmedia RECIPE -o IMAGE; try --help)");
 		return 2;
 	}
-	if (streq(command, "check")) {
+	if (streq(cmd->name, "check")) {
 		if (o.output) {
 			log_error("'check' writes nothing: drop -o, or use 'build'");
 			return 2;
@@ -167,5 +184,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	r = driver_main(&o);
-	return r < 0 ? 1 : 0;
+	if (r < 0)
+		return 1;
+	if (o.output)
+		print_next(o.output);
+	return 0;
 }

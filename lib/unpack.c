@@ -447,7 +447,7 @@ bool unpack_path_skipped(char *const *exclude, char *const *include, const char 
 	return true;
 }
 
-static int64_t clamp(const struct unpack_opts *o, int64_t t)
+static int64_t mtime_clamped(const struct unpack_opts *o, int64_t t)
 {
 	return o->clamp_mtime > 0 && t > o->clamp_mtime ? o->clamp_mtime : t;
 }
@@ -756,7 +756,7 @@ static int consume(struct pipeline *p, size_t me, struct unpack_stats *st)
 		{
 			struct tree_attr a = {
 				.uid = rec.uid, .gid = rec.gid, .mode = rec.mode & 07777,
-				.mtime = clamp(o, rec.mtime),
+				.mtime = mtime_clamped(o, rec.mtime),
 			};
 			bool dirlike = rec.etype == DEB_DIR || rec.etype == DEB_SYMLINK;
 			uint64_t left = rec.etype == DEB_REG ? rec.size : 0;
