@@ -278,8 +278,19 @@ struct pkg_state {
 	char **conffiles;    /* "/etc/foo" */
 	char (*conffile_md5)[33]; /* hex MD5 of each conffile as unpacked ("" if absent) */
 	char **list;         /* every path, as dpkg lists it */
+	size_t n_list, list_cap; /* strv_append would count the list on every path */
 	char *status;        /* the status stanza, once done */
 };
+
+static void list_add(struct pkg_state *s, const char *path)
+{
+	if (s->n_list + 1 >= s->list_cap) {
+		s->list_cap = s->list_cap ? 2 * s->list_cap : 64;
+		s->list = xrealloc(s->list, s->list_cap * sizeof(*s->list));
+	}
+	s->list[s->n_list++] = xstrdup(path);
+	s->list[s->n_list] = NULL;
+}
 
 static void pkg_state_done(struct pkg_state *s)
 {
@@ -557,7 +568,7 @@ static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
 			snprintf(path, DEB_PATH_MAX + 32, "/%s", name);
 			st->entries++;
 			if (!name[0]) {
-				s->list = strv_append(s->list, "/.");
+				list_add(s, "/.");
 				continue;
 			}
 			if (unpack_path_skipped(o->path_exclude, o->path_include, path, dirlike)) {
@@ -576,7 +587,7 @@ static int consume(struct pipeline *p, struct job *j, struct pkg_state *s,
 				}
 				continue;
 			}
-			s->list = strv_append(s->list, path);
+			list_add(s, path);
 			switch (rec.etype) {
 			case DEB_DIR:
 				r = apply_dir(t, path, &a);
