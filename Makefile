@@ -101,7 +101,8 @@ $(FUZZ_DIR)/libmkbootmedia.a: $(FUZZ_OBJ)
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libmkbootmedia.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -MMD -MP -o $@ $< \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -DFUZZ_SRCDIR='"$(CURDIR)"' \
+		-MMD -MP -o $@ $< \
 		$(FUZZ_DIR)/libmkbootmedia.a $(LDLIBS) $(FUZZ_LDFLAGS_$*)
 
 $(FUZZ_DIR)/seeds.stamp: tests/fuzz/seeds $(wildcard examples/*.yml tests/cases/*/*)

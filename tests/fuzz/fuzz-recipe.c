@@ -4,7 +4,8 @@
  * driver_main() checks it (no output: nothing is built, nothing downloaded).
  *
  * Confined: the target is linked with -Wl,--wrap=read_file, so that the loader reads
- * (includes) only regular files inside the temporary directory, and inputs naming /dev,
+ * (includes) only regular files inside the temporary directory (which holds a copy of
+ * recipes/, for the examples' includes), and inputs naming /dev,
  * /proc or /sys are skipped (a device or a FIFO would block or never end). Other host paths
  * a recipe names (overlay sources, local .debs, keyrings) are only looked at by verify. */
 #include <limits.h>
@@ -33,24 +34,33 @@ int __wrap_read_file(const char *path, size_t max, char **ret_data, size_t *ret_
 
 static void cleanup(void)
 {
-	unlink(recipe);
-	rmdir(cache);
-	rmdir(dir);
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove '%s'\n", dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *cmd = NULL;
+	char examples[PATH_MAX];
 
 	fuzz_quiet();
 	snprintf(dir, sizeof(dir), "%s/mkbootmedia-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
-	snprintf(recipe, sizeof(recipe), "%s/recipe.yml", dir);
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	if (mkdir(cache, 0700) < 0 || chdir(dir) < 0)
-		abort();
 	atexit(cleanup);
+	/* The recipe sits where the examples do, next to a copy of recipes/, so that the
+	 * examples' includes (../recipes/fragments/...) resolve inside the directory. */
+	snprintf(recipe, sizeof(recipe), "%s/examples/recipe.yml", dir);
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	snprintf(examples, sizeof(examples), "%s/examples", dir);
+	if (mkdir(cache, 0700) < 0 || mkdir(examples, 0755) < 0 || chdir(examples) < 0)
+		abort();
+	cmd = xasprintf("cp -r '%s/recipes' '%s/'", FUZZ_SRCDIR, dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz-recipe: cannot copy recipes/: includes will not resolve\n");
 	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
 	setenv("MKBOOTMEDIA_NO_PROGRESS", "1", 1);
 	return 0;
