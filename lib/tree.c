@@ -313,8 +313,12 @@ static errcode_t dir_unlink(struct tree *t, ext2_filsys fs, ext2_ino_t dir, cons
 			t->dirbuf = xmalloc(EXT2_MAX_BLOCK_SIZE);
 		err = ext2_dir_remove(fs, dir, d->lblk, name, t->dirbuf);
 	}
-	if (err == EXT2_ET_FILE_NOT_FOUND)
+	if (err == EXT2_ET_FILE_NOT_FOUND) {
+		if (d && d->lblk != EXT2_DIR_BLOCK_UNKNOWN)
+			log_debug("'%s' is not in block %llu of directory inode %u: searching it all",
+				  name, (unsigned long long)d->lblk, dir);
 		err = ext2fs_unlink(fs, dir, name, ino, 0);
+	}
 	if (!err && x)
 		index_del(t, x, name);
 	return err;
