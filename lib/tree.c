@@ -315,8 +315,8 @@ static errcode_t dir_unlink(struct tree *t, ext2_filsys fs, ext2_ino_t dir, cons
 	}
 	if (err == EXT2_ET_FILE_NOT_FOUND) {
 		if (d && d->lblk != EXT2_DIR_BLOCK_UNKNOWN)
-			log_debug("'%s' is not in block %llu of directory inode %u: searching it all",
-				  name, (unsigned long long)d->lblk, dir);
+			log_debug("'%s' is not in block %llu of directory inode %u: "
+				  "searching it all", name, (unsigned long long)d->lblk, dir);
 		err = ext2fs_unlink(fs, dir, name, ino, 0);
 	}
 	if (!err && x)
@@ -854,8 +854,8 @@ int tree_mkdir(struct tree *t, const char *path, const struct tree_attr *a)
 }
 
 /* Allocates and links a new inode of `type` at loc with the attributes. */
-static int new_inode(struct tree *t, struct tree_loc *loc, unsigned type, int ftype, const struct tree_attr *a,
-		     ext2_ino_t *ret_ino)
+static int new_inode(struct tree *t, struct tree_loc *loc, unsigned type, int ftype,
+		     const struct tree_attr *a, ext2_ino_t *ret_ino)
 {
 	ext2_filsys fs = loc->m->fs;
 	struct ext2_inode_large inode = { 0 };
