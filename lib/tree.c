@@ -1563,7 +1563,7 @@ int tree_remove(struct tree *t, const char *path)
 		return r;
 	if (!loc.name[0])
 		return log_fail("cannot remove the root directory");
-	r = lookup_loc(&loc, &ino, &inode);
+	r = lookup_loc(t, &loc, &ino, &inode);
 	if (r <= 0)
 		return r == 0 ? -ENOENT : r;
 	return remove_entry(t, &loc, ino, &inode);
