@@ -83,6 +83,50 @@ check-asan:
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
+# Fuzzing (tests/fuzz/README): the library built again with clang, ASan and UBSan into
+# $(FUZZ_DIR), apart from the gcc build; one libFuzzer binary per tests/fuzz/fuzz-*.c, seed
+# corpora and the recipe dictionary generated from the examples and tests.
+FUZZ_CC ?= clang
+FUZZ_DIR := tests/fuzz/build
+FUZZ_TIME ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+	-Wno-format-nonliteral
+FUZZ_CFLAGS = $(filter-out -O2 -Werror,$(CFLAGS)) -O1 $(FUZZ_SAN)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BIN := $(addprefix $(FUZZ_DIR)/fuzz-,$(FUZZ_NAMES))
+FUZZ_OBJ := $(addprefix $(FUZZ_DIR)/,$(LIB_OBJ))
+# The recipe target confines includes to its temporary directory (fuzz-recipe.c).
+FUZZ_LDFLAGS_recipe := -Wl,--wrap=read_file
+
+$(FUZZ_DIR)/%.o: %.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/lib/templates.o: $(filter-out templates/README,$(wildcard templates/*))
+
+$(FUZZ_DIR)/libmkbootmedia.a: $(FUZZ_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libmkbootmedia.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests/fuzz -DFUZZ_SRCDIR='"$(CURDIR)"' \
+		-MMD -MP -o $@ $< \
+		$(FUZZ_DIR)/libmkbootmedia.a $(LDLIBS) $(FUZZ_LDFLAGS_$*)
+
+$(FUZZ_DIR)/seeds.stamp: tests/fuzz/seeds $(wildcard examples/*.yml tests/cases/*/*)
+	tests/fuzz/seeds $(FUZZ_DIR)
+	touch $@
+
+fuzz: $(FUZZ_BIN) $(FUZZ_DIR)/seeds.stamp
+
+# Each target for FUZZ_TIME seconds on its corpus and its regressions; any crash fails.
+fuzz-smoke: fuzz
+	tests/fuzz/run $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_NAMES)
+
+# The unit tests and a few case builds under valgrind (tests/fuzz/README).
+check-valgrind: mkbootmedia unit
+	tests/check-valgrind
+
 deps:
 	tools/install-deps
 
@@ -124,8 +168,9 @@ uninstall:
 clean:
 	rm -f mkbootmedia libmkbootmedia.a $(foreach d,$(LAYERS),$(d)/*.o $(d)/*.d) $(UNIT_BIN) \
 		tests/unit/*.d bench/cryptio-bench bench/*.d
-	rm -rf doc
+	rm -rf doc $(FUZZ_DIR)
 
-.PHONY: all unit check check-asan deps example docs install uninstall clean
+.PHONY: all unit check check-asan deps example docs install uninstall clean fuzz fuzz-smoke \
+	check-valgrind
 
--include $(DEPFILES)
+-include $(DEPFILES) $(wildcard $(FUZZ_DIR)/*/*.d $(FUZZ_DIR)/*.d)

@@ -1022,75 +1022,17 @@ static int dir_lookup(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_i
 	return err ? e2_fail(err, "cannot look up a name", dir) : 0;
 }
 
-/* Adds name at the end of a linear directory: in its last block, else EXT2_ET_DIR_NO_SPACE.
- * ext2fs_link looks for room from the first block on, which makes filling a directory
- * quadratic (libext2fs 1.47.1 has EXT2FS_LINK_APPEND for this). Other directories (hashed,
- * inline, casefolded) are left to ext2fs_link. */
-static errcode_t link_append(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			     int ftype)
-{
-	ext2_filsys fs = s->fs;
-	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), need = EXT2_DIR_REC_LEN(len);
-	unsigned limit, off, rec_len;
-	struct ext2_inode in;
-	blk64_t pblk = 0;
-	uint64_t size;
-	errcode_t err;
-
-	err = ext2fs_read_inode(fs, dir, &in);
-	if (err)
-		return err;
-	size = EXT2_I_SIZE(&in);
-	if ((in.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL | EXT4_CASEFOLD_FL |
-			   EXT4_ENCRYPT_FL)) ||
-	    size < bs || size % bs)
-		return ext2fs_link(fs, dir, name, ino, ftype);
-	err = ext2fs_bmap2(fs, dir, &in, NULL, 0, size / bs - 1, NULL, &pblk);
-	if (err || !pblk)
-		return ext2fs_link(fs, dir, name, ino, ftype);
-	err = ext2fs_read_dir_block4(fs, pblk, s->dirbuf, 0, dir);
-	if (err)
-		return err;
-	limit = bs;
-	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)s->dirbuf))
-		limit -= sizeof(struct ext2_dir_entry_tail);
-	for (off = 0; off < limit; off += rec_len) {
-		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(s->dirbuf + off), *nd = d;
-		unsigned used;
-
-		err = ext2fs_get_rec_len(fs, d, &rec_len);
-		if (err || rec_len < 8 || rec_len > limit - off)
-			return ext2fs_link(fs, dir, name, ino, ftype); /* let it judge */
-		used = d->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(d)) : 0;
-		if (rec_len < used || rec_len - used < need)
-			continue;
-		if (d->inode) {
-			nd = (struct ext2_dir_entry *)(s->dirbuf + off + used);
-			err = ext2fs_set_rec_len(fs, used, d);
-			if (!err)
-				err = ext2fs_set_rec_len(fs, rec_len - used, nd);
-			if (err)
-				return err;
-		}
-		nd->inode = ino;
-		ext2fs_dirent_set_name_len(nd, (int)len);
-		ext2fs_dirent_set_file_type(nd, ext2fs_has_feature_filetype(fs->super) ? ftype : 0);
-		memcpy(nd->name, name, len);
-		return ext2fs_write_dir_block4(fs, pblk, s->dirbuf, 0, dir);
-	}
-	return EXT2_ET_DIR_NO_SPACE;
-}
-
 static int dir_link(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 		    unsigned mode)
 {
 	struct dindex *x = dindex_get(s, dir);
-	errcode_t err = link_append(s, dir, name, ino, ext2_mode_ftype(mode));
+	int ftype = ext2_mode_ftype(mode);
+	errcode_t err = ext2_dir_append(s->fs, dir, name, ino, ftype, s->dirbuf, NULL);
 
 	if (err == EXT2_ET_DIR_NO_SPACE) {
 		err = ext2fs_expand_dir(s->fs, dir);
 		if (!err)
-			err = link_append(s, dir, name, ino, ext2_mode_ftype(mode));
+			err = ext2_dir_append(s->fs, dir, name, ino, ftype, s->dirbuf, NULL);
 	}
 	if (err)
 		return e2_fail(err, "cannot add a name", dir);

@@ -336,3 +336,121 @@ int ext2_mode_ftype(unsigned mode)
 		return EXT2_FT_UNKNOWN;
 	}
 }
+
+/* ext2fs_link looks for room from the directory's first block on, which makes filling a
+ * directory quadratic (libext2fs 1.47.1 has EXT2FS_LINK_APPEND for this; Debian 12 has
+ * 1.47.0). Only the last block is tried here; directories of another kind (hashed, inline,
+ * casefolded, encrypted) and anything unexpected are left to ext2fs_link. */
+errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			  int ftype, char *buf, blk64_t *ret_lblk)
+{
+	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), need = EXT2_DIR_REC_LEN(len);
+	unsigned limit, off, rec_len;
+	struct ext2_inode in;
+	blk64_t pblk = 0;
+	uint64_t size;
+	errcode_t err;
+
+	if (ret_lblk)
+		*ret_lblk = EXT2_DIR_BLOCK_UNKNOWN;
+	err = ext2fs_read_inode(fs, dir, &in);
+	if (err)
+		return err;
+	size = EXT2_I_SIZE(&in);
+	if ((in.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL | EXT4_CASEFOLD_FL |
+			   EXT4_ENCRYPT_FL)) ||
+	    size < bs || size % bs)
+		return ext2fs_link(fs, dir, name, ino, ftype);
+	err = ext2fs_bmap2(fs, dir, &in, NULL, 0, size / bs - 1, NULL, &pblk);
+	if (err || !pblk)
+		return ext2fs_link(fs, dir, name, ino, ftype);
+	err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
+	if (err)
+		return err;
+	limit = bs;
+	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
+		limit -= sizeof(struct ext2_dir_entry_tail);
+	for (off = 0; off < limit; off += rec_len) {
+		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off), *nd = d;
+		unsigned used;
+
+		err = ext2fs_get_rec_len(fs, d, &rec_len);
+		if (err || rec_len < 8 || rec_len > limit - off)
+			return ext2fs_link(fs, dir, name, ino, ftype); /* let it judge */
+		used = d->inode ? EXT2_DIR_REC_LEN(ext2fs_dirent_name_len(d)) : 0;
+		if (rec_len < used || rec_len - used < need)
+			continue;
+		if (d->inode) {
+			nd = (struct ext2_dir_entry *)(buf + off + used);
+			err = ext2fs_set_rec_len(fs, used, d);
+			if (!err)
+				err = ext2fs_set_rec_len(fs, rec_len - used, nd);
+			if (err)
+				return err;
+		}
+		nd->inode = ino;
+		ext2fs_dirent_set_name_len(nd, (int)len);
+		ext2fs_dirent_set_file_type(nd, ext2fs_has_feature_filetype(fs->super) ? ftype : 0);
+		memcpy(nd->name, name, len);
+		err = ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);
+		if (!err && ret_lblk)
+			*ret_lblk = size / bs - 1;
+		return err;
+	}
+	return EXT2_ET_DIR_NO_SPACE;
+}
+
+/* What ext2fs_unlink does, in the one block that holds the name instead of reading the
+ * directory from its start: the entry's room goes to the entry before it in the block, or,
+ * first in its block, the entry is marked unused. */
+errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
+			  char *buf)
+{
+	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), limit, off, rec_len;
+	struct ext2_dir_entry *prev = NULL;
+	struct ext2_inode in;
+	blk64_t pblk = 0;
+	errcode_t err;
+
+	err = ext2fs_read_inode(fs, dir, &in);
+	if (err)
+		return err;
+	if ((in.i_flags & (EXT2_INDEX_FL | EXT4_INLINE_DATA_FL)) || lblk >= EXT2_I_SIZE(&in) / bs)
+		return EXT2_ET_FILE_NOT_FOUND;
+	err = ext2fs_bmap2(fs, dir, &in, NULL, 0, lblk, NULL, &pblk);
+	if (err)
+		return err;
+	if (!pblk)
+		return EXT2_ET_FILE_NOT_FOUND;
+	err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
+	if (err)
+		return err;
+	limit = bs;
+	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
+		limit -= sizeof(struct ext2_dir_entry_tail);
+	for (off = 0; off < limit; off += rec_len) {
+		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off);
+
+		err = ext2fs_get_rec_len(fs, d, &rec_len);
+		if (err || rec_len < 8 || rec_len > limit - off)
+			return EXT2_ET_FILE_NOT_FOUND;
+		if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != len ||
+		    memcmp(d->name, name, len) != 0) {
+			prev = d;
+			continue;
+		}
+		if (prev) {
+			unsigned prev_len;
+
+			err = ext2fs_get_rec_len(fs, prev, &prev_len);
+			if (!err)
+				err = ext2fs_set_rec_len(fs, prev_len + rec_len, prev);
+			if (err)
+				return err;
+		} else {
+			d->inode = 0;
+		}
+		return ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);
+	}
+	return EXT2_ET_FILE_NOT_FOUND;
+}

@@ -58,3 +58,14 @@ void ext2_set_image(int fd, const char *name);
 int ext2_errno(errcode_t err);
 /* The directory entry file type (EXT2_FT_*) of an inode mode. */
 int ext2_mode_ftype(unsigned mode);
+/* Links ino as name at the end of directory dir (never looking for a duplicate), or
+ * EXT2_ET_DIR_NO_SPACE when its last block is full (grow it with ext2fs_expand_dir). buf is
+ * scratch of one block. ret_lblk (may be NULL): the directory block that got the name, or
+ * EXT2_DIR_BLOCK_UNKNOWN when ext2fs_link placed it. */
+#define EXT2_DIR_BLOCK_UNKNOWN ((blk64_t)-1)
+errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
+			  int ftype, char *buf, blk64_t *ret_lblk);
+/* Removes name from block lblk of directory dir; EXT2_ET_FILE_NOT_FOUND when that block does
+ * not hold it (then ext2fs_unlink can search the whole directory). */
+errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
+			  char *buf);

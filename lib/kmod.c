@@ -610,7 +610,8 @@ static void index_finish(struct kmod *k)
 {
 	size_t n = 0;
 
-	qsort(k->mods, k->n_mods, sizeof(*k->mods), module_cmp);
+	if (k->n_mods) /* mods is NULL then, and qsort wants an array */
+		qsort(k->mods, k->n_mods, sizeof(*k->mods), module_cmp);
 	for (size_t i = 0; i < k->n_mods; i++) {
 		if (n && streq(k->mods[n - 1].name, k->mods[i].name)) {
 			log_debug("module '%s': using '%s', not '%s'", k->mods[i].name,

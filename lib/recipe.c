@@ -939,7 +939,7 @@ static int check_defines(char *const *defines)
 static int substitute(struct node *root, char *const *defines)
 {
 	_cleanup_(node_freep) struct node *vkey = NULL, *vars = NULL;
-	struct subst s = {};
+	_cleanup_(subst_done) struct subst s = {};
 	ssize_t i = node_find(root, "variables");
 	int r = 0;
 
@@ -953,9 +953,8 @@ static int substitute(struct node *root, char *const *defines)
 			struct var *var;
 
 			if (!name_is_valid(k->scalar, strlen(k->scalar)))
-				return node_error(k,
-						  "'%s' is not a valid variable name (use letters, digits, '_' and '-')",
-						  k->scalar);
+				return node_error(k, "'%s' is not a valid variable name (use letters, "
+						  "digits, '_' and '-')", k->scalar);
 			r = node_expect(v, NODE_SCALAR);
 			if (r < 0)
 				return r;
@@ -973,9 +972,7 @@ static int substitute(struct node *root, char *const *defines)
 		var->define = defines[j];
 	}
 
-	r = subst_tree(&s, root);
-	subst_done(&s);
-	return r;
+	return subst_tree(&s, root);
 }
 
 int recipe_load(const char *path, char *const *defines, struct recipe **ret)

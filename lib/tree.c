@@ -30,6 +30,32 @@ struct dir_entry {
 };
 #define TREE_DIR_BUCKETS 4096
 
+/* The names of each directory the tree writes to, hashed, while the tree is open: a lookup
+ * with ext2fs_lookup reads the directory from its start, and so does ext2fs_link looking for
+ * room, which made filling one directory with n names cost n^2 (a directory of 40,000 files
+ * took minutes). With the index, a lookup is one hash probe and a new name is appended to
+ * the directory's last block (ext2_dir_append); the index keeps the block each name is in,
+ * so that replacing a name reads one block too (ext2_dir_remove). Dropped by tree_forget,
+ * when something else changed the filesystems; past TREE_INDEX_MAX_BYTES, directories go
+ * unindexed (slow, not wrong). */
+struct dir_name {
+	struct dir_name *next;
+	ext2_ino_t ino;
+	uint32_t hash;
+	blk64_t lblk; /* the directory block holding the name, or EXT2_DIR_BLOCK_UNKNOWN */
+	char name[]; /* NUL-terminated */
+};
+
+struct dir_index {
+	struct dir_index *next; /* in tree.index */
+	ext2_filsys fs;
+	ext2_ino_t dir;
+	struct dir_name **buckets;
+	size_t n_buckets, n, bytes;
+};
+#define TREE_INDEX_BUCKETS 1024
+#define TREE_INDEX_MAX_BYTES (512u << 20)
+
 struct tree {
 	struct tree_mount *mounts;
 	size_t n_mounts;
@@ -37,6 +63,9 @@ struct tree {
 	bool strict;
 	const char *msg_path; /* the path messages name while its parent is resolved */
 	struct dir_entry *dirs[TREE_DIR_BUCKETS];
+	struct dir_index *index[TREE_INDEX_BUCKETS]; /* by directory inode */
+	size_t index_bytes;
+	char *dirbuf; /* scratch: one directory block (the largest block size) */
 };
 
 /* Where a resolved name lives: a directory inode in one filesystem, and the name in it. */
@@ -78,9 +107,227 @@ static void dirs_clear(struct tree *t)
 	}
 }
 
+static uint32_t name_hash(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return h;
+}
+
+static struct dir_name **index_slot(struct dir_index *x, const char *name, size_t len,
+				    uint32_t h)
+{
+	struct dir_name **p = &x->buckets[h & (x->n_buckets - 1)];
+
+	for (; *p; p = &(*p)->next)
+		if ((*p)->hash == h && !strncmp((*p)->name, name, len) && !(*p)->name[len])
+			break;
+	return p;
+}
+
+static void index_put(struct tree *t, struct dir_index *x, const char *name, size_t len,
+		      ext2_ino_t ino, blk64_t lblk)
+{
+	uint32_t h = name_hash(name, len);
+	struct dir_name **p = index_slot(x, name, len, h), *d;
+
+	if (*p) {
+		(*p)->ino = ino;
+		(*p)->lblk = lblk;
+		return;
+	}
+	if (x->n >= x->n_buckets) {
+		size_t nb = x->n_buckets * 2;
+		struct dir_name **b = xcalloc(nb, sizeof(*b));
+
+		for (size_t i = 0; i < x->n_buckets; i++)
+			for (struct dir_name *e = x->buckets[i], *next; e; e = next) {
+				next = e->next;
+				e->next = b[e->hash & (nb - 1)];
+				b[e->hash & (nb - 1)] = e;
+			}
+		free(x->buckets);
+		x->buckets = b;
+		x->n_buckets = nb;
+		p = index_slot(x, name, len, h);
+	}
+	d = xmalloc(sizeof(*d) + len + 1);
+	d->next = NULL;
+	d->ino = ino;
+	d->hash = h;
+	d->lblk = lblk;
+	memcpy(d->name, name, len);
+	d->name[len] = 0;
+	*p = d;
+	x->n++;
+	x->bytes += sizeof(*d) + len + 1;
+	t->index_bytes += sizeof(*d) + len + 1;
+}
+
+static void index_del(struct tree *t, struct dir_index *x, const char *name)
+{
+	size_t len = strlen(name);
+	struct dir_name **p = index_slot(x, name, len, name_hash(name, len)), *d = *p;
+
+	if (!d)
+		return;
+	*p = d->next;
+	x->n--;
+	x->bytes -= sizeof(*d) + len + 1;
+	t->index_bytes -= sizeof(*d) + len + 1;
+	free(d);
+}
+
+static void index_free(struct dir_index *x)
+{
+	for (size_t i = 0; i < x->n_buckets; i++)
+		for (struct dir_name *d = x->buckets[i], *next; d; d = next) {
+			next = d->next;
+			free(d);
+		}
+	free(x->buckets);
+	free(x);
+}
+
+static void index_clear(struct tree *t)
+{
+	for (size_t i = 0; i < TREE_INDEX_BUCKETS; i++)
+		while (t->index[i]) {
+			struct dir_index *x = t->index[i];
+
+			t->index[i] = x->next;
+			index_free(x);
+		}
+	t->index_bytes = 0;
+}
+
+static struct dir_index *index_find(struct tree *t, ext2_filsys fs, ext2_ino_t dir)
+{
+	for (struct dir_index *x = t->index[dir % TREE_INDEX_BUCKETS]; x; x = x->next)
+		if (x->dir == dir && x->fs == fs)
+			return x;
+	return NULL;
+}
+
+struct index_fill {
+	struct tree *t;
+	struct dir_index *x;
+	blk64_t lblk; /* counts the blocks: each one's first entry is at offset 0 */
+};
+
+static int index_add_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+			   int blocksize, char *buf, void *priv)
+{
+	struct index_fill *f = priv;
+
+	if (offset == 0)
+		f->lblk++;
+	if (d->inode)
+		index_put(f->t, f->x, d->name, (size_t)ext2fs_dirent_name_len(d), d->inode,
+			  f->lblk - 1);
+	return 0;
+}
+
+/* The index of dir, read now when there is none yet; NULL for directories whose names do not
+ * compare as bytes (casefolded, encrypted), on a read error (ext2fs_lookup will report it),
+ * or past the memory cap. */
+static struct dir_index *index_get(struct tree *t, ext2_filsys fs, ext2_ino_t dir)
+{
+	struct dir_index *x = index_find(t, fs, dir);
+	struct ext2_inode in;
+	struct index_fill f;
+
+	if (x)
+		return x;
+	if (t->index_bytes > TREE_INDEX_MAX_BYTES || ext2fs_read_inode(fs, dir, &in) ||
+	    !LINUX_S_ISDIR(in.i_mode) || (in.i_flags & (EXT4_CASEFOLD_FL | EXT4_ENCRYPT_FL)))
+		return NULL;
+	x = xcalloc(1, sizeof(*x));
+	x->fs = fs;
+	x->dir = dir;
+	x->n_buckets = 16;
+	x->buckets = xcalloc(x->n_buckets, sizeof(*x->buckets));
+	f = (struct index_fill){ t, x, 0 };
+	/* Empty entries too: a block may start with one. A wrong block number (a hole in the
+	 * directory) costs only a fallback to ext2fs_unlink. */
+	if (ext2fs_dir_iterate2(fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL, index_add_entry, &f)) {
+		t->index_bytes -= x->bytes;
+		index_free(x);
+		return NULL;
+	}
+	x->next = t->index[dir % TREE_INDEX_BUCKETS];
+	t->index[dir % TREE_INDEX_BUCKETS] = x;
+	return x;
+}
+
+/* ext2fs_lookup through the index: 0, EXT2_ET_FILE_NOT_FOUND or another error. */
+static errcode_t dir_lookup(struct tree *t, ext2_filsys fs, ext2_ino_t dir, const char *name,
+			    size_t len, ext2_ino_t *ret_ino)
+{
+	struct dir_index *x = index_get(t, fs, dir);
+	struct dir_name *d;
+
+	if (!x)
+		return ext2fs_lookup(fs, dir, name, (int)len, NULL, ret_ino);
+	d = *index_slot(x, name, len, name_hash(name, len));
+	if (!d)
+		return EXT2_ET_FILE_NOT_FOUND;
+	*ret_ino = d->ino;
+	return 0;
+}
+
+/* Links ino as name in dir (which must not hold name yet), growing the directory when its
+ * last block is full. */
+static errcode_t dir_link(struct tree *t, ext2_filsys fs, ext2_ino_t dir, const char *name,
+			  ext2_ino_t ino, int ftype)
+{
+	struct dir_index *x = index_get(t, fs, dir);
+	blk64_t lblk;
+	errcode_t err;
+
+	if (!t->dirbuf)
+		t->dirbuf = xmalloc(EXT2_MAX_BLOCK_SIZE);
+	err = ext2_dir_append(fs, dir, name, ino, ftype, t->dirbuf, &lblk);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(fs, dir);
+		if (!err)
+			err = ext2_dir_append(fs, dir, name, ino, ftype, t->dirbuf, &lblk);
+	}
+	if (!err && x)
+		index_put(t, x, name, strlen(name), ino, lblk);
+	return err;
+}
+
+static errcode_t dir_unlink(struct tree *t, ext2_filsys fs, ext2_ino_t dir, const char *name,
+			    ext2_ino_t ino)
+{
+	struct dir_index *x = index_find(t, fs, dir);
+	struct dir_name *d = x ? *index_slot(x, name, strlen(name), name_hash(name, strlen(name)))
+			       : NULL;
+	errcode_t err = EXT2_ET_FILE_NOT_FOUND;
+
+	if (d && d->lblk != EXT2_DIR_BLOCK_UNKNOWN) {
+		if (!t->dirbuf)
+			t->dirbuf = xmalloc(EXT2_MAX_BLOCK_SIZE);
+		err = ext2_dir_remove(fs, dir, d->lblk, name, t->dirbuf);
+	}
+	if (err == EXT2_ET_FILE_NOT_FOUND) {
+		if (d && d->lblk != EXT2_DIR_BLOCK_UNKNOWN)
+			log_debug("'%s' is not in block %llu of directory inode %u: "
+				  "searching it all", name, (unsigned long long)d->lblk, dir);
+		err = ext2fs_unlink(fs, dir, name, ino, 0);
+	}
+	if (!err && x)
+		index_del(t, x, name);
+	return err;
+}
+
 void tree_forget(struct tree *t)
 {
 	dirs_clear(t);
+	index_clear(t);
 }
 
 void tree_set_strict(struct tree *t, bool strict)
@@ -94,6 +341,8 @@ struct tree *tree_free(struct tree *t)
 	if (!t)
 		return NULL;
 	dirs_clear(t);
+	index_clear(t);
+	free(t->dirbuf);
 	for (size_t i = 0; i < t->n_mounts; i++)
 		free(t->mounts[i].path);
 	free(t->mounts);
@@ -159,20 +408,6 @@ static void set_owner(struct ext2_inode *inode, uid_t uid, gid_t gid)
 	ext2fs_set_i_gid_high(*inode, gid >> 16);
 }
 
-/* Links `ino` as `name` in `dir`, growing the directory when it is full. */
-static errcode_t link_grow(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			   int ftype)
-{
-	errcode_t err = ext2fs_link(fs, dir, name, ino, ftype);
-
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(fs, dir);
-		if (!err)
-			err = ext2fs_link(fs, dir, name, ino, ftype);
-	}
-	return err;
-}
-
 static int mkdir_in(struct tree *t, struct tree_mount *m, ext2_ino_t dir, const char *name,
 		    const struct tree_attr *a, ext2_ino_t *ret_ino)
 {
@@ -180,14 +415,12 @@ static int mkdir_in(struct tree *t, struct tree_mount *m, ext2_ino_t dir, const 
 	ext2_ino_t ino;
 	errcode_t err;
 
-	err = ext2fs_mkdir(m->fs, dir, 0, name);
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(m->fs, dir);
-		if (!err)
-			err = ext2fs_mkdir(m->fs, dir, 0, name);
-	}
+	/* ext2fs_mkdir would look for the name and link it the slow way: it gets no name. */
+	err = ext2fs_new_inode(m->fs, dir, LINUX_S_IFDIR | 0755, NULL, &ino);
 	if (!err)
-		err = ext2fs_lookup(m->fs, dir, name, (int)strlen(name), NULL, &ino);
+		err = ext2fs_mkdir(m->fs, dir, ino, NULL);
+	if (!err)
+		err = dir_link(t, m->fs, dir, name, ino, EXT2_FT_DIR);
 	if (!err)
 		err = ext2fs_read_inode(m->fs, ino, &inode);
 	if (err)
@@ -292,7 +525,7 @@ static int resolve(struct tree *t, const char *path, bool follow, bool create,
 			return 0;
 		}
 
-		err = ext2fs_lookup(m->fs, stack[depth].ino, comp, (int)len, NULL, &ino);
+		err = dir_lookup(t, m->fs, stack[depth].ino, comp, len, &ino);
 		if (err == EXT2_ET_FILE_NOT_FOUND) {
 			if (last) {
 				loc->m = m;
@@ -393,12 +626,12 @@ int tree_mount(struct tree *t, const char *mountpoint, ext2_filsys fs)
 	return 0;
 }
 
-static int lookup_loc(struct tree_loc *loc, ext2_ino_t *ret_ino, struct ext2_inode *ret_inode)
+static int lookup_loc(struct tree *t, struct tree_loc *loc, ext2_ino_t *ret_ino,
+		      struct ext2_inode *ret_inode)
 {
 	errcode_t err;
 
-	err = ext2fs_lookup(loc->m->fs, loc->dir, loc->name, (int)strlen(loc->name), NULL,
-			    ret_ino);
+	err = dir_lookup(t, loc->m->fs, loc->dir, loc->name, strlen(loc->name), ret_ino);
 	if (err == EXT2_ET_FILE_NOT_FOUND)
 		return 0;
 	if (err)
@@ -424,7 +657,7 @@ static int remove_entry(struct tree *t, struct tree_loc *loc, ext2_ino_t ino,
 	}
 	if (LINUX_S_ISLNK(inode->i_mode))
 		dirs_clear(t);
-	err = ext2fs_unlink(fs, loc->dir, loc->name, ino, 0);
+	err = dir_unlink(t, fs, loc->dir, loc->name, ino);
 	if (err)
 		return ext2_log_error(err, "cannot remove '%s'", path);
 	if (inode->i_links_count > 1) {
@@ -476,7 +709,7 @@ static int resolve_dir(struct tree *t, const char *dir, struct tree_mount **ret_
 	} else {
 		struct ext2_inode inode;
 
-		r = lookup_loc(&dl, &ino, &inode);
+		r = lookup_loc(t, &dl, &ino, &inode);
 		if (r < 0)
 			return r;
 		loc_path(&dl, full, sizeof(full));
@@ -556,7 +789,7 @@ static int prepare_new(struct tree *t, const char *path, struct tree_loc *loc)
 		return r;
 	if (!loc->name[0])
 		return log_fail("cannot replace the root directory with '%s'", path);
-	r = lookup_loc(loc, &ino, &inode);
+	r = lookup_loc(t, loc, &ino, &inode);
 	if (r <= 0)
 		return r;
 	return remove_entry(t, loc, ino, &inode);
@@ -579,7 +812,7 @@ int tree_mkdir(struct tree *t, const char *path, const struct tree_attr *a)
 		if (err)
 			return ext2_log_error(err, "cannot read '/'");
 	} else {
-		r = lookup_loc(&loc, &ino, &inode);
+		r = lookup_loc(t, &loc, &ino, &inode);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -621,8 +854,8 @@ int tree_mkdir(struct tree *t, const char *path, const struct tree_attr *a)
 }
 
 /* Allocates and links a new inode of `type` at loc with the attributes. */
-static int new_inode(struct tree_loc *loc, unsigned type, int ftype, const struct tree_attr *a,
-		     ext2_ino_t *ret_ino)
+static int new_inode(struct tree *t, struct tree_loc *loc, unsigned type, int ftype,
+		     const struct tree_attr *a, ext2_ino_t *ret_ino)
 {
 	ext2_filsys fs = loc->m->fs;
 	struct ext2_inode_large inode = { 0 };
@@ -632,7 +865,7 @@ static int new_inode(struct tree_loc *loc, unsigned type, int ftype, const struc
 	err = ext2fs_new_inode(fs, loc->dir, (int)(type | (a->mode & 07777)), NULL, &ino);
 	if (err)
 		goto fail;
-	err = link_grow(fs, loc->dir, loc->name, ino, ftype);
+	err = dir_link(t, fs, loc->dir, loc->name, ino, ftype);
 	if (err)
 		goto fail;
 	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
@@ -794,7 +1027,7 @@ int tree_file_create(struct tree *t, const char *path, const struct tree_attr *a
 			  format_bytes(have, ext2fs_free_blocks_count(fs->super) * fs->blocksize));
 		return -ENOSPC;
 	}
-	r = new_inode(&loc, LINUX_S_IFREG, EXT2_FT_REG_FILE, a, &ino);
+	r = new_inode(t, &loc, LINUX_S_IFREG, EXT2_FT_REG_FILE, a, &ino);
 	if (r < 0)
 		return r;
 	f = xcalloc(1, sizeof(*f));
@@ -1010,15 +1243,12 @@ int tree_symlink(struct tree *t, const char *path, const char *target, const str
 	r = prepare_new(t, path, &loc);
 	if (r < 0)
 		return r;
-	err = ext2fs_symlink(loc.m->fs, loc.dir, 0, loc.name, target);
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(loc.m->fs, loc.dir);
-		if (!err)
-			err = ext2fs_symlink(loc.m->fs, loc.dir, 0, loc.name, target);
-	}
+	/* As in mkdir_in: ext2fs_symlink gets no name, the index links it. */
+	err = ext2fs_new_inode(loc.m->fs, loc.dir, LINUX_S_IFLNK | 0777, NULL, &ino);
 	if (!err)
-		err = ext2fs_lookup(loc.m->fs, loc.dir, loc.name, (int)strlen(loc.name), NULL,
-				    &ino);
+		err = ext2fs_symlink(loc.m->fs, loc.dir, ino, NULL, target);
+	if (!err)
+		err = dir_link(t, loc.m->fs, loc.dir, loc.name, ino, EXT2_FT_SYMLINK);
 	if (!err)
 		err = ext2fs_read_inode(loc.m->fs, ino, &inode);
 	if (err)
@@ -1042,7 +1272,7 @@ static int open_existing(struct tree *t, const char *path, struct tree_loc *loc,
 		*ino = EXT2_ROOT_INO;
 		return ext2fs_read_inode(loc->m->fs, *ino, inode) ? -EIO : 1;
 	}
-	return lookup_loc(loc, ino, inode);
+	return lookup_loc(t, loc, ino, inode);
 }
 
 int tree_exists(struct tree *t, const char *path)
@@ -1105,7 +1335,7 @@ int tree_link(struct tree *t, const char *path, const char *target)
 		return log_fail("cannot link '%s' to '%s': no such file", path, target);
 	if (r < 0)
 		return r;
-	r = lookup_loc(&tl, &ino, &inode);
+	r = lookup_loc(t, &tl, &ino, &inode);
 	if (r < 0)
 		return r;
 	if (r == 0)
@@ -1128,7 +1358,8 @@ int tree_link(struct tree *t, const char *path, const char *target)
 	if (!err && inode.i_links_count >= EXT2_LINK_MAX)
 		return log_fail("cannot link '%s' to '%s': too many links", path, target);
 	if (!err)
-		err = link_grow(loc.m->fs, loc.dir, loc.name, ino, ext2_mode_ftype(inode.i_mode));
+		err = dir_link(t, loc.m->fs, loc.dir, loc.name, ino,
+			       ext2_mode_ftype(inode.i_mode));
 	if (!err) {
 		inode.i_links_count++;
 		err = ext2fs_write_inode(loc.m->fs, ino, &inode);
@@ -1167,7 +1398,7 @@ int tree_mknod(struct tree *t, const char *path, char type, const struct tree_at
 	r = prepare_new(t, path, &loc);
 	if (r < 0)
 		return r;
-	r = new_inode(&loc, mode, ftype, a, &ino);
+	r = new_inode(t, &loc, mode, ftype, a, &ino);
 	if (r < 0)
 		return r;
 	err = ext2fs_read_inode(loc.m->fs, ino, &inode);
@@ -1293,7 +1524,7 @@ int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret)
 		if (ext2fs_read_inode(loc.m->fs, ino, &inode))
 			return -EIO;
 	} else {
-		r = lookup_loc(&loc, &ino, &inode);
+		r = lookup_loc(t, &loc, &ino, &inode);
 		if (r <= 0)
 			return r == 0 ? -ENOENT : r;
 	}
@@ -1332,7 +1563,7 @@ int tree_remove(struct tree *t, const char *path)
 		return r;
 	if (!loc.name[0])
 		return log_fail("cannot remove the root directory");
-	r = lookup_loc(&loc, &ino, &inode);
+	r = lookup_loc(t, &loc, &ino, &inode);
 	if (r <= 0)
 		return r == 0 ? -ENOENT : r;
 	return remove_entry(t, &loc, ino, &inode);

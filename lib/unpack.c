@@ -301,9 +301,19 @@ struct pkg_state {
 	char **conffiles;    /* "/etc/foo" */
 	char (*conffile_md5)[33]; /* hex MD5 of each conffile as unpacked ("" if absent) */
 	char **list;         /* every path, as dpkg lists it ("" once taken over) */
-	size_t n_list;
+	size_t n_list, list_cap; /* strv_append would count the list on every path */
 	char *status;        /* the status stanza, once done */
 };
+
+static void list_add(struct pkg_state *s, const char *path)
+{
+	if (s->n_list + 1 >= s->list_cap) {
+		s->list_cap = s->list_cap ? 2 * s->list_cap : 64;
+		s->list = xrealloc(s->list, s->list_cap * sizeof(*s->list));
+	}
+	s->list[s->n_list++] = xstrdup(path);
+	s->list[s->n_list] = NULL;
+}
 
 static void pkg_state_done(struct pkg_state *s)
 {
@@ -770,8 +780,7 @@ static int consume(struct pipeline *p, size_t me, struct unpack_stats *st)
 
 				if (root->last_pkg != me + 1) {
 					root->last_pkg = me + 1;
-					s->n_list++;
-					s->list = strv_append(s->list, "/.");
+					list_add(s, "/.");
 				}
 				continue;
 			}
@@ -790,8 +799,8 @@ static int consume(struct pipeline *p, size_t me, struct unpack_stats *st)
 			/* Each path once in the list, however often the archive has it. */
 			if (ow->last_pkg != me + 1) {
 				ow->last_pkg = me + 1;
-				ow->list_idx = s->n_list++;
-				s->list = strv_append(s->list, path);
+				ow->list_idx = s->n_list;
+				list_add(s, path);
 			}
 			if (rec.etype == DEB_DIR) {
 				if (!ow->dir_pkg)

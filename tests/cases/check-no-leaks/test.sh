@@ -1,10 +1,12 @@
 # Error paths free what they allocated: `check` of recipes that fail in the files stage's
-# parsing, under valgrind, loses no memory.
+# parsing, or at a bad variable name after good ones (found by fuzz-recipe), under valgrind,
+# loses no memory.
 command -v valgrind >/dev/null || fail "valgrind is missing (tools/install-deps installs it)"
 mkdir -p overlay
 printf 'x\n' >src
 for body in "overlays: [overlay, no/such/dir]" \
-	"files: [{path: /a, source: src}, {path: /b, source: no-such-file}]"; do
+	"files: [{path: /a, source: src}, {path: /b, source: no-such-file}]" \
+	"variables: {label: X, bad\$name: 1}"; do
 	cat >recipe.yml <<YAML
 image: {size: 64MiB}
 partitions: [{name: root, size: rest, filesystem: {type: ext2, mount: /}}]
