@@ -5,6 +5,8 @@
 #   make example    build examples/usb-basic.yml into out/usb-basic.img
 #   make install    PREFIX=/usr/local DESTDIR= (make uninstall with the same variables)
 #   make docs       the man pages and the shell completion, made by ./mkbootmedia doc
+#   make check-asan the suite with AddressSanitizer and UBSan; make check-valgrind: under valgrind
+#   make fuzz       the libFuzzer targets (tests/fuzz); make fuzz-smoke: each one a minute
 VERSION := 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

@@ -68,6 +68,16 @@ static int vfat_verify(const struct build *b, const struct partition *p)
 	if (p->fs.mount && streq(p->fs.mount, "/"))
 		return node_error(node_get(p->fs.node, "mount"), "vfat cannot hold the root (no "
 				  "owners, modes or symlinks)");
+	for (const char *const *t = (const char *const[]){ "mformat", "mmd", "mcopy", NULL }; *t;
+	     t++) {
+		_cleanup_free_ char *path = find_program(*t);
+
+		if (!path)
+			return node_error(p->fs.node,
+					  "vfat is written by mtools, and '%s' is not "
+					  "on this machine: install the package mtools",
+					  *t);
+	}
 	if (!vfat_geometry(p->length, p->fs.fat_bits, &bits))
 		return node_error(node_get(p->fs.node, "fat-size") ?: p->fs.node, "partition '%s' "
 				  "(%s) cannot hold FAT%u (FAT12: below 256 MiB; FAT16: 3 MiB to "
