@@ -89,6 +89,8 @@ static inline bool streq_ptr(const char *a, const char *b)
 /* Non-empty, without blanks or control characters: one field of a line such as fstab(5)'s,
  * whose fields are separated by blanks and lines by newlines. */
 bool str_is_word(const char *s);
+/* s in single quotes, a quote itself as '\'': one word for the shell and for GRUB's script. */
+void fput_quoted(FILE *f, const char *s);
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 

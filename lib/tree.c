@@ -1509,6 +1509,14 @@ void tree_dirents_free(struct tree_dirent *v, size_t n)
 	free(v);
 }
 
+static void stat_fill(const struct ext2_inode *inode, struct tree_stat *ret)
+{
+	ret->mode = inode->i_mode;
+	ret->size = EXT2_I_SIZE(inode);
+	ret->uid = inode_uid(*inode);
+	ret->gid = inode_gid(*inode);
+}
+
 int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret)
 {
 	struct tree_loc loc;
@@ -1528,10 +1536,7 @@ int tree_lstat(struct tree *t, const char *path, struct tree_stat *ret)
 		if (r <= 0)
 			return r == 0 ? -ENOENT : r;
 	}
-	ret->mode = inode.i_mode;
-	ret->size = EXT2_I_SIZE(&inode);
-	ret->uid = inode_uid(inode);
-	ret->gid = inode_gid(inode);
+	stat_fill(&inode, ret);
 	return 0;
 }
 
@@ -1544,10 +1549,7 @@ int tree_stat(struct tree *t, const char *path, struct tree_stat *ret)
 
 	if (r <= 0)
 		return r == 0 ? -ENOENT : r;
-	ret->mode = inode.i_mode;
-	ret->size = EXT2_I_SIZE(&inode);
-	ret->uid = inode_uid(inode);
-	ret->gid = inode_gid(inode);
+	stat_fill(&inode, ret);
 	return 0;
 }
 

@@ -434,17 +434,10 @@ static void print_grub_word(FILE *f, const char *s)
 	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 				    "0123456789._+-:@/=,";
 
-	if (s[strspn(s, plain)] == 0) {
+	if (s[strspn(s, plain)] == 0)
 		fputs(s, f);
-		return;
-	}
-	fputc('\'', f);
-	for (; *s; s++)
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	fputc('\'', f);
+	else
+		fput_quoted(f, s);
 }
 
 static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,

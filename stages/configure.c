@@ -624,19 +624,6 @@ char *target_script_prologue(const struct build *b)
 	return out;
 }
 
-/* Single quotes for the shell; the callers' values are already restricted to safe
- * characters, this is the second fence. */
-static void put_quoted(FILE *f, const char *s)
-{
-	fputc('\'', f);
-	for (; *s; s++)
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	fputc('\'', f);
-}
-
 static char *configure_script(struct build *b, struct configure_priv *c)
 {
 	char *out = NULL;
@@ -688,7 +675,7 @@ static char *configure_script(struct build *b, struct configure_priv *c)
 	if (c->locale && !streq(c->locale, "C") && !streq(c->locale, "C.UTF-8") &&
 	    !streq(c->locale, "POSIX")) {
 		fputs("mkb_say locale-gen\nmkb_locale=", f);
-		put_quoted(f, c->locale);
+		fput_quoted(f, c->locale);
 		fputs("\nif ! command -v locale-gen >/dev/null; then\n"
 		      "  echo \"locale $mkb_locale: locale-gen is missing (add locales to "
 		      "packages.include)\" >&2; exit 1\nfi\n"
