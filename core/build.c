@@ -39,7 +39,8 @@ const char *build_fs_uuid(const struct partition *p, char buf[static 37])
 	return buf;
 }
 
-const char *const bootloader_type_names[] = { "none", "grub-bios", NULL };
+const char *const bootloader_type_names[] = { "none", "grub-bios", "grub-efi", "grub-hybrid",
+					      NULL };
 const char *const init_system_names[] = { "sysvinit", "systemd", "busybox", NULL };
 
 const struct node *build_kernel_needed(const struct build *b, const char **ret_why)
@@ -90,6 +91,14 @@ void build_derive_uuid(const struct build *b, const char *purpose, uint8_t out[1
 	build_derive(b, purpose, out);
 	out[6] = (out[6] & 0x0f) | 0x40;
 	out[8] = (out[8] & 0x3f) | 0x80;
+}
+
+struct partition *build_esp(struct build *b)
+{
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (part_type_is_esp(&b->parts[i].type, b->table))
+			return &b->parts[i];
+	return NULL;
 }
 
 struct partition *build_part_at(struct build *b, const char *mount)

@@ -54,7 +54,13 @@ extern const char *const configure_mode_names[];
 enum shred_mode { SHRED_NONE, SHRED_ZERO, SHRED_RANDOM, _SHRED_MAX };
 
 /* bootloader.type (stage bootloader). */
-enum bootloader_type { BOOTLOADER_NONE, BOOTLOADER_GRUB_BIOS, _BOOTLOADER_MAX };
+enum bootloader_type {
+	BOOTLOADER_NONE,
+	BOOTLOADER_GRUB_BIOS,   /* boot.img in the MBR, core.img after it */
+	BOOTLOADER_GRUB_EFI,    /* /EFI/BOOT/BOOTX64.EFI on the EFI system partition */
+	BOOTLOADER_GRUB_HYBRID, /* both, one grub.cfg */
+	_BOOTLOADER_MAX,
+};
 extern const char *const bootloader_type_names[];
 
 /* system.init (stage configure): what /sbin/init is. */
@@ -145,6 +151,9 @@ struct build {
 	/* Facts each published by the stage owning the keys, in its parse (or settle): */
 	int bootloader;         /* bootloader.type: enum bootloader_type (NONE when absent) */
 	const struct node *bootloader_node;
+	/* packages.include, with what settle added (the packages stage's settle; NULL without
+	 * a packages stage): what the package set is asked to hold, known before any download */
+	char **packages_include;
 	int init;               /* system.init: enum init_system, INIT_UNSET when not given */
 	const struct node *init_node;
 	/* the initrd stage makes mkbootmedia's initramfs (settled: kernel:, initrd: or a boot
@@ -171,6 +180,8 @@ const struct node *build_kernel_needed(const struct build *b, const char **ret_w
 
 /* The partition whose filesystem is mounted at `mount`, or NULL. */
 struct partition *build_part_at(struct build *b, const char *mount);
+/* The EFI system partition: the first of type efi (NULL: none). */
+struct partition *build_esp(struct build *b);
 /* The partition holding /boot: the one mounted there, else the root's (NULL: none). */
 struct partition *build_boot_part(struct build *b);
 /* The filesystem's UUID as blkid shows it and fstab names it: "0c8f...-..." for ext2/3/4,

@@ -732,3 +732,12 @@ bool part_type_is_bios_grub(const struct part_type *t)
 
 	return part_type_from_string("bios-grub", &bg) == 0 && !memcmp(bg.guid, t->guid, 16);
 }
+
+bool part_type_is_esp(const struct part_type *t, enum table_type table)
+{
+	struct part_type esp;
+
+	if (part_type_from_string("efi", &esp) < 0)
+		return false;
+	return table == TABLE_GPT ? !memcmp(esp.guid, t->guid, 16) : t->mbr_id == esp.mbr_id;
+}

@@ -29,6 +29,8 @@ int part_type_from_string(const char *s, struct part_type *ret);
 int part_type_check(const struct part_type *t, enum table_type table);
 /* Whether t is GRUB's BIOS boot partition type (GPT). */
 bool part_type_is_bios_grub(const struct part_type *t);
+/* Whether t is the EFI system partition's type on that table (0xef, or the ESP GUID). */
+bool part_type_is_esp(const struct part_type *t, enum table_type table);
 
 struct dl_part {
 	uint64_t offset; /* bytes, multiple of 512 */

@@ -1,24 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Stage "bootloader": GRUB for BIOS, installed into the image file without root, without
- * grub-install and without grub-bios-setup (both need the boot directory mounted). The
- * chain it makes is the seed's: the BIOS runs boot.img in the MBR, which loads core.img
- * from the sectors after it; core.img reads /boot/grub/grub.cfg from the boot partition,
- * whose menu boots the kernel with the initrd.
+/* Stage "bootloader": GRUB for BIOS, for UEFI, or both in one image, installed into the
+ * image file without root, without grub-install and without grub-bios-setup (both need the
+ * boot directory mounted).
+ *
+ * BIOS (grub-bios) is the seed's chain: the BIOS runs boot.img in the MBR, which loads
+ * core.img from the sectors after it; core.img reads /boot/grub/grub.cfg from the boot
+ * partition, whose menu boots the kernel with the initrd.
+ *
+ * UEFI (grub-efi) goes through the EFI system partition (a partition of type efi holding a
+ * vfat filesystem, mounted in the tree, normally at /boot/efi). The binaries go to the
+ * removable-media path /EFI/BOOT/BOOTX64.EFI, which every firmware boots from a key without
+ * an NVRAM entry, and to where Debian installs them, /EFI/debian/. With Secure Boot, they are
+ * Debian's signed ones: shim (BOOTX64.EFI, shimx64.efi; Microsoft's signature) and GRUB
+ * (grubx64.efi, Debian's signature, a monolithic image that finds its grub.cfg in
+ * /EFI/debian/), taken from the packages shim-signed and grub-efi-amd64-signed in the image.
+ * Without, GRUB is made by grub-mkimage -O x86_64-efi with its modules built in. Either way
+ * the ESP's grub.cfg only finds /boot by its label (UUID without one) and reads the same
+ * /boot/grub/grub.cfg as the BIOS chain, so grub-hybrid has one menu for both.
  *
  * bootloader:                optional (no bootloader when absent)
- *   type: grub-bios          grub-bios, or none
+ *   type: grub-bios          grub-bios, grub-efi, grub-hybrid (both), or none
+ *   secure-boot: auto        grub-efi/grub-hybrid: true (Debian's signed shim and GRUB; the
+ *                            recipe must include shim-signed and grub-efi-amd64-signed),
+ *                            false (grub-mkimage's unsigned GRUB), auto (signed when both
+ *                            packages are in packages.include)
  *   timeout: 5               seconds the menu waits (0: boot the default at once)
  *   default: 0               the entry booted when the time is up (counted from 0)
  *   cmdline: quiet           appended to the kernel command line of every Linux entry
  *   serial: ttyS0,115200     a serial console for the menu and the kernel (the kernel's
  *                            last console, so the initrd's messages and shell go there);
  *                            none: the screen only
- *   grub: auto               where GRUB's i386-pc files come from: target (the package
- *                            grub-pc-bin in the image, /usr/lib/grub/i386-pc), host (this
- *                            machine's, package grub-pc-bin), auto (the target's when it
- *                            has them). grub-mkimage (package grub-common) always runs on
- *                            this machine
- *   modules: [...]           more GRUB modules to install beside grub.cfg
+ *   grub: auto               where GRUB's module directories (i386-pc, x86_64-efi) come
+ *                            from: target (the packages grub-pc-bin, grub-efi-amd64-bin in
+ *                            the image, /usr/lib/grub), host (this machine's), auto (the
+ *                            target's when it has them). grub-mkimage (package grub-common)
+ *                            always runs on this machine
+ *   modules: [...]           more GRUB modules: installed beside grub.cfg for BIOS, built
+ *                            into the unsigned EFI image (the signed one has its own set)
  *   entries: [...]           the menu, instead of the default one. {title, cmdline}: the
  *                            image's kernel and initrd, cmdline replacing
  *                            bootloader.cmdline; {title, memtest: true}: Memtest86+
@@ -44,12 +62,32 @@
 #include "stage.h"
 #include "templates.h"
 
-#define GRUB_HOST_DIR "/usr/lib/grub/i386-pc"
-#define GRUB_TARGET_DIR "/usr/lib/grub/i386-pc"
-#define MAX_GRUB_FILE (8u << 20)
+#define GRUB_LIB_DIR "/usr/lib/grub" /* the same on this machine and in the target */
+#define MAX_GRUB_FILE (16u << 20)
+#define ESP_MIN_SIZE (UINT64_C(16) << 20)
+
+/* Debian's signed EFI binaries, in the target. mmx64.efi (MokManager) is what shim starts
+ * when it refuses a binary; fbx64.efi (fallback) is left out: on a key it would write NVRAM
+ * entries and reset the machine. */
+#define SHIM_SIGNED "/usr/lib/shim/shimx64.efi.signed"
+#define MOKMANAGER_SIGNED "/usr/lib/shim/mmx64.efi.signed"
+#define GRUB_EFI_SIGNED "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed"
+#define PKG_SHIM_SIGNED "shim-signed"
+#define PKG_GRUB_SIGNED "grub-efi-amd64-signed"
 
 enum grub_source { GRUB_AUTO, GRUB_TARGET, GRUB_HOST };
 static const char *const grub_source_names[] = { "auto", "target", "host", NULL };
+
+enum secure_boot { SECURE_BOOT_AUTO, SECURE_BOOT_TRUE, SECURE_BOOT_FALSE };
+static const char *const secure_boot_names[] = { "auto", "true", "false", NULL };
+
+/* A GRUB platform: its module directory under /usr/lib/grub and the package shipping it. */
+struct grub_platform {
+	const char *name;
+	const char *package;
+};
+static const struct grub_platform platform_pc = { "i386-pc", "grub-pc-bin" };
+static const struct grub_platform platform_efi = { "x86_64-efi", "grub-efi-amd64-bin" };
 
 struct entry {
 	char *title;
@@ -58,6 +96,11 @@ struct entry {
 };
 
 struct bootloader_priv {
+	int type; /* enum bootloader_type */
+	bool bios, efi;
+	enum secure_boot secure_boot;
+	const struct node *secure_boot_node;
+	bool signed_efi; /* resolved in verify */
 	uint64_t timeout, def;
 	const char *cmdline;
 	char *serial_dev; /* "ttyS0", NULL for none */
@@ -68,17 +111,18 @@ struct bootloader_priv {
 	struct entry *entries;
 	size_t n_entries;
 	const struct node *node;
-	char *tmpdir; /* an extracted copy of the target's GRUB files */
+	char *tmpdir; /* extracted copies of the target's GRUB directories */
 };
 
-
 /* Modules the generated grub.cfg and a rescue at its prompt need, besides what core.img
- * holds; their dependencies come from moddep.lst. */
+ * holds; their dependencies come from moddep.lst. Those a platform lacks are skipped. */
 static const char *const menu_modules[] = {
-	"normal", "linux",  "linux16", "serial", "terminfo", "terminal", "echo",
-	"test",	  "ext2",   "part_msdos", "part_gpt", "biosdisk", "configfile", "search",
-	"search_fs_uuid", "search_label", "ls", "cat", "help", "halt", "reboot", "minicmd",
-	"gzio",	  NULL,
+	"normal",         "linux",        "linux16",   "serial",     "terminfo",
+	"terminal",       "echo",         "test",      "ext2",       "fat",
+	"part_msdos",     "part_gpt",     "biosdisk",  "configfile", "search",
+	"search_fs_uuid", "search_label", "ls",        "cat",        "help",
+	"halt",           "reboot",       "minicmd",   "gzio",       "chain",
+	"efi_gop",        "efi_uga",      "all_video", NULL,
 };
 
 static int parse_serial(struct bootloader_priv *p, const struct node *n)
@@ -175,6 +219,9 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 	if (n->kind == NODE_SCALAR)
 		n = NULL;
 	p = xcalloc(1, sizeof(*p));
+	p->type = type;
+	p->bios = type == BOOTLOADER_GRUB_BIOS || type == BOOTLOADER_GRUB_HYBRID;
+	p->efi = type == BOOTLOADER_GRUB_EFI || type == BOOTLOADER_GRUB_HYBRID;
 	p->timeout = 5;
 	p->cmdline = "quiet";
 	p->node = n ? n : node_get(b->recipe->root, "bootloader");
@@ -201,6 +248,14 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 	if ((v = node_get(n, "grub")) &&
 	    (r = node_get_enum(v, grub_source_names, (int *)&p->source)) < 0)
 		return r;
+	if ((v = node_get(n, "secure-boot"))) {
+		if ((r = node_get_enum(v, secure_boot_names, (int *)&p->secure_boot)) < 0)
+			return r;
+		if (!p->efi)
+			return node_error(v, "secure-boot is for UEFI: use type: grub-efi or "
+					     "grub-hybrid, or leave secure-boot out");
+		p->secure_boot_node = v;
+	}
 	if ((v = node_get(n, "modules"))) {
 		if ((r = node_get_strv(v, &p->modules)) < 0)
 			return r;
@@ -219,10 +274,81 @@ done:
 	return 1;
 }
 
+/* The ESP the firmware reads: present, vfat, in clear, mounted in the tree, big enough. */
+static int verify_esp(struct build *b, struct bootloader_priv *p)
+{
+	struct partition *esp = build_esp(b);
+	const char *what = p->type == BOOTLOADER_GRUB_HYBRID ? "grub-hybrid" : "grub-efi";
+
+	if (!esp)
+		return node_error(p->node,
+				  "%s needs an EFI system partition: add a partition with "
+				  "type: efi and filesystem: {type: vfat, mount: /boot/efi} "
+				  "(64MiB or more)",
+				  what);
+	if (esp->fs.type != FS_VFAT)
+		return node_error(esp->fs.node ? esp->fs.node : esp->node,
+				  "partition '%s' is the EFI system partition (type efi): the "
+				  "firmware reads it as FAT, so give it filesystem: {type: vfat, "
+				  "mount: /boot/efi}",
+				  esp->name);
+	if (esp->enc)
+		return node_error(esp->enc->node ? esp->enc->node : esp->node,
+				  "partition '%s' is the EFI system partition and is encrypted: "
+				  "the firmware reads it, so it must stay in clear",
+				  esp->name);
+	if (!esp->fs.mount)
+		return node_error(esp->fs.node,
+				  "partition '%s' is the EFI system partition but "
+				  "is not mounted: add mount: /boot/efi, where the boot loader's "
+				  "files are written",
+				  esp->name);
+	if (esp->length < ESP_MIN_SIZE)
+		return node_error(esp->node,
+				  "partition '%s', the EFI system partition, is %llu "
+				  "KiB: too small for shim and GRUB (about 12 MiB with Secure "
+				  "Boot); give it at least 16MiB, 64MiB or more to be safe",
+				  esp->name, (unsigned long long)(esp->length >> 10));
+	return 0;
+}
+
+/* secure-boot: true and auto decide on packages.include, known before any download. */
+static int verify_secure_boot(struct build *b, struct bootloader_priv *p)
+{
+	bool shim = b->packages && strv_contains(b->packages_include, PKG_SHIM_SIGNED);
+	bool grub = b->packages && strv_contains(b->packages_include, PKG_GRUB_SIGNED);
+
+	switch (p->secure_boot) {
+	case SECURE_BOOT_TRUE:
+		if (!b->packages)
+			return node_error(p->secure_boot_node,
+					  "secure-boot: true takes Debian's "
+					  "signed shim and GRUB from the image's packages, and the "
+					  "recipe has no packages: section");
+		if (!shim || !grub)
+			return node_error(p->secure_boot_node,
+					  "secure-boot: true needs Debian's "
+					  "signed boot loaders: add %s%s%s to packages.include",
+					  shim ? "" : PKG_SHIM_SIGNED,
+					  !shim && !grub ? " and " : "",
+					  grub ? "" : PKG_GRUB_SIGNED);
+		p->signed_efi = true;
+		break;
+	case SECURE_BOOT_AUTO:
+		p->signed_efi = shim && grub;
+		break;
+	case SECURE_BOOT_FALSE:
+		p->signed_efi = false;
+		break;
+	}
+	return 0;
+}
+
 static int bootloader_verify(struct build *b, void *priv)
 {
 	struct bootloader_priv *p = priv;
 	struct partition *boot = build_boot_part(b);
+	int r;
 
 	if (!boot)
 		return node_error(p->node, "GRUB needs a filesystem mounted at /boot or /");
@@ -231,53 +357,92 @@ static int bootloader_verify(struct build *b, void *priv)
 				  "%s: use ext2, ext3 or ext4 for /boot", boot->name,
 				  fs_type_to_string(boot->fs.type));
 	if (boot->enc)
-		return node_error(p->node, "GRUB for BIOS reads the kernel from partition '%s', "
-				  "which is encrypted: that is not supported (the menu comes before "
-				  "any passphrase); give /boot its own unencrypted partition",
+		return node_error(p->node,
+				  "GRUB reads the kernel from partition '%s', which is "
+				  "encrypted: that is not supported (the menu comes before any "
+				  "passphrase); give /boot its own unencrypted partition",
 				  boot->name);
-	if (b->table == TABLE_GPT) {
+	if (p->bios && b->table == TABLE_GPT) {
 		bool found = false;
 
 		for (size_t i = 0; i < b->n_parts; i++)
 			found |= part_type_is_bios_grub(&b->parts[i].type);
 		if (!found)
-			return node_error(p->node, "grub-bios on a GPT table needs a partition "
+			return node_error(p->node,
+					  "GRUB for BIOS on a GPT table needs a partition "
 					  "of type bios-grub (1 MiB is plenty) to hold core.img; "
-					  "or use table: msdos");
+					  "or use table: msdos%s",
+					  p->type == BOOTLOADER_GRUB_BIOS ?
+						  "" :
+						  ", or type: grub-efi for UEFI only");
 	}
-	if (p->source == GRUB_HOST && access(GRUB_HOST_DIR "/moddep.lst", R_OK) < 0)
-		return node_error(p->node, "bootloader.grub is host but this machine has no %s "
-				  "(apt-get install grub-pc-bin)", GRUB_HOST_DIR);
+	if (p->efi && ((r = verify_esp(b, p)) < 0 || (r = verify_secure_boot(b, p)) < 0))
+		return r;
+	if (p->source == GRUB_HOST) {
+		const struct grub_platform *need[] = { p->bios ? &platform_pc : NULL,
+						       p->efi && !p->signed_efi ? &platform_efi :
+										  NULL };
+
+		for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
+			_cleanup_free_ char *f = NULL;
+
+			if (!need[i])
+				continue;
+			f = xasprintf(GRUB_LIB_DIR "/%s/moddep.lst", need[i]->name);
+			if (access(f, R_OK) < 0)
+				return node_error(node_get(p->node, "grub"),
+						  "bootloader.grub is "
+						  "host but this machine has no %s/%s (apt-get "
+						  "install %s)",
+						  GRUB_LIB_DIR, need[i]->name, need[i]->package);
+		}
+	}
 	return 0;
 }
 
 static int bootloader_plan(struct build *b, void *priv, FILE *out)
 {
 	struct bootloader_priv *p = priv;
-	struct partition *boot = build_boot_part(b);
+	struct partition *boot = build_boot_part(b), *esp = build_esp(b);
 
-	fprintf(out, "bootloader:\n  GRUB for BIOS: boot.img in the MBR, core.img after it, "
-		"/boot/grub on '%s'; menu timeout %llus, %s console\n",
-		boot->name, (unsigned long long)p->timeout,
-		p->serial_dev ? p->serial_dev : "screen");
+	fputs("bootloader:\n", out);
+	if (p->bios)
+		fprintf(out, "  GRUB for BIOS: boot.img in the MBR, core.img %s\n",
+			b->table == TABLE_GPT ? "in the bios-grub partition" : "after it");
+	if (p->efi)
+		fprintf(out,
+			"  GRUB for UEFI on '%s': /EFI/BOOT/BOOTX64.EFI and /EFI/debian/, %s\n",
+			esp->name,
+			p->signed_efi ? "Debian's signed shim and GRUB (Secure Boot)" :
+					"an unsigned GRUB (no Secure Boot)");
+	fprintf(out, "  /boot/grub on '%s'; menu timeout %llus, %s console\n", boot->name,
+		(unsigned long long)p->timeout, p->serial_dev ? p->serial_dev : "screen");
 	return 0;
 }
 
-/* Copies the target's GRUB directory out of the image, for grub-mkimage -d. */
-static int extract_target_grub(struct build *b, struct bootloader_priv *p)
+/* Copies the target's /usr/lib/grub/<platform> out of the image, for grub-mkimage -d;
+ * *ret_dir is the copy (owned by p->tmpdir). */
+static int extract_target_grub(struct build *b, struct bootloader_priv *p,
+			       const struct grub_platform *pf, char **ret_dir)
 {
 	_cleanup_free_ struct tree_dirent *d = NULL;
-	_cleanup_free_ char *dir = NULL, *base = xstrdup(b->tmp_path);
+	_cleanup_free_ char *dir = NULL, *src_dir = xasprintf(GRUB_LIB_DIR "/%s", pf->name);
 	size_t n = 0;
 	int r;
 
-	dir = xasprintf("%s.grub-XXXXXX", base);
-	if (!mkdtemp(dir))
-		return log_errno(errno, "cannot create a directory beside '%s'", b->tmp_path);
-	p->tmpdir = TAKE_PTR(dir);
-	r = tree_list(b->tree, GRUB_TARGET_DIR, &d, &n);
+	if (!p->tmpdir) {
+		dir = xasprintf("%s.grub-XXXXXX", b->tmp_path);
+		if (!mkdtemp(dir))
+			return log_errno(errno, "cannot create a directory beside '%s'",
+					 b->tmp_path);
+		p->tmpdir = TAKE_PTR(dir);
+	}
+	dir = xasprintf("%s/%s", p->tmpdir, pf->name);
+	if (mkdir(dir, 0755) < 0)
+		return log_errno(errno, "cannot create '%s'", dir);
+	r = tree_list(b->tree, src_dir, &d, &n);
 	if (r < 0)
-		return log_errno(r, "cannot list '%s' of the target", GRUB_TARGET_DIR);
+		return log_errno(r, "cannot list '%s' of the target", src_dir);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		_cleanup_free_ char *src = NULL, *dst = NULL, *data = NULL;
 		_cleanup_close_ int fd = -1;
@@ -285,8 +450,8 @@ static int extract_target_grub(struct build *b, struct bootloader_priv *p)
 
 		if (d[i].type != 'f')
 			continue;
-		src = xasprintf("%s/%s", GRUB_TARGET_DIR, d[i].name);
-		dst = xasprintf("%s/%s", p->tmpdir, d[i].name);
+		src = xasprintf("%s/%s", src_dir, d[i].name);
+		dst = xasprintf("%s/%s", dir, d[i].name);
 		if ((r = tree_read(b->tree, src, MAX_GRUB_FILE, &data, &size)) < 0) {
 			log_errno(r, "cannot read '%s' of the target", src);
 			break;
@@ -298,7 +463,45 @@ static int extract_target_grub(struct build *b, struct bootloader_priv *p)
 		}
 	}
 	tree_dirents_free(TAKE_PTR(d), n);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+/* Where GRUB's modules for a platform come from (bootloader.grub): the target's copy
+ * extracted, or this machine's directory. */
+static int grub_dir(struct build *b, struct bootloader_priv *p, const struct grub_platform *pf,
+		    char **ret_dir)
+{
+	_cleanup_free_ char *dir = xasprintf(GRUB_LIB_DIR "/%s", pf->name);
+	_cleanup_free_ char *moddep = xasprintf("%s/moddep.lst", dir);
+	int r;
+
+	if (p->source != GRUB_HOST) {
+		r = tree_exists(b->tree, moddep);
+		if (r < 0)
+			return r;
+		if (r) {
+			if ((r = extract_target_grub(b, p, pf, ret_dir)) < 0)
+				return r;
+			log_info("GRUB files from the target (%s)", pf->name);
+			return 0;
+		}
+		if (p->source == GRUB_TARGET)
+			return node_error(node_get(p->node, "grub"),
+					  "bootloader.grub is target but "
+					  "the image has no %s: add %s to packages.include",
+					  dir, pf->package);
+		if (access(moddep, R_OK) < 0)
+			return log_fail("no GRUB for %s: the image has no %s and neither has this "
+					"machine; add %s to packages.include, or apt-get install "
+					"%s here",
+					pf->name, dir, pf->package, pf->package);
+	}
+	log_info("GRUB files from this machine (%s)", pf->name);
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
 }
 
 /* moddep.lst: "name: dep dep ...". Adds name and everything it needs to *set. */
@@ -347,13 +550,12 @@ static int copy_host_file(struct build *b, const char *src, const char *dst)
 	return tree_write_fd(b->tree, dst, &a, fd, (uint64_t)st.st_size);
 }
 
-static int install_modules(struct build *b, struct bootloader_priv *p, const char *dir,
-			   const char *grubdir)
+/* The menu's modules that `dir` has, and the recipe's (each must exist), with what they
+ * need, sorted. */
+static int module_set(struct bootloader_priv *p, const char *dir, char ***ret_set)
 {
 	_cleanup_free_ char *moddep = NULL, *path = xasprintf("%s/moddep.lst", dir);
 	_cleanup_strv_free_ char **set = NULL;
-	_cleanup_(closedirp) DIR *dh = NULL;
-	struct dirent *de;
 	size_t size;
 	int r;
 
@@ -371,6 +573,20 @@ static int install_modules(struct build *b, struct bootloader_priv *p, const cha
 			return r;
 	}
 	strv_sort(set);
+	*ret_set = TAKE_PTR(set);
+	return 0;
+}
+
+static int install_modules(struct build *b, struct bootloader_priv *p, const char *dir,
+			   const char *grubdir)
+{
+	_cleanup_strv_free_ char **set = NULL;
+	_cleanup_(closedirp) DIR *dh = NULL;
+	struct dirent *de;
+	int r;
+
+	if ((r = module_set(p, dir, &set)) < 0)
+		return r;
 	for (char **m = set; *m; m++) {
 		_cleanup_free_ char *src = xasprintf("%s/%s.mod", dir, *m);
 		_cleanup_free_ char *dst = xasprintf("%s/i386-pc/%s.mod", grubdir, *m);
@@ -461,6 +677,25 @@ static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *
 	fputs("}\n", f);
 }
 
+/* Memtest86+ 6 has a BIOS binary and an EFI one; the menu picks by the platform it runs
+ * on. */
+static void print_memtest_entry(FILE *f, struct bootloader_priv *p, const char *title,
+				const char *kdir)
+{
+	fprintf(f, "menuentry '%s' {\n", title);
+	if (p->efi && p->bios)
+		fprintf(f,
+			"\tif [ \"$grub_platform\" = efi ]; then\n"
+			"\t\tlinux\t%s/memtest86+x64.efi\n\telse\n"
+			"\t\tlinux16\t%s/memtest86+x64.bin\n\tfi\n",
+			kdir, kdir);
+	else if (p->efi)
+		fprintf(f, "\tlinux\t%s/memtest86+x64.efi\n", kdir);
+	else
+		fprintf(f, "\tlinux16\t%s/memtest86+x64.bin\n", kdir);
+	fputs("}\n", f);
+}
+
 static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
 			const char *kdir)
 {
@@ -497,8 +732,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 						  "image has no /boot/memtest86+x64.bin: add "
 						  "memtest86+ to packages.include", e->title);
 			}
-			fprintf(f, "menuentry '%s' {\n\tlinux16\t%s/memtest86+x64.bin\n}\n",
-				e->title, kdir);
+			print_memtest_entry(f, p, e->title, kdir);
 		}
 		n_entries = p->n_entries;
 	} else {
@@ -518,8 +752,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 		print_linux_entry(f, b, p, t2, c2, kdir);
 		n_entries = 2;
 		if (memtest) {
-			fprintf(f, "menuentry 'Memtest86+' {\n\tlinux16\t%s/memtest86+x64.bin\n}\n",
-				kdir);
+			print_memtest_entry(f, p, "Memtest86+", kdir);
 			n_entries++;
 		}
 	}
@@ -554,16 +787,12 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 	return tree_write(b->tree, path, &a, cfg, strlen(cfg));
 }
 
-static int make_core(struct build *b, struct bootloader_priv *p, const char *dir,
-		     const char *prefix, char **ret, size_t *ret_size)
+/* grub-mkimage -O FORMAT -d DIR -p PREFIX [-c CONFIG] MODULES...: the image in *ret. */
+static int grub_mkimage(struct build *b, const char *format, const char *dir, const char *prefix,
+			const char *config, char *const *modules, char **ret, size_t *ret_size)
 {
-	_cleanup_free_ char *out = NULL, *dirbase = NULL, *output = NULL;
-	const char *partmap = b->table == TABLE_GPT ? "part_gpt" : "part_msdos";
-	/* what reads /boot: verify made sure its filesystem has a GRUB module */
-	const char *fsmod = fs_driver_of(build_boot_part(b)->fs.type)->grub_module;
-	char *argv[] = { (char *)"grub-mkimage", (char *)"-O", (char *)"i386-pc", (char *)"-d",
-			 (char *)dir, (char *)"-p", (char *)prefix, (char *)"-o", NULL,
-			 (char *)"biosdisk", (char *)partmap, (char *)fsmod, NULL };
+	_cleanup_free_ char *out = NULL, *cfg = NULL, *output = NULL;
+	_cleanup_strv_free_ char **argv = NULL;
 	int r;
 
 	out = xasprintf("%s.core-XXXXXX", b->tmp_path);
@@ -574,59 +803,76 @@ static int make_core(struct build *b, struct bootloader_priv *p, const char *dir
 			return log_errno(errno, "cannot create a file beside '%s'", b->tmp_path);
 		close(fd);
 	}
-	argv[8] = out;
+	if (config) {
+		int fd;
+
+		cfg = xasprintf("%s.cfg-XXXXXX", b->tmp_path);
+		fd = mkstemp(cfg);
+		if (fd < 0) {
+			r = log_errno(errno, "cannot create a file beside '%s'", b->tmp_path);
+			unlink(out);
+			return r;
+		}
+		r = pwrite_all(fd, config, strlen(config), 0);
+		close(fd);
+		if (r < 0) {
+			log_errno(r, "cannot write '%s'", cfg);
+			goto done;
+		}
+	}
+	argv = strv_append(argv, "grub-mkimage");
+	argv = strv_append(argv, "-O");
+	argv = strv_append(argv, format);
+	argv = strv_append(argv, "-d");
+	argv = strv_append(argv, dir);
+	argv = strv_append(argv, "-p");
+	argv = strv_append(argv, prefix);
+	argv = strv_append(argv, "-o");
+	argv = strv_append(argv, out);
+	if (cfg) {
+		argv = strv_append(argv, "-c");
+		argv = strv_append(argv, cfg);
+	}
+	for (char *const *m = modules; *m; m++)
+		argv = strv_append(argv, *m);
 	r = spawn_capture(argv, &output);
 	if (r == 127 && strstr(output, "cannot run"))
 		r = log_fail("cannot run grub-mkimage: install it (apt-get install grub-common)");
 	else if (r > 0)
-		r = log_fail("grub-mkimage failed (exit status %d): %s", r, output);
-	if (r == 0 && (r = read_file(out, 1u << 20, ret, ret_size)) < 0)
+		r = log_fail("grub-mkimage -O %s failed (exit status %d): %s", format, r, output);
+	if (r == 0 && (r = read_file(out, MAX_GRUB_FILE, ret, ret_size)) < 0)
 		log_errno(r, "cannot read '%s'", out);
+done:
 	unlink(out);
+	if (cfg)
+		unlink(cfg);
 	return r;
 }
 
-static int bootloader_run(struct build *b, void *priv)
+/* GRUB for BIOS: the modules in /boot/grub/i386-pc, core.img (what reads /boot: the disk,
+ * the partition map, the filesystem) after the MBR or in the bios_grub partition, boot.img
+ * in the MBR. */
+static int install_bios(struct build *b, struct bootloader_priv *p, const char *grubdir)
 {
-	struct bootloader_priv *p = priv;
 	struct partition *boot = build_boot_part(b);
 	bool separate = build_part_at(b, "/boot") != NULL;
-	const char *grubdir = "/boot/grub", *kdir = separate ? "" : "/boot";
-	_cleanup_free_ char *prefix = NULL, *core = NULL, *bootimg = NULL, *path = NULL;
-	const char *dir = GRUB_HOST_DIR;
+	_cleanup_free_ char *dir = NULL, *prefix = NULL, *core = NULL, *bootimg = NULL;
+	_cleanup_free_ char *path = NULL;
+	const char *partmap = b->table == TABLE_GPT ? "part_gpt" : "part_msdos";
+	/* verify made sure /boot's filesystem has a GRUB module */
+	const char *fsmod = fs_driver_of(boot->fs.type)->grub_module;
+	char *const core_modules[] = { (char *)"biosdisk", (char *)partmap, (char *)fsmod, NULL };
 	uint64_t core_lba = 1, gap_end = UINT64_MAX;
 	size_t core_size, boot_size;
 	int r;
 
-	if (!b->kernel_name)
-		return log_fail("no kernel to boot (the initrd stage found none)");
-	if (p->source != GRUB_HOST) {
-		r = tree_exists(b->tree, GRUB_TARGET_DIR "/moddep.lst");
-		if (r < 0)
-			return r;
-		if (r) {
-			if ((r = extract_target_grub(b, p)) < 0)
-				return r;
-			dir = p->tmpdir;
-		} else if (p->source == GRUB_TARGET) {
-			return node_error(p->node, "bootloader.grub is target but the image has no "
-					  "%s: add grub-pc-bin to packages.include",
-					  GRUB_TARGET_DIR);
-		} else if (access(GRUB_HOST_DIR "/moddep.lst", R_OK) < 0) {
-			return log_fail("no GRUB for BIOS: the image has no %s and neither has "
-					"this machine; add grub-pc-bin to packages.include, or "
-					"apt-get install grub-pc-bin here", GRUB_TARGET_DIR);
-		}
-	}
-	log_info("GRUB files from %s", dir == p->tmpdir ? "the target" : "this machine");
-
-	if ((r = install_modules(b, p, dir, grubdir)) < 0 ||
-	    (r = write_config(b, p, grubdir, kdir)) < 0)
+	if ((r = grub_dir(b, p, &platform_pc, &dir)) < 0 ||
+	    (r = install_modules(b, p, dir, grubdir)) < 0)
 		return r;
-
 	prefix = xasprintf("(,%s%u)%s/grub", b->table == TABLE_GPT ? "gpt" : "msdos",
 			   boot->number, separate ? "" : "/boot");
-	if ((r = make_core(b, p, dir, prefix, &core, &core_size)) < 0)
+	if ((r = grub_mkimage(b, "i386-pc", dir, prefix, NULL, core_modules, &core, &core_size)) <
+	    0)
 		return r;
 	path = xasprintf("%s/boot.img", dir);
 	if ((r = read_file(path, 4096, &bootimg, &boot_size)) < 0)
@@ -659,6 +905,123 @@ static int bootloader_run(struct build *b, void *priv)
 		    (r = tree_write(b->tree, dst2, &a, bootimg, boot_size)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* The ESP's grub.cfg: finds the partition holding /boot by its label (its UUID without
+ * one) and reads the menu there, the one the BIOS chain reads too. */
+static char *esp_config(struct build *b, const char *grubdir)
+{
+	struct partition *boot = build_boot_part(b);
+	bool separate = build_part_at(b, "/boot") != NULL;
+	_cleanup_free_ char *cfg = NULL;
+	size_t len = 0;
+	char u[37];
+	FILE *f = open_memstream(&cfg, &len);
+
+	fputs("# Written by mkbootmedia: find /boot, then read its menu.\n", f);
+	if (boot->fs.label && boot->fs.label[0]) {
+		fputs("search --no-floppy --set=root --label ", f);
+		print_grub_word(f, boot->fs.label);
+	} else {
+		fputs("search --no-floppy --set=root --fs-uuid ", f);
+		print_grub_word(f, build_fs_uuid(boot, u));
+	}
+	fprintf(f, "\nset prefix=($root)%s\nconfigfile $prefix/grub.cfg\n",
+		separate ? grubdir + strlen("/boot") : grubdir);
+	fclose(f);
+	return TAKE_PTR(cfg);
+}
+
+static int esp_write(struct build *b, const char *esp_dir, const char *path, const void *data,
+		     size_t size)
+{
+	_cleanup_free_ char *dst = xasprintf("%s%s", esp_dir, path);
+	const struct tree_attr a = { .mode = 0644, .mtime = b->now };
+
+	return tree_write(b->tree, dst, &a, data, size);
+}
+
+/* A signed binary of the target, or -ENOENT after saying which package holds it. */
+static int read_signed(struct build *b, const char *path, const char *package, char **ret,
+		       size_t *ret_size)
+{
+	int r = tree_read(b->tree, path, MAX_GRUB_FILE, ret, ret_size);
+
+	if (r == -ENOENT)
+		return log_fail("the image has no %s: is %s in the package set?", path, package);
+	if (r < 0)
+		return log_errno(r, "cannot read '%s' of the target", path);
+	return 0;
+}
+
+/* GRUB for UEFI on the ESP: /EFI/BOOT/BOOTX64.EFI for any firmware, /EFI/debian/ as Debian
+ * installs it, each with the grub.cfg that finds /boot. */
+static int install_efi(struct build *b, struct bootloader_priv *p, const char *grubdir)
+{
+	struct partition *esp = build_esp(b);
+	const char *ed = esp->fs.mount;
+	_cleanup_free_ char *cfg = esp_config(b, grubdir);
+	_cleanup_free_ char *grub = NULL, *shim = NULL, *mm = NULL;
+	size_t grub_size = 0, shim_size = 0, mm_size = 0;
+	int r;
+
+	if (streq(ed, "/"))
+		ed = "";
+	if (p->signed_efi) {
+		if ((r = read_signed(b, SHIM_SIGNED, PKG_SHIM_SIGNED, &shim, &shim_size)) < 0 ||
+		    (r = read_signed(b, GRUB_EFI_SIGNED, PKG_GRUB_SIGNED, &grub, &grub_size)) < 0)
+			return r;
+		r = tree_read(b->tree, MOKMANAGER_SIGNED, MAX_GRUB_FILE, &mm, &mm_size);
+		if (r < 0 && r != -ENOENT)
+			return log_errno(r, "cannot read '%s' of the target", MOKMANAGER_SIGNED);
+		/* shim starts grubx64.efi (and mmx64.efi) from its own directory. */
+		if ((r = esp_write(b, ed, "/EFI/BOOT/BOOTX64.EFI", shim, shim_size)) < 0 ||
+		    (r = esp_write(b, ed, "/EFI/BOOT/grubx64.efi", grub, grub_size)) < 0 ||
+		    (r = esp_write(b, ed, "/EFI/debian/shimx64.efi", shim, shim_size)) < 0 ||
+		    (r = esp_write(b, ed, "/EFI/debian/grubx64.efi", grub, grub_size)) < 0)
+			return r;
+		if (mm && ((r = esp_write(b, ed, "/EFI/BOOT/mmx64.efi", mm, mm_size)) < 0 ||
+			   (r = esp_write(b, ed, "/EFI/debian/mmx64.efi", mm, mm_size)) < 0))
+			return r;
+		log_info("Debian's signed shim and GRUB in %s/EFI/BOOT and %s/EFI/debian", ed, ed);
+	} else {
+		_cleanup_free_ char *dir = NULL;
+		_cleanup_strv_free_ char **set = NULL;
+
+		if ((r = grub_dir(b, p, &platform_efi, &dir)) < 0 ||
+		    (r = module_set(p, dir, &set)) < 0 ||
+		    (r = grub_mkimage(b, "x86_64-efi", dir, "/EFI/debian", cfg, set, &grub,
+				      &grub_size)) < 0)
+			return r;
+		if ((r = esp_write(b, ed, "/EFI/BOOT/BOOTX64.EFI", grub, grub_size)) < 0 ||
+		    (r = esp_write(b, ed, "/EFI/debian/grubx64.efi", grub, grub_size)) < 0)
+			return r;
+		log_info("an unsigned GRUB (%zu modules built in) in %s/EFI/BOOT and "
+			 "%s/EFI/debian",
+			 strv_length(set), ed, ed);
+	}
+	if ((r = esp_write(b, ed, "/EFI/BOOT/grub.cfg", cfg, strlen(cfg))) < 0 ||
+	    (r = esp_write(b, ed, "/EFI/debian/grub.cfg", cfg, strlen(cfg))) < 0)
+		return r;
+	return 0;
+}
+
+static int bootloader_run(struct build *b, void *priv)
+{
+	struct bootloader_priv *p = priv;
+	bool separate = build_part_at(b, "/boot") != NULL;
+	const char *grubdir = "/boot/grub", *kdir = separate ? "" : "/boot";
+	int r;
+
+	if (!b->kernel_name)
+		return log_fail("no kernel to boot (the initrd stage found none)");
+	if ((r = write_config(b, p, grubdir, kdir)) < 0)
+		return r;
+	if (p->bios && (r = install_bios(b, p, grubdir)) < 0)
+		return r;
+	if (p->efi && (r = install_efi(b, p, grubdir)) < 0)
+		return r;
 	return 0;
 }
 
@@ -698,7 +1061,12 @@ static void bootloader_free(void *priv)
  * reference, the man page and the completion come from here. */
 static const struct recipe_key bootloader_key_table[] = {
 	{ "bootloader", "map", NULL, NULL, "the boot loader (optional)" },
-	{ "bootloader.type", "enum", "grub-bios", bootloader_type_names, "grub-bios, or none" },
+	{ "bootloader.type", "enum", "grub-bios", bootloader_type_names,
+	  "grub-bios (MBR), grub-efi (/EFI/BOOT/BOOTX64.EFI on the ESP), grub-hybrid (both), "
+	  "or none" },
+	{ "bootloader.secure-boot", "enum", "auto", secure_boot_names,
+	  "UEFI: true uses Debian's signed shim and GRUB (include shim-signed and "
+	  "grub-efi-amd64-signed), false an unsigned GRUB, auto signed when both are included" },
 	{ "bootloader.timeout", "number", "5", NULL, "seconds the menu waits" },
 	{ "bootloader.default", "number", "0", NULL, "the entry booted when the time is up" },
 	{ "bootloader.cmdline", "string", "quiet", NULL,
@@ -706,7 +1074,8 @@ static const struct recipe_key bootloader_key_table[] = {
 	{ "bootloader.serial", "string", "ttyS0,115200", NULL,
 	  "a serial console for GRUB and the kernel; none" },
 	{ "bootloader.grub", "enum", "auto", grub_source_names,
-	  "GRUB's i386-pc files from the target (grub-pc-bin in the image), the host, or auto" },
+	  "GRUB's modules (i386-pc, x86_64-efi) from the target, the host, or auto (the "
+	  "target's when it has them)" },
 	{ "bootloader.modules", "list", "none", NULL, "more GRUB modules to install" },
 	{ "bootloader.entries", "list", "the seed's menu", NULL,
 	  "{title, cmdline}: the image's kernel and initrd; {title, memtest: true}: Memtest86+" },
@@ -720,7 +1089,7 @@ static const struct recipe_key bootloader_key_table[] = {
 const struct stage stage_bootloader = {
 	.name = "bootloader",
 	.key_table = bootloader_key_table,
-	.summary = "GRUB for BIOS: boot.img in the MBR, core.img after it, grub.cfg",
+	.summary = "GRUB for BIOS (MBR), UEFI (the ESP, signed shim for Secure Boot) or both",
 	.parse = bootloader_parse,
 	.verify = bootloader_verify,
 	.plan = bootloader_plan,

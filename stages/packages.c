@@ -774,6 +774,7 @@ static int packages_settle(struct build *b, void *priv)
 		p->include_nodes[k] = b->init_node; /* a missing package is said at system.init */
 		p->include_nodes[k + 1] = NULL;
 	}
+	b->packages_include = p->include;
 	return 1;
 }
 
