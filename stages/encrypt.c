@@ -236,9 +236,9 @@ static int encrypt_verify(struct build *b, void *priv)
 					  q->name, format_bytes(s1, q->length),
 					  luks_format_to_string(e->format), format_bytes(s2, header));
 		if (q->fs.mount && streq(q->fs.mount, "/boot"))
-			return node_error(e->node, "an encrypted /boot is not supported: GRUB for "
-					  "BIOS reads the kernel before any passphrase is asked; keep "
-					  "/boot unencrypted, as the seed does");
+			return node_error(e->node, "an encrypted /boot is not supported: GRUB "
+					  "reads the kernel before any passphrase is asked; keep /boot "
+					  "unencrypted, as the seed does");
 		/* Read now, so a missing or empty file stops the build before anything is
 		 * written; the terminal prompt waits for run. */
 		if (e->passphrase_file) {

@@ -3,6 +3,8 @@
 # with debugfs, then boots in QEMU under TCG from a USB key on xHCI: its test: section logs
 # in as root on ttyS0 with the recipe's password and checks the configured system
 # (runlevel 3, dpkg --audit, every package ii, awk, the run: step's motd, cron disabled).
+# Then the same image boots under OVMF with Secure Boot enforcing (the key is hybrid): shim
+# signed by Microsoft, GRUB and the kernel by Debian (sbverify), the guest reads SecureBoot=1.
 # The build's log shows the maintainer scripts saw a chroot.
 ex=$CASE/../../../examples/usb-debian.yml
 cache=$(test_cache)
@@ -13,8 +15,9 @@ grep -q "GRUB files from the target" "$WORK/stderr" || fail "GRUB not taken from
 # it spends 45 s asking an init that is not there to re-exec).
 grep -q "configure| Not restarting sysvinit$" "$WORK/stderr" ||
 	fail "sysvinit-core's postinst did not see a chroot: $(grep -m3 'sysvinit:' "$WORK/stderr")"
-part_extract out/u.img 1 boot.fs
-part_extract out/u.img 2 root.fs
+part_extract out/u.img 1 esp.fs
+part_extract out/u.img 2 boot.fs
+part_extract out/u.img 3 root.fs
 fsck_clean boot.fs
 fsck_clean root.fs
 cfg=$(cat_file boot.fs /grub/grub.cfg)
@@ -43,3 +46,25 @@ expect_match "$(cat_file root.fs /etc/apt/sources.list)" \
 "$MKBOOTMEDIA" boot --test "$ex" out/u.img --log console.log >boot.out 2>&1 ||
 	{ cat boot.out; tail -c 3000 console.log; fail "boot, login and checks"; }
 grep -q "^boot: 'login: ?\$' after" boot.out || fail "no boot time: $(cat boot.out)"
+
+# UEFI: the ESP passes fsck.fat, holds the removable-media path and Debian's, each binary
+# signed by whom Secure Boot expects.
+fsck.fat -n esp.fs >fsck.out 2>&1 || { cat fsck.out; fail "fsck.fat -n on the ESP"; }
+expect_eq "$(mdir -i esp.fs -/ -b :: | sort | paste -sd' ')" \
+	"::/EFI/ ::/EFI/BOOT/ ::/EFI/BOOT/BOOTX64.EFI ::/EFI/BOOT/grub.cfg ::/EFI/BOOT/grubx64.efi ::/EFI/BOOT/mmx64.efi ::/EFI/debian/ ::/EFI/debian/grub.cfg ::/EFI/debian/grubx64.efi ::/EFI/debian/mmx64.efi ::/EFI/debian/shimx64.efi" \
+	"the ESP's files"
+mcopy -n -i esp.fs ::/EFI/BOOT/BOOTX64.EFI ::/EFI/BOOT/grubx64.efi .
+dbg boot.fs "dump /$(dbg boot.fs 'ls -p /' | awk -F/ '$6 ~ /^vmlinuz-/ { print $6 }') vmlinuz"
+sbverify --list BOOTX64.EFI 2>/dev/null | grep -q 'CN=Microsoft Corporation UEFI CA 2011$' ||
+	fail "shim is not signed by Microsoft's UEFI CA: $(sbverify --list BOOTX64.EFI 2>&1)"
+sbverify --list grubx64.efi 2>/dev/null | grep -q 'subject: /CN=Debian Secure Boot Signer .* - grub2$' ||
+	fail "GRUB is not signed by Debian: $(sbverify --list grubx64.efi 2>&1)"
+sbverify --list vmlinuz 2>/dev/null | grep -q 'subject: /CN=Debian Secure Boot Signer .* - linux$' ||
+	fail "the kernel is not signed by Debian: $(sbverify --list vmlinuz 2>&1)"
+expect_match "$(mtype -i esp.fs ::/EFI/debian/grub.cfg)" "search --no-floppy --set=root --label PRIVDEB_BOOT" \
+	"the ESP's grub.cfg"
+"$MKBOOTMEDIA" boot --firmware uefi-secure out/u.img --timeout 300 --log uefi.log \
+	--expect 'login: ?$' --send 'root\n' --expect 'Password: ?$' --send 'mkbootmedia\n' --expect '# ?$' \
+	--secure-boot yes --run 'dmesg | grep -c "Kernel is locked down from EFI Secure Boot"' \
+	--output '^1' --poweroff >uefi.out 2>&1 ||
+	{ cat uefi.out; tail -c 3000 uefi.log; fail "UEFI Secure Boot: login and checks"; }
