@@ -18,6 +18,6 @@ const struct stage *const stages[] = {
 	&stage_files,	  /* files: and overlays:, so they can override what packages made */
 	&stage_run,	  /* the recipe's run: steps, inside the configured target */
 	&stage_initrd,	  /* the kernel, and an initramfs made from the target's parts */
-	&stage_bootloader, /* GRUB for BIOS: MBR, core.img, grub.cfg */
+	&stage_bootloader, /* GRUB: grub.cfg; MBR and core.img; the ESP */
 };
 const size_t n_stages = ARRAY_SIZE(stages);
