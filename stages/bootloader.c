@@ -274,6 +274,22 @@ done:
 	return 1;
 }
 
+/* An ESP without a mount point is mounted where Debian mounts it, /boot/efi, so GRUB's files
+ * have a place in the tree (and fstab lists it). */
+static int bootloader_settle(struct build *b, void *priv)
+{
+	struct bootloader_priv *p = priv;
+	struct partition *esp;
+
+	if (!p)
+		return 0;
+	esp = build_esp(b);
+	if (p->efi && esp && esp->fs.type == FS_VFAT && !esp->fs.mount &&
+	    !build_part_at(b, "/boot/efi"))
+		esp->fs.mount = xstrdup("/boot/efi");
+	return 1;
+}
+
 /* The ESP the firmware reads: present, vfat, in clear, mounted in the tree, big enough. */
 static int verify_esp(struct build *b, struct bootloader_priv *p)
 {
@@ -297,12 +313,10 @@ static int verify_esp(struct build *b, struct bootloader_priv *p)
 				  "partition '%s' is the EFI system partition and is encrypted: "
 				  "the firmware reads it, so it must stay in clear",
 				  esp->name);
-	if (!esp->fs.mount)
-		return node_error(esp->fs.node,
-				  "partition '%s' is the EFI system partition but "
-				  "is not mounted: add mount: /boot/efi, where the boot loader's "
-				  "files are written",
-				  esp->name);
+	if (!esp->fs.mount) /* settle gives it /boot/efi unless another partition has that */
+		return node_error(esp->fs.node, "partition '%s' is the EFI system partition but "
+				  "is not mounted, and /boot/efi is taken: give it a mount point, "
+				  "where the boot loader's files are written", esp->name);
 	if (esp->length < ESP_MIN_SIZE)
 		return node_error(esp->node,
 				  "partition '%s', the EFI system partition, is %llu "
@@ -1091,6 +1105,7 @@ const struct stage stage_bootloader = {
 	.key_table = bootloader_key_table,
 	.summary = "GRUB for BIOS (MBR), UEFI (the ESP, signed shim for Secure Boot) or both",
 	.parse = bootloader_parse,
+	.settle = bootloader_settle,
 	.verify = bootloader_verify,
 	.plan = bootloader_plan,
 	.run = bootloader_run,

@@ -23,8 +23,11 @@ mkbm --cache "$cache" check r.yml >plan || { cat "$WORK/stderr"; fail "check ref
 grep -q "Debian's signed shim and GRUB (Secure Boot)" plan || fail "the plan: $(grep -A3 ^bootloader plan)"
 grep -q "GRUB for BIOS: boot.img in the MBR" plan || fail "the plan has no BIOS part"
 
-bad() { # MESSAGE SED-EXPRESSION
-	sed "$2" r.yml >bad.yml
+bad() { # MESSAGE SED-ARGUMENTS...
+	text=$1
+	shift
+	sed "$@" r.yml >bad.yml
+	set -- "$text"
 	expect_fail "$1" --cache "$cache" check bad.yml
 	expect_fail "$1" --cache "$cache" bad.yml -o out/x.img
 }
@@ -40,8 +43,8 @@ bad "partition 'esp' is vfat and encrypted" \
 	's|type: efi, filesystem|type: efi, encrypt: {passphrase-env: PW}, filesystem|'
 bad "bad.yml:4:40: partitions[1].encrypt: an encrypted /boot is not supported: GRUB reads the kernel" \
 	's|48MiB, filesystem|48MiB, encrypt: {passphrase-env: PW}, filesystem|'
-bad "partition 'esp' is the EFI system partition but is not mounted: add mount: /boot/efi" \
-	's|{type: vfat, mount: /boot/efi}|{type: vfat}|'
+bad "partition 'esp' is the EFI system partition but is not mounted, and /boot/efi is taken" \
+	-e 's|{type: vfat, mount: /boot/efi}|{type: vfat}|' -e 's|mount: /boot}|mount: /boot/efi}|'
 bad "bad.yml:12:16: bootloader.secure-boot: secure-boot: true needs Debian's signed boot loaders: add shim-signed and grub-efi-amd64-signed to packages.include" \
 	's/, shim-signed, grub-efi-amd64-signed//'
 bad "needs Debian's signed boot loaders: add grub-efi-amd64-signed to packages.include" \
@@ -56,6 +59,10 @@ bad "bad.yml:11:9: bootloader.type: 'grub-uefi' is not one of" \
 sed 's/, shim-signed, grub-efi-amd64-signed//' r.yml >nosigned.yml
 mkdir empty-cache
 expect_fail "needs Debian's signed boot loaders" --offline --cache empty-cache check nosigned.yml
+# An ESP without a mount point gets Debian's, /boot/efi.
+sed 's|{type: vfat, mount: /boot/efi}|{type: vfat}|' r.yml >nomount.yml
+mkbm --cache "$cache" check nomount.yml >plan || { cat "$WORK/stderr"; fail "check refused an ESP without mount"; }
+grep -Eq '^  esp +vfat .* mount=/boot/efi$' plan || fail "the ESP is not at /boot/efi: $(grep -A4 ^filesystems plan)"
 # grub-efi alone on GPT needs no bios-grub partition.
 sed -e 's/table: msdos/table: gpt/' -e 's/type: grub-hybrid/type: grub-efi/' r.yml >efi.yml
 mkbm --cache "$cache" check efi.yml >plan || { cat "$WORK/stderr"; fail "check refused grub-efi on GPT"; }
