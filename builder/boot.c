@@ -74,7 +74,7 @@ const struct recipe_key boot_key_table[] = {
 	{ "test.bus", "enum", "usb", qemu_bus_names,
 	  "how the image is attached: usb, ide, virtio" },
 	{ "test.firmware", "enum", "bios", qemu_firmware_names,
-	  "bios (SeaBIOS), uefi (OVMF), uefi-secure (OVMF, Secure Boot on)" },
+	  "the firmware: SeaBIOS, OVMF, or OVMF with Secure Boot on" },
 	{ "test.memory", "size", "512", NULL, "the guest's memory: MiB, or a size with a unit" },
 	{ "test.timeout", "number", "300", NULL, "seconds for the whole run" },
 	{ "test.steps", "list", "required", NULL,
@@ -90,7 +90,7 @@ const struct recipe_key boot_key_table[] = {
 	{ "test.steps[].status", "number", "0", NULL, "a run step: the exit status it must give" },
 	{ "test.steps[].timeout", "number", "the run's", NULL, "seconds for this step" },
 	{ "test.steps[].firmware", "list", "every one", qemu_firmware_names,
-	  "run the step only under these firmwares (a name or a list)" },
+	  "run the step only under these firmwares: a name or a list" },
 	{ NULL },
 };
 
