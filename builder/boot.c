@@ -185,13 +185,15 @@ static struct console_step *steps_add(struct console_step **steps, size_t *n,
 /* The secure-boot step: a run step (at a shell prompt) whose command prints "SecureBoot: V
  * (WHERE)". V is the fifth byte of the SecureBoot EFI variable (the first four are its
  * attributes), 1 or 0, or "absent", read from efivarfs, which is mounted first when it is not
- * (Debian's kernel has it as a module). Without efivarfs (a BIOS boot, no sysfs), V is 1
- * when the kernel logged "Secure boot enabled", else 0. Only sh, ls, od and grep, as
- * busybox has them; one line, short enough for busybox's line editing (1024 bytes). */
+ * (Debian's kernel has it as a module: modprobe, or insmod where there is no modules.dep,
+ * as in an image without kmod's depmod). Without efivarfs (a BIOS boot, no sysfs), V is 1
+ * when the kernel logged "Secure boot enabled", else 0. Only sh and commands busybox has;
+ * one line, short enough for busybox's line editing (1024 bytes). */
 #define BOOT_EFIVARS "/sys/firmware/efi/efivars"
 static const char secure_boot_command[] =
 	"_d=" BOOT_EFIVARS "; _f=$_d/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c; "
-	"[ -n \"$(ls $_d 2>/dev/null)\" ] || { modprobe efivarfs; "
+	"[ -n \"$(ls $_d 2>/dev/null)\" ] || { modprobe efivarfs || "
+	"insmod /lib/modules/$(uname -r)/kernel/fs/efivarfs/efivarfs.ko*; "
 	"mount -t efivarfs efivarfs $_d; } >/dev/null 2>&1; "
 	"if [ -n \"$(ls $_d 2>/dev/null)\" ]; then _w=efivars _v=absent; "
 	"[ -e $_f ] && set -- $(od -b $_f) && _v=${6#00}; "

@@ -480,16 +480,17 @@ static void test_secure_boot_command(void)
 
 	CHECK(parse_test("test: {steps: [{secure-boot: true}, {secure-boot: false}]}\n", &t,
 			 &err) == 0);
-	/* A fake efivarfs (another variable in it, as a mounted one always has); modprobe and
-	 * mount that fail, and a dmesg that says Secure Boot is on, for the fallback. */
+	/* A fake efivarfs (another variable in it, as a mounted one always has); modprobe,
+	 * insmod and mount that fail, and a dmesg that says Secure Boot is on, for the fallback. */
 	CHECK(mkdir("efi", 0755) == 0 && mkdir("noefi", 0755) == 0 && mkdir("fake", 0755) == 0);
 	write_bytes("efi/Boot0000-8be4df61-93ca-11d2-aa0d-00e098032b8c", "\7\0\0\0\1", 5);
 	write_file("fake/mount", "#!/bin/sh\nexit 32\n");
 	write_file("fake/modprobe", "#!/bin/sh\nexit 1\n");
+	write_file("fake/insmod", "#!/bin/sh\nexit 1\n");
 	write_file("fake/dmesg", "#!/bin/sh\necho '[    0.000000] secureboot: Secure boot "
 				 "enabled'\n");
 	CHECK(chmod("fake/mount", 0755) == 0 && chmod("fake/modprobe", 0755) == 0 &&
-	      chmod("fake/dmesg", 0755) == 0);
+	      chmod("fake/insmod", 0755) == 0 && chmod("fake/dmesg", 0755) == 0);
 
 	for (size_t i = 0; i < ARRAY_SIZE(shells); i++) {
 		_cleanup_free_ char *probe = xasprintf("command -v %.*s >/dev/null",
@@ -521,8 +522,8 @@ static void test_secure_boot_command(void)
 		CHECK(!matches(t.steps[0].output, o) && matches(t.steps[1].output, o));
 		free(o);
 		/* No efivarfs, and mount fails: the kernel's log decides. busybox runs its own
-		 * mount and dmesg applets rather than ours, so it is left out here (as root, its
-		 * mount could mount this machine's efivarfs). */
+		 * insmod, mount and dmesg applets rather than ours, so it is left out here (as
+		 * root, they could load and mount this machine's efivarfs). */
 		if (busybox)
 			continue;
 		o = run_secure_boot(shells[i], &t.steps[0], "noefi");
