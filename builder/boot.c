@@ -40,8 +40,9 @@
  * after the previous step's match. ${...} in the section are recipe variables: write $${ for
  * a literal ${.
  *
- * The command line's --bus, --memory, --timeout and --firmware override the section's. `mkbootmedia
- * check` and `build` validate the section (positions in errors) before building anything. */
+ * The command line's --bus, --memory, --timeout and --firmware override the section's.
+ * `mkbootmedia check` and `build` validate the section (positions in errors) before building
+ * anything. */
 #include "boot.h"
 
 #include <fcntl.h>
@@ -826,11 +827,14 @@ static int ovmf_prepare(enum qemu_firmware f, char **ret_code)
 	if (strlen(tmp) + strlen(vars_name) + 32 > sizeof(vars_dir))
 		return log_fail("TMPDIR '%s' is too long", tmp);
 	snprintf(vars_dir, sizeof(vars_dir), "%s/mkbootmedia-uefi-XXXXXX", tmp);
+	vars_path[0] = 0;
 	vars_arm_signals();
-	if (!mkdtemp(vars_dir))
-		return log_errno(errno, "cannot make a directory in '%s' for the UEFI variables",
-				 tmp);
-	vars_armed = 1;
+	vars_armed = 1; /* from here: a signal during mkdtemp() leaves nothing either */
+	if (!mkdtemp(vars_dir)) {
+		r = log_errno(errno, "cannot make a directory in '%s' for the UEFI variables", tmp);
+		vars_armed = 0;
+		return r;
+	}
 	memcpy(vars_path, vars_dir, strlen(vars_dir));
 	vars_path[strlen(vars_dir)] = '/';
 	strcpy(vars_path + strlen(vars_dir) + 1, vars_name);
