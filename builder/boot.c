@@ -12,6 +12,8 @@
  *
  * test:
  *   bus: usb               optional: usb (xHCI + usb-storage), ide or virtio; default usb
+ *   firmware: bios         optional: bios (SeaBIOS), uefi (OVMF), uefi-secure (OVMF with
+ *                          Microsoft's keys: Secure Boot enforcing); default bios
  *   memory: 512            optional: MiB, or a size with a unit (1GiB); default 512
  *   timeout: 300           optional: seconds for the whole run, from QEMU's start; default 300
  *   steps:                 required, run in order; each step is a mapping with one action:
@@ -25,7 +27,11 @@
  *                          command line and the marker) must match
  *       status: 0          optional: the exit status expected, 0-255; default 0
  *     - poweroff: true     type `poweroff -f`; stop QEMU if it still runs 10 s later
- *   Every step may also have `timeout: SECONDS`; without one only the overall timeout bounds it.
+ *     - secure-boot: true  at a shell prompt, like run: the SecureBoot EFI variable must be 1
+ *                          (true), or 0 or absent (false); efivarfs is mounted when it is
+ *                          not, else the kernel's "Secure boot enabled" line is looked for
+ *   Every step may also have `timeout: SECONDS`; without one only the overall timeout bounds it,
+ *   and `firmware: NAME` or `firmware: [NAMES]`: the step runs only under those firmwares.
  *
  * Matching: \r, ANSI/VT100 escape sequences and other control characters (but \n and \t)
  * are removed from the console output first; patterns are matched line by line (^ and $
@@ -34,14 +40,19 @@
  * after the previous step's match. ${...} in the section are recipe variables: write $${ for
  * a literal ${.
  *
- * The command line's --bus, --memory and --timeout override the section's. `mkbootmedia
- * check` and `build` validate the section (positions in errors) before building anything. */
+ * The command line's --bus, --memory, --timeout and --firmware override the section's.
+ * `mkbootmedia check` and `build` validate the section (positions in errors) before building
+ * anything. */
 #include "boot.h"
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "cli.h"
@@ -54,23 +65,33 @@
 #define BOOT_TIMEOUT_MAX (7 * 86400.0)
 #define BOOT_QEMU_DEFAULT "qemu-system-x86_64"
 
-static const char *const step_actions[] = { "expect", "send", "run", "poweroff", NULL };
+static const char *const step_actions[] = {
+	"expect", "send", "run", "poweroff", "secure-boot", NULL
+};
 
 /* The recipe's test: section (declared like a stage's keys, lib/recipe.h). */
 const struct recipe_key boot_key_table[] = {
 	{ "test", "map", NULL, NULL, "what mkbootmedia boot --test runs; checked by every build" },
-	{ "test.bus", "enum", "usb", qemu_bus_names, "how the image is attached: usb, ide, virtio" },
+	{ "test.bus", "enum", "usb", qemu_bus_names,
+	  "how the image is attached: usb, ide, virtio" },
+	{ "test.firmware", "enum", "bios", qemu_firmware_names,
+	  "the firmware: SeaBIOS, OVMF, or OVMF with Secure Boot on" },
 	{ "test.memory", "size", "512", NULL, "the guest's memory: MiB, or a size with a unit" },
 	{ "test.timeout", "number", "300", NULL, "seconds for the whole run" },
-	{ "test.steps", "list", "required", NULL, "each step one action, with an optional timeout" },
+	{ "test.steps", "list", "required", NULL,
+	  "each step one action, with an optional timeout" },
 	{ "test.steps[].expect", "string", NULL, NULL, "wait until the console prints a match" },
 	{ "test.steps[].send", "string", NULL, NULL, "type this text (\\n, \\t, \\xNN decoded)" },
 	{ "test.steps[].run", "string", NULL, NULL,
 	  "type a command at a shell prompt and wait for its exit status" },
 	{ "test.steps[].poweroff", "bool", NULL, NULL, "poweroff -f, then stop QEMU" },
+	{ "test.steps[].secure-boot", "bool", NULL, NULL,
+	  "at a shell prompt: whether Secure Boot is on (the EFI variable) must be this" },
 	{ "test.steps[].output", "string", NULL, NULL, "a run step: what it must print (a regex)" },
 	{ "test.steps[].status", "number", "0", NULL, "a run step: the exit status it must give" },
 	{ "test.steps[].timeout", "number", "the run's", NULL, "seconds for this step" },
+	{ "test.steps[].firmware", "list", "every one", qemu_firmware_names,
+	  "run the step only under these firmwares: a name or a list" },
 	{ NULL },
 };
 
@@ -131,8 +152,27 @@ void boot_test_done(struct boot_test *t)
 {
 	for (size_t i = 0; t && i < t->n_steps; i++)
 		console_step_done(&t->steps[i]);
-	if (t)
+	if (t) {
 		free(t->steps);
+		free(t->only);
+	}
+}
+
+void boot_test_select(struct boot_test *t, enum qemu_firmware f)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->n_steps; i++) {
+		if (t->only && t->only[i] && !(t->only[i] & (1u << f))) {
+			console_step_done(&t->steps[i]);
+			continue;
+		}
+		t->steps[k] = t->steps[i];
+		if (t->only)
+			t->only[k] = t->only[i];
+		k++;
+	}
+	t->n_steps = k;
 }
 
 static struct console_step *steps_add(struct console_step **steps, size_t *n,
@@ -141,6 +181,33 @@ static struct console_step *steps_add(struct console_step **steps, size_t *n,
 	*steps = xrealloc(*steps, (*n + 1) * sizeof(**steps));
 	(*steps)[*n] = (struct console_step){ .kind = kind };
 	return &(*steps)[(*n)++];
+}
+
+/* The secure-boot step: a run step (at a shell prompt) whose command prints "SecureBoot: V
+ * (WHERE)". V is the fifth byte of the SecureBoot EFI variable (the first four are its
+ * attributes), 1 or 0, or "absent", read from efivarfs, which is mounted first when it is not
+ * (Debian's kernel has it as a module: modprobe, or insmod where there is no modules.dep,
+ * as in an image without kmod's depmod). Without efivarfs (a BIOS boot, no sysfs), V is 1
+ * when the kernel logged "Secure boot enabled", else 0. Only sh and commands busybox has;
+ * one line, short enough for busybox's line editing (1024 bytes). */
+#define BOOT_EFIVARS "/sys/firmware/efi/efivars"
+static const char secure_boot_command[] =
+	"_d=" BOOT_EFIVARS "; _f=$_d/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c; "
+	"[ -n \"$(ls $_d 2>/dev/null)\" ] || { modprobe efivarfs || "
+	"insmod /lib/modules/$(uname -r)/kernel/fs/efivarfs/efivarfs.ko*; "
+	"mount -t efivarfs efivarfs $_d; } >/dev/null 2>&1; "
+	"if [ -n \"$(ls $_d 2>/dev/null)\" ]; then _w=efivars _v=absent; "
+	"[ -e $_f ] && set -- $(od -b $_f) && _v=${6#00}; "
+	"else _w=dmesg _v=0; dmesg | grep -q 'Secure boot enabled' && _v=1; fi; "
+	"echo \"SecureBoot: $_v ($_w)\"";
+
+static void set_secure_boot_step(struct console_step *st, bool on)
+{
+	st->kind = CONSOLE_RUN;
+	st->text = xstrdup(secure_boot_command);
+	/* The command line echoed by the terminal holds "SecureBoot: $_v", never a value. */
+	st->output = xstrdup(on ? "^SecureBoot: 1 \\(" : "^SecureBoot: (0|absent) \\(");
+	st->label = xstrdup(on ? "secure-boot true" : "secure-boot false");
 }
 
 static int test_get_pattern(const struct node *n, const char **ret)
@@ -180,11 +247,38 @@ static const struct node *key_node(const struct node *map, const char *key)
 	return map;
 }
 
-static int parse_step(const struct node *e, struct console_step **steps, size_t *n)
+/* A step's firmware: one name or a list of names, as a mask of 1 << enum qemu_firmware. */
+static int parse_step_firmware(const struct node *v, unsigned *ret)
 {
+	unsigned mask = 0;
+	int f, r;
+
+	if (v->kind != NODE_SEQ) {
+		if ((r = node_get_enum(v, qemu_firmware_names, &f)) < 0)
+			return r;
+		*ret = 1u << f;
+		return 0;
+	}
+	if (v->n == 0)
+		return node_error(v, "an empty list: the step would never run (name firmwares "
+				     "from bios, uefi, uefi-secure, or leave the key out)");
+	for (size_t i = 0; i < v->n; i++) {
+		if ((r = node_get_enum(v->items[i], qemu_firmware_names, &f)) < 0)
+			return r;
+		mask |= 1u << f;
+	}
+	*ret = mask;
+	return 0;
+}
+
+static int parse_step(const struct node *e, struct boot_test *t)
+{
+	struct console_step **steps = &t->steps;
+	size_t *n = &t->n_steps;
 	const char *action = NULL, *s;
 	const struct node *v;
 	struct console_step *st;
+	unsigned only = 0;
 	int r;
 
 	if ((r = node_expect(e, NODE_MAP)) < 0 || (r = node_check_table(e, boot_key_table, "test.steps[]")) < 0)
@@ -198,13 +292,16 @@ static int parse_step(const struct node *e, struct console_step **steps, size_t 
 		action = step_actions[i];
 	}
 	if (!action)
-		return node_error(e, "a step needs one of expect, send, run, poweroff");
+		return node_error(e,
+				  "a step needs one of expect, send, run, poweroff, secure-boot");
 	for (size_t i = 0; i < e->n && !streq(action, "run"); i++) {
 		const char *k = e->keys[i]->scalar;
 
 		if (streq(k, "output") || streq(k, "status"))
 			return node_error(e->keys[i], "only a 'run' step has '%s'", k);
 	}
+	if ((v = node_get(e, "firmware")) && (r = parse_step_firmware(v, &only)) < 0)
+		return r;
 	v = node_get(e, action);
 	if (streq(action, "expect")) {
 		if ((r = test_get_pattern(v, &s)) < 0)
@@ -241,6 +338,13 @@ static int parse_step(const struct node *e, struct console_step **steps, size_t 
 		st->text = xstrdup(s);
 		st->output = out ? xstrdup(out) : NULL;
 		st->status = (int)status;
+	} else if (streq(action, "secure-boot")) {
+		bool on;
+
+		if ((r = node_get_bool(v, &on)) < 0)
+			return r;
+		st = steps_add(steps, n, CONSOLE_RUN);
+		set_secure_boot_step(st, on);
 	} else {
 		bool on;
 
@@ -255,12 +359,14 @@ static int parse_step(const struct node *e, struct console_step **steps, size_t 
 		(*n)--;
 		return r;
 	}
+	t->only = xrealloc(t->only, *n * sizeof(*t->only));
+	t->only[*n - 1] = only;
 	return 0;
 }
 
 int boot_test_parse(const struct node *test, struct boot_test *ret)
 {
-	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1 };
+	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1, .firmware = -1 };
 	const struct node *v;
 	const char *s;
 	int r;
@@ -268,6 +374,9 @@ int boot_test_parse(const struct node *test, struct boot_test *ret)
 	if ((r = node_expect(test, NODE_MAP)) < 0 || (r = node_check_table(test, boot_key_table, "test")) < 0)
 		return r;
 	if ((v = node_get(test, "bus")) && (r = node_get_enum(v, qemu_bus_names, &t.bus)) < 0)
+		return r;
+	if ((v = node_get(test, "firmware")) &&
+	    (r = node_get_enum(v, qemu_firmware_names, &t.firmware)) < 0)
 		return r;
 	if ((v = node_get(test, "memory"))) {
 		if ((r = node_get_string(v, &s)) < 0)
@@ -282,9 +391,10 @@ int boot_test_parse(const struct node *test, struct boot_test *ret)
 	if ((r = node_expect(v, NODE_SEQ)) < 0)
 		return r;
 	if (v->n == 0)
-		return node_error(v, "no steps (add expect, send, run or poweroff steps)");
+		return node_error(v, "no steps (add expect, send, run, poweroff or secure-boot "
+				     "steps)");
 	for (size_t i = 0; i < v->n; i++)
-		if ((r = parse_step(v->items[i], &t.steps, &t.n_steps)) < 0)
+		if ((r = parse_step(v->items[i], &t)) < 0)
 			return r;
 	*ret = t;
 	t = (struct boot_test){};
@@ -363,7 +473,7 @@ struct boot_options {
 	uint64_t memory_mib; /* 0: not given */
 	double timeout;      /* 0: not given */
 	enum qemu_accel accel;
-	enum qemu_firmware firmware;
+	int firmware; /* an enum qemu_firmware, -1: not given */
 	bool write;
 	char **defines;
 	struct console_step *steps;
@@ -457,12 +567,11 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			o->accel = (enum qemu_accel)v;
 			break;
 		case CLI_FIRMWARE:
-			if ((v = qemu_firmware_from_string(optarg)) < 0) {
-				log_error("--firmware '%s': expected bios (the only one so far)",
+			if ((o->firmware = qemu_firmware_from_string(optarg)) < 0) {
+				log_error("--firmware '%s': expected bios, uefi or uefi-secure",
 					  optarg);
 				return 2;
 			}
-			o->firmware = (enum qemu_firmware)v;
 			break;
 		case CLI_LOG:
 			if (!optarg[0]) {
@@ -551,6 +660,14 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 		case CLI_POWEROFF:
 			steps_add(&o->steps, &o->n_steps, CONSOLE_POWEROFF);
 			break;
+		case CLI_SECURE_BOOT:
+			if (!streq(optarg, "yes") && !streq(optarg, "no")) {
+				log_error("--secure-boot '%s': expected yes or no", optarg);
+				return 2;
+			}
+			st = steps_add(&o->steps, &o->n_steps, CONSOLE_RUN);
+			set_secure_boot_step(st, streq(optarg, "yes"));
+			break;
 		case CLI_PASSPHRASE_FILE: {
 			int r;
 
@@ -597,8 +714,9 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 	}
 	o->image = argv[optind];
 	if (o->test && o->n_steps) {
-		log_error("--test takes the steps from '%s': drop --expect, --send, --run and "
-			  "--poweroff, or --test", o->test);
+		log_error("--test takes the steps from '%s': drop --expect, --send, --run, "
+			  "--poweroff and --secure-boot, or --test",
+			  o->test);
 		return 2;
 	}
 	for (size_t i = 0; i < o->n_steps; i++)
@@ -634,11 +752,112 @@ static int choose_accel(enum qemu_accel asked, const char *qemu)
 	return r;
 }
 
+/* ---- UEFI: OVMF's files, and this run's copy of the variable store ---- */
+
+/* The copy and its private directory; the signal handler removes them too. */
+static char vars_dir[PATH_MAX], vars_path[PATH_MAX];
+static volatile sig_atomic_t vars_armed;
+static pid_t vars_owner; /* not a child between fork and exec */
+
+static void vars_remove(void)
+{
+	if (!vars_armed)
+		return;
+	vars_armed = 0;
+	unlink(vars_path);
+	rmdir(vars_dir);
+}
+
+static void vars_on_signal(int sig)
+{
+	if (vars_armed && getpid() == vars_owner) {
+		unlink(vars_path);
+		rmdir(vars_dir);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void vars_arm_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+
+	vars_owner = getpid();
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction old, sa = { .sa_handler = vars_on_signal };
+
+		/* A signal the caller ignores (nohup, trap '' HUP) stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* Finds OVMF's files for firmware f in $MKBOOTMEDIA_OVMF_DIR (default /usr/share/OVMF) and
+ * copies its variable store into a new private directory under $TMPDIR (default /tmp),
+ * removed by vars_remove() or a signal. Sets *ret_code (a new string) and vars_path. */
+static int ovmf_prepare(enum qemu_firmware f, char **ret_code)
+{
+	const char *dir = getenv("MKBOOTMEDIA_OVMF_DIR"), *tmp = getenv("TMPDIR");
+	const char *name = qemu_firmware_to_string(f), *code_name, *vars_name;
+	_cleanup_free_ char *code = NULL, *vars = NULL, *data = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t size;
+	int r;
+
+	if (!dir || !dir[0])
+		dir = QEMU_OVMF_DIR;
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	if (qemu_ovmf_files(f, &code_name, &vars_name) < 0)
+		return -EINVAL;
+	code = path_join(dir, code_name);
+	vars = path_join(dir, vars_name);
+	for (const char *p = code; p; p = p == code ? vars : NULL)
+		if (access(p, R_OK) < 0)
+			return log_fail(
+				"firmware %s: cannot read OVMF's '%s' (%s): apt-get install "
+				"ovmf, or set MKBOOTMEDIA_OVMF_DIR to the directory with %s "
+				"and %s",
+				name, p, strerror(errno), code_name, vars_name);
+	r = read_file(vars, 64u << 20, &data, &size);
+	if (r < 0)
+		return log_errno(r, "cannot read OVMF's variable store '%s'", vars);
+	if (strlen(tmp) + strlen(vars_name) + 32 > sizeof(vars_dir))
+		return log_fail("TMPDIR '%s' is too long", tmp);
+	snprintf(vars_dir, sizeof(vars_dir), "%s/mkbootmedia-uefi-XXXXXX", tmp);
+	vars_path[0] = 0;
+	vars_arm_signals();
+	vars_armed = 1; /* from here: a signal during mkdtemp() leaves nothing either */
+	if (!mkdtemp(vars_dir)) {
+		r = log_errno(errno, "cannot make a directory in '%s' for the UEFI variables", tmp);
+		vars_armed = 0;
+		return r;
+	}
+	memcpy(vars_path, vars_dir, strlen(vars_dir));
+	vars_path[strlen(vars_dir)] = '/';
+	strcpy(vars_path + strlen(vars_dir) + 1, vars_name);
+	fd = open(vars_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return log_errno(errno, "cannot create '%s'", vars_path);
+	r = pwrite_all(fd, data, size, 0);
+	if (r == 0 && close(fd) < 0)
+		r = -errno;
+	fd = -1;
+	if (r < 0)
+		return log_errno(r, "cannot write '%s'", vars_path);
+	log_debug("UEFI: %s, variables copied from %s to %s", code, vars, vars_path);
+	*ret_code = TAKE_PTR(code);
+	return 0;
+}
+
 static int boot_interactive(const struct qemu_config *cfg)
 {
 	_cleanup_strv_free_ char **argv = NULL;
 	_cleanup_free_ char *line = NULL;
-	int r;
+	int r, status;
+	pid_t pid;
 
 	r = qemu_build_argv(cfg, &argv);
 	if (r < 0) {
@@ -650,9 +869,29 @@ static int boot_interactive(const struct qemu_config *cfg)
 	log_info("serial console on this terminal: Ctrl-A X quits QEMU, Ctrl-A C is its monitor");
 	fflush(stdout);
 	fflush(stderr);
-	execvp(argv[0], argv);
-	log_errno(errno, "cannot run '%s'", argv[0]);
-	return 1;
+	if (cfg->firmware == QEMU_FIRMWARE_BIOS) {
+		execvp(argv[0], argv);
+		log_errno(errno, "cannot run '%s'", argv[0]);
+		return 1;
+	}
+	/* UEFI: QEMU runs as a child, so that the variable store's copy is removed after it. */
+	pid = fork();
+	if (pid < 0) {
+		log_errno(errno, "cannot fork");
+		return 1;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execvp(argv[0], argv);
+		log_errno(errno, "cannot run '%s'", argv[0]);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			log_errno(errno, "cannot wait for '%s'", argv[0]);
+			return 1;
+		}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* The console goes to log_fd when there is one, else to stdout as it arrives. */
@@ -684,12 +923,14 @@ static int boot_scripted(const struct qemu_config *cfg, const struct console_ste
 
 int boot_main(int argc, char **argv)
 {
-	_cleanup_(boot_options_done) struct boot_options o = { .bus = -1 };
-	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1 };
+	_cleanup_(boot_options_done) struct boot_options o = { .bus = -1, .firmware = -1 };
+	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1, .firmware = -1 };
 	_cleanup_close_ int log_fd = -1;
+	_cleanup_free_ char *ovmf_code = NULL;
 	struct recipe *recipe = NULL;
 	struct qemu_config cfg;
 	const struct console_step *steps;
+	enum qemu_firmware firmware;
 	size_t n_steps;
 	int r;
 
@@ -713,6 +954,16 @@ int boot_main(int argc, char **argv)
 		if (r < 0)
 			return 1;
 	}
+	firmware = o.firmware >= 0 ? o.firmware : t.firmware >= 0 ? t.firmware : QEMU_FIRMWARE_BIOS;
+	if (o.test) {
+		boot_test_select(&t, firmware);
+		if (t.n_steps == 0) {
+			log_error("no step of the test: section of '%s' runs with --firmware %s "
+				  "(see the steps' firmware: keys)",
+				  o.test, qemu_firmware_to_string(firmware));
+			return 1;
+		}
+	}
 	if (check_image(o.image, o.write) < 0)
 		return 2;
 	/* Opened here also when QEMU writes it (interactive), to report a bad path ourselves. */
@@ -727,10 +978,13 @@ int boot_main(int argc, char **argv)
 	cfg = (struct qemu_config){
 		.qemu = o.qemu ? o.qemu : BOOT_QEMU_DEFAULT,
 		.image = o.image,
-		.bus = o.bus >= 0 ? o.bus : t.bus >= 0 ? t.bus : QEMU_BUS_USB,
-		.memory_mib = o.memory_mib ? o.memory_mib
-			      : t.memory_mib ? t.memory_mib : BOOT_MEMORY_DEFAULT,
-		.firmware = o.firmware,
+		.bus = o.bus >= 0 ? o.bus :
+		       t.bus >= 0 ? t.bus :
+				    QEMU_BUS_USB,
+		.memory_mib = o.memory_mib ? o.memory_mib :
+			      t.memory_mib ? t.memory_mib :
+					     BOOT_MEMORY_DEFAULT,
+		.firmware = firmware,
 		.write = o.write,
 		.log = o.log,
 	};
@@ -746,14 +1000,28 @@ int boot_main(int argc, char **argv)
 			  "--run, --poweroff or --test, or run on a terminal)");
 		return 2;
 	}
+	if (firmware != QEMU_FIRMWARE_BIOS) {
+		if (ovmf_prepare(firmware, &ovmf_code) < 0) {
+			vars_remove();
+			return 1;
+		}
+		cfg.ovmf_code = ovmf_code;
+		cfg.ovmf_vars = vars_path;
+	}
 	r = choose_accel(o.accel, cfg.qemu);
 	if (r < 0)
-		return 1;
-	cfg.accel = (enum qemu_accel)r;
-	if (cfg.interactive)
-		return boot_interactive(&cfg);
-	return boot_scripted(&cfg, steps, n_steps,
-			     o.timeout > 0 ? o.timeout : t.timeout > 0 ? t.timeout
-								: BOOT_TIMEOUT_DEFAULT,
-			     log_fd);
+		r = 1;
+	else {
+		cfg.accel = (enum qemu_accel)r;
+		if (cfg.interactive)
+			r = boot_interactive(&cfg);
+		else
+			r = boot_scripted(&cfg, steps, n_steps,
+					  o.timeout > 0 ? o.timeout :
+					  t.timeout > 0 ? t.timeout :
+							  BOOT_TIMEOUT_DEFAULT,
+					  log_fd);
+	}
+	vars_remove();
+	return r;
 }

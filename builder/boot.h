@@ -11,12 +11,17 @@
 /* A recipe's test: section. */
 struct boot_test {
 	int bus;             /* an enum qemu_bus, -1 when not given */
+	int firmware;        /* an enum qemu_firmware, -1 when not given */
 	uint64_t memory_mib; /* 0 when not given */
 	double timeout;      /* seconds for the whole run, 0 when not given */
 	struct console_step *steps;
 	size_t n_steps;
+	unsigned *only; /* per step: the firmwares it runs under (bits 1 << enum qemu_firmware),
+			 * 0 for every one; NULL when there are no steps */
 };
 void boot_test_done(struct boot_test *t);
+/* Drops the steps that do not run under firmware f (their `firmware:` does not name it). */
+void boot_test_select(struct boot_test *t, enum qemu_firmware f);
 
 /* Parses the value of `test:`; errors are reported at the node (file:line:col). */
 int boot_test_parse(const struct node *test, struct boot_test *ret);

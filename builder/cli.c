@@ -34,6 +34,8 @@ static const struct cli_option check_options[] = {
 	{ NULL }
 };
 
+static const char *const yes_no[] = { "yes", "no", NULL };
+
 static const struct cli_option boot_options[] = {
 	{ "bus", CLI_BUS, CLI_ARG_VALUES, "BUS", qemu_bus_names, false, false,
 	  "how the disk is attached (default usb: usb-storage on xHCI)" },
@@ -42,7 +44,7 @@ static const struct cli_option boot_options[] = {
 	{ "accel", CLI_ACCEL, CLI_ARG_VALUES, "ACCEL", qemu_accel_names, false, false,
 	  "accelerator (default auto: KVM when /dev/kvm works, else TCG)" },
 	{ "firmware", CLI_FIRMWARE, CLI_ARG_VALUES, "FIRMWARE", qemu_firmware_names, false, false,
-	  "the firmware (bios: SeaBIOS)" },
+	  "bios (SeaBIOS; default), uefi (OVMF), uefi-secure (OVMF, Secure Boot on)" },
 	{ "log", CLI_LOG, CLI_ARG_FILE, "FILE", NULL, false, false,
 	  "append everything the console prints to FILE" },
 	{ "timeout", CLI_TIMEOUT, CLI_ARG_TEXT, "SECONDS", NULL, false, false,
@@ -65,6 +67,8 @@ static const struct cli_option boot_options[] = {
 	  "what the preceding --run printed must match" },
 	{ "poweroff", CLI_POWEROFF, CLI_ARG_NONE, NULL, NULL, true, true,
 	  "type 'poweroff -f'; stop QEMU if it still runs 10 s later" },
+	{ "secure-boot", CLI_SECURE_BOOT, CLI_ARG_VALUES, "yes|no", yes_no, true, true,
+	  "at a shell prompt: the SecureBoot EFI variable must be 1 (yes), or 0 or absent" },
 	{ "passphrase-file", CLI_PASSPHRASE_FILE, CLI_ARG_FILE, "FILE", NULL, false, true,
 	  "the passphrase for the initrd's prompt (never shown)" },
 	{ "send-passphrase", CLI_SEND_PASSPHRASE, CLI_ARG_NONE, NULL, NULL, true, true,
@@ -121,6 +125,8 @@ const struct cli_text cli_environment[] = {
 	{ "SOURCE_DATE_EPOCH", "sets every timestamp written (and clamps copied files' mtimes)" },
 	{ "MKBOOTMEDIA_NO_PROGRESS", "1 turns progress bars off" },
 	{ "MKBOOTMEDIA_VM_TIMEOUT", "seconds a packages.configure: vm run in QEMU may take" },
+	{ "MKBOOTMEDIA_OVMF_DIR",
+	  "where boot --firmware uefi finds OVMF (default /usr/share/OVMF)" },
 	{ "XDG_CACHE_HOME", "the download cache is $XDG_CACHE_HOME/mkbootmedia" },
 	{ "http_proxy, https_proxy", "the proxies downloads go through" },
 	{ NULL }

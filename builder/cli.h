@@ -42,6 +42,7 @@ enum {
 	CLI_POWEROFF,
 	CLI_PASSPHRASE_FILE,
 	CLI_SEND_PASSPHRASE,
+	CLI_SECURE_BOOT,
 };
 
 struct cli_option {

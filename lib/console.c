@@ -36,6 +36,7 @@ void console_step_done(struct console_step *s)
 		return;
 	free(s->text);
 	free(s->output);
+	free(s->label);
 	*s = (struct console_step){};
 }
 
@@ -47,6 +48,8 @@ char *console_step_describe(const struct console_step *s, size_t index)
 	case CONSOLE_SEND:
 		return xasprintf("step %zu (send)", index + 1);
 	case CONSOLE_RUN:
+		if (s->label)
+			return xasprintf("step %zu (%s)", index + 1, s->label);
 		return xasprintf("step %zu (run '%s')", index + 1, s->text);
 	case CONSOLE_POWEROFF:
 		return xasprintf("step %zu (poweroff)", index + 1);

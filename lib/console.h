@@ -28,6 +28,8 @@ struct console_step {
 	int status;     /* RUN: the exit status expected */
 	double timeout; /* seconds for this step; 0: only the overall timeout applies */
 	bool secret;    /* SEND: never shown, not even at debug level */
+	char *label;    /* RUN: what messages call the step instead of its command; NULL: the
+			 * command */
 };
 void console_step_done(struct console_step *s);
 /* "step 3 (expect 'login:')", for messages; sent text is not shown. Returns a new string. */

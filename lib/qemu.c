@@ -16,7 +16,7 @@
 
 const char *const qemu_bus_names[] = { "usb", "ide", "virtio", NULL };
 const char *const qemu_accel_names[] = { "auto", "kvm", "tcg", NULL };
-const char *const qemu_firmware_names[] = { "bios", NULL };
+const char *const qemu_firmware_names[] = { "bios", "uefi", "uefi-secure", NULL };
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
@@ -61,6 +61,22 @@ int qemu_firmware_from_string(const char *s)
 	return name_find(qemu_firmware_names, s);
 }
 
+int qemu_ovmf_files(enum qemu_firmware f, const char **ret_code, const char **ret_vars)
+{
+	switch (f) {
+	case QEMU_FIRMWARE_UEFI:
+		*ret_code = "OVMF_CODE_4M.fd";
+		*ret_vars = "OVMF_VARS_4M.fd"; /* no keys: Secure Boot off */
+		return 0;
+	case QEMU_FIRMWARE_UEFI_SECURE:
+		*ret_code = "OVMF_CODE_4M.secboot.fd";
+		*ret_vars = "OVMF_VARS_4M.ms.fd"; /* Microsoft's KEK and db: Secure Boot on */
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- the command line ---- */
 
 /* A value inside a QEMU option list: commas doubled. A relative path gets "./" so that a
@@ -92,6 +108,8 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		return -EINVAL;
 	if (!qemu_bus_to_string(c->bus) || !qemu_firmware_to_string(c->firmware))
 		return -EINVAL;
+	if (c->firmware != QEMU_FIRMWARE_BIOS && (!c->ovmf_code || !c->ovmf_vars))
+		return -EINVAL;
 
 	argv = strv_append(argv, c->qemu);
 	argv = strv_append(argv, "-nodefaults");
@@ -119,8 +137,29 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		argv = strv_append(argv, "-smp");
 		argv = strv_append(argv, smp);
 	}
-	/* QEMU_FIRMWARE_BIOS: SeaBIOS is the pc machine's default; UEFI will add its pflash
-	 * drives here. */
+	/* QEMU_FIRMWARE_BIOS: SeaBIOS is the pc machine's default. UEFI: OVMF on q35, from two
+	 * flash chips: the code read-only, the variable store writable. With Secure Boot, SMM
+	 * guards the store: only code in SMM may write it (the secboot build requires that). */
+	if (c->firmware != QEMU_FIRMWARE_BIOS) {
+		_cleanup_free_ char *code = qemu_opt_path(c->ovmf_code);
+		_cleanup_free_ char *vars = qemu_opt_path(c->ovmf_vars);
+		_cleanup_free_ char *d0 = NULL, *d1 = NULL;
+
+		argv = strv_append(argv, "-machine");
+		if (c->firmware == QEMU_FIRMWARE_UEFI_SECURE) {
+			argv = strv_append(argv, "q35,smm=on");
+			argv = strv_append(argv, "-global");
+			argv = strv_append(argv, "driver=cfi.pflash01,property=secure,value=on");
+		} else {
+			argv = strv_append(argv, "q35");
+		}
+		d0 = xasprintf("if=pflash,format=raw,unit=0,readonly=on,file=%s", code);
+		d1 = xasprintf("if=pflash,format=raw,unit=1,file=%s", vars);
+		argv = strv_append(argv, "-drive");
+		argv = strv_append(argv, d0);
+		argv = strv_append(argv, "-drive");
+		argv = strv_append(argv, d1);
+	}
 
 	if (c->interactive) {
 		/* The console and the monitor share the terminal: Ctrl-A X quits, Ctrl-A C
@@ -170,6 +209,7 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		argv = strv_append(argv, "usb-storage,bus=xhci.0,drive=disk0,bootindex=1");
 		break;
 	case QEMU_BUS_IDE:
+		/* pc: the PIIX IDE controller; q35: the ICH9 AHCI controller, ports ide.0-5. */
 		argv = strv_append(argv, "-device");
 		argv = strv_append(argv, "ide-hd,bus=ide.0,drive=disk0,bootindex=1");
 		break;

@@ -10,7 +10,7 @@
 
 enum qemu_bus {
 	QEMU_BUS_USB,    /* xHCI + usb-storage (SeaBIOS boots it; it does not boot usb-uas) */
-	QEMU_BUS_IDE,    /* ide-hd on the PC's built-in IDE controller */
+	QEMU_BUS_IDE,    /* ide-hd on the built-in controller: PIIX IDE (pc), ICH9 AHCI (q35) */
 	QEMU_BUS_VIRTIO, /* virtio-blk-pci */
 };
 /* NULL-terminated, indexed by the enum (for node_get_enum). */
@@ -28,11 +28,20 @@ const char *qemu_accel_to_string(enum qemu_accel a);
 int qemu_accel_from_string(const char *s);
 
 enum qemu_firmware {
-	QEMU_FIRMWARE_BIOS, /* SeaBIOS, QEMU's default for the pc machine */
+	QEMU_FIRMWARE_BIOS,        /* SeaBIOS, QEMU's default for the pc machine */
+	QEMU_FIRMWARE_UEFI,        /* OVMF on q35: ovmf_code, and ovmf_vars (a copy per run) */
+	QEMU_FIRMWARE_UEFI_SECURE, /* OVMF built for Secure Boot on q35 with SMM; the VARS copy
+				    * holds the keys (Microsoft's: Secure Boot enforcing) */
 };
 extern const char *const qemu_firmware_names[];
 const char *qemu_firmware_to_string(enum qemu_firmware f);
 int qemu_firmware_from_string(const char *s);
+
+/* Where Debian's ovmf package puts the firmware (MKBOOTMEDIA_OVMF_DIR overrides it in boot). */
+#define QEMU_OVMF_DIR "/usr/share/OVMF"
+/* The file names, in that directory, of a UEFI firmware's code (read-only) and of the
+ * variable store every run gets its own copy of. -EINVAL for QEMU_FIRMWARE_BIOS. */
+int qemu_ovmf_files(enum qemu_firmware f, const char **ret_code, const char **ret_vars);
 
 struct qemu_config {
 	const char *qemu;     /* the binary (from PATH unless it has a '/') */
@@ -41,6 +50,9 @@ struct qemu_config {
 	uint64_t memory_mib;
 	enum qemu_accel accel; /* KVM or TCG (resolve AUTO first) */
 	enum qemu_firmware firmware;
+	/* UEFI (required there, unused for BIOS): OVMF's code, attached read-only, and this
+	 * run's own copy of a variable store, which the firmware writes. */
+	const char *ovmf_code, *ovmf_vars;
 	bool write;           /* false: snapshot=on, writes go to a temporary overlay */
 	bool interactive;     /* the console multiplexed with the monitor (Ctrl-A X quits) */
 	const char *log;      /* interactive: the console is appended to this file; NULL: none */

@@ -47,7 +47,10 @@ boot_fail 2 "image 'adir' is a directory" adir --expect x
 boot_fail 2 "image 'empty.img' is smaller than a sector" empty.img --expect x
 boot_fail 2 "--bus 'uas': expected usb, ide or virtio" disk.img --bus uas --expect x
 boot_fail 2 "--accel 'hvf': expected auto, kvm or tcg" disk.img --accel hvf --expect x
-boot_fail 2 "--firmware 'uefi': expected bios" disk.img --firmware uefi --expect x
+boot_fail 2 "--firmware 'bogus': expected bios, uefi or uefi-secure" disk.img --firmware bogus \
+	--expect x
+boot_fail 2 "--secure-boot 'maybe': expected yes or no" disk.img --secure-boot maybe
+boot_fail 2 "--test takes the steps from 'recipe.yml'" disk.img --test recipe.yml --secure-boot no
 boot_fail 2 "--memory '12XB'" disk.img -m 12XB --expect x
 boot_fail 2 "--timeout '0': expected seconds" disk.img --timeout 0 --expect x
 boot_fail 2 "--expect '(x': not an extended regular expression" disk.img --expect '(x'
