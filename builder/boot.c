@@ -75,7 +75,7 @@ const struct recipe_key boot_key_table[] = {
 	{ "test.bus", "enum", "usb", qemu_bus_names,
 	  "how the image is attached: usb, ide, virtio" },
 	{ "test.firmware", "enum", "bios", qemu_firmware_names,
-	  "the firmware: SeaBIOS, OVMF, or OVMF with Secure Boot on" },
+	  "the firmware: SeaBIOS, OVMF, OVMF with Secure Boot on, or 32-bit OVMF" },
 	{ "test.memory", "size", "512", NULL, "the guest's memory: MiB, or a size with a unit" },
 	{ "test.timeout", "number", "300", NULL, "seconds for the whole run" },
 	{ "test.steps", "list", "required", NULL,
@@ -260,8 +260,9 @@ static int parse_step_firmware(const struct node *v, unsigned *ret)
 		return 0;
 	}
 	if (v->n == 0)
-		return node_error(v, "an empty list: the step would never run (name firmwares "
-				     "from bios, uefi, uefi-secure, or leave the key out)");
+		return node_error(v,
+				  "an empty list: the step would never run (name firmwares "
+				  "from bios, uefi, uefi-secure, uefi-ia32, or leave the key out)");
 	for (size_t i = 0; i < v->n; i++) {
 		if ((r = node_get_enum(v->items[i], qemu_firmware_names, &f)) < 0)
 			return r;
@@ -568,7 +569,8 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			break;
 		case CLI_FIRMWARE:
 			if ((o->firmware = qemu_firmware_from_string(optarg)) < 0) {
-				log_error("--firmware '%s': expected bios, uefi or uefi-secure",
+				log_error("--firmware '%s': expected bios, uefi, uefi-secure or "
+					  "uefi-ia32",
 					  optarg);
 				return 2;
 			}
@@ -818,9 +820,11 @@ static int ovmf_prepare(enum qemu_firmware f, char **ret_code)
 		if (access(p, R_OK) < 0)
 			return log_fail(
 				"firmware %s: cannot read OVMF's '%s' (%s): apt-get install "
-				"ovmf, or set MKBOOTMEDIA_OVMF_DIR to the directory with %s "
+				"%s, or set MKBOOTMEDIA_OVMF_DIR to the directory with %s "
 				"and %s",
-				name, p, strerror(errno), code_name, vars_name);
+				name, p, strerror(errno),
+				f == QEMU_FIRMWARE_UEFI_IA32 ? "ovmf-ia32" : "ovmf", code_name,
+				vars_name);
 	r = read_file(vars, 64u << 20, &data, &size);
 	if (r < 0)
 		return log_errno(r, "cannot read OVMF's variable store '%s'", vars);

@@ -44,7 +44,8 @@ static const struct cli_option boot_options[] = {
 	{ "accel", CLI_ACCEL, CLI_ARG_VALUES, "ACCEL", qemu_accel_names, false, false,
 	  "accelerator (default auto: KVM when /dev/kvm works, else TCG)" },
 	{ "firmware", CLI_FIRMWARE, CLI_ARG_VALUES, "FIRMWARE", qemu_firmware_names, false, false,
-	  "bios (SeaBIOS; default), uefi (OVMF), uefi-secure (OVMF, Secure Boot on)" },
+	  "bios (SeaBIOS; default), uefi (OVMF), uefi-secure (OVMF, Secure Boot on), "
+	  "uefi-ia32 (32-bit OVMF)" },
 	{ "log", CLI_LOG, CLI_ARG_FILE, "FILE", NULL, false, false,
 	  "append everything the console prints to FILE" },
 	{ "timeout", CLI_TIMEOUT, CLI_ARG_TEXT, "SECONDS", NULL, false, false,

@@ -16,7 +16,7 @@
 
 const char *const qemu_bus_names[] = { "usb", "ide", "virtio", NULL };
 const char *const qemu_accel_names[] = { "auto", "kvm", "tcg", NULL };
-const char *const qemu_firmware_names[] = { "bios", "uefi", "uefi-secure", NULL };
+const char *const qemu_firmware_names[] = { "bios", "uefi", "uefi-secure", "uefi-ia32", NULL };
 
 static const char *name_of(const char *const *names, size_t n, unsigned v)
 {
@@ -71,6 +71,11 @@ int qemu_ovmf_files(enum qemu_firmware f, const char **ret_code, const char **re
 	case QEMU_FIRMWARE_UEFI_SECURE:
 		*ret_code = "OVMF_CODE_4M.secboot.fd";
 		*ret_vars = "OVMF_VARS_4M.ms.fd"; /* Microsoft's KEK and db: Secure Boot on */
+		return 0;
+	case QEMU_FIRMWARE_UEFI_IA32:
+		/* Debian builds the 32-bit firmware only for Secure Boot; without keys it is off */
+		*ret_code = "OVMF32_CODE_4M.secboot.fd";
+		*ret_vars = "OVMF32_VARS_4M.fd";
 		return 0;
 	default:
 		return -EINVAL;
@@ -146,7 +151,8 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		_cleanup_free_ char *d0 = NULL, *d1 = NULL;
 
 		argv = strv_append(argv, "-machine");
-		if (c->firmware == QEMU_FIRMWARE_UEFI_SECURE) {
+		if (c->firmware == QEMU_FIRMWARE_UEFI_SECURE ||
+		    c->firmware == QEMU_FIRMWARE_UEFI_IA32) {
 			argv = strv_append(argv, "q35,smm=on");
 			argv = strv_append(argv, "-global");
 			argv = strv_append(argv, "driver=cfi.pflash01,property=secure,value=on");

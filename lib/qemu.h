@@ -32,6 +32,9 @@ enum qemu_firmware {
 	QEMU_FIRMWARE_UEFI,        /* OVMF on q35: ovmf_code, and ovmf_vars (a copy per run) */
 	QEMU_FIRMWARE_UEFI_SECURE, /* OVMF built for Secure Boot on q35 with SMM; the VARS copy
 				    * holds the keys (Microsoft's: Secure Boot enforcing) */
+	QEMU_FIRMWARE_UEFI_IA32,   /* 32-bit OVMF (package ovmf-ia32) on q35 with SMM, no keys:
+				    * the firmware of 32-bit UEFI tablets and netbooks; a 64-bit
+				    * kernel runs through the EFI mixed mode */
 };
 extern const char *const qemu_firmware_names[];
 const char *qemu_firmware_to_string(enum qemu_firmware f);

@@ -24,6 +24,9 @@
  *                            recipe must include shim-signed and grub-efi-amd64-signed),
  *                            false (grub-mkimage's unsigned GRUB), auto (signed when both
  *                            packages are in packages.include)
+ *   ia32: false              grub-efi/grub-hybrid: also /EFI/BOOT/BOOTIA32.EFI, an unsigned
+ *                            GRUB for 32-bit UEFI firmware (grub-efi-ia32-bin; Debian signs
+ *                            none, so it boots only where Secure Boot is off)
  *   timeout: 5               seconds the menu waits (0: boot the default at once)
  *   default: 0               the entry booted when the time is up (counted from 0)
  *   cmdline: quiet           appended to the kernel command line of every Linux entry
@@ -88,6 +91,7 @@ struct grub_platform {
 };
 static const struct grub_platform platform_pc = { "i386-pc", "grub-pc-bin" };
 static const struct grub_platform platform_efi = { "x86_64-efi", "grub-efi-amd64-bin" };
+static const struct grub_platform platform_efi32 = { "i386-efi", "grub-efi-ia32-bin" };
 
 struct entry {
 	char *title;
@@ -101,6 +105,7 @@ struct bootloader_priv {
 	enum secure_boot secure_boot;
 	const struct node *secure_boot_node;
 	bool signed_efi; /* resolved in verify */
+	bool ia32;       /* also /EFI/BOOT/BOOTIA32.EFI, for 32-bit UEFI firmware */
 	uint64_t timeout, def;
 	const char *cmdline;
 	char *serial_dev; /* "ttyS0", NULL for none */
@@ -256,6 +261,12 @@ static int bootloader_parse(struct build *b, void **ret_priv)
 					     "grub-hybrid, or leave secure-boot out");
 		p->secure_boot_node = v;
 	}
+	if ((v = node_get(n, "ia32"))) {
+		if ((r = node_get_bool(v, &p->ia32)) < 0)
+			return r;
+		if (p->ia32 && !p->efi)
+			return node_error(v, "ia32 is for UEFI: use type: grub-efi or grub-hybrid");
+	}
 	if ((v = node_get(n, "modules"))) {
 		if ((r = node_get_strv(v, &p->modules)) < 0)
 			return r;
@@ -393,9 +404,11 @@ static int bootloader_verify(struct build *b, void *priv)
 	if (p->efi && ((r = verify_esp(b, p)) < 0 || (r = verify_secure_boot(b, p)) < 0))
 		return r;
 	if (p->source == GRUB_HOST) {
-		const struct grub_platform *need[] = { p->bios ? &platform_pc : NULL,
-						       p->efi && !p->signed_efi ? &platform_efi :
-										  NULL };
+		const struct grub_platform *need[] = {
+			p->bios ? &platform_pc : NULL,
+			p->efi && !p->signed_efi ? &platform_efi : NULL,
+			p->ia32 ? &platform_efi32 : NULL,
+		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
 			_cleanup_free_ char *f = NULL;
@@ -1015,6 +1028,20 @@ static int install_efi(struct build *b, struct bootloader_priv *p, const char *g
 			 "%s/EFI/debian",
 			 strv_length(set), ed, ed);
 	}
+	if (p->ia32) {
+		/* Debian signs no 32-bit GRUB: this one boots where Secure Boot is off. */
+		_cleanup_free_ char *dir = NULL, *img = NULL;
+		_cleanup_strv_free_ char **set = NULL;
+		size_t size;
+
+		if ((r = grub_dir(b, p, &platform_efi32, &dir)) < 0 ||
+		    (r = module_set(p, dir, &set)) < 0 ||
+		    (r = grub_mkimage(b, "i386-efi", dir, "/EFI/debian", cfg, set, &img, &size)) <
+			    0 ||
+		    (r = esp_write(b, ed, "/EFI/BOOT/BOOTIA32.EFI", img, size)) < 0)
+			return r;
+		log_info("an unsigned 32-bit GRUB in %s/EFI/BOOT/BOOTIA32.EFI", ed);
+	}
 	if ((r = esp_write(b, ed, "/EFI/BOOT/grub.cfg", cfg, strlen(cfg))) < 0 ||
 	    (r = esp_write(b, ed, "/EFI/debian/grub.cfg", cfg, strlen(cfg))) < 0)
 		return r;
@@ -1081,6 +1108,9 @@ static const struct recipe_key bootloader_key_table[] = {
 	{ "bootloader.secure-boot", "enum", "auto", secure_boot_names,
 	  "UEFI: true uses Debian's signed shim and GRUB (include shim-signed and "
 	  "grub-efi-amd64-signed), false an unsigned GRUB, auto signed when both are included" },
+	{ "bootloader.ia32", "bool", "false", NULL,
+	  "UEFI: also /EFI/BOOT/BOOTIA32.EFI for 32-bit UEFI firmware (unsigned, from "
+	  "grub-efi-ia32-bin)" },
 	{ "bootloader.timeout", "number", "5", NULL, "seconds the menu waits" },
 	{ "bootloader.default", "number", "0", NULL, "the entry booted when the time is up" },
 	{ "bootloader.cmdline", "string", "quiet", NULL,

@@ -32,7 +32,8 @@ static void test_names(void)
 	CHECK(qemu_firmware_from_string("uefi-secure") == QEMU_FIRMWARE_UEFI_SECURE);
 	CHECK(qemu_firmware_from_string("efi") == -EINVAL);
 	CHECK_STREQ(qemu_firmware_to_string(QEMU_FIRMWARE_UEFI_SECURE), "uefi-secure");
-	CHECK(qemu_firmware_to_string((enum qemu_firmware)3) == NULL);
+	CHECK(qemu_firmware_from_string("uefi-ia32") == QEMU_FIRMWARE_UEFI_IA32);
+	CHECK(qemu_firmware_to_string((enum qemu_firmware)4) == NULL);
 }
 
 static void test_ovmf_files(void)
@@ -153,6 +154,14 @@ static void test_argv_uefi(void)
 		  "-drive if=pflash,format=raw,unit=1,file=/tmp/d,,x/V.fd -serial stdio "
 		  "-drive if=none,id=disk0,format=raw,file=./a.img,snapshot=on "
 		  "-device qemu-xhci,id=xhci -device usb-storage,bus=xhci.0,drive=disk0,bootindex=1" },
+		/* 32-bit OVMF: Debian's is a Secure Boot build, so SMM and secure flash too. */
+		{ QEMU_FIRMWARE_UEFI_IA32, QEMU_BUS_USB,
+		  "q -nodefaults -display none -no-reboot -m 512 -accel tcg -machine q35,smm=on "
+		  "-global driver=cfi.pflash01,property=secure,value=on "
+		  "-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/C.fd "
+		  "-drive if=pflash,format=raw,unit=1,file=/tmp/d,,x/V.fd -serial stdio "
+		  "-drive if=none,id=disk0,format=raw,file=./a.img,snapshot=on "
+		  "-device qemu-xhci,id=xhci -device usb-storage,bus=xhci.0,drive=disk0,bootindex=1" },
 		/* BIOS ignores the OVMF paths: the command line of before. */
 		{ QEMU_FIRMWARE_BIOS, QEMU_BUS_IDE,
 		  "q -nodefaults -display none -no-reboot -m 512 -accel tcg -serial stdio "
@@ -181,7 +190,7 @@ static void test_argv_uefi(void)
 	c.firmware = QEMU_FIRMWARE_UEFI;
 	c.ovmf_vars = NULL;
 	CHECK(qemu_build_argv(&c, &bad) == -EINVAL && !bad);
-	c.firmware = (enum qemu_firmware)3;
+	c.firmware = (enum qemu_firmware)4;
 	c.ovmf_vars = "v";
 	CHECK(qemu_build_argv(&c, &bad) == -EINVAL && !bad);
 }

@@ -47,7 +47,7 @@ boot_fail 2 "image 'adir' is a directory" adir --expect x
 boot_fail 2 "image 'empty.img' is smaller than a sector" empty.img --expect x
 boot_fail 2 "--bus 'uas': expected usb, ide or virtio" disk.img --bus uas --expect x
 boot_fail 2 "--accel 'hvf': expected auto, kvm or tcg" disk.img --accel hvf --expect x
-boot_fail 2 "--firmware 'bogus': expected bios, uefi or uefi-secure" disk.img --firmware bogus \
+boot_fail 2 "--firmware 'bogus': expected bios, uefi, uefi-secure or uefi-ia32" disk.img --firmware bogus \
 	--expect x
 boot_fail 2 "--secure-boot 'maybe': expected yes or no" disk.img --secure-boot maybe
 boot_fail 2 "--test takes the steps from 'recipe.yml'" disk.img --test recipe.yml --secure-boot no

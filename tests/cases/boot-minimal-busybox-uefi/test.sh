@@ -3,8 +3,9 @@
 # reproducible ESP included, and its test: section passes under OVMF with Secure Boot
 # enforcing. The negative: the same image with an unsigned GRUB in place of the signed one
 # must not boot under Secure Boot (shim refuses it), so the positive boot can fail.
-# Then a GPT hybrid with an unsigned GRUB (secure-boot: false) boots both ways: SeaBIOS
-# through the bios-grub partition, OVMF without Secure Boot through BOOTX64.EFI.
+# Then a GPT hybrid with an unsigned GRUB (secure-boot: false, ia32: true) boots every way:
+# SeaBIOS through the bios-grub partition, OVMF without Secure Boot through BOOTX64.EFI,
+# 32-bit OVMF through BOOTIA32.EFI.
 ex=$CASE/../../../examples/minimal-busybox-uefi.yml
 cache=$(test_cache)
 mkbm --cache "$cache" "$ex" -o out/s.img -D grub_timeout=0 || { cat "$WORK/stderr"; fail "build"; }
@@ -40,7 +41,7 @@ grub-mkimage -O x86_64-efi -p /EFI/debian -o unsigned.efi normal linux part_gpt 
 	search configfile || fail "grub-mkimage"
 start=$(part_field out/s.img 1 start)
 mcopy -o -i "out/s.img@@$((start * 512))" unsigned.efi ::/EFI/BOOT/grubx64.efi
-if "$MKBOOTMEDIA" boot --firmware uefi-secure out/s.img --timeout 60 --log neg.log \
+if "$MKBOOTMEDIA" boot --firmware uefi-secure out/s.img --timeout 45 --log neg.log \
 	--expect 'minimal-busybox is up' >neg.out 2>&1; then
 	fail "an unsigned GRUB booted under Secure Boot"
 fi
@@ -58,7 +59,7 @@ partitions:
   - {name: rootfs, size: rest, filesystem: {type: ext2, label: MINI_ROOT, mount: /}}
 packages:
   include: [linux-image-amd64, busybox-static]
-bootloader: {type: grub-hybrid, secure-boot: false}
+bootloader: {type: grub-hybrid, secure-boot: false, ia32: true}
 YAML
 mkbm --cache "$cache" hybrid.yml -o out/h.img -D grub_timeout=0 || { cat "$WORK/stderr"; fail "build hybrid"; }
 part_extract out/h.img 2 hesp.fs
@@ -67,6 +68,14 @@ mcopy -n -i hesp.fs ::/EFI/BOOT/BOOTX64.EFI h.efi
 sbverify --list h.efi 2>&1 | grep -q 'No signature table present' ||
 	fail "secure-boot: false gave a signed BOOTX64.EFI: $(sbverify --list h.efi 2>&1)"
 mdir -i hesp.fs -b ::/EFI/BOOT | grep -qi shim && fail "shim on an unsigned ESP"
+# The PE machine field (at the offset 0x3c names, plus 4): 0x8664 x86-64, 0x014c i386.
+pe_machine() {
+	off=$(od -An -tu4 -j 60 -N4 "$1" | tr -d ' ')
+	od -An -tx2 -j $((off + 4)) -N2 "$1" | tr -d ' '
+}
+mcopy -n -i hesp.fs ::/EFI/BOOT/BOOTIA32.EFI h32.efi
+expect_eq "$(pe_machine h.efi)" 8664 "BOOTX64.EFI's machine"
+expect_eq "$(pe_machine h32.efi)" 014c "BOOTIA32.EFI's machine"
 # SeaBIOS: GRUB from the MBR through core.img in the bios-grub partition; no EFI, so the
 # secure-boot step falls back to dmesg and finds it off.
 "$MKBOOTMEDIA" boot --firmware bios out/h.img --timeout 120 --log h-bios.log \
@@ -84,3 +93,9 @@ if "$MKBOOTMEDIA" boot --firmware uefi out/h.img --timeout 120 --log h-uefi.log 
 fi
 grep -q "SecureBoot: 0 (efivars)" h-uefi.log ||
 	{ cat h-uefi.out; tail -c 3000 h-uefi.log; fail "the GPT hybrid on OVMF: no SecureBoot=0 read"; }
+# 32-bit OVMF: BOOTIA32.EFI, the 64-bit kernel through EFI mixed mode.
+"$MKBOOTMEDIA" boot --firmware uefi-ia32 out/h.img --timeout 120 --log h-ia32.log \
+	--expect 'minimal-busybox is up' --send '\n' \
+	--run 'cat /sys/firmware/efi/fw_platform_size' --output '^32$' \
+	--poweroff >h-ia32.out 2>&1 ||
+	{ cat h-ia32.out; tail -c 3000 h-ia32.log; fail "the GPT hybrid on 32-bit OVMF"; }

@@ -32,13 +32,13 @@ sfdisk -d disk.img | grep -q 'type=0FC63DAF-8483-4772-8E79-3D69D8477DE4' || fail
 ! sfdisk -d disk.img | grep -qi 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' || fail "an ESP"
 
 # Names and the recipe's keys, checked before anything runs.
-boot_fail 2 "--firmware 'bogus': expected bios, uefi or uefi-secure" disk.img --firmware bogus \
+boot_fail 2 "--firmware 'bogus': expected bios, uefi, uefi-secure or uefi-ia32" disk.img --firmware bogus \
 	--expect x
 "$MKBOOTMEDIA" check recipe.yml >/dev/null 2>err.txt || { cat err.txt; fail "check recipe.yml"; }
 printf 'image: {size: 1MiB}\ntest:\n  firmware: nonsense\n  steps: [{expect: a}]\n' >bad.yml
-expect_fail "bad.yml:3:13: test.firmware: 'nonsense' is not one of bios, uefi, uefi-secure" \
+expect_fail "bad.yml:3:13: test.firmware: 'nonsense' is not one of bios, uefi, uefi-secure, uefi-ia32" \
 	check bad.yml
-boot_fail 1 "bad.yml:3:13: test.firmware: 'nonsense' is not one of bios, uefi, uefi-secure" \
+boot_fail 1 "bad.yml:3:13: test.firmware: 'nonsense' is not one of bios, uefi, uefi-secure, uefi-ia32" \
 	disk.img --test bad.yml
 printf 'image: {size: 1MiB}\ntest:\n  steps:\n    - {expect: a, firmware: [uefi, efi]}\n' >bad2.yml
 expect_fail "bad2.yml:4:36: test.steps[0].firmware[1]: 'efi' is not one of bios, uefi" \
