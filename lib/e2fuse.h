@@ -17,8 +17,11 @@
  * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
  * not implemented, which the kernel takes as success: the data reaches the image when the
  * caller closes the filesystem.
- * An inode whose last name goes while it is open or known to the kernel (a running binary
- * replaced by rename) is freed on the last release or forget, or by e2fuse_free().
+ * An inode whose last name goes is freed by e2fuse_free(), in inode order, not when the kernel
+ * lets go of it (its releases and forgets come when it likes): which inodes and blocks the
+ * next files get must not depend on timing. What is freed leaves nothing behind: a removed
+ * name's bytes are zeroed in its directory block, a freed inode is zeroed but for its dtime
+ * (clamped like every time), freed blocks are zeroed (lib/ext2's ext2_scrub_frees()).
  *
  * libext2fs is not thread-safe: everything runs in the thread that calls e2fuse_serve(),
  * which must not touch the filesystem otherwise until it returns. Not supported: fallocate

@@ -287,6 +287,7 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 			goto fail;
 	}
 	ext2fs_mark_super_dirty(fs);
+	ext2_scrub_frees(fs);
 	*ret_fs = fs;
 	return 0;
 fail:
@@ -294,6 +295,55 @@ fail:
 	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
 			      ext2_kind_to_string(p->type), (unsigned long long)p->offset,
 			      shown_image(image));
+}
+
+/* Freed blocks are zeroed as they are freed: what a deleted file held (a temporary file, a
+ * key a script generated and removed) must not stay in the image, and two builds must not
+ * differ by what their free blocks held. Written through the I/O channel, whose cache may
+ * hold the block. */
+static void zero_blocks(ext2_filsys fs, blk64_t blk, blk64_t num)
+{
+	static const char zeros[64 << 10];
+	blk64_t per = sizeof(zeros) / fs->blocksize;
+
+	while (num) {
+		blk64_t n = num < per ? num : per;
+
+		/* Errors show when the filesystem is flushed; nothing to undo here. */
+		(void)io_channel_write_blk64(fs->io, blk, (int)n, zeros);
+		blk += n;
+		num -= n;
+	}
+}
+
+static void scrub_block(ext2_filsys fs, blk64_t blk, int inuse)
+{
+	if (inuse < 0)
+		zero_blocks(fs, blk, 1);
+}
+
+static void scrub_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
+{
+	if (inuse < 0)
+		zero_blocks(fs, blk, num);
+}
+
+void ext2_scrub_frees(ext2_filsys fs)
+{
+	ext2fs_set_block_alloc_stats_callback(fs, scrub_block, NULL);
+	ext2fs_set_block_alloc_stats_range_callback(fs, scrub_range, NULL);
+}
+
+errcode_t ext2_inode_clear(ext2_filsys fs, ext2_ino_t ino, time_t dtime)
+{
+	size_t size = EXT2_INODE_SIZE(fs->super) > sizeof(struct ext2_inode_large) ?
+			      EXT2_INODE_SIZE(fs->super) :
+			      sizeof(struct ext2_inode_large);
+	_cleanup_free_ struct ext2_inode_large *in = xcalloc(1, size);
+
+	in->i_dtime = dtime > 0 && dtime <= UINT32_MAX ? (uint32_t)dtime : 1;
+	return ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)in,
+				       (int)EXT2_INODE_SIZE(fs->super));
 }
 
 int ext2_close(ext2_filsys *fs, const char *what)
@@ -400,6 +450,72 @@ errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2
 	return EXT2_ET_DIR_NO_SPACE;
 }
 
+/* Takes entry d (rec_len bytes) out of its block, leaving no byte of its name: its room goes
+ * to prev (the entry before it in the block) and is zeroed, or, first in its block (prev
+ * NULL), it becomes an unused entry of the same length with nothing after its header. */
+static errcode_t dirent_erase(ext2_filsys fs, struct ext2_dir_entry *prev, struct ext2_dir_entry *d,
+			      unsigned rec_len)
+{
+	unsigned prev_len;
+	errcode_t err;
+
+	if (!prev) {
+		d->inode = 0;
+		d->name_len = 0; /* the name's length and the file type */
+		memset(d->name, 0, rec_len - 8);
+		return 0;
+	}
+	err = ext2fs_get_rec_len(fs, prev, &prev_len);
+	if (!err)
+		err = ext2fs_set_rec_len(fs, prev_len + rec_len, prev);
+	if (!err)
+		memset(d, 0, rec_len);
+	return err;
+}
+
+struct dir_unlink_ctx {
+	ext2_filsys fs;
+	const char *name;
+	unsigned len;
+	ext2_ino_t ino;
+	struct ext2_dir_entry *prev;
+	errcode_t err;
+	bool done;
+};
+
+static int dir_unlink_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+			    int blocksize, char *buf, void *priv)
+{
+	struct dir_unlink_ctx *c = priv;
+	struct ext2_dir_entry *prev = offset ? c->prev : NULL;
+	unsigned rec_len;
+
+	c->prev = d;
+	if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != c->len ||
+	    memcmp(d->name, c->name, c->len) != 0 || (c->ino && d->inode != c->ino))
+		return 0;
+	c->err = ext2fs_get_rec_len(c->fs, d, &rec_len);
+	if (!c->err)
+		c->err = dirent_erase(c->fs, prev, d, rec_len);
+	if (c->err)
+		return DIRENT_ABORT;
+	c->done = true;
+	return DIRENT_ABORT | DIRENT_CHANGED;
+}
+
+errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	struct dir_unlink_ctx c = { fs, name, (unsigned)strlen(name), ino, NULL, 0, false };
+	errcode_t err;
+
+	err = ext2fs_dir_iterate2(fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL, dir_unlink_entry, &c);
+	if (err)
+		return err;
+	if (c.err)
+		return c.err;
+	return c.done ? 0 : EXT2_ET_FILE_NOT_FOUND;
+}
+
 /* What ext2fs_unlink does, in the one block that holds the name instead of reading the
  * directory from its start: the entry's room goes to the entry before it in the block, or,
  * first in its block, the entry is marked unused. */
@@ -439,17 +555,9 @@ errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const ch
 			prev = d;
 			continue;
 		}
-		if (prev) {
-			unsigned prev_len;
-
-			err = ext2fs_get_rec_len(fs, prev, &prev_len);
-			if (!err)
-				err = ext2fs_set_rec_len(fs, prev_len + rec_len, prev);
-			if (err)
-				return err;
-		} else {
-			d->inode = 0;
-		}
+		err = dirent_erase(fs, prev, d, rec_len);
+		if (err)
+			return err;
 		return ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);
 	}
 	return EXT2_ET_FILE_NOT_FOUND;
