@@ -38,7 +38,7 @@ struct node {
 	ext2_ino_t ino;
 	uint64_t nlookup; /* the kernel's references: entries replied minus forgotten */
 	unsigned nopen;   /* open files */
-	bool orphan;      /* no name left: freed by e2fuse_free() */
+	bool orphan;      /* no name left: freed when nopen reaches 0 */
 };
 
 /* An open directory: its entries, read at the first readdir (and again when a reader
@@ -204,13 +204,19 @@ static struct node *node_get(struct e2fuse *s, ext2_ino_t ino)
 
 static int inode_free(struct e2fuse *s, ext2_ino_t ino);
 
-/* Forgets n once the kernel holds no reference and no file is open; an orphan stays, for
- * e2fuse_free() to free. */
+/* Once no file is open on n: an orphan's inode is freed; n is forgotten once the kernel holds
+ * no reference either. */
 static void node_release(struct e2fuse *s, struct node *n)
 {
 	struct node **p;
 
-	if (n->nlookup || n->nopen || n->orphan)
+	if (n->nopen)
+		return;
+	if (n->orphan) {
+		n->orphan = false;
+		(void)inode_free(s, n->ino);
+	}
+	if (n->nlookup)
 		return;
 	for (p = &s->nodes[n->ino & (s->n_buckets - 1)]; *p != n; p = &(*p)->next)
 		;
@@ -592,13 +598,21 @@ static int inode_free(struct e2fuse *s, ext2_ino_t ino)
 	return 0;
 }
 
-/* After ino's link count reached 0: freed by e2fuse_free(). Not when the kernel lets go of
- * it: its forgets and releases come when it likes, and the inode numbers and blocks the next
- * files get must not depend on that (reproducible builds). */
+/* After ino's link count reached 0: freed now, or at the last release of a file open on it.
+ * The kernel's lookup references do not count: its forgets come when it likes (when it
+ * evicts the inode), and the inode numbers and blocks the next files get must not depend on
+ * that (reproducible builds). A number the kernel still knows may come back for a new file:
+ * FUSE knows an inode by its number, and a stale forget only makes the new node's count too
+ * low, which no longer decides anything. */
 static int inode_unlinked(struct e2fuse *s, ext2_ino_t ino)
 {
-	node_get(s, ino)->orphan = true;
-	return 0;
+	struct node *n = node_find(s, ino);
+
+	if (n && n->nopen) {
+		n->orphan = true;
+		return 0;
+	}
+	return inode_free(s, ino);
 }
 
 /* ---- file data ---- */

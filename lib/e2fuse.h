@@ -17,9 +17,10 @@
  * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
  * not implemented, which the kernel takes as success: the data reaches the image when the
  * caller closes the filesystem.
- * An inode whose last name goes is freed by e2fuse_free(), in inode order, not when the kernel
- * lets go of it (its releases and forgets come when it likes): which inodes and blocks the
- * next files get must not depend on timing. What is freed leaves nothing behind: a removed
+ * An inode whose last name goes is freed then, or on the last release of a file open on it
+ * (a running binary replaced by rename), or by e2fuse_free(); never when the kernel forgets
+ * it, which comes when the kernel likes: which inodes and blocks the next files get must not
+ * depend on timing. What is freed leaves nothing behind: a removed
  * name's bytes are zeroed in its directory block, a freed inode is zeroed but for its dtime
  * (clamped like every time), freed blocks are zeroed (lib/ext2's ext2_scrub_frees()).
  *
