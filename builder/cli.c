@@ -24,6 +24,10 @@ static const struct cli_option build_options[] = {
 	{ "output", 'o', CLI_ARG_FILE, "IMAGE", NULL, false, false,
 	  "the image to write (only when every stage succeeded)" },
 	SHARED_BUILD_OPTIONS,
+	{ "lock", CLI_LOCK, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "write the build's exact inputs to FILE (packages, hashes, seed, time)" },
+	{ "locked", CLI_LOCKED, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "install exactly the packages a --lock FILE names, verified by hash" },
 	{ "version", 'V', CLI_ARG_NONE, NULL, NULL, false, false,
 	  "print the version and the versions of the libraries in use" },
 	{ NULL }
@@ -31,6 +35,8 @@ static const struct cli_option build_options[] = {
 
 static const struct cli_option check_options[] = {
 	SHARED_BUILD_OPTIONS,
+	{ "locked", CLI_LOCKED, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "plan exactly the packages a --lock FILE names" },
 	{ NULL }
 };
 

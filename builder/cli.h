@@ -42,6 +42,8 @@ enum {
 	CLI_POWEROFF,
 	CLI_PASSPHRASE_FILE,
 	CLI_SEND_PASSPHRASE,
+	CLI_LOCK,
+	CLI_LOCKED,
 };
 
 struct cli_option {

@@ -363,6 +363,7 @@ int driver_main(const struct driver_options *o)
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
 		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
+		.lock_path = o->lock, .locked_path = o->locked,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
@@ -397,6 +398,9 @@ int driver_main(const struct driver_options *o)
 			r = stages[i]->settle(&b, priv[i]);
 			active[i] = r > 0;
 		}
+	if (r >= 0 && (o->lock || o->locked) && !b.packages)
+		r = log_fail("--%s: the recipe has no packages: section, so there is nothing to "
+			     "lock", o->lock ? "lock" : "locked");
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);
