@@ -106,6 +106,14 @@ const struct cli_command cli_commands[] = {
 	  "matching only what the console printed after the previous one; the exit status is 0 "
 	  "when every step passed.",
 	  CLI_ARG_FILE, boot_options },
+	{ "diff", "A.img B.img", "explain how two images differ",
+	  "Compares two images from the outside in: the partition table, then each partition, "
+	  "then each ext2/3/4 filesystem down to its files (paths, types, modes, owners, sizes, "
+	  "symlink targets, contents), and last the byte ranges that differ for no reason given "
+	  "above, each named by what holds it (a directory's block, an inode, free space). "
+	  "Prints nothing when the images are the same bytes. Exit status: 0 the same, 1 they "
+	  "differ, 2 an error.",
+	  CLI_ARG_FILE, no_options },
 	{ "help", "[COMMAND]", "the help of a command", "Prints the help of COMMAND.",
 	  CLI_ARG_COMMAND, no_options },
 	{ "doc", "FORMAT [STAGE]", "print the manual or the shell completion",

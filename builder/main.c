@@ -96,6 +96,8 @@ int main(int argc, char **argv)
 		return help_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "doc"))
 		return doc_main(argc - 1, argv + 1);
+	if (argc > 1 && streq(argv[1], "diff"))
+		return diff_main(argc - 1, argv + 1);
 	/* build and check: build's options, which are check's and -o, -V. */
 	cli_getopt(cmd, &longopts, &shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1 || optind < argc) {
