@@ -415,6 +415,11 @@ static int fs_open(const char *image, int fd, struct imgmap_part *p)
 						    &o);
 	}
 
+	/* The reserved inodes that own blocks, by what they are. */
+	f->ino_path[EXT2_BAD_INO] = "<bad blocks inode>";
+	f->ino_path[EXT2_BOOT_LOADER_INO] = "<boot loader inode>";
+	f->ino_path[EXT2_RESIZE_INO] = "<resize inode>";
+	f->ino_path[EXT2_JOURNAL_INO] = "<journal>";
 	w.f = f;
 	add_file(&w, "/", EXT2_ROOT_INO);
 	err = walk_dir(&w, EXT2_ROOT_INO, "/", 0);

@@ -54,7 +54,8 @@ struct imgmap_fs {
 	unsigned blocksize;
 	struct imgmap_file *files; /* sorted by path */
 	size_t n_files;
-	const char **ino_path;  /* [ino]: the inode's first path, or NULL */
+	const char **ino_path;  /* [ino]: the inode's first path ("<journal>" and such for the
+				 * reserved inodes), or NULL */
 	uint32_t *owner;        /* [block]: an inode number, an IMGMAP_OWNER_*, or 0: none */
 };
 
