@@ -322,6 +322,9 @@ static void scrub_block(ext2_filsys fs, blk64_t blk, int inuse)
 		zero_blocks(fs, blk, 1);
 }
 
+/* libext2fs 1.47.0 calls this with the range's end and a count of 0 (fixed in 1.47.1): then
+ * nothing is zeroed. Its own frees (ext2fs_punch) go block by block through scrub_block(),
+ * and the ranges we free ourselves were never written. */
 static void scrub_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
 	if (inuse < 0)
@@ -450,27 +453,49 @@ errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2
 	return EXT2_ET_DIR_NO_SPACE;
 }
 
-/* Takes entry d (rec_len bytes) out of its block, leaving no byte of its name: its room goes
- * to prev (the entry before it in the block) and is zeroed, or, first in its block (prev
- * NULL), it becomes an unused entry of the same length with nothing after its header. */
-static errcode_t dirent_erase(ext2_filsys fs, struct ext2_dir_entry *prev, struct ext2_dir_entry *d,
+/* Takes the entry at `off` (rec_len bytes) out of its block of directory entries (limit
+ * bytes of them, before any checksum tail), leaving no byte of its name. The entries after it
+ * move up and the last one takes the room, zeroed: a block's free room is always at its end.
+ * So a block holds the same bytes whatever names came and went in it (dpkg's and depmod's
+ * temporary files carry a PID), and where a new name goes does not depend on them either.
+ * Alone in its block, it becomes an unused entry with nothing after its header. */
+static errcode_t dirent_erase(ext2_filsys fs, char *buf, unsigned limit, unsigned off,
 			      unsigned rec_len)
 {
-	unsigned prev_len;
+	unsigned end = off + rec_len, o = 0, len = 0;
+	struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off);
 	errcode_t err;
 
-	if (!prev) {
+	if (end >= limit && off == 0) {
 		d->inode = 0;
 		d->name_len = 0; /* the name's length and the file type */
 		memset(d->name, 0, rec_len - 8);
 		return 0;
 	}
-	err = ext2fs_get_rec_len(fs, prev, &prev_len);
-	if (!err)
-		err = ext2fs_set_rec_len(fs, prev_len + rec_len, prev);
-	if (!err)
-		memset(d, 0, rec_len);
-	return err;
+	if (end < limit) {
+		memmove(buf + off, buf + end, limit - end);
+		o = off;
+	}
+	memset(buf + limit - rec_len, 0, rec_len);
+	/* The entry now last in the block: the one ending where the zeroed room starts. */
+	for (;; o += len) {
+		err = ext2fs_get_rec_len(fs, (struct ext2_dir_entry *)(buf + o), &len);
+		if (err)
+			return err;
+		if (len < 8 || o + len > limit - rec_len)
+			return EXT2_ET_DIR_CORRUPTED;
+		if (o + len == limit - rec_len)
+			break;
+	}
+	return ext2fs_set_rec_len(fs, len + rec_len, (struct ext2_dir_entry *)(buf + o));
+}
+
+/* The bytes of a directory block that hold entries: all but a checksum tail. */
+static unsigned dirent_limit(ext2_filsys fs, char *buf, unsigned blocksize)
+{
+	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
+		return blocksize - sizeof(struct ext2_dir_entry_tail);
+	return blocksize;
 }
 
 struct dir_unlink_ctx {
@@ -478,7 +503,6 @@ struct dir_unlink_ctx {
 	const char *name;
 	unsigned len;
 	ext2_ino_t ino;
-	struct ext2_dir_entry *prev;
 	errcode_t err;
 	bool done;
 };
@@ -487,16 +511,15 @@ static int dir_unlink_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d,
 			    int blocksize, char *buf, void *priv)
 {
 	struct dir_unlink_ctx *c = priv;
-	struct ext2_dir_entry *prev = offset ? c->prev : NULL;
 	unsigned rec_len;
 
-	c->prev = d;
 	if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != c->len ||
 	    memcmp(d->name, c->name, c->len) != 0 || (c->ino && d->inode != c->ino))
 		return 0;
 	c->err = ext2fs_get_rec_len(c->fs, d, &rec_len);
 	if (!c->err)
-		c->err = dirent_erase(c->fs, prev, d, rec_len);
+		c->err = dirent_erase(c->fs, buf, dirent_limit(c->fs, buf, (unsigned)blocksize),
+				      (unsigned)offset, rec_len);
 	if (c->err)
 		return DIRENT_ABORT;
 	c->done = true;
@@ -505,10 +528,10 @@ static int dir_unlink_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d,
 
 errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
-	struct dir_unlink_ctx c = { fs, name, (unsigned)strlen(name), ino, NULL, 0, false };
+	struct dir_unlink_ctx c = { fs, name, (unsigned)strlen(name), ino, 0, false };
 	errcode_t err;
 
-	err = ext2fs_dir_iterate2(fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL, dir_unlink_entry, &c);
+	err = ext2fs_dir_iterate2(fs, dir, 0, NULL, dir_unlink_entry, &c);
 	if (err)
 		return err;
 	if (c.err)
@@ -516,14 +539,12 @@ errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2
 	return c.done ? 0 : EXT2_ET_FILE_NOT_FOUND;
 }
 
-/* What ext2fs_unlink does, in the one block that holds the name instead of reading the
- * directory from its start: the entry's room goes to the entry before it in the block, or,
- * first in its block, the entry is marked unused. */
+/* ext2_dir_unlink() in the one block that holds the name, instead of reading the directory
+ * from its start. */
 errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
 			  char *buf)
 {
 	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), limit, off, rec_len;
-	struct ext2_dir_entry *prev = NULL;
 	struct ext2_inode in;
 	blk64_t pblk = 0;
 	errcode_t err;
@@ -541,9 +562,7 @@ errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const ch
 	err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
 	if (err)
 		return err;
-	limit = bs;
-	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
-		limit -= sizeof(struct ext2_dir_entry_tail);
+	limit = dirent_limit(fs, buf, bs);
 	for (off = 0; off < limit; off += rec_len) {
 		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off);
 
@@ -551,11 +570,9 @@ errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const ch
 		if (err || rec_len < 8 || rec_len > limit - off)
 			return EXT2_ET_FILE_NOT_FOUND;
 		if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != len ||
-		    memcmp(d->name, name, len) != 0) {
-			prev = d;
+		    memcmp(d->name, name, len) != 0)
 			continue;
-		}
-		err = dirent_erase(fs, prev, d, rec_len);
+		err = dirent_erase(fs, buf, limit, off, rec_len);
 		if (err)
 			return err;
 		return ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);

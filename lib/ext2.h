@@ -70,8 +70,9 @@ errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2
 errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
 			  char *buf);
 /* Removes name (pointing at ino; 0: at anything) from directory dir, as ext2fs_unlink does,
- * but leaves no byte of the name behind: the freed room is zeroed. EXT2_ET_FILE_NOT_FOUND when
- * dir has no such entry. */
+ * but leaves no byte of the name behind, and no trace of it in the block's layout: the
+ * entries after it move up, the block's free room (zeroed) stays at its end.
+ * EXT2_ET_FILE_NOT_FOUND when dir has no such entry. */
 errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino);
 /* From now on every block fs frees is zeroed (ext2_mkfs() sets this up): nothing a deleted file
  * held stays in the image. */
