@@ -14,8 +14,8 @@
 #include "log.h"
 
 #define CHUNK (1u << 20)
-#define MERGE_GAP 64      /* differing bytes this close make one range */
-#define MAX_RANGES 200    /* unexplained ranges printed; the rest are counted */
+#define MERGE_GAP 64   /* differing bytes this close make one range */
+#define MAX_RANGES 200 /* unexplained ranges printed; the rest are counted */
 
 struct range {
 	uint64_t start, end; /* [start, end) */
@@ -25,14 +25,14 @@ struct diff {
 	const char *a_name, *b_name;
 	struct imgmap *a, *b;
 	bool differ;
-	bool table_said;     /* a difference of the partition table was reported */
+	bool table_said; /* a difference of the partition table was reported */
 	/* per partition index of a: what the file-level comparison reported */
 	struct part_notes {
 		bool *ino_a, *ino_b; /* inodes whose file (or, for a directory, a child) differs */
 		size_t n_ino_a, n_ino_b;
-		bool super;          /* a superblock field was reported */
-		bool any;            /* a file was reported */
-	} *notes;
+		bool super; /* a superblock field was reported */
+		bool any;   /* a file was reported */
+	} * notes;
 	struct range *unexplained;
 	size_t n_unexplained;
 };
@@ -109,8 +109,8 @@ static void diff_table_fields(struct diff *d)
 		if (!streq(p->name, q->name))
 			say(d, "partition %u: name '%s' -> '%s'", p->number, p->name, q->name);
 		if (p->bootable != q->bootable)
-			say(d, "partition %u: bootable %s -> %s", p->number, p->bootable ? "yes" : "no",
-			    q->bootable ? "yes" : "no");
+			say(d, "partition %u: bootable %s -> %s", p->number,
+			    p->bootable ? "yes" : "no", q->bootable ? "yes" : "no");
 	}
 	for (size_t i = 0; i < b->n_parts; i++)
 		if (!part_number(a, b->parts[i].number))
@@ -164,9 +164,8 @@ static ext2_ino_t parent_ino(const struct imgmap_fs *f, const char *path)
 	return e ? e->ino : 0;
 }
 
-static void note_path(struct part_notes *n, const struct imgmap_fs *fa,
-		      const struct imgmap_fs *fb, const struct imgmap_file *x,
-		      const struct imgmap_file *y)
+static void note_path(struct part_notes *n, const struct imgmap_fs *fa, const struct imgmap_fs *fb,
+		      const struct imgmap_file *x, const struct imgmap_file *y)
 {
 	n->any = true;
 	if (x) {
@@ -197,8 +196,8 @@ static void diff_file(struct diff *d, unsigned part, struct part_notes *n,
 		    type_name(y->mode));
 	} else {
 		if ((x->mode & 07777) != (y->mode & 07777))
-			say(d, "partition %u: %s: mode %04o -> %04o", part, x->path, x->mode & 07777,
-			    y->mode & 07777);
+			say(d, "partition %u: %s: mode %04o -> %04o", part, x->path,
+			    x->mode & 07777, y->mode & 07777);
 		if (x->uid != y->uid || x->gid != y->gid)
 			say(d, "partition %u: %s: owner %u:%u -> %u:%u", part, x->path, x->uid,
 			    x->gid, y->uid, y->gid);
@@ -214,8 +213,8 @@ static void diff_file(struct diff *d, unsigned part, struct part_notes *n,
 			    x->path, ha, hb);
 		}
 		if (x->target && y->target && !streq(x->target, y->target))
-			say(d, "partition %u: %s: symlink to '%s' -> '%s'", part, x->path, x->target,
-			    y->target);
+			say(d, "partition %u: %s: symlink to '%s' -> '%s'", part, x->path,
+			    x->target, y->target);
 		if (x->rdev != y->rdev)
 			say(d, "partition %u: %s: device %#lx -> %#lx", part, x->path, x->rdev,
 			    y->rdev);
@@ -265,8 +264,8 @@ static void diff_super(struct diff *d, unsigned part, struct part_notes *n,
 	}
 }
 
-static void diff_fs(struct diff *d, unsigned part, struct part_notes *n,
-		    const struct imgmap_fs *fa, const struct imgmap_fs *fb)
+static void diff_fs(struct diff *d, unsigned part, struct part_notes *n, const struct imgmap_fs *fa,
+		    const struct imgmap_fs *fb)
 {
 	size_t i = 0, k = 0;
 
@@ -301,8 +300,8 @@ static void diff_fs(struct diff *d, unsigned part, struct part_notes *n,
 /* ---- the bytes ---- */
 
 /* Whether byte off of partition p (index pi of a) differs for a reason already said. */
-static bool explained_at(const struct diff *d, size_t pi, const struct imgmap_part *q,
-			 uint64_t off, uint64_t *ret_next)
+static bool explained_at(const struct diff *d, size_t pi, const struct imgmap_part *q, uint64_t off,
+			 uint64_t *ret_next)
 {
 	const struct imgmap_part *p = &d->a->parts[pi];
 	const struct part_notes *n = &d->notes[pi];

@@ -363,7 +363,6 @@ int driver_main(const struct driver_options *o)
 		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
 		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
 		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
-		.lock_path = o->lock, .locked_path = o->locked,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
@@ -372,6 +371,8 @@ int driver_main(const struct driver_options *o)
 	_cleanup_free_ struct recipe_key *keys = all_keys();
 
 	b.keys = keys;
+	b.lock_path = o->lock;
+	b.locked_path = o->locked;
 	r = init_time(&b);
 	if (r < 0)
 		return r;
@@ -399,8 +400,8 @@ int driver_main(const struct driver_options *o)
 			active[i] = r > 0;
 		}
 	if (r >= 0 && (o->lock || o->locked) && !b.packages)
-		r = log_fail("--%s: the recipe has no packages: section, so there is nothing to "
-			     "lock", o->lock ? "lock" : "locked");
+		r = log_fail("--%s: the recipe has no packages: section: nothing to lock",
+			     o->lock ? "lock" : "locked");
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);

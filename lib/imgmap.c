@@ -12,7 +12,7 @@
 #include "log.h"
 
 #define SECTOR 512
-#define MAX_LOGICAL 128  /* logical partitions followed in an extended partition's chain */
+#define MAX_LOGICAL 128 /* logical partitions followed in an extended partition's chain */
 #define MAX_GPT_ENTRIES 1024
 #define MAX_DEPTH 4096
 
@@ -29,10 +29,9 @@ static uint64_t le64(const uint8_t *p)
 /* A GUID as blkid and sfdisk show it (the first three fields little-endian on disk). */
 static void guid_string(const uint8_t *g, char out[static 40])
 {
-	snprintf(out, 40,
-		 "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", g[3],
-		 g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13],
-		 g[14], g[15]);
+	snprintf(out, 40, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X",
+		 g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12],
+		 g[13], g[14], g[15]);
 }
 
 static struct imgmap_part *add_part(struct imgmap *m)
@@ -91,7 +90,8 @@ static int read_gpt(struct imgmap *m, int fd, const char *image)
 		guid_string(p + 16, pt->uuid);
 		pt->bootable = le64(p + 48) & 4;
 		for (size_t k = 0; k < 36 && p[56 + 2 * k]; k++)
-			pt->name[k] = p[57 + 2 * k] || p[56 + 2 * k] >= 0x7f ? '?' : (char)p[56 + 2 * k];
+			pt->name[k] = p[57 + 2 * k] || p[56 + 2 * k] >= 0x7f ? '?' :
+									       (char)p[56 + 2 * k];
 	}
 	free(e);
 	return 0;
@@ -117,7 +117,8 @@ static int read_msdos(struct imgmap *m, int fd, const char *image, const uint8_t
 		if (!p[4] || !count)
 			continue;
 		if (!fits(m, start * SECTOR, count * SECTOR))
-			return log_fail("'%s': msdos partition %u is out of the image", image, i + 1);
+			return log_fail("'%s': msdos partition %u is out of the image", image,
+					i + 1);
 		pt = add_part(m);
 		pt->number = i + 1;
 		pt->offset = start * SECTOR;
@@ -143,7 +144,8 @@ static int read_msdos(struct imgmap *m, int fd, const char *image, const uint8_t
 
 				if (!fits(m, ls * SECTOR, lc * SECTOR))
 					return log_fail("'%s': logical partition %u is out of the "
-							"image", image, logical);
+							"image",
+							image, logical);
 				lp = add_part(m);
 				lp->number = logical++;
 				lp->offset = ls * SECTOR;
@@ -175,8 +177,8 @@ struct child {
 	ext2_ino_t ino;
 };
 
-static int collect(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
-		   int blocksize, char *buf, void *priv)
+static int collect(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset, int blocksize,
+		   char *buf, void *priv)
 {
 	struct child **v = ((void **)priv)[0];
 	size_t *n = ((void **)priv)[1];
@@ -279,7 +281,8 @@ static errcode_t walk_dir(struct walk *w, ext2_ino_t dir, const char *path, unsi
 	if (!err)
 		qsort(v, n, sizeof(*v), cmp_child);
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *p = xasprintf("%s/%s", streq(path, "/") ? "" : path, v[i].name);
+		_cleanup_free_ char *p =
+			xasprintf("%s/%s", streq(path, "/") ? "" : path, v[i].name);
 		struct ext2_inode in;
 		bool first;
 
@@ -355,8 +358,8 @@ static int fs_open(const char *image, int fd, struct imgmap_part *p)
 	blk64_t total;
 	errcode_t err;
 
-	if (p->size < 2048 || pread_all(fd, sb, 2, p->offset + 1024 + 56) < 0 ||
-	    sb[0] != 0x53 || sb[1] != 0xef)
+	if (p->size < 2048 || pread_all(fd, sb, 2, p->offset + 1024 + 56) < 0 || sb[0] != 0x53 ||
+	    sb[1] != 0xef)
 		return 0;
 	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)p->offset);
 	err = ext2fs_open2(image, opts, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
@@ -373,7 +376,8 @@ static int fs_open(const char *image, int fd, struct imgmap_part *p)
 		fs_free(f);
 		if (!err)
 			return log_fail("'%s': partition %u: its filesystem is larger than the "
-					"partition", image, p->number);
+					"partition",
+					image, p->number);
 		return ext2_log_error(err, "'%s': partition %u: cannot read the bitmaps", image,
 				      p->number);
 	}
@@ -409,8 +413,7 @@ static int fs_open(const char *image, int fd, struct imgmap_part *p)
 		o.ino = ino;
 		if (ext2fs_file_acl_block(fs, &in) < total && ext2fs_file_acl_block(fs, &in))
 			f->owner[ext2fs_file_acl_block(fs, &in)] = ino;
-		if (ext2fs_inode_has_valid_blocks2(fs, &in) &&
-		    !(in.i_flags & EXT4_INLINE_DATA_FL))
+		if (ext2fs_inode_has_valid_blocks2(fs, &in) && !(in.i_flags & EXT4_INLINE_DATA_FL))
 			(void)ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY, NULL, own_block,
 						    &o);
 	}
@@ -493,7 +496,8 @@ const struct imgmap_part *imgmap_part_at(const struct imgmap *m, uint64_t off)
 	for (size_t i = 0; i < m->n_parts; i++) {
 		const struct imgmap_part *p = &m->parts[i];
 
-		if (off >= p->offset && off - p->offset < p->size && (!best || p->size < best->size))
+		if (off >= p->offset && off - p->offset < p->size &&
+		    (!best || p->size < best->size))
 			best = p;
 	}
 	return best;

@@ -24,39 +24,39 @@ enum imgmap_table_type {
 };
 
 struct imgmap_part {
-	unsigned number;  /* as Linux numbers them: msdos logical partitions from 5 */
-	uint64_t offset;  /* bytes from the start of the image */
-	uint64_t size;    /* bytes */
-	char type[40];    /* msdos: "0x83"; GPT: the type GUID */
-	char uuid[40];    /* GPT: the partition GUID; msdos: "" */
-	char name[80];    /* GPT: the name (its ASCII characters); msdos: "" */
-	bool bootable;    /* msdos: active; GPT: legacy BIOS bootable attribute */
+	unsigned number;      /* as Linux numbers them: msdos logical partitions from 5 */
+	uint64_t offset;      /* bytes from the start of the image */
+	uint64_t size;        /* bytes */
+	char type[40];        /* msdos: "0x83"; GPT: the type GUID */
+	char uuid[40];        /* GPT: the partition GUID; msdos: "" */
+	char name[80];        /* GPT: the name (its ASCII characters); msdos: "" */
+	bool bootable;        /* msdos: active; GPT: legacy BIOS bootable attribute */
 	struct imgmap_fs *fs; /* an ext2/3/4 filesystem found there, or NULL */
 };
 
 /* One name in a filesystem. */
 struct imgmap_file {
-	char *path;       /* "/etc/hostname" ("/" for the root) */
+	char *path; /* "/etc/hostname" ("/" for the root) */
 	ext2_ino_t ino;
-	unsigned mode;    /* with the type bits (LINUX_S_IF*) */
+	unsigned mode; /* with the type bits (LINUX_S_IF*) */
 	unsigned uid, gid;
 	uint64_t size;
 	unsigned nlink;
-	char *target;     /* a symlink's target, else NULL */
+	char *target;       /* a symlink's target, else NULL */
 	unsigned long rdev; /* devices: the encoded number from i_block */
 	uint8_t sha256[32]; /* a regular file's contents; zeros otherwise */
-	bool first;       /* the first name of its inode, in path order */
+	bool first;         /* the first name of its inode, in path order */
 };
 
 struct imgmap_fs {
 	ext2_filsys fs;
-	uint64_t offset;  /* of the filesystem in the image */
+	uint64_t offset; /* of the filesystem in the image */
 	unsigned blocksize;
 	struct imgmap_file *files; /* sorted by path */
 	size_t n_files;
-	const char **ino_path;  /* [ino]: the inode's first path ("<journal>" and such for the
+	const char **ino_path; /* [ino]: the inode's first path ("<journal>" and such for the
 				 * reserved inodes), or NULL */
-	uint32_t *owner;        /* [block]: an inode number, an IMGMAP_OWNER_*, or 0: none */
+	uint32_t *owner;       /* [block]: an inode number, an IMGMAP_OWNER_*, or 0: none */
 };
 
 /* Blocks no inode owns, in owner[]: */
@@ -66,7 +66,7 @@ struct imgmap_fs {
 #define IMGMAP_OWNER_ITABLE 0xfffffff3u
 
 struct imgmap {
-	uint64_t size;    /* of the image */
+	uint64_t size; /* of the image */
 	enum imgmap_table_type table;
 	char disk_id[40]; /* msdos: "0x1234abcd"; GPT: the disk GUID */
 	struct imgmap_part *parts;

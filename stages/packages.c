@@ -498,9 +498,11 @@ static int lock_load(const char *path, struct lock_set **ret)
 			continue;
 		/* The last field of each kind of line may hold spaces. */
 		n = strcspn(line, " ");
-		n = lock_fields(line, f, n == 5 && startswith(line, "suite ")   ? 6 :
-					 n == 7 && startswith(line, "package ") ? 8 :
-					 n == 5 && startswith(line, "local ")   ? 7 : 2);
+		n = lock_fields(line, f,
+				n == 5 && startswith(line, "suite ")   ? 6 :
+				n == 7 && startswith(line, "package ") ? 8 :
+				n == 5 && startswith(line, "local ")   ? 7 :
+									 2);
 		if (streq(f[0], "mkbootmedia") && n == 2) {
 			l->version = f[1];
 		} else if (streq(f[0], "architecture") && n == 2) {
@@ -521,14 +523,20 @@ static int lock_load(const char *path, struct lock_set **ret)
 			struct pkg *k;
 			unsigned long long bytes, src = 0;
 
-			if (!is_sha256(f[4]) || lock_parse_number(f[5], UINT64_MAX / 2, &bytes) < 0 ||
-			    (!local && (lock_parse_number(f[6], 1000, &src) < 0 ||
-					src >= l->n_suites || strstr(f[7], "..") || f[7][0] == '/')))
+			if (!is_sha256(f[4]) ||
+			    lock_parse_number(f[5], UINT64_MAX / 2, &bytes) < 0 ||
+			    (!local &&
+			     (lock_parse_number(f[6], 1000, &src) < 0 || src >= l->n_suites ||
+			      strstr(f[7], "..") || f[7][0] == '/')))
 				goto bad;
 			l->pkgs = xrealloc(l->pkgs, (l->n_pkgs + 1) * sizeof(*l->pkgs));
 			k = &l->pkgs[l->n_pkgs++];
-			*k = (struct pkg){ .name = f[1], .version = f[2], .arch = f[3],
-					   .sha256 = f[4], .size = bytes, .source = (unsigned)src };
+			*k = (struct pkg){ .name = f[1],
+					   .version = f[2],
+					   .arch = f[3],
+					   .sha256 = f[4],
+					   .size = bytes,
+					   .source = (unsigned)src };
 			if (local)
 				k->local_path = f[6];
 			else
@@ -539,8 +547,11 @@ static int lock_load(const char *path, struct lock_set **ret)
 	}
 	if (!l->version || !l->arch || !l->n_pkgs) {
 		r = log_fail("--locked: '%s' is not a lock file written by mkbootmedia --lock (no "
-			     "%s line)", path, !l->version ? "mkbootmedia" :
-					       !l->arch ? "architecture" : "package");
+			     "%s line)",
+			     path,
+			     !l->version ? "mkbootmedia" :
+			     !l->arch    ? "architecture" :
+					   "package");
 		lock_set_free(l);
 		return r;
 	}
@@ -559,19 +570,21 @@ static int lock_check(struct build *b, struct packages_priv *p, const char *path
 
 	if (!streq(l->version, MKBOOTMEDIA_VERSION))
 		log_warn("--locked: '%s' was written by mkbootmedia %s, this is %s: the image "
-			    "may differ", path, l->version, MKBOOTMEDIA_VERSION);
+			 "may differ",
+			 path, l->version, MKBOOTMEDIA_VERSION);
 	if (!streq(l->arch, p->arch))
 		return log_fail("--locked: '%s' locks architecture %s, the recipe asks for %s",
 				path, l->arch, p->arch);
 	if (!streq_ptr(l->seed, b->seed))
 		return log_fail("--locked: '%s' was made with %s%s%s, this build has %s%s%s: use "
-				"the same seed (--seed or image.seed)", path,
-				l->seed ? "seed '" : "no seed", l->seed ? l->seed : "",
+				"the same seed (--seed or image.seed)",
+				path, l->seed ? "seed '" : "no seed", l->seed ? l->seed : "",
 				l->seed ? "'" : "", b->seed ? "seed '" : "no seed",
 				b->seed ? b->seed : "", b->seed ? "'" : "");
 	if (l->has_sde && (!b->clamp_mtime || (long long)b->now != l->sde))
 		return log_fail("--locked: '%s' was made with SOURCE_DATE_EPOCH=%lld: set it to "
-				"that to build the same image", path, l->sde);
+				"that to build the same image",
+				path, l->sde);
 	return 0;
 }
 
@@ -646,9 +659,11 @@ static int lock_write(struct build *b, struct packages_priv *p, const char *cach
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	fprintf(f, "# mkbootmedia lock file: the exact inputs of a build of '%s'.\n"
+	fprintf(f,
+		"# mkbootmedia lock file: the exact inputs of a build of '%s'.\n"
 		"# 'mkbootmedia --locked FILE' installs exactly these packages, verified by "
-		"hash.\n", b->recipe_path);
+		"hash.\n",
+		b->recipe_path);
 	fprintf(f, "mkbootmedia %s\narchitecture %s\n", MKBOOTMEDIA_VERSION, p->arch);
 	if (b->clamp_mtime)
 		fprintf(f, "source-date-epoch %lld\n", (long long)b->now);
@@ -717,8 +732,8 @@ static int lock_check_local(const struct pkg *k)
 				 k->version, k->local_path);
 	if (!streq(sha, k->sha256))
 		return log_fail("--locked: package '%s' %s: '%s' has SHA-256 %s, the lock says "
-				"%s: it is not the file that was locked", k->name, k->version,
-				k->local_path, sha, k->sha256);
+				"%s: it is not the file that was locked",
+				k->name, k->version, k->local_path, sha, k->sha256);
 	return 0;
 }
 
@@ -832,9 +847,11 @@ static int check_kernel(struct build *b, struct packages_priv *p)
 		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
 			kernel = startswith(p->pkgs[i]->name, "linux-image-");
 		if (!kernel)
-			return node_error(why_node, "%s, but no kernel is in the package set: add "
+			return node_error(why_node,
+					  "%s, but no kernel is in the package set: add "
 					  "linux-image-amd64 (or another linux-image-*) to "
-					  "packages.include", why);
+					  "packages.include",
+					  why);
 	}
 	return 0;
 }
@@ -1104,7 +1121,8 @@ static int packages_run(struct build *b, void *priv)
 			goto out;
 		}
 		{
-			_cleanup_free_ char *url = xasprintf("%s/%s", pkg_mirror(p, k), k->filename);
+			_cleanup_free_ char *url =
+				xasprintf("%s/%s", pkg_mirror(p, k), k->filename);
 
 			r = fetcher_add(p->fetcher, url, k->sha256, k->size, &paths[i]);
 			if (r < 0)

@@ -32,7 +32,9 @@ static void test_log_error(void)
 /* A fresh ext4 (with metadata checksums) in a temporary file; NULL on failure. */
 static ext2_filsys make_fs(char *path)
 {
-	struct ext2_params p = { .type = EXT2_KIND_EXT4, .size = 16 << 20, .now = 1700000000,
+	struct ext2_params p = { .type = EXT2_KIND_EXT4,
+				 .size = 16 << 20,
+				 .now = 1700000000,
 				 .zeroed = true };
 	ext2_filsys fs = NULL;
 	int fd = mkstemp(path);
