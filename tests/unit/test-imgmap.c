@@ -11,12 +11,13 @@
  * from the directory tree/ in partition 1 (at 1 MiB, 8 MiB). */
 static int make_image(const char *img, const char *script)
 {
-	return run("cd %s && rm -rf tree && mkdir -p tree/etc tree/empty && "
-		   "printf 'hello\\n' >tree/etc/motd && head -c 100000 /dev/urandom >tree/big && "
-		   "ln -s etc/motd tree/link && ln tree/etc/motd tree/hard && chmod 0600 tree/big && "
-		   "truncate -s 16M %s && printf '%s' | sfdisk -q %s && "
-		   "mke2fs -q -F -t ext4 -E offset=1048576 -d tree %s 8M", tmpdir, img, script, img,
-		   img);
+	return run(
+		"cd %s && rm -rf tree && mkdir -p tree/etc tree/empty && "
+		"printf 'hello\\n' >tree/etc/motd && head -c 100000 /dev/urandom >tree/big && "
+		"ln -s etc/motd tree/link && ln tree/etc/motd tree/hard && chmod 0600 tree/big && "
+		"truncate -s 16M %s && printf '%s' | sfdisk -q %s && "
+		"mke2fs -q -F -t ext4 -E offset=1048576 -d tree %s 8M",
+		tmpdir, img, script, img, img);
 }
 
 static void test_msdos(void)
@@ -106,8 +107,8 @@ static void test_refused(void)
 	 * in an image of 1 MiB. */
 	CHECK(run("truncate -s 1M %s && printf '\\203\\000\\000\\000\\000\\010\\000\\000"
 		  "\\000\\020\\000\\000' | dd of=%s bs=1 seek=450 conv=notrunc status=none && "
-		  "printf '\\125\\252' | dd of=%s bs=1 seek=510 conv=notrunc status=none", img,
-		  img, img) == 0);
+		  "printf '\\125\\252' | dd of=%s bs=1 seek=510 conv=notrunc status=none",
+		  img, img, img) == 0);
 	capture_begin();
 	CHECK(imgmap_open(img, &m) < 0 && !m);
 	out = capture_end();
