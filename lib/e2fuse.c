@@ -2500,6 +2500,7 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	err = ext2fs_read_bitmaps(fs);
 	if (err)
 		return ext2_log_error(err, "e2fuse: cannot read the bitmaps");
+	ext2_scrub_frees(fs); /* whoever opened it: what is removed leaves nothing */
 	fd = fcntl(fuse_fd, F_DUPFD_CLOEXEC, 3);
 	/* Non-blocking (for the caller's descriptor too: they share the flag), so that a read
 	 * after poll never waits: the kernel may withdraw an interrupted request meanwhile. */

@@ -46,7 +46,8 @@ struct e2fuse_opts {
 	time_t clamp_time;
 };
 
-/* A server for fs (open read-write; its bitmaps are loaded here) on fuse_fd, an open
+/* A server for fs (open read-write; its bitmaps are loaded here, and the blocks it frees
+ * from now on are zeroed: ext2_scrub_frees()) on fuse_fd, an open
  * /dev/fuse already mounted with fd=N. fs stays the caller's, and so does fuse_fd: the server
  * works on a duplicate, which e2fuse_free() closes, so the caller closes its own whenever it
  * likes (the duplicate shares its file status flags: both become non-blocking). o may be
