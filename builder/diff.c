@@ -470,12 +470,18 @@ int diff_main(int argc, char **argv)
 	int c, r;
 
 	cli_getopt(cmd, &longopts, &shortopts);
+	opterr = 0; /* one message, ours */
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		r = cli_common(c, cmd, &level);
 		if (r < 0)
 			return 0;
-		if (r == 0)
-			return usage_error("unknown option (it takes two images)");
+		if (r == 0) {
+			_cleanup_free_ char *what =
+				xasprintf("unknown option '%s' (it takes two images)",
+					  argv[optind - 1]);
+
+			return usage_error(what);
+		}
 	}
 	log_set_level(level);
 	if (argc - optind != 2)

@@ -57,3 +57,8 @@ rc=0
 "$MKBOOTMEDIA" diff out/a.img nosuch.img 2>err.txt || rc=$?
 expect_eq "$rc" 2 "exit status with a missing image"
 expect_eq "$(cat err.txt)" "error: cannot open 'nosuch.img': No such file or directory" "message"
+rc=0
+"$MKBOOTMEDIA" diff --frobnicate out/a.img out/c.img 2>err.txt || rc=$?
+expect_eq "$rc" 2 "exit status with an unknown option"
+expect_eq "$(grep -c '^error: ' err.txt)" 1 "messages: $(cat err.txt)"
+grep -q "unknown option '--frobnicate'" err.txt || fail "message: $(cat err.txt)"
