@@ -23,10 +23,12 @@ rm -f out/b.img out/c.img
 
 part_extract out/a.img 2 root.fs
 fsck_clean root.fs
-grep -q -a "^Status: install ok installed" out/a.img || fail "no configured package in the image"
-for text in "startup packages configure" "update-alternatives 20" "status installed "; do
-	! grep -q -a -- "$text" out/a.img || fail "'$text' (a removed log's) is in the image"
-done
+# One pass over the image: what must be there (the search works) and what must not.
+grep -a -o -E "^Status: install ok installed|startup packages configure|update-alternatives 20|status installed " \
+	out/a.img | sort | uniq -c >found.txt || true
+grep -q "Status: install ok installed" found.txt || fail "no configured package in the image"
+! grep -v "Status: install ok installed" found.txt || fail "a removed log's lines are in the image"
+
 mkdir tree
 debugfs -R "rdump / $WORK/tree" root.fs >/dev/null 2>&1
 (cd tree && find . -type d ! -path ./lost+found) | sed 's|^\.||; s|^$|/|; s|^|ls -d |' >ls.cmds
@@ -37,6 +39,8 @@ deleted() {
 left=$(deleted root.fs)
 [ -z "$left" ] || fail "deleted entries left in directories: $left"
 # The check sees a name debugfs removes (it leaves the bytes, as ext2fs_unlink does).
-cp --sparse=always root.fs neg.fs
+mkdir -p small/etc && echo x >small/etc/hostname && echo y >small/etc/other
+mke2fs -q -F -t ext2 -d small neg.fs 4M
 debugfs -w -R "rm /etc/hostname" neg.fs >/dev/null 2>&1
+echo "ls -d /etc" >ls.cmds
 deleted neg.fs | grep -q hostname || fail "the deleted-entry check does not see a removed name"
