@@ -3,7 +3,8 @@
 # cached .deb, and its names and versions are what dpkg's status in the image says. A lock
 # whose package hash was changed, one naming a package nowhere, one made with another
 # SOURCE_DATE_EPOCH, a local .deb changed since, and a file that is no lock each fail with
-# one message and leave no image.
+# one message and leave no image (offline, and for the missing package also from the
+# mirror: the network, as the other mirror tests).
 cache=$(test_cache)
 mkdir -p debs pkg/usr/share/lock-local
 echo "locked content" >pkg/usr/share/lock-local/file
@@ -49,6 +50,9 @@ expect_fail "dash_0.5.12-2_amd64.deb' is not in the cache" --offline --cache "$c
 { cat a.lock; echo "package nosuch 1.0 amd64 $(printf '%064d' 0) 1000 0 pool/main/n/nosuch/nosuch_1.0_amd64.deb"; } >missing.lock
 expect_fail "nosuch_1.0_amd64.deb' is not in the cache" --offline --cache "$cache" \
 	recipe.yml -o out/c.img --locked missing.lock
+# Online: the mirror no longer has it.
+expect_fail "cannot download 'http://deb.debian.org/debian/pool/main/n/nosuch/nosuch_1.0_amd64.deb'" \
+	--cache "$cache" recipe.yml -o out/c.img --locked missing.lock
 SOURCE_DATE_EPOCH=1600000000 expect_fail "was made with SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH" \
 	--offline --cache "$cache" recipe.yml -o out/c.img --locked a.lock
 echo "not a lock" >bad.lock
