@@ -24,6 +24,10 @@ static const struct cli_option build_options[] = {
 	{ "output", 'o', CLI_ARG_FILE, "IMAGE", NULL, false, false,
 	  "the image to write (only when every stage succeeded)" },
 	SHARED_BUILD_OPTIONS,
+	{ "lock", CLI_LOCK, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "write the build's exact inputs to FILE (packages, hashes, seed, time)" },
+	{ "locked", CLI_LOCKED, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "install exactly the packages a --lock FILE names, verified by hash" },
 	{ "version", 'V', CLI_ARG_NONE, NULL, NULL, false, false,
 	  "print the version and the versions of the libraries in use" },
 	{ NULL }
@@ -31,6 +35,8 @@ static const struct cli_option build_options[] = {
 
 static const struct cli_option check_options[] = {
 	SHARED_BUILD_OPTIONS,
+	{ "locked", CLI_LOCKED, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "plan exactly the packages a --lock FILE names" },
 	{ NULL }
 };
 
@@ -105,6 +111,14 @@ const struct cli_command cli_commands[] = {
 	  "matching only what the console printed after the previous one; the exit status is 0 "
 	  "when every step passed.",
 	  CLI_ARG_FILE, boot_options },
+	{ "diff", "A.img B.img", "explain how two images differ",
+	  "Compares two images from the outside in: the partition table, then each partition, "
+	  "then each ext2/3/4 filesystem down to its files (paths, types, modes, owners, sizes, "
+	  "symlink targets, contents), and last the byte ranges that differ for no reason given "
+	  "above, each named by what holds it (a directory's block, an inode, free space). "
+	  "Prints nothing when the images are the same bytes. Exit status: 0 the same, 1 they "
+	  "differ, 2 an error.",
+	  CLI_ARG_FILE, no_options },
 	{ "help", "[COMMAND]", "the help of a command", "Prints the help of COMMAND.",
 	  CLI_ARG_COMMAND, no_options },
 	{ "doc", "FORMAT [STAGE]", "print the manual or the shell completion",

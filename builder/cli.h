@@ -43,6 +43,8 @@ enum {
 	CLI_PASSPHRASE_FILE,
 	CLI_SEND_PASSPHRASE,
 	CLI_SECURE_BOOT,
+	CLI_LOCK,
+	CLI_LOCKED,
 };
 
 struct cli_option {
@@ -94,5 +96,7 @@ int cli_common(int opt, const struct cli_command *c, enum log_level *level);
 
 /* `mkbootmedia doc FORMAT [STAGE]` (doc.c); returns the exit status. */
 int doc_main(int argc, char **argv);
+/* `mkbootmedia diff A.img B.img` (diff.c): 0 the same bytes, 1 they differ, 2 an error. */
+int diff_main(int argc, char **argv);
 /* Its formats: man1, man5, bash, zsh, markdown (NULL-terminated). */
 extern const char *const doc_formats[];

@@ -371,6 +371,8 @@ int driver_main(const struct driver_options *o)
 	_cleanup_free_ struct recipe_key *keys = all_keys();
 
 	b.keys = keys;
+	b.lock_path = o->lock;
+	b.locked_path = o->locked;
 	r = init_time(&b);
 	if (r < 0)
 		return r;
@@ -397,6 +399,9 @@ int driver_main(const struct driver_options *o)
 			r = stages[i]->settle(&b, priv[i]);
 			active[i] = r > 0;
 		}
+	if (r >= 0 && (o->lock || o->locked) && !b.packages)
+		r = log_fail("--%s: the recipe has no packages: section: nothing to lock",
+			     o->lock ? "lock" : "locked");
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);

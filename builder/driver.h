@@ -12,6 +12,8 @@ struct driver_options {
 	bool offline;        /* --offline: nothing is downloaded */
 	unsigned jobs;       /* --jobs: worker threads; 0: one per CPU */
 	int passphrase_fd;   /* --passphrase-fd: the encrypted partitions' passphrase; -1 */
+	const char *lock;    /* --lock FILE: write the build's exact inputs there */
+	const char *locked;  /* --locked FILE: build exactly the inputs FILE names */
 };
 
 /* Loads and verifies the recipe; prints the plan when `output` is NULL, builds otherwise.

@@ -96,6 +96,8 @@ int main(int argc, char **argv)
 		return help_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "doc"))
 		return doc_main(argc - 1, argv + 1);
+	if (argc > 1 && streq(argv[1], "diff"))
+		return diff_main(argc - 1, argv + 1);
 	/* build and check: build's options, which are check's and -o, -V. */
 	cli_getopt(cmd, &longopts, &shortopts);
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1 || optind < argc) {
@@ -153,6 +155,12 @@ int main(int argc, char **argv)
 			}
 			o.jobs = (unsigned)v;
 			break;
+		case CLI_LOCK:
+			o.lock = optarg;
+			break;
+		case CLI_LOCKED:
+			o.locked = optarg;
+			break;
 		case 'V':
 			print_version();
 			return 0;
@@ -181,6 +189,14 @@ int main(int argc, char **argv)
 	} else if (!o.output) {
 		log_error("no output given (use -o IMAGE, or 'mkbootmedia check %s' to only "
 			  "validate)", o.recipe);
+		return 2;
+	}
+	if (o.lock && !o.output) {
+		log_error("--lock is written by a build: use 'build' with -o IMAGE");
+		return 2;
+	}
+	if (o.lock && o.locked && streq(o.lock, o.locked)) {
+		log_error("--lock and --locked name the same file '%s'", o.lock);
 		return 2;
 	}
 	r = driver_main(&o);

@@ -164,6 +164,11 @@ struct build {
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
 
+	/* --lock FILE: the packages stage writes the build's exact inputs there once every
+	 * stage succeeded; --locked FILE: it installs exactly the set FILE names (NULL: none) */
+	const char *lock_path;
+	const char *locked_path;
+
 	time_t now;             /* SOURCE_DATE_EPOCH, or the start of the build */
 	bool clamp_mtime;       /* SOURCE_DATE_EPOCH was set: no file is newer than `now` */
 };

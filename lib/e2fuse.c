@@ -38,7 +38,7 @@ struct node {
 	ext2_ino_t ino;
 	uint64_t nlookup; /* the kernel's references: entries replied minus forgotten */
 	unsigned nopen;   /* open files */
-	bool orphan;      /* no name left: freed when both counts reach 0 */
+	bool orphan;      /* no name left: freed when nopen reaches 0 */
 };
 
 /* An open directory: its entries, read at the first readdir (and again when a reader
@@ -204,20 +204,24 @@ static struct node *node_get(struct e2fuse *s, ext2_ino_t ino)
 
 static int inode_free(struct e2fuse *s, ext2_ino_t ino);
 
-/* Forgets n once the kernel holds no reference and no file is open; an orphan's inode is
- * freed then. */
+/* Once no file is open on n: an orphan's inode is freed; n is forgotten once the kernel holds
+ * no reference either. */
 static void node_release(struct e2fuse *s, struct node *n)
 {
 	struct node **p;
 
-	if (n->nlookup || n->nopen)
+	if (n->nopen)
+		return;
+	if (n->orphan) {
+		n->orphan = false;
+		(void)inode_free(s, n->ino);
+	}
+	if (n->nlookup)
 		return;
 	for (p = &s->nodes[n->ino & (s->n_buckets - 1)]; *p != n; p = &(*p)->next)
 		;
 	*p = n->next;
 	s->n_nodes--;
-	if (n->orphan)
-		(void)inode_free(s, n->ino);
 	free(n);
 }
 
@@ -568,6 +572,7 @@ static bool req_root(fuse_req_t req)
 static int inode_free(struct e2fuse *s, ext2_ino_t ino)
 {
 	struct ext2_inode_large in;
+	__u32 dtime;
 	errcode_t err;
 	int r;
 
@@ -582,25 +587,28 @@ static int inode_free(struct e2fuse *s, ext2_ino_t ino)
 		if (err)
 			return e2_fail(err, "cannot free blocks", ino);
 	}
-	in.i_links_count = 0;
-	time_store(s, &in.i_dtime, NULL, now());
-	if (!in.i_dtime)
-		in.i_dtime = 1; /* a deleted inode has one */
-	r = inode_put(s, ino, &in);
-	if (r < 0)
-		return r;
+	/* Nothing of it stays: every byte zero but the deletion time (clamped as any time). */
+	time_store(s, &dtime, NULL, now());
+	err = ext2_inode_clear(s->fs, ino, (int32_t)dtime);
+	if (err)
+		return e2_fail(err, "cannot write inode", ino);
 	ext2fs_inode_alloc_stats2(s->fs, ino, -1, LINUX_S_ISDIR(in.i_mode));
 	if (LINUX_S_ISDIR(in.i_mode))
 		dindex_drop(s, ino); /* the number may come back as another directory */
 	return 0;
 }
 
-/* After ino's link count reached 0: freed now, or when the kernel lets go of it. */
+/* After ino's link count reached 0: freed now, or at the last release of a file open on it.
+ * The kernel's lookup references do not count: its forgets come when it likes (when it
+ * evicts the inode), and the inode numbers and blocks the next files get must not depend on
+ * that (reproducible builds). A number the kernel still knows may come back for a new file:
+ * FUSE knows an inode by its number, and a stale forget only makes the new node's count too
+ * low, which no longer decides anything. */
 static int inode_unlinked(struct e2fuse *s, ext2_ino_t ino)
 {
 	struct node *n = node_find(s, ino);
 
-	if (n && (n->nlookup || n->nopen)) {
+	if (n && n->nopen) {
 		n->orphan = true;
 		return 0;
 	}
@@ -1044,7 +1052,7 @@ static int dir_link(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino
 static int dir_unlink(struct e2fuse *s, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
 	struct dindex *x = dindex_find(s, dir);
-	errcode_t err = ext2fs_unlink(s->fs, dir, name, ino, 0);
+	errcode_t err = ext2_dir_unlink(s->fs, dir, name, ino);
 
 	if (err)
 		return e2_fail(err, "cannot remove a name", dir);
@@ -2076,7 +2084,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 			node_get(s, d->ents[i].ino)->nlookup++;
 	}
 	/* Should the reply not reach the kernel (an interrupted request), the references
-	 * above are never forgotten: such an orphan is freed by e2fuse_free(). */
+	 * above are never forgotten: the node stays until e2fuse_free(). */
 	fuse_reply_buf(req, buf, pos);
 }
 
@@ -2492,6 +2500,7 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	err = ext2fs_read_bitmaps(fs);
 	if (err)
 		return ext2_log_error(err, "e2fuse: cannot read the bitmaps");
+	ext2_scrub_frees(fs); /* whoever opened it: what is removed leaves nothing */
 	fd = fcntl(fuse_fd, F_DUPFD_CLOEXEC, 3);
 	/* Non-blocking (for the caller's descriptor too: they share the flag), so that a read
 	 * after poll never waits: the kernel may withdraw an interrupted request meanwhile. */
@@ -2537,20 +2546,35 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	return 0;
 }
 
+static int cmp_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 void e2fuse_free(struct e2fuse *s)
 {
+	_cleanup_free_ ext2_ino_t *orphans = NULL;
+	size_t n_orphans = 0;
+
 	if (!s)
 		return;
+	orphans = xcalloc(s->n_nodes + 1, sizeof(*orphans));
 	for (size_t i = 0; s->nodes && i < s->n_buckets; i++) {
 		struct node *n = s->nodes[i], *next;
 
 		for (; n; n = next) {
 			next = n->next;
 			if (n->orphan)
-				(void)inode_free(s, n->ino);
+				orphans[n_orphans++] = n->ino;
 			free(n);
 		}
 	}
+	/* In order: the bitmaps' history must not follow the hash table's. */
+	qsort(orphans, n_orphans, sizeof(*orphans), cmp_ino);
+	for (size_t i = 0; i < n_orphans; i++)
+		(void)inode_free(s, orphans[i]);
 	while (s->snaps)
 		snap_free(s, s->snaps);
 	for (size_t i = 0; i < DINDEX_BUCKETS; i++)

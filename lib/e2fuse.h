@@ -17,8 +17,12 @@
  * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
  * not implemented, which the kernel takes as success: the data reaches the image when the
  * caller closes the filesystem.
- * An inode whose last name goes while it is open or known to the kernel (a running binary
- * replaced by rename) is freed on the last release or forget, or by e2fuse_free().
+ * An inode whose last name goes is freed then, or on the last release of a file open on it
+ * (a running binary replaced by rename), or by e2fuse_free(); never when the kernel forgets
+ * it, which comes when the kernel likes: which inodes and blocks the next files get must not
+ * depend on timing. What is freed leaves nothing behind: a removed
+ * name's bytes are zeroed in its directory block, a freed inode is zeroed but for its dtime
+ * (clamped like every time), freed blocks are zeroed (lib/ext2's ext2_scrub_frees()).
  *
  * libext2fs is not thread-safe: everything runs in the thread that calls e2fuse_serve(),
  * which must not touch the filesystem otherwise until it returns. Not supported: fallocate
@@ -42,7 +46,8 @@ struct e2fuse_opts {
 	time_t clamp_time;
 };
 
-/* A server for fs (open read-write; its bitmaps are loaded here) on fuse_fd, an open
+/* A server for fs (open read-write; its bitmaps are loaded here, and the blocks it frees
+ * from now on are zeroed: ext2_scrub_frees()) on fuse_fd, an open
  * /dev/fuse already mounted with fd=N. fs stays the caller's, and so does fuse_fd: the server
  * works on a duplicate, which e2fuse_free() closes, so the caller closes its own whenever it
  * likes (the duplicate shares its file status flags: both become non-blocking). o may be

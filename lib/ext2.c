@@ -287,6 +287,7 @@ int ext2_mkfs(const char *image, const struct ext2_params *p, ext2_filsys *ret_f
 			goto fail;
 	}
 	ext2fs_mark_super_dirty(fs);
+	ext2_scrub_frees(fs);
 	*ret_fs = fs;
 	return 0;
 fail:
@@ -294,6 +295,58 @@ fail:
 	return ext2_log_error(err, "cannot create %s filesystem at offset %llu of '%s'",
 			      ext2_kind_to_string(p->type), (unsigned long long)p->offset,
 			      shown_image(image));
+}
+
+/* Freed blocks are zeroed as they are freed: what a deleted file held (a temporary file, a
+ * key a script generated and removed) must not stay in the image, and two builds must not
+ * differ by what their free blocks held. Written through the I/O channel, whose cache may
+ * hold the block. */
+static void zero_blocks(ext2_filsys fs, blk64_t blk, blk64_t num)
+{
+	static const char zeros[64 << 10];
+	blk64_t per = sizeof(zeros) / fs->blocksize;
+
+	while (num) {
+		blk64_t n = num < per ? num : per;
+
+		/* Errors show when the filesystem is flushed; nothing to undo here. */
+		(void)io_channel_write_blk64(fs->io, blk, (int)n, zeros);
+		blk += n;
+		num -= n;
+	}
+}
+
+static void scrub_block(ext2_filsys fs, blk64_t blk, int inuse)
+{
+	if (inuse < 0)
+		zero_blocks(fs, blk, 1);
+}
+
+/* libext2fs 1.47.0 calls this with the range's end and a count of 0 (fixed in 1.47.1): then
+ * nothing is zeroed. Its own frees (ext2fs_punch) go block by block through scrub_block(),
+ * and the ranges we free ourselves were never written. */
+static void scrub_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
+{
+	if (inuse < 0)
+		zero_blocks(fs, blk, num);
+}
+
+void ext2_scrub_frees(ext2_filsys fs)
+{
+	ext2fs_set_block_alloc_stats_callback(fs, scrub_block, NULL);
+	ext2fs_set_block_alloc_stats_range_callback(fs, scrub_range, NULL);
+}
+
+errcode_t ext2_inode_clear(ext2_filsys fs, ext2_ino_t ino, time_t dtime)
+{
+	size_t size = EXT2_INODE_SIZE(fs->super) > sizeof(struct ext2_inode_large) ?
+			      EXT2_INODE_SIZE(fs->super) :
+			      sizeof(struct ext2_inode_large);
+	_cleanup_free_ struct ext2_inode_large *in = xcalloc(1, size);
+
+	in->i_dtime = dtime > 0 && dtime <= UINT32_MAX ? (uint32_t)dtime : 1;
+	return ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)in,
+				       (int)EXT2_INODE_SIZE(fs->super));
 }
 
 int ext2_close(ext2_filsys *fs, const char *what)
@@ -400,14 +453,98 @@ errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2
 	return EXT2_ET_DIR_NO_SPACE;
 }
 
-/* What ext2fs_unlink does, in the one block that holds the name instead of reading the
- * directory from its start: the entry's room goes to the entry before it in the block, or,
- * first in its block, the entry is marked unused. */
+/* Takes the entry at `off` (rec_len bytes) out of its block of directory entries (limit
+ * bytes of them, before any checksum tail), leaving no byte of its name. The entries after it
+ * move up and the last one takes the room, zeroed: a block's free room is always at its end.
+ * So a block holds the same bytes whatever names came and went in it (dpkg's and depmod's
+ * temporary files carry a PID), and where a new name goes does not depend on them either.
+ * Alone in its block, it becomes an unused entry with nothing after its header. */
+static errcode_t dirent_erase(ext2_filsys fs, char *buf, unsigned limit, unsigned off,
+			      unsigned rec_len)
+{
+	unsigned end = off + rec_len, o = 0, len = 0;
+	struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off);
+	errcode_t err;
+
+	if (end >= limit && off == 0) {
+		d->inode = 0;
+		d->name_len = 0; /* the name's length and the file type */
+		memset(d->name, 0, rec_len - 8);
+		return 0;
+	}
+	if (end < limit) {
+		memmove(buf + off, buf + end, limit - end);
+		o = off;
+	}
+	memset(buf + limit - rec_len, 0, rec_len);
+	/* The entry now last in the block: the one ending where the zeroed room starts. */
+	for (;; o += len) {
+		err = ext2fs_get_rec_len(fs, (struct ext2_dir_entry *)(buf + o), &len);
+		if (err)
+			return err;
+		if (len < 8 || o + len > limit - rec_len)
+			return EXT2_ET_DIR_CORRUPTED;
+		if (o + len == limit - rec_len)
+			break;
+	}
+	return ext2fs_set_rec_len(fs, len + rec_len, (struct ext2_dir_entry *)(buf + o));
+}
+
+/* The bytes of a directory block that hold entries: all but a checksum tail. */
+static unsigned dirent_limit(ext2_filsys fs, char *buf, unsigned blocksize)
+{
+	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
+		return blocksize - sizeof(struct ext2_dir_entry_tail);
+	return blocksize;
+}
+
+struct dir_unlink_ctx {
+	ext2_filsys fs;
+	const char *name;
+	unsigned len;
+	ext2_ino_t ino;
+	errcode_t err;
+	bool done;
+};
+
+static int dir_unlink_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *d, int offset,
+			    int blocksize, char *buf, void *priv)
+{
+	struct dir_unlink_ctx *c = priv;
+	unsigned rec_len;
+
+	if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != c->len ||
+	    memcmp(d->name, c->name, c->len) != 0 || (c->ino && d->inode != c->ino))
+		return 0;
+	c->err = ext2fs_get_rec_len(c->fs, d, &rec_len);
+	if (!c->err)
+		c->err = dirent_erase(c->fs, buf, dirent_limit(c->fs, buf, (unsigned)blocksize),
+				      (unsigned)offset, rec_len);
+	if (c->err)
+		return DIRENT_ABORT;
+	c->done = true;
+	return DIRENT_ABORT | DIRENT_CHANGED;
+}
+
+errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino)
+{
+	struct dir_unlink_ctx c = { fs, name, (unsigned)strlen(name), ino, 0, false };
+	errcode_t err;
+
+	err = ext2fs_dir_iterate2(fs, dir, 0, NULL, dir_unlink_entry, &c);
+	if (err)
+		return err;
+	if (c.err)
+		return c.err;
+	return c.done ? 0 : EXT2_ET_FILE_NOT_FOUND;
+}
+
+/* ext2_dir_unlink() in the one block that holds the name, instead of reading the directory
+ * from its start. */
 errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
 			  char *buf)
 {
 	unsigned bs = fs->blocksize, len = (unsigned)strlen(name), limit, off, rec_len;
-	struct ext2_dir_entry *prev = NULL;
 	struct ext2_inode in;
 	blk64_t pblk = 0;
 	errcode_t err;
@@ -425,9 +562,7 @@ errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const ch
 	err = ext2fs_read_dir_block4(fs, pblk, buf, 0, dir);
 	if (err)
 		return err;
-	limit = bs;
-	if (ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf))
-		limit -= sizeof(struct ext2_dir_entry_tail);
+	limit = dirent_limit(fs, buf, bs);
 	for (off = 0; off < limit; off += rec_len) {
 		struct ext2_dir_entry *d = (struct ext2_dir_entry *)(buf + off);
 
@@ -435,21 +570,11 @@ errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const ch
 		if (err || rec_len < 8 || rec_len > limit - off)
 			return EXT2_ET_FILE_NOT_FOUND;
 		if (!d->inode || (unsigned)ext2fs_dirent_name_len(d) != len ||
-		    memcmp(d->name, name, len) != 0) {
-			prev = d;
+		    memcmp(d->name, name, len) != 0)
 			continue;
-		}
-		if (prev) {
-			unsigned prev_len;
-
-			err = ext2fs_get_rec_len(fs, prev, &prev_len);
-			if (!err)
-				err = ext2fs_set_rec_len(fs, prev_len + rec_len, prev);
-			if (err)
-				return err;
-		} else {
-			d->inode = 0;
-		}
+		err = dirent_erase(fs, buf, limit, off, rec_len);
+		if (err)
+			return err;
 		return ext2fs_write_dir_block4(fs, pblk, buf, 0, dir);
 	}
 	return EXT2_ET_FILE_NOT_FOUND;

@@ -65,7 +65,18 @@ int ext2_mode_ftype(unsigned mode);
 #define EXT2_DIR_BLOCK_UNKNOWN ((blk64_t)-1)
 errcode_t ext2_dir_append(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
 			  int ftype, char *buf, blk64_t *ret_lblk);
-/* Removes name from block lblk of directory dir; EXT2_ET_FILE_NOT_FOUND when that block does
+/* Removes name from block lblk of directory dir, zeroing its bytes; EXT2_ET_FILE_NOT_FOUND when that block does
  * not hold it (then ext2fs_unlink can search the whole directory). */
 errcode_t ext2_dir_remove(ext2_filsys fs, ext2_ino_t dir, blk64_t lblk, const char *name,
 			  char *buf);
+/* Removes name (pointing at ino; 0: at anything) from directory dir, as ext2fs_unlink does,
+ * but leaves no byte of the name behind, and no trace of it in the block's layout: the
+ * entries after it move up, the block's free room (zeroed) stays at its end.
+ * EXT2_ET_FILE_NOT_FOUND when dir has no such entry. */
+errcode_t ext2_dir_unlink(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino);
+/* From now on every block fs frees is zeroed (ext2_mkfs() sets this up): nothing a deleted file
+ * held stays in the image. */
+void ext2_scrub_frees(ext2_filsys fs);
+/* Writes ino as a deleted inode: every byte zero but its deletion time `dtime` (clamped to
+ * the build's time by the caller). The caller updates the bitmaps. */
+errcode_t ext2_inode_clear(ext2_filsys fs, ext2_ino_t ino, time_t dtime);

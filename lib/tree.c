@@ -251,7 +251,7 @@ static struct dir_index *index_get(struct tree *t, ext2_filsys fs, ext2_ino_t di
 	x->buckets = xcalloc(x->n_buckets, sizeof(*x->buckets));
 	f = (struct index_fill){ t, x, 0 };
 	/* Empty entries too: a block may start with one. A wrong block number (a hole in the
-	 * directory) costs only a fallback to ext2fs_unlink. */
+	 * directory) costs only a fallback to ext2_dir_unlink. */
 	if (ext2fs_dir_iterate2(fs, dir, DIRENT_FLAG_INCLUDE_EMPTY, NULL, index_add_entry, &f)) {
 		t->index_bytes -= x->bytes;
 		index_free(x);
@@ -317,7 +317,7 @@ static errcode_t dir_unlink(struct tree *t, ext2_filsys fs, ext2_ino_t dir, cons
 		if (d && d->lblk != EXT2_DIR_BLOCK_UNKNOWN)
 			log_debug("'%s' is not in block %llu of directory inode %u: "
 				  "searching it all", name, (unsigned long long)d->lblk, dir);
-		err = ext2fs_unlink(fs, dir, name, ino, 0);
+		err = ext2_dir_unlink(fs, dir, name, ino);
 	}
 	if (!err && x)
 		index_del(t, x, name);
@@ -666,11 +666,8 @@ static int remove_entry(struct tree *t, struct tree_loc *loc, ext2_ino_t ino,
 	} else {
 		if (ext2fs_inode_has_valid_blocks2(fs, inode))
 			err = ext2fs_punch(fs, ino, inode, NULL, 0, ~0ULL);
-		if (!err) {
-			inode->i_links_count = 0;
-			inode->i_dtime = fs->now ? (uint32_t)fs->now : (uint32_t)time(NULL);
-			err = ext2fs_write_inode(fs, ino, inode);
-		}
+		if (!err)
+			err = ext2_inode_clear(fs, ino, fs->now ? fs->now : time(NULL));
 		if (!err)
 			ext2fs_inode_alloc_stats2(fs, ino, -1, 0);
 	}

@@ -39,7 +39,9 @@
  * $XDG_CACHE_HOME/mkbootmedia) and reused when their hash matches; --offline uses the cache
  * only. The root is left as `dpkg --unpack` leaves it: packages in state "install ok
  * unpacked", with their info files and maintainer scripts, none run. */
+#include <ctype.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/stat.h>
@@ -69,6 +71,10 @@ struct local_deb {
 	const struct node *node;
 };
 
+struct lock_set;
+static struct lock_set *lock_set_free(struct lock_set *l);
+static uint64_t pkg_size(const struct pkg *k);
+
 struct packages_priv {
 	struct suite *suites;
 	size_t n_suites;
@@ -80,6 +86,11 @@ struct packages_priv {
 	bool merged_usr;
 	const struct node *node;
 	const struct node **include_nodes; /* where each of include[] was asked for */
+
+	/* --locked: the lock file's set; --lock: the lock written so far (renamed into place
+	 * by cleanup once every stage succeeded) */
+	struct lock_set *locked;
+	char *lock_tmp;
 
 	/* prepared */
 	struct fetcher *fetcher;
@@ -117,6 +128,10 @@ static void packages_free(void *priv)
 	strv_free(p->provides);
 	strv_free(p->path_exclude);
 	strv_free(p->path_include);
+	lock_set_free(p->locked);
+	if (p->lock_tmp)
+		unlink(p->lock_tmp);
+	free(p->lock_tmp);
 	free(p->pkgs);
 	pkgdb_free(p->db);
 	fetcher_free(p->fetcher);
@@ -387,9 +402,371 @@ static bool use_mirror(const struct packages_priv *p)
 	return !streq(p->suites[0].mirror, "none");
 }
 
+/* ---- --lock and --locked ----
+ * A lock file is text, one fact a line, fields separated by one space (the last field of a
+ * line may hold spaces):
+ *   mkbootmedia VERSION
+ *   architecture ARCH
+ *   source-date-epoch SECONDS                  (absent: the build had none)
+ *   seed SEED                                  (absent: no seed)
+ *   suite INDEX MIRROR SUITE SHA256 DATE       InRelease's (or Release's) SHA-256 and Date
+ *   package NAME VERSION ARCH SHA256 SIZE INDEX FILENAME   from suite INDEX's mirror
+ *   local NAME VERSION ARCH SHA256 SIZE PATH   a packages.debs file
+ * Lines starting with '#' are comments. */
+
+#define LOCK_MAX_SIZE (16u << 20)
+
+struct lock_suite {
+	const char *mirror, *suite, *sha256, *date;
+};
+
+struct lock_set {
+	char *text;
+	const char *version, *arch, *seed;
+	bool has_sde;
+	long long sde;
+	struct lock_suite *suites;
+	size_t n_suites;
+	struct pkg *pkgs;
+	size_t n_pkgs;
+};
+
+static struct lock_set *lock_set_free(struct lock_set *l)
+{
+	if (!l)
+		return NULL;
+	free(l->text);
+	free(l->suites);
+	free(l->pkgs);
+	free(l);
+	return NULL;
+}
+
+/* Cuts `line` into at most max fields at single spaces; the last takes the rest. */
+static size_t lock_fields(char *line, char **f, size_t max)
+{
+	size_t n = 0;
+
+	while (line && n < max) {
+		f[n++] = line;
+		if (n == max)
+			break;
+		line = strchr(line, ' ');
+		if (line)
+			*line++ = 0;
+	}
+	return n;
+}
+
+static bool is_sha256(const char *h)
+{
+	return strlen(h) == 64 && strspn(h, "0123456789abcdef") == 64;
+}
+
+static int lock_parse_number(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+
+	errno = 0;
+	*ret = strtoull(s, &end, 10);
+	return errno || !*s || *end || *s == '-' || *ret > max ? -EINVAL : 0;
+}
+
+static int lock_load(const char *path, struct lock_set **ret)
+{
+	struct lock_set *l = xcalloc(1, sizeof(*l));
+	char *line, *save = NULL;
+	size_t size = 0;
+	unsigned lineno = 0;
+	int r;
+
+	r = read_file(path, LOCK_MAX_SIZE, &l->text, &size);
+	if (r < 0) {
+		lock_set_free(l);
+		return log_errno(r, "--locked: cannot read '%s'", path);
+	}
+	for (line = l->text; line && *line; line = save) {
+		char *f[8];
+		size_t n;
+		unsigned long long v;
+
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = 0;
+		lineno++;
+		if (!*line || *line == '#')
+			continue;
+		/* The last field of each kind of line may hold spaces. */
+		n = strcspn(line, " ");
+		n = lock_fields(line, f,
+				n == 5 && startswith(line, "suite ")   ? 6 :
+				n == 7 && startswith(line, "package ") ? 8 :
+				n == 5 && startswith(line, "local ")   ? 7 :
+									 2);
+		if (streq(f[0], "mkbootmedia") && n == 2) {
+			l->version = f[1];
+		} else if (streq(f[0], "architecture") && n == 2) {
+			l->arch = f[1];
+		} else if (streq(f[0], "seed") && n == 2) {
+			l->seed = f[1];
+		} else if (streq(f[0], "source-date-epoch") && n == 2 &&
+			   lock_parse_number(f[1], UINT32_MAX, &v) == 0) {
+			l->has_sde = true;
+			l->sde = (long long)v;
+		} else if (streq(f[0], "suite") && n == 6 &&
+			   lock_parse_number(f[1], 1000, &v) == 0 && v == l->n_suites &&
+			   (is_sha256(f[4]) || streq(f[4], "-"))) {
+			l->suites = xrealloc(l->suites, (l->n_suites + 1) * sizeof(*l->suites));
+			l->suites[l->n_suites++] = (struct lock_suite){ f[2], f[3], f[4], f[5] };
+		} else if ((streq(f[0], "package") && n == 8) || (streq(f[0], "local") && n == 7)) {
+			bool local = streq(f[0], "local");
+			struct pkg *k;
+			unsigned long long bytes, src = 0;
+
+			if (!is_sha256(f[4]) ||
+			    lock_parse_number(f[5], UINT64_MAX / 2, &bytes) < 0 ||
+			    (!local &&
+			     (lock_parse_number(f[6], 1000, &src) < 0 || src >= l->n_suites ||
+			      strstr(f[7], "..") || f[7][0] == '/')))
+				goto bad;
+			l->pkgs = xrealloc(l->pkgs, (l->n_pkgs + 1) * sizeof(*l->pkgs));
+			k = &l->pkgs[l->n_pkgs++];
+			*k = (struct pkg){ .name = f[1],
+					   .version = f[2],
+					   .arch = f[3],
+					   .sha256 = f[4],
+					   .size = bytes,
+					   .source = (unsigned)src };
+			if (local)
+				k->local_path = f[6];
+			else
+				k->filename = f[7];
+		} else {
+			goto bad;
+		}
+	}
+	if (!l->version || !l->arch || !l->n_pkgs) {
+		r = log_fail("--locked: '%s' is not a lock file written by mkbootmedia --lock (no "
+			     "%s line)",
+			     path,
+			     !l->version ? "mkbootmedia" :
+			     !l->arch    ? "architecture" :
+					   "package");
+		lock_set_free(l);
+		return r;
+	}
+	*ret = l;
+	return 0;
+bad:
+	lock_set_free(l);
+	return log_fail("--locked: %s:%u: not a line of a lock file (write one with --lock)", path,
+			lineno);
+}
+
+/* The lock's seed and time must be this build's: the same inputs make the same image. */
+static int lock_check(struct build *b, struct packages_priv *p, const char *path)
+{
+	const struct lock_set *l = p->locked;
+
+	if (!streq(l->version, MKBOOTMEDIA_VERSION))
+		log_warn("--locked: '%s' was written by mkbootmedia %s, this is %s: the image "
+			 "may differ",
+			 path, l->version, MKBOOTMEDIA_VERSION);
+	if (!streq(l->arch, p->arch))
+		return log_fail("--locked: '%s' locks architecture %s, the recipe asks for %s",
+				path, l->arch, p->arch);
+	if (!streq_ptr(l->seed, b->seed))
+		return log_fail("--locked: '%s' was made with %s%s%s, this build has %s%s%s: use "
+				"the same seed (--seed or image.seed)",
+				path, l->seed ? "seed '" : "no seed", l->seed ? l->seed : "",
+				l->seed ? "'" : "", b->seed ? "seed '" : "no seed",
+				b->seed ? b->seed : "", b->seed ? "'" : "");
+	if (l->has_sde && (!b->clamp_mtime || (long long)b->now != l->sde))
+		return log_fail("--locked: '%s' was made with SOURCE_DATE_EPOCH=%lld: set it to "
+				"that to build the same image",
+				path, l->sde);
+	return 0;
+}
+
+/* The set the lock names, in place of resolving the indices. */
+static void lock_use(struct packages_priv *p)
+{
+	const struct lock_set *l = p->locked;
+
+	p->pkgs = xcalloc(l->n_pkgs + 1, sizeof(*p->pkgs));
+	for (size_t i = 0; i < l->n_pkgs; i++)
+		p->pkgs[i] = &l->pkgs[i];
+	p->n_pkgs = l->n_pkgs;
+}
+
+static const char *pkg_mirror(const struct packages_priv *p, const struct pkg *k)
+{
+	return p->locked ? p->locked->suites[k->source].mirror : p->suites[k->source].mirror;
+}
+
+/* A suite's signed Release file as the fetcher cached it (lib/fetch.c keeps a file fetched
+ * without a hash as <cache>/url/<the URL, %-escaped>): its SHA-256 and Date, "-" when not
+ * cached (a file:// mirror without InRelease, a name too long to be kept as is). */
+static void lock_release(const char *cache, const char *mirror, const char *suite,
+			 char sha[static 65], char **ret_date)
+{
+	static const char *const names[] = { "InRelease", "Release" };
+
+	strcpy(sha, "-");
+	*ret_date = xstrdup("-");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *url = xasprintf("%s/dists/%s/%s", mirror, suite, names[i]);
+		_cleanup_free_ char *text = NULL;
+		struct strbuf path = { 0 };
+		size_t size = 0;
+		const char *d;
+
+		strbuf_adds(&path, cache);
+		strbuf_adds(&path, "/url/");
+		for (const char *c = url; *c; c++) {
+			char esc[4];
+
+			if (isalnum((unsigned char)*c) || strchr(".-_", *c)) {
+				strbuf_add(&path, c, 1);
+			} else {
+				snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)*c);
+				strbuf_adds(&path, esc);
+			}
+		}
+		if (read_file(path.s, 64 << 20, &text, &size) < 0 || sha256_file(path.s, sha) < 0) {
+			free(path.s);
+			strcpy(sha, "-");
+			continue;
+		}
+		free(path.s);
+		for (d = text; d; d = strchr(d, '\n') ? strchr(d, '\n') + 1 : NULL) {
+			if (startswith(d, "Date: ")) {
+				free(*ret_date);
+				*ret_date = xstrndup(d + 6, strcspn(d + 6, "\n"));
+				break;
+			}
+		}
+		return;
+	}
+}
+
+/* Writes the lock next to its name; cleanup renames it into place once the build succeeded. */
+static int lock_write(struct build *b, struct packages_priv *p, const char *cache)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	fprintf(f,
+		"# mkbootmedia lock file: the exact inputs of a build of '%s'.\n"
+		"# 'mkbootmedia --locked FILE' installs exactly these packages, verified by "
+		"hash.\n",
+		b->recipe_path);
+	fprintf(f, "mkbootmedia %s\narchitecture %s\n", MKBOOTMEDIA_VERSION, p->arch);
+	if (b->clamp_mtime)
+		fprintf(f, "source-date-epoch %lld\n", (long long)b->now);
+	if (b->seed)
+		fprintf(f, "seed %s\n", b->seed);
+	for (size_t i = 0; use_mirror(p) && i < p->n_suites; i++) {
+		const struct lock_suite *ls = p->locked ? &p->locked->suites[i] : NULL;
+		const char *mirror = ls ? ls->mirror : p->suites[i].mirror;
+		const char *suite = ls ? ls->suite : p->suites[i].suite;
+		_cleanup_free_ char *date = NULL;
+		char sha[65];
+
+		if (p->locked && i >= p->locked->n_suites)
+			break;
+		if (ls) {
+			snprintf(sha, sizeof(sha), "%s", ls->sha256);
+			date = xstrdup(ls->date);
+		} else {
+			lock_release(cache, mirror, suite, sha, &date);
+		}
+		fprintf(f, "suite %zu %s %s %s %s\n", i, mirror, suite, sha, date);
+	}
+	for (size_t i = 0; i < p->n_pkgs; i++) {
+		const struct pkg *k = p->pkgs[i];
+		char sha[65];
+
+		if (k->local_path) {
+			r = sha256_file(k->local_path, sha);
+			if (r < 0) {
+				fclose(f);
+				return log_errno(r, "--lock: cannot read '%s'", k->local_path);
+			}
+			fprintf(f, "local %s %s %s %s %" PRIu64 " %s\n", k->name, k->version,
+				k->arch, sha, pkg_size(k), k->local_path);
+		} else {
+			fprintf(f, "package %s %s %s %s %" PRIu64 " %u %s\n", k->name, k->version,
+				k->arch, k->sha256, k->size, k->source, k->filename);
+		}
+	}
+	fclose(f);
+	if (strchr(b->seed ? b->seed : "", '\n'))
+		return log_fail("--lock: the seed holds a newline, which a lock file cannot");
+	p->lock_tmp = xasprintf("%s.XXXXXX", b->lock_path);
+	fd = mkostemp(p->lock_tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = log_errno(errno, "--lock: cannot write '%s'", b->lock_path);
+		free(p->lock_tmp);
+		p->lock_tmp = NULL;
+		return r;
+	}
+	(void)fchmod(fd, 0644);
+	r = pwrite_all(fd, text, len, 0);
+	if (r < 0)
+		return log_errno(r, "--lock: cannot write '%s'", p->lock_tmp);
+	return 0;
+}
+
+/* A locked local .deb must still be the file that was locked. */
+static int lock_check_local(const struct pkg *k)
+{
+	char sha[65];
+	int r = sha256_file(k->local_path, sha);
+
+	if (r < 0)
+		return log_errno(r, "--locked: package '%s' %s: cannot read '%s'", k->name,
+				 k->version, k->local_path);
+	if (!streq(sha, k->sha256))
+		return log_fail("--locked: package '%s' %s: '%s' has SHA-256 %s, the lock says "
+				"%s: it is not the file that was locked",
+				k->name, k->version, k->local_path, sha, k->sha256);
+	return 0;
+}
+
+/* Every stage succeeded: the lock takes its name. */
+static void packages_cleanup(struct build *b, void *priv, bool failed)
+{
+	struct packages_priv *p = priv;
+
+	if (!p || !p->lock_tmp)
+		return;
+	if (!failed && rename(p->lock_tmp, b->lock_path) < 0)
+		log_error("--lock: cannot write '%s': %s", b->lock_path, strerror(errno));
+	else if (!failed)
+		log_info("lock file '%s': %zu packages", b->lock_path, b->n_packages);
+	if (failed)
+		unlink(p->lock_tmp);
+	free(p->lock_tmp);
+	p->lock_tmp = NULL;
+}
+
 static int packages_verify(struct build *b, void *priv)
 {
 	struct packages_priv *p = priv;
+	int r;
+
+	if (b->locked_path) {
+		r = lock_load(b->locked_path, &p->locked);
+		if (r >= 0)
+			r = lock_check(b, p, b->locked_path);
+		if (r < 0)
+			return r;
+		return 0; /* the lock's hashes are what packages are verified with */
+	}
 
 	if (!use_mirror(p))
 		return 0;
@@ -458,6 +835,50 @@ static int load_local(struct packages_priv *p, unsigned source)
 	return 0;
 }
 
+static int check_kernel(struct build *b, struct packages_priv *p)
+{
+	const struct node *why_node;
+	const char *why;
+
+	/* Said now rather than after every .deb is unpacked. */
+	if ((why_node = build_kernel_needed(b, &why))) {
+		bool kernel = false;
+
+		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
+			kernel = startswith(p->pkgs[i]->name, "linux-image-");
+		if (!kernel)
+			return node_error(why_node,
+					  "%s, but no kernel is in the package set: add "
+					  "linux-image-amd64 (or another linux-image-*) to "
+					  "packages.include",
+					  why);
+	}
+	return 0;
+}
+
+/* --locked: the lock's set, fetched from its mirrors (no index is read). */
+static int lock_prepare(struct build *b, struct packages_priv *p)
+{
+	_cleanup_free_ char *cache = NULL;
+	int r;
+
+	if (p->locked->n_suites) {
+		if (b->cache_dir)
+			cache = xstrdup(b->cache_dir);
+		else if ((r = default_cache(&cache)) < 0)
+			return r;
+		r = fetcher_new(cache, b->offline, 4, &p->fetcher);
+		if (r < 0)
+			return r;
+	}
+	lock_use(p);
+	r = check_kernel(b, p);
+	if (r < 0)
+		return r;
+	p->prepared = true;
+	return 0;
+}
+
 /* Fetches and verifies the indices, then resolves the package set (for plan and run). */
 static int prepare(struct build *b, struct packages_priv *p)
 {
@@ -466,12 +887,12 @@ static int prepare(struct build *b, struct packages_priv *p)
 	};
 	_cleanup_strv_free_ char **exclude = NULL;
 	_cleanup_free_ char *cache = NULL;
-	const struct node *why_node;
-	const char *why;
 	int r;
 
 	if (p->prepared)
 		return 0;
+	if (p->locked)
+		return lock_prepare(b, p);
 	p->db = pkgdb_new(p->arch);
 	if (use_mirror(p)) {
 		if (b->cache_dir)
@@ -530,17 +951,9 @@ static int prepare(struct build *b, struct packages_priv *p)
 	if (!p->n_pkgs)
 		return node_error(p->node, "nothing to install: variant: none installs only what "
 				  "include: names (debs: are candidates, not an install list)");
-	/* Said now rather than after every .deb is unpacked. */
-	if ((why_node = build_kernel_needed(b, &why))) {
-		bool kernel = false;
-
-		for (size_t i = 0; i < p->n_pkgs && !kernel; i++)
-			kernel = startswith(p->pkgs[i]->name, "linux-image-");
-		if (!kernel)
-			return node_error(why_node, "%s, but no kernel is in the package set: add "
-					  "linux-image-amd64 (or another linux-image-*) to "
-					  "packages.include", why);
-	}
+	r = check_kernel(b, p);
+	if (r < 0)
+		return r;
 	p->prepared = true;
 	return 0;
 }
@@ -696,6 +1109,8 @@ static int packages_run(struct build *b, void *priv)
 		up[i].name = names[i];
 		up[i].size = pkg_size(k);
 		if (k->local_path) {
+			if (p->locked && (r = lock_check_local(k)) < 0)
+				goto out;
 			paths[i] = xstrdup(k->local_path);
 			up[i].path = paths[i];
 			continue;
@@ -707,7 +1122,7 @@ static int packages_run(struct build *b, void *priv)
 		}
 		{
 			_cleanup_free_ char *url =
-				xasprintf("%s/%s", p->suites[k->source].mirror, k->filename);
+				xasprintf("%s/%s", pkg_mirror(p, k), k->filename);
 
 			r = fetcher_add(p->fetcher, url, k->sha256, k->size, &paths[i]);
 			if (r < 0)
@@ -716,6 +1131,9 @@ static int packages_run(struct build *b, void *priv)
 		up[i].path = paths[i];
 		dl += k->size;
 	}
+	if (b->lock_path &&
+	    (r = lock_write(b, p, p->fetcher ? fetcher_cache_dir(p->fetcher) : "")) < 0)
+		goto out;
 	/* The indices (a hundred MiB or more for Debian's main) are not needed any more. */
 	free(p->pkgs);
 	p->pkgs = NULL;
@@ -828,5 +1246,6 @@ const struct stage stage_packages = {
 	.verify = packages_verify,
 	.plan = packages_plan,
 	.run = packages_run,
+	.cleanup = packages_cleanup,
 	.free = packages_free,
 };
