@@ -16,7 +16,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= gcc
-PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup fuse3 libxcrypt
+PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libzstd \
+	libcryptsetup fuse3 libxcrypt
 # Evaluated on first use, not when make reads this file: `make deps example` installs the
 # -dev packages before the first compile needs their flags.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkgconfig,--cflags))$(PKG_CFLAGS)

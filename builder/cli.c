@@ -22,7 +22,13 @@
 
 static const struct cli_option build_options[] = {
 	{ "output", 'o', CLI_ARG_FILE, "IMAGE", NULL, false, false,
-	  "the image to write (only when every stage succeeded)" },
+	  "the image to write (only when every stage succeeded); .zst, .xz, .gz compress it" },
+	{ "no-bmap", CLI_NO_BMAP, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "no block map (IMAGE.bmap, without the compression suffix) beside the image" },
+	{ "checksum", CLI_CHECKSUM, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write IMAGE.sha256 (sha256sum -c), a line for each file written" },
+	{ "sbom", CLI_SBOM, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write IMAGE.spdx.json, an SPDX 2.3 list of the installed packages" },
 	SHARED_BUILD_OPTIONS,
 	{ "version", 'V', CLI_ARG_NONE, NULL, NULL, false, false,
 	  "print the version and the versions of the libraries in use" },

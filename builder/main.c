@@ -153,6 +153,15 @@ int main(int argc, char **argv)
 			}
 			o.jobs = (unsigned)v;
 			break;
+		case CLI_NO_BMAP:
+			o.no_bmap = true;
+			break;
+		case CLI_CHECKSUM:
+			o.checksum = true;
+			break;
+		case CLI_SBOM:
+			o.sbom = true;
+			break;
 		case 'V':
 			print_version();
 			return 0;
