@@ -220,9 +220,9 @@ char *sbom_dep5_license(const char *text, size_t len, char ***ret_refs)
 /* What is read from each .deb, by worker threads. */
 struct deb_facts {
 	char sha256[65];
-	char *license;  /* SPDX expression, or NULL: NOASSERTION */
+	char *license; /* SPDX expression, or NULL: NOASSERTION */
 	char **refs;
-	char *error;    /* a reason the .deb could not be read */
+	char *error; /* a reason the .deb could not be read */
 };
 
 static void read_copyright(const struct sbom_package *p, struct deb_facts *f)
@@ -319,7 +319,8 @@ static void purl(struct strbuf *s, const struct sbom_package *p)
 	strbuf_adds(s, p->name);
 	strbuf_adds(s, "@");
 	for (const char *c = p->version; *c; c++) {
-		if (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_' || *c == '~') {
+		if (isalnum((unsigned char)*c) || *c == '.' || *c == '-' || *c == '_' ||
+		    *c == '~') {
 			strbuf_add(s, c, 1);
 		} else {
 			snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)*c);
@@ -356,8 +357,7 @@ char *sbom_spdx_json(const struct sbom_info *info)
 		pthread_join(th[i], NULL);
 	for (size_t i = 0; i < info->n_packages; i++) {
 		if (facts[i].error) {
-			log_error("sbom: package '%s': %s", info->packages[i].name,
-				  facts[i].error);
+			log_error("sbom: package '%s': %s", info->packages[i].name, facts[i].error);
 			goto out;
 		}
 		for (char **r = facts[i].refs; r && *r; r++)
@@ -473,8 +473,8 @@ char *sbom_spdx_json(const struct sbom_info *info)
 			"\"relationshipType\": \"DESCRIBES\", \"relatedSpdxElement\": "
 			"\"SPDXRef-Image\"}");
 	for (size_t i = 0; i < info->n_packages; i++) {
-		_cleanup_free_ char *id = xasprintf("SPDXRef-Package-%zu-%s", i + 1,
-						    info->packages[i].name);
+		_cleanup_free_ char *id =
+			xasprintf("SPDXRef-Package-%zu-%s", i + 1, info->packages[i].name);
 
 		for (char *c = id + strlen("SPDXRef-"); *c; c++)
 			if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')

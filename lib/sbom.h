@@ -22,7 +22,7 @@ struct sbom_info {
 	const char *image_sha256; /* lowercase hex */
 	const char *tool_version;
 	time_t created;
-	unsigned threads;         /* reading the .debs: 0 one per CPU */
+	unsigned threads; /* reading the .debs: 0 one per CPU */
 	const struct sbom_package *packages;
 	size_t n_packages;
 };

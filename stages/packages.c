@@ -699,7 +699,8 @@ static int packages_run(struct build *b, void *priv)
 		up[i].name = names[i];
 		up[i].size = pkg_size(k);
 		*bp = (struct build_package){ xstrdup(k->name), xstrdup(k->version),
-					      xstrdup(k->arch), k->source_pkg ? xstrdup(k->source_pkg) : NULL };
+					      xstrdup(k->arch),
+					      k->source_pkg ? xstrdup(k->source_pkg) : NULL };
 		b->n_installed = i + 1;
 		if (k->local_path) {
 			paths[i] = xstrdup(k->local_path);
