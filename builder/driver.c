@@ -255,8 +255,8 @@ char *driver_bmap_path(const char *output)
 /* A file written beside the image: made under a temporary name in the same directory,
  * renamed with the image. */
 struct side_file {
-	char *path;  /* the final name */
-	char *tmp;   /* NULL until created */
+	char *path; /* the final name */
+	char *tmp;  /* NULL until created */
 	char sha256[65];
 	bool renamed;
 };
@@ -345,15 +345,18 @@ static char *make_sbom(struct build *b, const char *image_name, const char *imag
 {
 	_cleanup_free_ struct sbom_package *pk = xcalloc(b->n_installed + 1, sizeof(*pk));
 	struct sbom_info info = {
-		.image_name = image_name, .image_sha256 = image_sha256,
-		.tool_version = MKBOOTMEDIA_VERSION, .created = b->now, .threads = b->jobs,
+		.image_name = image_name,
+		.image_sha256 = image_sha256,
+		.tool_version = MKBOOTMEDIA_VERSION,
+		.created = b->now,
+		.threads = b->jobs,
 	};
 
 	for (size_t i = 0; i < b->n_installed; i++) {
 		const struct build_package *p = &b->installed[i];
 
-		pk[i] = (struct sbom_package){ p->name, p->version, p->arch, p->source,
-					       p->deb_path, p->sha256, p->url };
+		pk[i] = (struct sbom_package){ p->name,     p->version, p->arch, p->source,
+					       p->deb_path, p->sha256,  p->url };
 	}
 	info.packages = pk;
 	info.n_packages = b->n_installed;
@@ -401,7 +404,7 @@ static int finish_outputs(struct build *b, const struct driver_options *o)
 		r = compressor_new(ct, cfd, b->out_path, b->jobs, &c);
 		if (r < 0)
 			goto out;
-		log_info("compressing the image (%s of data, %s) with %s", 
+		log_info("compressing the image (%s of data, %s) with %s",
 			 format_bytes(sz, map->mapped_blocks * map->block_size),
 			 format_bytes(sz, map->image_size), compress_type_to_string(ct));
 		ps.c = c;
@@ -492,8 +495,10 @@ static int finish_outputs(struct build *b, const struct driver_options *o)
 	}
 	if (imgf.tmp) {
 		if (rename(imgf.tmp, b->out_path) < 0) {
-			r = log_errno(errno, "cannot write output '%s' (renaming the finished "
-					     "image '%s')", b->out_path, imgf.tmp);
+			r = log_errno(errno,
+				      "cannot write output '%s' (renaming the finished "
+				      "image '%s')",
+				      b->out_path, imgf.tmp);
 			goto out;
 		}
 		imgf.renamed = true;
@@ -505,8 +510,8 @@ static int finish_outputs(struct build *b, const struct driver_options *o)
 	}
 	if (bmapf.path)
 		log_info("block map: '%s' (%" PRIu64 " of %" PRIu64 " blocks mapped)", bmapf.path,
-			 map->mapped_blocks, (map->image_size + map->block_size - 1) /
-						     map->block_size);
+			 map->mapped_blocks,
+			 (map->image_size + map->block_size - 1) / map->block_size);
 	if (sbomf.path)
 		log_info("SBOM: '%s' (%zu packages)", sbomf.path, b->n_installed);
 	if (sumf.path)
@@ -573,8 +578,7 @@ static void print_summary(struct build *b, const double *secs, const bool *activ
 			log_debug("    stage %-10s %.2fs", stages[i]->name, secs[i]);
 }
 
-static int run_stages(struct build *b, const struct driver_options *o, void **priv,
-		      bool *active)
+static int run_stages(struct build *b, const struct driver_options *o, void **priv, bool *active)
 {
 	bool started[64] = { false };
 	double secs[64] = { 0 };
