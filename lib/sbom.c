@@ -396,7 +396,7 @@ char *sbom_spdx_json(const struct sbom_info *info)
 	json_kv(&s, "      ", "name", info->image_name, true);
 	json_kv(&s, "      ", "downloadLocation", "NOASSERTION", true);
 	strbuf_adds(&s, ",\n      \"filesAnalyzed\": false");
-	json_kv(&s, "      ", "primaryPackagePurpose", "OPERATING-SYSTEM", true);
+	json_kv(&s, "      ", "primaryPackagePurpose", "OPERATING_SYSTEM", true);
 	json_kv(&s, "      ", "supplier", "NOASSERTION", true);
 	json_kv(&s, "      ", "comment",
 		"a disk image built by mkbootmedia; the checksum is the image file's", true);
