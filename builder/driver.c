@@ -157,6 +157,33 @@ static int check_output_path(const char *out)
 	return 0;
 }
 
+/* The files written beside the image: each must be a file name the rename can take. */
+static int check_side_paths(const struct driver_options *o)
+{
+	_cleanup_free_ char *bmap = o->no_bmap ? NULL : driver_bmap_path(o->output);
+	_cleanup_free_ char *sbom = o->sbom ? xasprintf("%s.spdx.json", o->output) : NULL;
+	_cleanup_free_ char *sum = o->checksum ? xasprintf("%s.sha256", o->output) : NULL;
+	const char *paths[] = { bmap, sbom, sum };
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!paths[i])
+			continue;
+		const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+
+		if (strlen(base) > NAME_MAX)
+			return log_fail(
+				"output '%.40s...': the file '%.40s...' beside it would "
+				"have a name longer than %d bytes; use a shorter output name",
+				o->output, base, NAME_MAX);
+		if (lstat(paths[i], &st) == 0 && !S_ISREG(st.st_mode))
+			return log_fail("'%s' exists and is not a regular file: the build would "
+					"write it beside the image; move it away%s",
+					paths[i], i == 0 ? " or use --no-bmap" : "");
+	}
+	return 0;
+}
+
 /* The output must not be a file the build reads: the recipe or one it includes. (The
  * stages check their own inputs, e.g. overlays and sources, against b->out_path.) */
 static int check_output_not_input(struct build *b)
@@ -686,6 +713,8 @@ int driver_main(const struct driver_options *o)
 	if (r < 0)
 		return r;
 	if (o->output && (r = check_output_path(o->output)) < 0)
+		return r;
+	if (o->output && (r = check_side_paths(o)) < 0)
 		return r;
 	r = recipe_load(o->recipe, o->defines, &b.recipe);
 	if (r < 0)
