@@ -78,6 +78,20 @@ static const struct cli_option boot_options[] = {
 	{ NULL }
 };
 
+static const struct cli_option flash_options[] = {
+	{ "bmap", CLI_BMAP, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "the block map (default: found as bmaptool finds it, IMAGE.bmap or without suffixes)" },
+	{ "force", CLI_FORCE, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write to a disk that is neither removable nor on USB" },
+	{ "yes", 'y', CLI_ARG_NONE, NULL, NULL, false, false,
+	  "do not ask before writing (needed when not on a terminal)" },
+	{ "verify-only", CLI_VERIFY_ONLY, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write nothing: check that DEVICE holds the image's mapped ranges" },
+	{ "no-verify", CLI_NO_VERIFY, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "do not read the ranges back after writing" },
+	{ NULL }
+};
+
 static const struct cli_option no_options[] = { { NULL } };
 
 const struct cli_option cli_common_options[] = {
@@ -106,6 +120,16 @@ const struct cli_command cli_commands[] = {
 	  "matching only what the console printed after the previous one; the exit status is 0 "
 	  "when every step passed.",
 	  CLI_ARG_FILE, boot_options },
+	{ "flash", "IMAGE DEVICE [options]", "write an image to a USB key and verify it",
+	  "Writes IMAGE (raw, or compressed: .zst, .xz, .gz) to the whole disk DEVICE: only the "
+	  "ranges its block map lists (IMAGE.bmap, as bmaptool finds it; without one, a raw "
+	  "image's data extents, or all of a compressed one), then flushes the device, reads "
+	  "every range back and checks its SHA-256.\n\n"
+	  "It refuses a partition, a disk that is neither removable nor on USB (unless "
+	  "--force), a disk that is mounted or held by another program, and a disk smaller "
+	  "than the image. It shows the disk's vendor, model and size, and asks before "
+	  "writing; when not on a terminal, --yes is needed.",
+	  CLI_ARG_FILE, flash_options },
 	{ "help", "[COMMAND]", "the help of a command", "Prints the help of COMMAND.",
 	  CLI_ARG_COMMAND, no_options },
 	{ "doc", "FORMAT [STAGE]", "print the manual or the shell completion",
@@ -148,8 +172,10 @@ const struct cli_text cli_examples[] = {
 	{ "mkbootmedia boot usb.img --expect 'login: ?$' --send 'root\\n' --expect '# $' \\\n"
 	  "    --run 'uname -r' --output '^6\\.' --poweroff",
 	  "or steps on the command line: log in, run a command, check its output" },
-	{ "sudo dd if=usb.img of=/dev/sdX bs=4M conv=fsync status=progress",
-	  "write it to a USB key (check the device name with lsblk first)" },
+	{ "mkbootmedia usb.yml -o usb.img.zst --checksum",
+	  "build a compressed image, with usb.img.bmap and usb.img.zst.sha256 beside it" },
+	{ "sudo mkbootmedia flash usb.img.zst /dev/sdX",
+	  "write it to a USB key and verify it (check the device name with lsblk first)" },
 	{ NULL }
 };
 

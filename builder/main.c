@@ -15,6 +15,7 @@
 #include "boot.h"
 #include "cli.h"
 #include "driver.h"
+#include "flash.h"
 #include "log.h"
 
 /* The versions of the libraries this process runs with, for bug reports; libcryptsetup
@@ -44,8 +45,9 @@ static void print_next(const char *output)
 		return;
 	q = strpbrk(output, " \t'\"\\$`*?[]();&|<>") ? xasprintf("'%s'", output) :
 						      xstrdup(output);
-	fprintf(stderr, "next: 'mkbootmedia boot %s' boots it in QEMU; 'sudo dd if=%s "
-			"of=/dev/sdX bs=4M conv=fsync' writes it to a key (lsblk names it)\n",
+	fprintf(stderr,
+		"next: 'mkbootmedia boot %s' boots it in QEMU; 'sudo mkbootmedia flash "
+		"%s /dev/sdX' writes it to a key (lsblk names it)\n",
 		q, q);
 }
 
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && streq(argv[1], "boot"))
 		return boot_main(argc - 1, argv + 1);
+	if (argc > 1 && streq(argv[1], "flash"))
+		return flash_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "help"))
 		return help_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "doc"))
