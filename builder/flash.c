@@ -68,8 +68,8 @@ static void meter_show(struct meter *m, bool final)
 	format_bytes(a, m->done);
 	format_bytes(b, m->total);
 	format_bytes(r, (uint64_t)rate);
-	fprintf(stderr, "%s%s: %s of %s (%d%%), %s/s, %ld:%02ld %s%s", m->tty ? "\r" : "",
-		m->what, a, b, (int)(m->done * 100 / m->total), r, (final ? (long)secs : left) / 60,
+	fprintf(stderr, "%s%s: %s of %s (%d%%), %s/s, %ld:%02ld %s%s", m->tty ? "\r" : "", m->what,
+		a, b, (int)(m->done * 100 / m->total), r, (final ? (long)secs : left) / 60,
 		(final ? (long)secs : left) % 60, final ? "taken" : "left",
 		m->tty && !final ? "\033[K" : "\n");
 }
@@ -107,7 +107,8 @@ static int source_read(struct source *s, uint64_t off, void *buf, size_t n)
 			return (int)got;
 		if (got == 0)
 			return log_fail("image '%s' ends at %" PRIu64 " bytes, before its bmap "
-					"says: the image does not match its bmap", s->path, s->pos);
+					"says: the image does not match its bmap",
+					s->path, s->pos);
 		s->pos += (uint64_t)got;
 	}
 	for (size_t done = 0; done < n;) {
@@ -117,7 +118,8 @@ static int source_read(struct source *s, uint64_t off, void *buf, size_t n)
 			return (int)got;
 		if (got == 0)
 			return log_fail("image '%s' ends at %" PRIu64 " bytes, before its bmap "
-					"says: the image does not match its bmap", s->path, s->pos);
+					"says: the image does not match its bmap",
+					s->path, s->pos);
 		done += (size_t)got;
 		s->pos += (uint64_t)got;
 	}
@@ -147,18 +149,19 @@ static char *find_bmap(const char *image)
 static int io_error(int r, const char *dev, const char *what, uint64_t off)
 {
 	const char *hint = r == -ENODEV || r == -ENXIO || r == -EIO || r == -ENOMEDIUM ?
-				   " (was the device removed?)" : "";
+				   " (was the device removed?)" :
+				   "";
 	char sz[32];
 
-	log_error("cannot %s '%s' at %s (byte %" PRIu64 "): %s%s", what, dev,
-		  format_bytes(sz, off), off, strerror(-r), hint);
+	log_error("cannot %s '%s' at %s (byte %" PRIu64 "): %s%s", what, dev, format_bytes(sz, off),
+		  off, strerror(-r), hint);
 	return r;
 }
 
 /* Writes (unless verify_only) each range and fills the hashes the verification compares
  * with: the bmap's, checked against the image as it is read, or computed here. */
-static int write_ranges(const struct flash_options *o, struct source *src, int dev,
-			struct bmap *m, bool have_sums, bool write)
+static int write_ranges(const struct flash_options *o, struct source *src, int dev, struct bmap *m,
+			bool have_sums, bool write)
 {
 	_cleanup_free_ uint8_t *buf = xmalloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -199,9 +202,11 @@ static int write_ranges(const struct flash_options *o, struct source *src, int d
 		for (unsigned j = 0; j < dn; j++)
 			sprintf(hex + 2 * j, "%02x", d[j]);
 		if (have_sums && !streq(hex, rg->sha256))
-			r = log_fail("image '%s': blocks %" PRIu64 "-%" PRIu64 " do not match the "
-				     "bmap's checksum: the image or its bmap is damaged, or they do "
-				     "not belong together", o->image, rg->first, rg->last);
+			r = log_fail(
+				"image '%s': blocks %" PRIu64 "-%" PRIu64 " do not match the "
+				"bmap's checksum: the image or its bmap is damaged, or they do "
+				"not belong together",
+				o->image, rg->first, rg->last);
 		else
 			memcpy(rg->sha256, hex, 65);
 	}
@@ -279,8 +284,7 @@ static int whole_stream_map(struct source *s, struct bmap **ret)
 	uint64_t size = 0;
 	ssize_t k;
 
-	log_info("no bmap for '%s': reading it once for its size; all of it is written",
-		 s->path);
+	log_info("no bmap for '%s': reading it once for its size; all of it is written", s->path);
 	while ((k = decompressor_read(s->dec, buf, CHUNK)) > 0)
 		size += (uint64_t)k;
 	if (k < 0)
@@ -313,8 +317,8 @@ static int confirm(const struct flash_options *o, const char *desc)
 	if (!isatty(STDIN_FILENO))
 		return log_fail("not asking on a non-terminal: give --yes to write to '%s' (%s)",
 				o->device, desc);
-	fprintf(stderr, "Everything on %s (%s) will be lost. Type 'yes' to write: ",
-		o->device, desc);
+	fprintf(stderr, "Everything on %s (%s) will be lost. Type 'yes' to write: ", o->device,
+		desc);
 	fflush(stderr);
 	if (!fgets(answer, sizeof(answer), stdin) || strcmp(answer, "yes\n") != 0)
 		return log_fail("not confirmed: nothing was written");
@@ -327,8 +331,8 @@ static int open_denied(const char *dev, const struct stat *st)
 	struct group *g = getgrgid(st->st_gid);
 
 	return log_fail("permission denied opening '%s' (mode %04o, group '%s'): run as root, "
-			"or as a member of the group '%s'", dev, st->st_mode & 07777,
-			g ? g->gr_name : "?", g ? g->gr_name : "disk");
+			"or as a member of the group '%s'",
+			dev, st->st_mode & 07777, g ? g->gr_name : "?", g ? g->gr_name : "disk");
 }
 
 static int parse_args(int argc, char **argv, struct flash_options *o)
@@ -417,8 +421,8 @@ static int flash_run(const struct flash_options *o)
 		have_sums = true;
 		if (!src.dec && (uint64_t)ist.st_size != m->image_size) {
 			r = log_fail("image '%s' has %" PRIu64 " bytes, its bmap '%s' says %" PRIu64
-				     ": they do not belong together", o->image,
-				     (uint64_t)ist.st_size, bmap_path, m->image_size);
+				     ": they do not belong together",
+				     o->image, (uint64_t)ist.st_size, bmap_path, m->image_size);
 			goto out;
 		}
 		log_info("using the bmap '%s'", bmap_path);
@@ -439,7 +443,8 @@ static int flash_run(const struct flash_options *o)
 	}
 	if (!S_ISBLK(dst.st_mode)) {
 		r = log_fail("'%s' is not a block device: flash writes to a whole disk such as "
-			     "/dev/sdb ('lsblk' lists them)", o->device);
+			     "/dev/sdb ('lsblk' lists them)",
+			     o->device);
 		goto out;
 	}
 	r = blockdev_get("/sys", "/proc/self/mountinfo", dst.st_rdev, &bd);
@@ -454,11 +459,11 @@ static int flash_run(const struct flash_options *o)
 	}
 	desc = xasprintf("%s%s%s%s%s, %s", bd->vendor ? bd->vendor : "",
 			 bd->vendor && bd->model ? " " : "", bd->model ? bd->model : "",
-			 bd->vendor || bd->model ? ", " : "", bd->name,
-			 format_bytes(a, bd->size));
+			 bd->vendor || bd->model ? ", " : "", bd->name, format_bytes(a, bd->size));
 	if (!o->verify_only && !bd->removable && !bd->usb && !o->force) {
 		r = log_fail("'%s' (%s) is neither removable nor on USB: it may be a system disk; "
-			     "give --force if it really is the one to overwrite", o->device, desc);
+			     "give --force if it really is the one to overwrite",
+			     o->device, desc);
 		goto out;
 	}
 	if (!o->verify_only && bd->in_use) {
@@ -472,7 +477,8 @@ static int flash_run(const struct flash_options *o)
 			r = open_denied(o->device, &dst);
 		else if (errno == EBUSY)
 			r = log_fail("'%s' is in use (mounted, or held by another program): "
-				     "unmount or close it first", o->device);
+				     "unmount or close it first",
+				     o->device);
 		else
 			r = log_errno(errno, "cannot open device '%s'", o->device);
 		goto out;

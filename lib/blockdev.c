@@ -106,11 +106,10 @@ static char *why_in_use(const char *dir, const char *name, const char *mountinfo
 	return NULL;
 }
 
-int blockdev_get(const char *sysfs_root, const char *mountinfo, dev_t dev,
-		 struct blockdev **ret)
+int blockdev_get(const char *sysfs_root, const char *mountinfo, dev_t dev, struct blockdev **ret)
 {
-	_cleanup_free_ char *link = xasprintf("%s/dev/block/%u:%u", sysfs_root, major(dev),
-					      minor(dev));
+	_cleanup_free_ char *link =
+		xasprintf("%s/dev/block/%u:%u", sysfs_root, major(dev), minor(dev));
 	_cleanup_free_ char *dir = NULL, *size = NULL;
 	_cleanup_(blockdev_freep) struct blockdev *d = NULL;
 	const char *diskdir;

@@ -10,15 +10,15 @@
 #include <sys/types.h>
 
 struct blockdev {
-	char *name;       /* "sdb", "loop0", "mmcblk0" */
-	char *disk;       /* for a partition: its disk's name; NULL for a whole disk */
-	bool removable;   /* sysfs removable is 1 */
-	bool usb;         /* attached through USB (a "usb" directory on the sysfs path) */
-	char *vendor;     /* device/vendor, trimmed; NULL when sysfs has none */
-	char *model;      /* device/model, trimmed; NULL when sysfs has none */
-	uint64_t size;    /* bytes (sysfs size, in 512-byte sectors) */
-	char **partitions;/* names of the disk's partitions */
-	char *in_use;     /* why it is in use: "loop0p1 is mounted at /mnt", "loop0p1 is held by
+	char *name;        /* "sdb", "loop0", "mmcblk0" */
+	char *disk;        /* for a partition: its disk's name; NULL for a whole disk */
+	bool removable;    /* sysfs removable is 1 */
+	bool usb;          /* attached through USB (a "usb" directory on the sysfs path) */
+	char *vendor;      /* device/vendor, trimmed; NULL when sysfs has none */
+	char *model;       /* device/model, trimmed; NULL when sysfs has none */
+	uint64_t size;     /* bytes (sysfs size, in 512-byte sectors) */
+	char **partitions; /* names of the disk's partitions */
+	char *in_use;      /* why it is in use: "loop0p1 is mounted at /mnt", "loop0p1 is held by
 			   * dm-0"; NULL when nothing says so */
 };
 
@@ -31,5 +31,4 @@ static inline void blockdev_freep(struct blockdev **d)
 /* Looks up the block device with number `dev` under sysfs_root ("/sys") and checks
  * mountinfo ("/proc/self/mountinfo") for it and its partitions. -ENODEV when sysfs has no
  * such device. Nothing is logged. */
-int blockdev_get(const char *sysfs_root, const char *mountinfo, dev_t dev,
-		 struct blockdev **ret);
+int blockdev_get(const char *sysfs_root, const char *mountinfo, dev_t dev, struct blockdev **ret);

@@ -38,8 +38,8 @@ static void disk(const char *path, const char *name, const char *devno, const ch
 	free(f), f = xasprintf("%s/dev", d), put(f, devno);
 	free(f), f = xasprintf("%s/removable", d), put(f, removable);
 	free(f), f = xasprintf("%s/size", d), put(f, size);
-	run("mkdir -p '%s/%s/holders' '%s/dev/block' && ln -sfn '../../%s' '%s/dev/block/%s'",
-	    sys, d, sys, d, sys, devno);
+	run("mkdir -p '%s/%s/holders' '%s/dev/block' && ln -sfn '../../%s' '%s/dev/block/%s'", sys,
+	    d, sys, d, sys, devno);
 }
 
 static void part(const char *path, const char *disk_name, const char *name, const char *devno)
@@ -68,7 +68,8 @@ static void setup(void)
 	put("devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0/model",
 	    "Cruzer Blade    \n");
 	run("ln -sfn ../.. '%s/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/"
-	    "target6:0:0/6:0:0:0/block/sdb/device'", sys);
+	    "target6:0:0/6:0:0:0/block/sdb/device'",
+	    sys);
 	part("pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0", "sdb", "sdb1",
 	     "8:17");
 	/* A card reader slot (mmcblk0): removable. */
@@ -81,10 +82,10 @@ static void setup(void)
 	/* A removable disk (sdc) held by dm-0 through its partition, not mounted. */
 	disk("pci0000:00/0000:00:14.0/usb3/3-1/host7/target7:0:0/7:0:0:0", "sdc", "8:32", "1\n",
 	     "2048000\n");
-	part("pci0000:00/0000:00:14.0/usb3/3-1/host7/target7:0:0/7:0:0:0", "sdc", "sdc1",
-	     "8:33");
+	part("pci0000:00/0000:00:14.0/usb3/3-1/host7/target7:0:0/7:0:0:0", "sdc", "sdc1", "8:33");
 	run("mkdir -p '%s/devices/pci0000:00/0000:00:14.0/usb3/3-1/host7/target7:0:0/7:0:0:0/"
-	    "block/sdc/sdc1/holders/dm-0'", sys);
+	    "block/sdc/sdc1/holders/dm-0'",
+	    sys);
 	f = fopen(mountinfo, "w");
 	if (f) {
 		fputs("22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw\n"
