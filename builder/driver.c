@@ -157,8 +157,10 @@ static int check_output_path(const char *out)
 	return 0;
 }
 
-/* The files written beside the image: each must be a file name the rename can take. */
-static int check_side_paths(const struct driver_options *o)
+/* The files written beside the image: each must be a file name the rename can take. The
+ * block map, which nobody asked for by name, is left out with a warning when its name
+ * would be too long (*no_bmap is set). */
+static int check_side_paths(const struct driver_options *o, bool *no_bmap)
 {
 	_cleanup_free_ char *bmap = o->no_bmap ? NULL : driver_bmap_path(o->output);
 	_cleanup_free_ char *sbom = o->sbom ? xasprintf("%s.spdx.json", o->output) : NULL;
@@ -171,6 +173,13 @@ static int check_side_paths(const struct driver_options *o)
 			continue;
 		const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
 
+		if (strlen(base) > NAME_MAX && i == 0) {
+			log_warn("no block map: '%.40s...' would be a file name longer than %d "
+				 "bytes",
+				 base, NAME_MAX);
+			*no_bmap = true;
+			continue;
+		}
 		if (strlen(base) > NAME_MAX)
 			return log_fail(
 				"output '%.40s...': the file '%.40s...' beside it would "
@@ -307,6 +316,7 @@ static int side_create(struct side_file *f)
 	int fd;
 
 	umask(mask);
+	remove_stale_tmp(dir, prefix);
 	f->tmp = xasprintf("%s/%sXXXXXX", dir, prefix);
 	fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (fd < 0) {
@@ -704,6 +714,8 @@ int driver_main(const struct driver_options *o)
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
+	bool no_bmap = o->no_bmap;
+	struct driver_options oo;
 	int r;
 
 	_cleanup_free_ struct recipe_key *keys = all_keys();
@@ -714,7 +726,7 @@ int driver_main(const struct driver_options *o)
 		return r;
 	if (o->output && (r = check_output_path(o->output)) < 0)
 		return r;
-	if (o->output && (r = check_side_paths(o)) < 0)
+	if (o->output && (r = check_side_paths(o, &no_bmap)) < 0)
 		return r;
 	r = recipe_load(o->recipe, o->defines, &b.recipe);
 	if (r < 0)
@@ -740,11 +752,12 @@ int driver_main(const struct driver_options *o)
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);
-	if (r >= 0) {
-		if (!o->output)
-			r = print_plan(&b, priv, active);
-		else
-			r = run_stages(&b, o, priv, active);
+	if (r >= 0 && !o->output) {
+		r = print_plan(&b, priv, active);
+	} else if (r >= 0) {
+		oo = *o;
+		oo.no_bmap = no_bmap;
+		r = run_stages(&b, &oo, priv, active);
 	}
 	build_free(&b, priv);
 	return r < 0 ? r : 0;
