@@ -329,10 +329,15 @@ static int confirm(const struct flash_options *o, const char *desc)
 static int open_denied(const char *dev, const struct stat *st)
 {
 	struct group *g = getgrgid(st->st_gid);
+	const char *name = g ? g->gr_name : "?";
 
-	return log_fail("permission denied opening '%s' (mode %04o, group '%s'): run as root, "
-			"or as a member of the group '%s'",
-			dev, st->st_mode & 07777, g ? g->gr_name : "?", g ? g->gr_name : "disk");
+	if ((st->st_mode & 060) != 060 || st->st_gid == 0)
+		return log_fail("permission denied opening '%s' (mode %04o, group '%s'): only "
+				"root may write to it; run flash as root (sudo)",
+				dev, st->st_mode & 07777, name);
+	return log_fail("permission denied opening '%s' (mode %04o, group '%s'): run flash as "
+			"root, or as a member of the group '%s'",
+			dev, st->st_mode & 07777, name, name);
 }
 
 static int parse_args(int argc, char **argv, struct flash_options *o)

@@ -122,6 +122,32 @@ mount -o ro "${pdev}p2" "$mnt" || fail "mount ${pdev}p2"
 flash_fail "is in use: $(basename "$pdev")p2 is mounted at '$mnt'" "$pdev" out/u.img "$pdev" --force --yes
 umount "$mnt"
 mnt=
+# On a terminal it asks; anything but "yes" writes nothing.
+newloop d6 32M
+ask=$loop
+before=$(sha256sum <"$ask")
+printf 'no\n' | script -qec "'$MKBOOTMEDIA' flash out/u.img '$ask' --force" /dev/null >tty.txt || true
+grep -q "Type 'yes' to write" tty.txt || { cat tty.txt; fail "no question on a terminal"; }
+grep -q "not confirmed: nothing was written" tty.txt || { cat tty.txt; fail "'no' not refused"; }
+expect_eq "$(sha256sum <"$ask")" "$before" "written after 'no'"
+printf 'yes\n' | script -qec "'$MKBOOTMEDIA' flash out/u.img '$ask' --force" /dev/null >tty.txt ||
+	{ cat tty.txt; fail "'yes' on a terminal"; }
+same_ranges "$ask"
+# Held open exclusively by another program (O_EXCL): refused.
+python3 -c 'import os, sys, time; os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL); print("held", flush=True); time.sleep(30)' "$ask" >held.txt &
+holder=$!
+for _ in $(seq 50); do grep -q held held.txt && break; sleep 0.1; done
+flash_fail "is in use (mounted, or held by another program)" "$ask" out/u.img "$ask" --force --yes
+kill $holder
+wait $holder 2>/dev/null || true
+# A user without the permission is told which one.
+if command -v setpriv >/dev/null; then
+	chmod o+r out out/u.img out/u.img.bmap 2>/dev/null || true
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$MKBOOTMEDIA" flash out/u.img "$ask" \
+		--force --yes 2>err.txt && fail "flash as nobody succeeded"
+	grep -q "permission denied opening '$ask' (mode 0[0-7]*, group '[a-z]*'): " err.txt ||
+		{ cat err.txt; fail "permission message"; }
+fi
 sed 's/<MappedBlocksCount> \([0-9]*\)/<MappedBlocksCount> 9\1/' out/u.img.bmap >bad.bmap
 flash_fail "the bmap is damaged" "$small" out/u.img "$small" --bmap bad.bmap --force --yes
 head -c $(($(stat -c %s out/c.img.zst) / 2)) out/c.img.zst >nob/t.img.zst
