@@ -89,6 +89,8 @@ static const struct cli_option flash_options[] = {
 	  "write nothing: check that DEVICE holds the image's mapped ranges" },
 	{ "no-verify", CLI_NO_VERIFY, CLI_ARG_NONE, NULL, NULL, false, false,
 	  "do not read the ranges back after writing" },
+	{ "grow", CLI_GROW, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "then grow the last partition and its ext2/3/4 filesystem to the device's end" },
 	{ NULL }
 };
 

@@ -23,12 +23,14 @@
 #include "cli.h"
 #include "compress.h"
 #include "log.h"
+#include "partgrow.h"
+#include "spawn.h"
 
 #define CHUNK (4u << 20)
 
 struct flash_options {
 	const char *image, *device, *bmap;
-	bool force, yes, verify_only, no_verify;
+	bool force, yes, verify_only, no_verify, grow;
 };
 
 /* Progress with bytes, rate and time left: a line rewritten on a terminal, a line every
@@ -308,6 +310,67 @@ static int whole_stream_map(struct source *s, struct bmap **ret)
 	return 0;
 }
 
+/* --grow: the last partition to the end of the device, then its ext2/3/4 filesystem
+ * (resize2fs at the partition's offset on the device). */
+static int grow_last(const struct flash_options *o)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *target = NULL, *size = NULL, *out = NULL;
+	struct partgrow g;
+	uint8_t magic[6], ext[2];
+	char a[32], b[32];
+	int r;
+
+	r = partgrow_last(o->device, &g);
+	if (r < 0)
+		return r;
+	if (g.new_size > g.old_size)
+		log_info("grown partition %u from %s to %s", g.number, format_bytes(a, g.old_size),
+			 format_bytes(b, g.new_size));
+	else
+		log_info("partition %u already reaches the end of '%s'", g.number, o->device);
+	fd = open(o->device, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(errno, "cannot open device '%s'", o->device);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	if ((r = pread_all(fd, magic, sizeof(magic), g.offset)) < 0 ||
+	    (r = pread_all(fd, ext, sizeof(ext), g.offset + 1024 + 56)) < 0)
+		return io_error(r, o->device, "read", g.offset);
+	if (!memcmp(magic, "LUKS\xba\xbe", 6))
+		return log_fail("--grow: partition %u is encrypted (LUKS): its partition grew, "
+				"its filesystem did not (unlock it, then resize2fs "
+				"/dev/mapper/NAME)",
+				g.number);
+	if (ext[0] != 0x53 || ext[1] != 0xef) {
+		log_warn("--grow: partition %u holds no ext2/3/4 filesystem: only the partition "
+			 "grew",
+			 g.number);
+		return 0;
+	}
+	/* libext2fs's unix I/O takes the offset from the name: resize2fs then works on the
+	 * partition without a partition device (which a loop device or a container may not
+	 * have). The size is given: resize2fs would take the whole device's. */
+	target = xasprintf("%s?offset=%" PRIu64, o->device, g.offset);
+	size = xasprintf("%" PRIu64 "K", g.new_size / 1024);
+	{
+		char *argv[] = { "resize2fs", target, size, NULL };
+
+		log_debug("running resize2fs %s %s", target, size);
+		r = spawn_capture(argv, &out);
+	}
+	if (r != 0) {
+		log_error("--grow: resize2fs %s %s failed%s%s", target, size,
+			  r < 0 ? ": " : "; it said:\n",
+			  r < 0 ? strerror(-r) :
+			  out   ? out :
+				  "");
+		return r < 0 ? r : -EIO;
+	}
+	log_info("grown the filesystem of partition %u to %s", g.number,
+		 format_bytes(a, g.new_size));
+	return 0;
+}
+
 static int confirm(const struct flash_options *o, const char *desc)
 {
 	char answer[16] = "";
@@ -367,6 +430,9 @@ static int parse_args(int argc, char **argv, struct flash_options *o)
 		case CLI_NO_VERIFY:
 			o->no_verify = true;
 			break;
+		case CLI_GROW:
+			o->grow = true;
+			break;
 		default:
 			r = cli_common(c, cmd, &level);
 			if (r < 0)
@@ -381,6 +447,10 @@ static int parse_args(int argc, char **argv, struct flash_options *o)
 	if (argc - optind != 2) {
 		log_error("flash takes an image and a device (usage: mkbootmedia flash IMAGE "
 			  "/dev/sdX)");
+		return 2;
+	}
+	if (o->verify_only && o->grow) {
+		log_error("--verify-only writes nothing: it cannot --grow");
 		return 2;
 	}
 	if (o->verify_only && o->no_verify) {
@@ -524,6 +594,13 @@ static int flash_run(const struct flash_options *o)
 		log_info("'%s' holds the image: every range's SHA-256 checked", o->device);
 	} else {
 		log_info("'%s' written (not verified: --no-verify)", o->device);
+	}
+	if (o->grow) {
+		/* resize2fs opens the device itself. */
+		close(TAKE_FD(dev));
+		r = grow_last(o);
+		if (r < 0)
+			goto out;
 	}
 	r = 0;
 out:

@@ -2,7 +2,7 @@
 # removable, so --force is needed and sufficient; the device then holds the image's mapped
 # ranges (cmp over each range, bmaptool's own map for the rest, sfdisk and e2fsck on the
 # result), for a raw, a compressed and a bmap-less image. A byte changed on the device
-# after writing is caught by --verify-only. Refused with one message each and nothing
+# after writing is caught by --verify-only. --grow fills a larger device. Refused with one message each and nothing
 # written: a missing device, a file, a partition, a mounted device, a device too small, a
 # damaged .bmap, a truncated stream, no --yes off a terminal.
 if [ "$(id -u)" -ne 0 ] || ! losetup -f >/dev/null 2>&1; then
@@ -96,6 +96,39 @@ dev=$loop
 cmp -n $((24 << 20)) out/u.img "$dev" || fail "no bmap: device differs"
 part_extract "$dev" 2 root.fs
 fsck_clean root.fs
+
+# --grow onto a larger device: the last partition reaches the end (sfdisk), the filesystem
+# fills it (dumpe2fs) and checks clean (e2fsck -fn); a GPT's backup header moves to the end
+# and its identifiers stay (sfdisk --verify, sfdisk -d). Without --grow, nothing grows.
+sed 's/table: msdos/table: gpt/' recipe.yml >gpt.yml
+mkbm gpt.yml -o out/g.img || { cat "$WORK/stderr"; fail "build gpt"; }
+for img in u g; do
+	newloop "grow-$img" 100M
+	big=$loop
+	"$MKBOOTMEDIA" flash out/$img.img "$big" --force --yes -q || fail "$img: flash without --grow"
+	expect_eq "$(part_field "$big" 2 size 2>/dev/null)" "$(part_field out/$img.img 2 size)" \
+		"$img: without --grow"
+	"$MKBOOTMEDIA" flash out/$img.img "$big" --force --yes --grow 2>"$WORK/stderr" ||
+		{ cat "$WORK/stderr"; fail "$img: flash --grow"; }
+	grep -q "grown partition 2 from 1[45] MiB to" "$WORK/stderr" || { cat "$WORK/stderr"; fail "$img: said"; }
+	start=$(part_field "$big" 2 start)
+	size=$(part_field "$big" 2 size)
+	# The last whole MiB the table allows: msdos up to the end, GPT before its backup.
+	if [ $img = u ]; then expect_eq $((start + size)) 204800 "msdos: partition 2's end"; fi
+	if [ $img = g ]; then
+		expect_eq $((start + size)) 202752 "gpt: partition 2's end"
+		sfdisk --verify "$big" >verify.txt 2>&1 || { cat verify.txt; fail "gpt: sfdisk --verify"; }
+		grep -q "No errors detected" verify.txt || { cat verify.txt; fail "gpt: sfdisk --verify"; }
+		expect_eq "$(sfdisk -d "$big" | grep -o 'uuid=[^,]*' | tr '\n' ' ')" \
+			"$(sfdisk -d out/g.img | grep -o 'uuid=[^,]*' | tr '\n' ' ')" "gpt: identifiers kept"
+	fi
+	part_extract "$big" 2 grown.fs
+	fsck_clean grown.fs
+	expect_eq $(($(sb_field grown.fs 'Block count') * $(sb_field grown.fs 'Block size'))) \
+		$((size * 512)) "$img: the filesystem fills the partition"
+	part_extract "$big" 1 boot.fs
+	fsck_clean boot.fs
+done
 
 # Refusals.
 flash_fail "cannot open device '/dev/nonexistent-disk'" /dev/nonexistent-disk out/u.img /dev/nonexistent-disk --force --yes
