@@ -441,6 +441,7 @@ static int finish_outputs(struct build *b, const struct driver_options *o)
 		r = compressor_new(ct, cfd, b->out_path, b->jobs, &c);
 		if (r < 0)
 			goto out;
+		compressor_set_size(c, map->image_size);
 		log_info("compressing the image (%s of data, %s) with %s",
 			 format_bytes(sz, map->mapped_blocks * map->block_size),
 			 format_bytes(sz, map->image_size), compress_type_to_string(ct));

@@ -13,7 +13,7 @@
 
 #define SCAN_CHUNK (4u << 20)
 
-static const char zeros[1 << 16];
+static const char zeros[4 << 20]; /* holes, handed on in large pieces */
 
 void bmap_free(struct bmap *m)
 {

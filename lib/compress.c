@@ -220,6 +220,12 @@ static int step(struct compressor *c, const void *buf, size_t n, bool end)
 	}
 }
 
+void compressor_set_size(struct compressor *c, uint64_t size)
+{
+	if (c->type == COMPRESS_ZSTD)
+		ZSTD_CCtx_setPledgedSrcSize(c->zstd, size);
+}
+
 int compressor_write(struct compressor *c, const void *buf, size_t n)
 {
 	/* zlib counts in uInt. */

@@ -24,6 +24,9 @@ struct compressor;
  * one per CPU (zstd and xz; gzip uses one). */
 int compressor_new(enum compress_type t, int fd, const char *what, unsigned threads,
 		   struct compressor **ret);
+/* The number of bytes that will be written, when known before the first write: zstd then
+ * tunes itself to it as `zstd FILE` does, and records it in the frame. */
+void compressor_set_size(struct compressor *c, uint64_t size);
 int compressor_write(struct compressor *c, const void *buf, size_t n);
 /* Ends the stream; ret_sha256 (optional): SHA-256 of the compressed file, lowercase hex. */
 int compressor_finish(struct compressor *c, char *ret_sha256);

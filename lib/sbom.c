@@ -58,6 +58,7 @@ static const struct {
 	{ "Artistic-1.0", "Artistic-1.0" },
 	{ "Artistic-2.0", "Artistic-2.0" },
 	{ "Apache-2.0", "Apache-2.0" },
+	{ "Apache-2", "Apache-2.0" },
 	{ "Apache-1.1", "Apache-1.1" },
 	{ "MIT", "MIT" },
 	{ "ISC", "ISC" },
@@ -198,8 +199,18 @@ char *sbom_dep5_license(const char *text, size_t len, char ***ret_refs)
 			continue;
 		first = xstrndup(lic, strcspn(lic, "\n"));
 		e = map_expression(first, ret_refs);
-		if (e && !strv_contains(exprs, e))
+		if (!e)
+			continue;
+		/* "A AND B" adds A and B, each once in the whole; a choice stays as it is. */
+		if (!strstr(e, " OR ")) {
+			char *save = NULL;
+
+			for (char *t = strtok_r(e, " ", &save); t; t = strtok_r(NULL, " ", &save))
+				if (!streq(t, "AND") && !strv_contains(exprs, t))
+					exprs = strv_append(exprs, t);
+		} else if (!strv_contains(exprs, e)) {
 			exprs = strv_append(exprs, e);
+		}
 	}
 	deb822_free(d);
 	n = strv_length(exprs);
