@@ -191,6 +191,13 @@ int main(int argc, char **argv)
 			log_error("'check' writes nothing: drop -o, or use 'build'");
 			return 2;
 		}
+		if (o.no_bmap || o.checksum || o.sbom) {
+			log_error("'check' writes nothing: drop --%s, or use 'build'",
+				  o.sbom     ? "sbom" :
+				  o.checksum ? "checksum" :
+					       "no-bmap");
+			return 2;
+		}
 	} else if (!o.output) {
 		log_error("no output given (use -o IMAGE, or 'mkbootmedia check %s' to only "
 			  "validate)", o.recipe);
