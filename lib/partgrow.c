@@ -31,8 +31,7 @@ static PedExceptionOption grow_handler(PedException *ex)
 	}
 	if (!grow_error[0])
 		snprintf(grow_error, sizeof(grow_error), "%.*s", (int)n, msg);
-	return ex->options & PED_EXCEPTION_CANCEL ? PED_EXCEPTION_CANCEL :
-						    PED_EXCEPTION_UNHANDLED;
+	return ex->options & PED_EXCEPTION_CANCEL ? PED_EXCEPTION_CANCEL : PED_EXCEPTION_UNHANDLED;
 }
 
 static int grow(const char *path, struct partgrow *ret)

@@ -9,8 +9,8 @@
 #include <stdint.h>
 
 struct partgrow {
-	unsigned number;      /* the partition grown, 1-based */
-	uint64_t offset;      /* its start, bytes */
+	unsigned number;             /* the partition grown, 1-based */
+	uint64_t offset;             /* its start, bytes */
 	uint64_t old_size, new_size; /* bytes; equal when it already reached the end */
 };
 
