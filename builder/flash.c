@@ -310,6 +310,65 @@ static int whole_stream_map(struct source *s, struct bmap **ret)
 	return 0;
 }
 
+/* Whether a LUKS header's data segment follows the size of its partition: always for
+ * LUKS1; for LUKS2 when the JSON metadata's first segment has "size": "dynamic". 1 yes,
+ * 0 no, -errno when the header cannot be read. */
+static int luks_segment_dynamic(int fd, uint64_t offset)
+{
+	uint8_t hdr[16];
+	uint64_t hdr_size = 0;
+	_cleanup_free_ char *json = NULL;
+	const char *seg, *size;
+	int r;
+
+	if ((r = pread_all(fd, hdr, sizeof(hdr), offset)) < 0)
+		return r;
+	if (hdr[6] != 0 || hdr[7] != 2)
+		return 1; /* LUKS1: the payload runs to the end of the device */
+	for (int i = 8; i < 16; i++)
+		hdr_size = hdr_size << 8 | hdr[i];
+	if (hdr_size <= 4096 || hdr_size > (4u << 20))
+		return -EINVAL;
+	json = xmalloc(hdr_size - 4096 + 1);
+	if ((r = pread_all(fd, json, hdr_size - 4096, offset + 4096)) < 0)
+		return r;
+	json[hdr_size - 4096] = 0;
+	/* {"keyslots":{...},"tokens":{},"segments":{"0":{"type":"crypt","offset":"16777216",
+	 *  "size":"dynamic",...}},...}: the first "size" after "segments". */
+	seg = strstr(json, "\"segments\"");
+	size = seg ? strstr(seg, "\"size\"") : NULL;
+	if (!size)
+		return -EINVAL;
+	size += strlen("\"size\"");
+	while (*size == ' ' || *size == ':')
+		size++;
+	return startswith(size, "\"dynamic\"");
+}
+
+/* An encrypted last partition: the partition has grown; its LUKS data segment follows when
+ * it is dynamic (checked here); the filesystem inside can only grow once unlocked, which
+ * needs the passphrase and device-mapper: said, not done. */
+static int grow_luks(const struct flash_options *o, int fd, const struct partgrow *g)
+{
+	int r = luks_segment_dynamic(fd, g->offset);
+
+	if (r < 0)
+		return log_errno(r, "--grow: cannot read the LUKS header of partition %u of '%s'",
+				 g->number, o->device);
+	if (r == 0)
+		log_warn("--grow: partition %u is encrypted and its LUKS2 data segment has a fixed "
+			 "size: unlock it, then 'cryptsetup resize NAME' and 'resize2fs "
+			 "/dev/mapper/NAME'",
+			 g->number);
+	else
+		log_warn("--grow: partition %u is encrypted: the partition and its LUKS data "
+			 "segment (dynamic) have grown, the filesystem inside has not; unlock it "
+			 "('cryptsetup open %s%s%u NAME'), then 'resize2fs /dev/mapper/NAME'",
+			 g->number, o->device,
+			 is_digit(o->device[strlen(o->device) - 1]) ? "p" : "", g->number);
+	return 0;
+}
+
 /* --grow: the last partition to the end of the device, then its ext2/3/4 filesystem
  * (resize2fs at the partition's offset on the device). */
 static int grow_last(const struct flash_options *o)
@@ -337,10 +396,7 @@ static int grow_last(const struct flash_options *o)
 	    (r = pread_all(fd, ext, sizeof(ext), g.offset + 1024 + 56)) < 0)
 		return io_error(r, o->device, "read", g.offset);
 	if (!memcmp(magic, "LUKS\xba\xbe", 6))
-		return log_fail("--grow: partition %u is encrypted (LUKS): its partition grew, "
-				"its filesystem did not (unlock it, then resize2fs "
-				"/dev/mapper/NAME)",
-				g.number);
+		return grow_luks(o, fd, &g);
 	if (ext[0] != 0x53 || ext[1] != 0xef) {
 		log_warn("--grow: partition %u holds no ext2/3/4 filesystem: only the partition "
 			 "grew",

@@ -130,6 +130,32 @@ for img in u g; do
 	fsck_clean boot.fs
 done
 
+# --grow with an encrypted last partition: the partition grows, its LUKS2 data segment is
+# dynamic (cryptsetup luksDump on the grown partition: "whole device"), and flash says the
+# filesystem inside needs unlocking to grow (no device-mapper is needed for the test).
+printf 'flash-test-pass' >pass
+cat >enc.yml <<'YAML'
+image: {size: 48MiB, table: gpt, seed: enc}
+partitions:
+  - {name: boot, size: 8MiB, filesystem: {type: ext2, mount: /boot}}
+  - {name: root, size: rest, filesystem: {type: ext4, mount: /},
+     encrypt: {passphrase-file: pass, pbkdf-memory: 32MiB, pbkdf-time: 100}}
+YAML
+mkbm enc.yml -o out/e.img || { cat "$WORK/stderr"; fail "build encrypted"; }
+newloop grow-e 100M
+big=$loop
+"$MKBOOTMEDIA" flash out/e.img "$big" --force --yes --grow 2>"$WORK/stderr" ||
+	{ cat "$WORK/stderr"; fail "flash --grow (encrypted)"; }
+grep -q "partition 2 is encrypted: the partition and its LUKS data segment (dynamic) have grown" \
+	"$WORK/stderr" || { cat "$WORK/stderr"; fail "encrypted: what was grown"; }
+grep -q "cryptsetup open ${big}p2 NAME" "$WORK/stderr" || fail "encrypted: the partition's name"
+start=$(part_field "$big" 2 start)
+size=$(part_field "$big" 2 size)
+expect_eq $((start + size)) 202752 "encrypted: partition 2's end"
+attach "$big" - -o $((start * 512)) --sizelimit $((size * 512))
+cryptsetup luksDump "$loop" >dump.txt || fail "luksDump of the grown partition"
+grep -q "length: (whole device)" dump.txt || { cat dump.txt; fail "the data segment is not dynamic"; }
+
 # Refusals.
 flash_fail "cannot open device '/dev/nonexistent-disk'" /dev/nonexistent-disk out/u.img /dev/nonexistent-disk --force --yes
 touch notadev
