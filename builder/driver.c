@@ -377,8 +377,32 @@ static int progress_sink(void *ctx, const void *buf, size_t n)
 	return r;
 }
 
+/* Each installed package's copyright file as the image holds it, read while the
+ * filesystems are still open (NULL where it has none: the SBOM reads the .deb). */
+static char **read_copyrights(struct build *b)
+{
+	char **texts = xcalloc(b->n_installed + 1, sizeof(*texts));
+
+	for (size_t i = 0; b->tree && i < b->n_installed; i++) {
+		_cleanup_free_ char *path =
+			xasprintf("/usr/share/doc/%s/copyright", b->installed[i].name);
+
+		if (tree_read(b->tree, path, 4u << 20, &texts[i], NULL) < 0)
+			texts[i] = NULL;
+	}
+	return texts;
+}
+
+static void free_copyrights(char **texts, size_t n)
+{
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
 /* The SBOM's view of what the packages stage installed. */
-static char *make_sbom(struct build *b, const char *image_name, const char *image_sha256)
+static char *make_sbom(struct build *b, char **copyrights, const char *image_name,
+		       const char *image_sha256)
 {
 	_cleanup_free_ struct sbom_package *pk = xcalloc(b->n_installed + 1, sizeof(*pk));
 	struct sbom_info info = {
@@ -394,6 +418,10 @@ static char *make_sbom(struct build *b, const char *image_name, const char *imag
 
 		pk[i] = (struct sbom_package){ p->name,     p->version, p->arch, p->source,
 					       p->deb_path, p->sha256,  p->url };
+		if (copyrights && copyrights[i]) {
+			pk[i].copyright = copyrights[i];
+			pk[i].copyright_len = strlen(copyrights[i]);
+		}
 	}
 	info.packages = pk;
 	info.n_packages = b->n_installed;
@@ -403,7 +431,7 @@ static char *make_sbom(struct build *b, const char *image_name, const char *imag
 /* After the last stage: the image's block map, the compressed image, the SBOM and the
  * checksums, each under a temporary name; then everything is renamed, the image last.
  * Holes are never read: the ranges are the image file's data extents. */
-static int finish_outputs(struct build *b, const struct driver_options *o)
+static int finish_outputs(struct build *b, const struct driver_options *o, char **copyrights)
 {
 	enum compress_type ct = compress_type_from_name(b->out_path);
 	struct side_file bmapf = { 0 }, sbomf = { 0 }, sumf = { 0 }, imgf = { 0 };
@@ -487,7 +515,7 @@ static int finish_outputs(struct build *b, const struct driver_options *o)
 	}
 	if (sbomf.path) {
 		copy = xstrdup(b->out_path);
-		sbom_text = make_sbom(b, basename(copy), image_sha256);
+		sbom_text = make_sbom(b, copyrights, basename(copy), image_sha256);
 		if (!sbom_text) {
 			r = -EINVAL;
 			goto out;
@@ -620,6 +648,7 @@ static int run_stages(struct build *b, const struct driver_options *o, void **pr
 {
 	bool started[64] = { false };
 	double secs[64] = { 0 };
+	char **copyrights = NULL;
 	size_t total = 0, k = 0;
 	int r = 0;
 
@@ -646,6 +675,8 @@ static int run_stages(struct build *b, const struct driver_options *o, void **pr
 	for (size_t i = n_stages; i-- > 0;)
 		if (started[i] && stages[i]->cleanup)
 			stages[i]->cleanup(b, priv[i], r < 0);
+	if (r >= 0 && o->sbom)
+		copyrights = read_copyrights(b);
 	if (r >= 0)
 		r = build_fs_finish(b, false);
 	else
@@ -653,7 +684,8 @@ static int run_stages(struct build *b, const struct driver_options *o, void **pr
 	if (r >= 0 && fsync(b->fd) < 0)
 		r = log_errno(errno, "cannot write output '%s'", b->out_path);
 	if (r >= 0)
-		r = finish_outputs(b, o);
+		r = finish_outputs(b, o, copyrights);
+	free_copyrights(copyrights, b->n_installed);
 	if (r < 0) {
 		remove_tmp(b);
 		return r;

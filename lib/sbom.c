@@ -302,7 +302,11 @@ static void *worker(void *arg)
 				continue;
 			}
 		}
-		read_copyright(p, &w->facts[i]);
+		if (p->copyright)
+			w->facts[i].license = sbom_dep5_license(p->copyright, p->copyright_len,
+								&w->facts[i].refs);
+		else
+			read_copyright(p, &w->facts[i]);
 	}
 }
 

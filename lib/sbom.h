@@ -2,8 +2,8 @@
 /* The software bill of materials of an image: an SPDX 2.3 JSON document with the image (its
  * SHA-256), the tool that made it, and every installed package with its version,
  * architecture, source package, the .deb's SHA-256 and download location, a purl, and the
- * licenses its copyright file names when the file is machine-readable (DEP-5), read from the
- * .deb itself (the image may have path-excluded it). */
+ * licenses its copyright file names when the file is machine-readable (DEP-5), as the image
+ * holds it, else read from the .deb itself (the image may have path-excluded it). */
 #pragma once
 
 #include <stddef.h>
@@ -15,6 +15,9 @@ struct sbom_package {
 	const char *deb_path; /* the .deb: read for the copyright file (and hashed if needed) */
 	const char *sha256;   /* NULL: the .deb is hashed here */
 	const char *url;      /* NULL: NOASSERTION (a local .deb) */
+	/* The copyright file as the image holds it, when it does (NULL: read from the .deb) */
+	const char *copyright;
+	size_t copyright_len;
 };
 
 struct sbom_info {

@@ -52,12 +52,13 @@ packages:
   variant: none
   include: [app]
   debs: [localdebs]
-  path-exclude: [/usr/share/doc/*]
+  path-exclude: [/usr/share/doc/app/*]
 YAML
 mkbm --cache cache recipe.yml -o out/s.img --sbom --checksum || { cat "$WORK/stderr"; fail "build"; }
 ls out
 [ -f out/s.img.spdx.json ] && [ -f out/s.img.sha256 ] && [ -f out/s.img.bmap ] || fail "outputs missing"
-# The copyright files are not in the image: the licenses came from the .debs.
+# app's copyright file is not in the image: its license came from the .deb; libloc's came
+# from the image.
 part_extract out/s.img 1 root.fs
 [ -z "$(dbg root.fs 'ls -p /usr/share/doc/app' | grep copyright)" ] || fail "copyright in the image"
 (cd out && sha256sum -c s.img.sha256) || fail "sha256sum -c"
