@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	if (r >= 0 && strcmp(argv[1], "bmap") == 0) {
 		char *text;
 
-		r = bmap_scan(in, m, NULL, NULL, false);
+		r = bmap_hash(in, m, 0);
 		if (r >= 0) {
 			text = bmap_format(m);
 			r = write(out, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -EIO;

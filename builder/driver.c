@@ -502,7 +502,7 @@ static int finish_outputs(struct build *b, const struct driver_options *o, char 
 		for (unsigned i = 0; i < n; i++)
 			sprintf(image_sha256 + 2 * i, "%02x", d[i]);
 	} else if (bmapf.path) {
-		r = bmap_scan(b->fd, map, NULL, NULL, false);
+		r = bmap_hash(b->fd, map, b->jobs);
 	}
 	if (r < 0) {
 		r = log_errno(r, "cannot read the image '%s'", b->tmp_path);

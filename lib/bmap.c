@@ -4,6 +4,7 @@
 #include "bmap.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -78,6 +79,33 @@ static void add_range(struct bmap *m, uint64_t first, uint64_t last)
 	m->mapped_blocks += last - first + 1;
 }
 
+/* Ranges of at most BMAP_RANGE_MAX blocks: hashed in parallel, and a mismatch found by
+ * flash or bmaptool is placed within 16 MiB. */
+static void split_ranges(struct bmap *m)
+{
+	size_t n = 0;
+	struct bmap_range *r;
+
+	for (size_t i = 0; i < m->n_ranges; i++)
+		n += (m->ranges[i].last - m->ranges[i].first) / BMAP_RANGE_MAX + 1;
+	if (n == m->n_ranges)
+		return;
+	r = xcalloc(n, sizeof(*r));
+	n = 0;
+	for (size_t i = 0; i < m->n_ranges; i++)
+		for (uint64_t f = m->ranges[i].first; f <= m->ranges[i].last; f += BMAP_RANGE_MAX) {
+			uint64_t l = f + BMAP_RANGE_MAX - 1;
+
+			r[n++] = (struct bmap_range){ .first = f,
+						      .last = l < m->ranges[i].last ?
+								      l :
+								      m->ranges[i].last };
+		}
+	free(m->ranges);
+	m->ranges = r;
+	m->n_ranges = n;
+}
+
 int bmap_from_file(int fd, uint64_t size, struct bmap **ret)
 {
 	struct bmap *m = xcalloc(1, sizeof(*m));
@@ -104,6 +132,7 @@ int bmap_from_file(int fd, uint64_t size, struct bmap **ret)
 		add_range(m, (uint64_t)data / m->block_size, ((uint64_t)hole - 1) / m->block_size);
 		off = (uint64_t)hole;
 	}
+	split_ranges(m);
 	*ret = m;
 	return 0;
 fail:;
@@ -124,6 +153,85 @@ static int feed_zeros(bmap_sink sink, void *ctx, uint64_t n)
 		n -= k;
 	}
 	return 0;
+}
+
+static int hash_range(int fd, const struct bmap *m, struct bmap_range *rg, uint8_t *buf,
+		      EVP_MD_CTX *md)
+{
+	uint64_t off, len;
+
+	bmap_range_bytes(m, rg, &off, &len);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	while (len) {
+		size_t k = len < SCAN_CHUNK ? (size_t)len : SCAN_CHUNK;
+		ssize_t got = pread(fd, buf, k, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		EVP_DigestUpdate(md, buf, (size_t)got);
+		off += (uint64_t)got;
+		len -= (uint64_t)got;
+	}
+	md_hex(md, rg->sha256);
+	return 0;
+}
+
+struct hash_work {
+	int fd;
+	struct bmap *m;
+	size_t next;
+	int error;
+	pthread_mutex_t lock;
+};
+
+static void *hash_worker(void *arg)
+{
+	struct hash_work *w = arg;
+	uint8_t *buf = xmalloc(SCAN_CHUNK);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	for (;;) {
+		size_t i;
+		int r;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->error ? w->m->n_ranges : w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->m->n_ranges)
+			break;
+		r = md ? hash_range(w->fd, w->m, &w->m->ranges[i], buf, md) : -ENOMEM;
+		if (r < 0) {
+			pthread_mutex_lock(&w->lock);
+			w->error = w->error ? w->error : r;
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+	EVP_MD_CTX_free(md);
+	free(buf);
+	return NULL;
+}
+
+int bmap_hash(int fd, struct bmap *m, unsigned threads)
+{
+	struct hash_work w = { .fd = fd, .m = m, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[64];
+	size_t started = 0;
+
+	if (!threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	for (unsigned i = 0; i < threads && i < ARRAY_SIZE(th) && i < m->n_ranges; i++)
+		if (pthread_create(&th[started], NULL, hash_worker, &w) == 0)
+			started++;
+	if (!started)
+		hash_worker(&w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	return w.error;
 }
 
 int bmap_scan(int fd, struct bmap *m, bmap_sink sink, void *ctx, bool holes)

@@ -11,6 +11,7 @@
 
 #define BMAP_BLOCK_SIZE 4096u
 #define BMAP_FILE_MAX (UINT64_C(64) << 20)
+#define BMAP_RANGE_MAX 4096u /* blocks in one range made here: 16 MiB */
 
 struct bmap_range {
 	uint64_t first, last; /* blocks, inclusive */
@@ -36,7 +37,8 @@ void bmap_range_bytes(const struct bmap *m, const struct bmap_range *r, uint64_t
 		      uint64_t *ret_len);
 
 /* The data extents of the first `size` bytes of the file open at fd, rounded out to whole
- * blocks and merged; the ranges are not hashed yet. Filesystems without SEEK_DATA report
+ * blocks and merged, then cut into ranges of at most BMAP_RANGE_MAX blocks; the ranges
+ * are not hashed yet. Filesystems without SEEK_DATA report
  * one extent: the whole file. -errno on failure (not logged). */
 int bmap_from_file(int fd, uint64_t size, struct bmap **ret);
 
@@ -48,6 +50,9 @@ typedef int (*bmap_sink)(void *ctx, const void *buf, size_t n);
  * with a sink, hands the bytes on (holes too, as zeros, when `holes`). A short read is
  * -EIO; sink errors are returned as they are. Nothing is logged. */
 int bmap_scan(int fd, struct bmap *m, bmap_sink sink, void *ctx, bool holes);
+
+/* The same hashes without a sink, the ranges read by `threads` threads (0: one per CPU). */
+int bmap_hash(int fd, struct bmap *m, unsigned threads);
 
 /* The XML document (bmaptool 2.0) with its BmapFileChecksum, as a new string. */
 char *bmap_format(const struct bmap *m);

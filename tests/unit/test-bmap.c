@@ -55,6 +55,37 @@ static void test_extents(void)
 	}
 }
 
+/* A 40 MiB data extent is cut into 16 MiB ranges; the threads' hashes are the sequential
+ * scan's, and each is sha256sum's of its bytes. */
+static void test_split_parallel(void)
+{
+	_cleanup_free_ char *path = xasprintf("%s/big", tmpdir);
+	_cleanup_(bmap_freep) struct bmap *a = NULL, *b = NULL;
+	_cleanup_close_ int fd = -1;
+
+	CHECK(run("head -c %u /dev/urandom >%s && truncate -s %u %s", 40u << 20, path, 64u << 20,
+		  path) == 0);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(bmap_from_file(fd, 64u << 20, &a) == 0);
+	CHECK(bmap_from_file(fd, 64u << 20, &b) == 0);
+	CHECK(a->n_ranges == 3);
+	CHECK(a->ranges[0].first == 0 && a->ranges[0].last == 4095);
+	CHECK(a->ranges[1].first == 4096 && a->ranges[1].last == 8191);
+	CHECK(a->ranges[2].first == 8192 && a->ranges[2].last == 10239);
+	CHECK(a->mapped_blocks == 10240);
+	CHECK(bmap_scan(fd, a, NULL, NULL, false) == 0);
+	CHECK(bmap_hash(fd, b, 3) == 0);
+	for (size_t i = 0; i < a->n_ranges; i++) {
+		CHECK_STREQ(a->ranges[i].sha256, b->ranges[i].sha256);
+		CHECK(run("test \"$(dd if=%s bs=4096 skip=%llu count=%llu status=none | sha256sum "
+			  "| cut -d' ' -f1)\" = %s",
+			  path, (unsigned long long)a->ranges[i].first,
+			  (unsigned long long)(a->ranges[i].last - a->ranges[i].first + 1),
+			  a->ranges[i].sha256) == 0);
+	}
+}
+
 /* What bmap_format writes, bmap_parse reads back; and bmaptool accepts it. */
 static void test_format_parse(void)
 {
@@ -238,6 +269,7 @@ int main(void)
 	if (!mkdtemp(tmpdir))
 		return 1;
 	RUN_TEST(test_extents);
+	RUN_TEST(test_split_parallel);
 	RUN_TEST(test_format_parse);
 	RUN_TEST(test_parse_refusals);
 	RUN_TEST(test_compress);
