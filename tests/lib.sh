@@ -18,7 +18,9 @@ expect_eq() {
 
 # expect_match TEXT REGEX WHAT
 expect_match() {
-	printf '%s\n' "$1" | grep -Eq -- "$2" || fail "$3: '$1' does not match /$2/"
+	# A here-string, not a pipe: grep -q stops at the first match, and under pipefail the
+	# writer's SIGPIPE on a long text would count as no match.
+	grep -Eq -- "$2" <<<"$1" || fail "$3: '$1' does not match /$2/"
 }
 
 # part_field IMAGE N FIELD: a field of partition N (1-based) from sfdisk --json.
