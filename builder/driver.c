@@ -365,6 +365,7 @@ static int md_sink(void *md, const void *buf, size_t n)
 struct progress_sink {
 	struct compressor *c;
 	uint64_t done;
+	bool failed; /* the compressor failed (and said why) */
 };
 
 static int progress_sink(void *ctx, const void *buf, size_t n)
@@ -372,6 +373,7 @@ static int progress_sink(void *ctx, const void *buf, size_t n)
 	struct progress_sink *p = ctx;
 	int r = compressor_write(p->c, buf, n);
 
+	p->failed = r < 0;
 	p->done += n;
 	progress_update(p->done);
 	return r;
@@ -458,7 +460,7 @@ static int finish_outputs(struct build *b, const struct driver_options *o, char 
 		struct compressor *c = NULL;
 		_cleanup_close_ int cfd = -1;
 		struct progress_sink ps = { 0 };
-		char sz[32];
+		char sz[32], isz[32];
 
 		imgf.path = xstrdup(b->out_path);
 		cfd = side_create(&imgf);
@@ -472,16 +474,16 @@ static int finish_outputs(struct build *b, const struct driver_options *o, char 
 		compressor_set_size(c, map->image_size);
 		log_info("compressing the image (%s of data, %s) with %s",
 			 format_bytes(sz, map->mapped_blocks * map->block_size),
-			 format_bytes(sz, map->image_size), compress_type_to_string(ct));
+			 format_bytes(isz, map->image_size), compress_type_to_string(ct));
 		ps.c = c;
 		progress_begin("compressing", map->image_size);
 		r = bmap_scan(b->fd, map, progress_sink, &ps, true);
 		progress_end();
+		if (r < 0 && !ps.failed)
+			log_errno(r, "cannot read the image '%s'", b->tmp_path);
 		if (r >= 0)
 			r = compressor_finish(c, image_sha256);
 		compressor_free(c);
-		if (r == -EIO || r == -ENODATA)
-			log_error("cannot read the image '%s'", b->tmp_path);
 		if (r >= 0 && fsync(cfd) < 0)
 			r = log_errno(errno, "cannot write '%s'", b->out_path);
 		if (r < 0)
