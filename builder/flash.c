@@ -277,16 +277,17 @@ static int verify_ranges(const struct flash_options *o, int dev, const struct bm
 	return r;
 }
 
-/* A compressed image without a bmap: the stream is read once to learn its size, and all of
- * it is written. */
-static int whole_stream_map(struct source *s, struct bmap **ret)
+/* A compressed image is decompressed once before anything is written: a truncated or
+ * damaged stream is refused then, not halfway through the device; and its size is known.
+ * The stream is then opened again for the writing. */
+static int stream_size(struct source *s, uint64_t *ret)
 {
 	_cleanup_free_ uint8_t *buf = xmalloc(CHUNK);
-	struct bmap *m;
 	uint64_t size = 0;
 	ssize_t k;
 
-	log_info("no bmap for '%s': reading it once for its size; all of it is written", s->path);
+	log_info("checking the %s stream of '%s'",
+		 compress_type_to_string(decompressor_type(s->dec)), s->path);
 	while ((k = decompressor_read(s->dec, buf, CHUNK)) > 0)
 		size += (uint64_t)k;
 	if (k < 0)
@@ -297,7 +298,15 @@ static int whole_stream_map(struct source *s, struct bmap **ret)
 	s->dec = NULL;
 	if ((k = decompressor_new(s->fd, s->path, &s->dec)) < 0)
 		return (int)k;
-	m = xcalloc(1, sizeof(*m));
+	*ret = size;
+	return 0;
+}
+
+/* Without a bmap, all of a compressed image is written. */
+static struct bmap *whole_map(uint64_t size)
+{
+	struct bmap *m = xcalloc(1, sizeof(*m));
+
 	m->image_size = size;
 	m->block_size = BMAP_BLOCK_SIZE;
 	if (size) {
@@ -306,8 +315,7 @@ static int whole_stream_map(struct source *s, struct bmap **ret)
 		m->ranges[0].last = (size - 1) / BMAP_BLOCK_SIZE;
 		m->mapped_blocks = m->ranges[0].last + 1;
 	}
-	*ret = m;
-	return 0;
+	return m;
 }
 
 /* Whether a LUKS header's data segment follows the size of its partition: always for
@@ -563,8 +571,23 @@ static int flash_run(const struct flash_options *o)
 			log_errno(r, "cannot find the data extents of '%s'", o->image);
 			goto out;
 		}
-	} else if ((r = whole_stream_map(&src, &m)) < 0) {
-		goto out;
+	}
+	if (src.dec && (!o->verify_only || !m)) {
+		uint64_t size = 0;
+
+		if ((r = stream_size(&src, &size)) < 0)
+			goto out;
+		if (!m) {
+			log_info("no bmap for '%s': all of its %s is %s", o->image,
+				 format_bytes(a, size), o->verify_only ? "checked" : "written");
+			m = whole_map(size);
+		} else if (size != m->image_size) {
+			r = log_fail("image '%s' holds %" PRIu64
+				     " bytes, its bmap '%s' says %" PRIu64
+				     ": they do not belong together",
+				     o->image, size, bmap_path, m->image_size);
+			goto out;
+		}
 	}
 
 	/* The device. */

@@ -27,6 +27,8 @@ sed 's/<BlocksCount> \([0-9]*\)/<BlocksCount> 1\1/' out/i.img.bmap >bad.bmap
 flash_rc 1 "bmap 'bad.bmap': 12048 blocks of 4096 bytes do not make an image" out/i.img.gz notadev --bmap bad.bmap --yes
 head -c 100 out/i.img.gz >t.img.gz
 flash_rc 1 "the file is truncated" t.img.gz notadev --yes
+# With its bmap too: the stream is checked whole before anything is written.
+flash_rc 1 "the file is truncated" t.img.gz notadev --bmap out/i.img.bmap --yes
 flash_rc 1 "cannot read bmap 'none.bmap'" out/i.img.gz notadev --bmap none.bmap
 # The bmap of another image: its size does not match a raw image.
 gzip -dc out/i.img.gz >raw.img

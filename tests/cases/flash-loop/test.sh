@@ -211,3 +211,5 @@ sed 's/<MappedBlocksCount> \([0-9]*\)/<MappedBlocksCount> 9\1/' out/u.img.bmap >
 flash_fail "the bmap is damaged" "$small" out/u.img "$small" --bmap bad.bmap --force --yes
 head -c $(($(stat -c %s out/c.img.zst) / 2)) out/c.img.zst >nob/t.img.zst
 flash_fail "the file is truncated" "$small" nob/t.img.zst "$small" --force --yes
+# A truncated stream with its bmap: found before writing, the device stays as it was.
+flash_fail "the file is truncated" "$dev" nob/t.img.zst "$dev" --bmap out/c.img.bmap --force --yes
