@@ -118,15 +118,17 @@ int compressor_new(enum compress_type t, int fd, const char *what, unsigned thre
 		}
 		ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
 		ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_checksumFlag, 1);
-		/* A libzstd built without threads refuses: then it runs in this thread. */
-		if (threads > 1 &&
-		    ZSTD_isError(ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_nbWorkers, (int)threads)))
-			log_debug("libzstd without threads: compressing in one");
+		/* Workers even for one thread: zstd's output then does not depend on their
+		 * number (it differs without any), so that an image compresses to the same
+		 * bytes on any machine. A libzstd built without threads refuses. */
+		if (ZSTD_isError(ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_nbWorkers, (int)threads)))
+			log_debug("libzstd without threads: compressing in this one");
 		break;
 	case COMPRESS_XZ: {
+		/* The multi-threaded encoder also for one thread: its blocks, and so its
+		 * output, do not depend on the number of threads. */
 		lzma_mt mt = { .threads = threads, .preset = XZ_PRESET, .check = LZMA_CHECK_CRC64 };
-		lzma_ret lr = threads > 1 ? lzma_stream_encoder_mt(&c->xz, &mt) :
-					    lzma_easy_encoder(&c->xz, XZ_PRESET, LZMA_CHECK_CRC64);
+		lzma_ret lr = lzma_stream_encoder_mt(&c->xz, &mt);
 
 		if (lr != LZMA_OK)
 			r = log_fail("cannot start the xz compressor for '%s' (liblzma error %d)",

@@ -71,6 +71,14 @@ for s in zst xz gz; do
 	ls -A out | grep -q '^\.' && fail "$s: temporary files left: $(ls -A out)"
 done
 
+# The same image compresses to the same bytes whatever the number of threads (-j).
+for s in zst xz; do
+	mkdir -p j1 j2
+	"$MKBOOTMEDIA" -q recipe.yml -o j1/c.img.$s -j 1 || fail "$s -j 1"
+	"$MKBOOTMEDIA" -q recipe.yml -o j2/c.img.$s -j 3 || fail "$s -j 3"
+	cmp j1/c.img.$s j2/c.img.$s || fail "$s: -j 1 and -j 3 differ"
+done
+
 # Negatives, each caught by bmaptool: a byte changed in a mapped range,
 first=$(ranges out/u.img.bmap | head -n 1 | cut -d- -f1)
 cp out/u.img bad.img
