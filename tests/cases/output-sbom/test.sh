@@ -98,6 +98,12 @@ printf ' ' >>out/s.img.spdx.json
 (cd out && sha256sum -c --quiet s.img.sha256 2>/dev/null) && fail "sha256sum -c missed a change"
 cp saved.json out/s.img.spdx.json
 
+# Reproducible: a second build gives the same document and checksums.
+mkdir again
+mkbm --cache cache recipe.yml -o again/s.img --sbom --checksum || fail "second build"
+cmp again/s.img.spdx.json saved.json || fail "the SBOM differs between two builds"
+cmp again/s.img.sha256 out/s.img.sha256 || fail "the checksums differ between two builds"
+
 # Without the options only the image (and with --no-bmap not even the block map).
 rm -rf out/*
 mkbm --cache cache recipe.yml -o out/n.img --no-bmap || fail "build without extras"
