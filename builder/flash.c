@@ -151,12 +151,15 @@ static char *find_bmap(const char *image)
 static int io_error(int r, const char *dev, const char *what, uint64_t off)
 {
 	const char *hint = r == -ENODEV || r == -ENXIO || r == -EIO || r == -ENOMEDIUM ?
-				   " (was the device removed?)" :
+				   " (was the device removed, or is it failing?)" :
 				   "";
 	char sz[32];
 
-	log_error("cannot %s '%s' at %s (byte %" PRIu64 "): %s%s", what, dev, format_bytes(sz, off),
-		  off, strerror(-r), hint);
+	if (off == UINT64_MAX)
+		log_error("cannot %s '%s': %s%s", what, dev, strerror(-r), hint);
+	else
+		log_error("cannot %s '%s' at %s (byte %" PRIu64 "): %s%s", what, dev,
+			  format_bytes(sz, off), off, strerror(-r), hint);
 	return r;
 }
 
@@ -657,7 +660,7 @@ static int flash_run(const struct flash_options *o)
 		if (r < 0)
 			goto out;
 		if (fsync(dev) < 0) {
-			r = io_error(-errno, o->device, "flush", 0);
+			r = io_error(-errno, o->device, "flush", UINT64_MAX);
 			goto out;
 		}
 	} else if (!have_sums) {

@@ -11,9 +11,11 @@ if [ "$(id -u)" -ne 0 ] || ! losetup -f >/dev/null 2>&1; then
 fi
 loops=()
 mnt=
+small_tmpfs=
 cleanup() {
 	[ -z "$mnt" ] || umount "$mnt" 2>/dev/null || true
 	for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+	[ -z "$small_tmpfs" ] || umount "$small_tmpfs" 2>/dev/null || true
 }
 trap cleanup EXIT
 # newloop FILE SIZE [losetup options]: attaches a zero-filled FILE of SIZE as $loop.
@@ -155,6 +157,24 @@ expect_eq $((start + size)) 202752 "encrypted: partition 2's end"
 attach "$big" - -o $((start * 512)) --sizelimit $((size * 512))
 cryptsetup luksDump "$loop" >dump.txt || fail "luksDump of the grown partition"
 grep -q "length: (whole device)" dump.txt || { cat dump.txt; fail "the data segment is not dynamic"; }
+
+# An I/O error: a device whose backing store (an 8 MiB tmpfs) fills up while 38 MiB are
+# written fails with one message and status 1.
+small_tmpfs=$WORK/small
+mkdir -p "$small_tmpfs"
+if mount -t tmpfs -o size=8M tmpfs "$small_tmpfs" 2>/dev/null; then
+	truncate -s 64M "$small_tmpfs/dev"
+	attach "$small_tmpfs/dev" -
+	if "$MKBOOTMEDIA" flash out/e.img "$loop" --force --yes 2>"$WORK/stderr"; then
+		fail "flash onto a failing device succeeded"
+	fi
+	grep -Eq "^error: flash: cannot (write|flush) '$loop'.*(Input/output error|No space)" \
+		"$WORK/stderr" || { cat "$WORK/stderr"; fail "the I/O error's message"; }
+	expect_eq "$(grep -c '^error' "$WORK/stderr")" 1 "I/O error: error lines"
+	losetup -d "$loop"
+	umount "$small_tmpfs"
+	small_tmpfs=
+fi
 
 # Refusals.
 flash_fail "cannot open device '/dev/nonexistent-disk'" /dev/nonexistent-disk out/u.img /dev/nonexistent-disk --force --yes
