@@ -16,7 +16,8 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 CC ?= gcc
-PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libcryptsetup fuse3 libxcrypt
+PKGS := yaml-0.1 libparted ext2fs com_err uuid libcrypto libarchive libcurl liblzma zlib libzstd \
+	libcryptsetup fuse3 libxcrypt
 # Evaluated on first use, not when make reads this file: `make deps example` installs the
 # -dev packages before the first compile needs their flags.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkgconfig,--cflags))$(PKG_CFLAGS)
@@ -47,7 +48,8 @@ LIB_OBJ := $(LIB_SRC:.c=.o)
 # Header dependencies come from the compiler (-MMD): see the -include at the end.
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN := $(UNIT_SRC:.c=)
-DEPFILES := $(LIB_OBJ:.o=.d) builder/main.d $(UNIT_SRC:.c=.d) bench/cryptio-bench.d
+DEPFILES := $(LIB_OBJ:.o=.d) builder/main.d $(UNIT_SRC:.c=.d) bench/cryptio-bench.d \
+	bench/output-bench.d
 
 all: mkbootmedia docs
 
@@ -74,6 +76,9 @@ tests/unit/test-%: tests/unit/test-%.c libmkbootmedia.a | $(DEPS_FIRST)
 unit: $(UNIT_BIN)
 
 bench/cryptio-bench: bench/cryptio-bench.c libmkbootmedia.a
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
+
+bench/output-bench: bench/output-bench.c libmkbootmedia.a
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
 
 check: mkbootmedia unit
@@ -169,7 +174,7 @@ uninstall:
 
 clean:
 	rm -f mkbootmedia libmkbootmedia.a $(foreach d,$(LAYERS),$(d)/*.o $(d)/*.d) $(UNIT_BIN) \
-		tests/unit/*.d bench/cryptio-bench bench/*.d
+		tests/unit/*.d bench/cryptio-bench bench/output-bench bench/*.d
 	rm -rf doc $(FUZZ_DIR)
 
 .PHONY: all unit check check-asan deps example docs install uninstall clean fuzz fuzz-smoke \

@@ -22,7 +22,13 @@
 
 static const struct cli_option build_options[] = {
 	{ "output", 'o', CLI_ARG_FILE, "IMAGE", NULL, false, false,
-	  "the image to write (only when every stage succeeded)" },
+	  "the image to write (only when every stage succeeded); .zst, .xz, .gz compress it" },
+	{ "no-bmap", CLI_NO_BMAP, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "no block map (IMAGE.bmap, without the compression suffix) beside the image" },
+	{ "checksum", CLI_CHECKSUM, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write IMAGE.sha256 (sha256sum -c), a line for each file written" },
+	{ "sbom", CLI_SBOM, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write IMAGE.spdx.json, an SPDX 2.3 list of the installed packages" },
 	SHARED_BUILD_OPTIONS,
 	{ "lock", CLI_LOCK, CLI_ARG_FILE, "FILE", NULL, false, false,
 	  "write the build's exact inputs to FILE (packages, hashes, seed, time)" },
@@ -83,6 +89,22 @@ static const struct cli_option boot_options[] = {
 	{ NULL }
 };
 
+static const struct cli_option flash_options[] = {
+	{ "bmap", CLI_BMAP, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "the block map (default: found as bmaptool finds it, IMAGE.bmap or without suffixes)" },
+	{ "force", CLI_FORCE, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write to a disk that is neither removable nor on USB" },
+	{ "yes", 'y', CLI_ARG_NONE, NULL, NULL, false, false,
+	  "do not ask before writing (needed when not on a terminal)" },
+	{ "verify-only", CLI_VERIFY_ONLY, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "write nothing: check that DEVICE holds the image's mapped ranges" },
+	{ "no-verify", CLI_NO_VERIFY, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "do not read the ranges back after writing" },
+	{ "grow", CLI_GROW, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "then grow the last partition and its ext2/3/4 filesystem to the device's end" },
+	{ NULL }
+};
+
 static const struct cli_option no_options[] = { { NULL } };
 
 const struct cli_option cli_common_options[] = {
@@ -119,6 +141,16 @@ const struct cli_command cli_commands[] = {
 	  "Prints nothing when the images are the same bytes. Exit status: 0 the same, 1 they "
 	  "differ, 2 an error.",
 	  CLI_ARG_FILE, no_options },
+	{ "flash", "IMAGE DEVICE [options]", "write an image to a USB key and verify it",
+	  "Writes IMAGE (raw, or compressed: .zst, .xz, .gz) to the whole disk DEVICE: only the "
+	  "ranges its block map lists (IMAGE.bmap, as bmaptool finds it; without one, a raw "
+	  "image's data extents, or all of a compressed one), then flushes the device, reads "
+	  "every range back and checks its SHA-256.\n\n"
+	  "It refuses a partition, a disk that is neither removable nor on USB (unless "
+	  "--force), a disk that is mounted or held by another program, and a disk smaller "
+	  "than the image. It shows the disk's vendor, model and size, and asks before "
+	  "writing; when not on a terminal, --yes is needed.",
+	  CLI_ARG_FILE, flash_options },
 	{ "help", "[COMMAND]", "the help of a command", "Prints the help of COMMAND.",
 	  CLI_ARG_COMMAND, no_options },
 	{ "doc", "FORMAT [STAGE]", "print the manual or the shell completion",
@@ -163,8 +195,10 @@ const struct cli_text cli_examples[] = {
 	{ "mkbootmedia boot usb.img --expect 'login: ?$' --send 'root\\n' --expect '# $' \\\n"
 	  "    --run 'uname -r' --output '^6\\.' --poweroff",
 	  "or steps on the command line: log in, run a command, check its output" },
-	{ "sudo dd if=usb.img of=/dev/sdX bs=4M conv=fsync status=progress",
-	  "write it to a USB key (check the device name with lsblk first)" },
+	{ "mkbootmedia usb.yml -o usb.img.zst --checksum",
+	  "build a compressed image, with usb.img.bmap and usb.img.zst.sha256 beside it" },
+	{ "sudo mkbootmedia flash usb.img.zst /dev/sdX",
+	  "write it to a USB key and verify it (check the device name with lsblk first)" },
 	{ NULL }
 };
 

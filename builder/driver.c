@@ -12,19 +12,28 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <inttypes.h>
+
+#include <openssl/evp.h>
+
+#include "bmap.h"
 #include "boot.h"
+#include "compress.h"
 #include "fs.h"
 #include "log.h"
+#include "sbom.h"
 #include "stage.h"
 
-/* The temporary image, for the signal handler only. */
-static volatile sig_atomic_t tmp_armed;
-static char tmp_for_signal[4096];
+/* The temporary files (the image, then the compressed image and the files beside it), for
+ * the signal handler only. */
+#define MAX_TMP 5
+static volatile sig_atomic_t n_tmp_armed;
+static char tmp_for_signal[MAX_TMP][4096];
 
 static void on_signal(int sig)
 {
-	if (tmp_armed)
-		unlink(tmp_for_signal);
+	for (int i = 0; i < n_tmp_armed; i++)
+		unlink(tmp_for_signal[i]);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -33,8 +42,16 @@ static void arm_signals(const char *path)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
-	snprintf(tmp_for_signal, sizeof(tmp_for_signal), "%s", path);
-	tmp_armed = 1;
+	if (n_tmp_armed) {
+		if (n_tmp_armed < MAX_TMP) {
+			snprintf(tmp_for_signal[n_tmp_armed], sizeof(tmp_for_signal[0]), "%s",
+				 path);
+			n_tmp_armed++;
+		}
+		return;
+	}
+	snprintf(tmp_for_signal[0], sizeof(tmp_for_signal[0]), "%s", path);
+	n_tmp_armed = 1;
 	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
 		struct sigaction old, sa = { .sa_handler = on_signal };
 
@@ -48,7 +65,7 @@ static void arm_signals(const char *path)
 
 static void disarm_signals(void)
 {
-	tmp_armed = 0;
+	n_tmp_armed = 0;
 }
 
 static double now_seconds(void)
@@ -140,6 +157,42 @@ static int check_output_path(const char *out)
 	return 0;
 }
 
+/* The files written beside the image: each must be a file name the rename can take. The
+ * block map, which nobody asked for by name, is left out with a warning when its name
+ * would be too long (*no_bmap is set). */
+static int check_side_paths(const struct driver_options *o, bool *no_bmap)
+{
+	_cleanup_free_ char *bmap = o->no_bmap ? NULL : driver_bmap_path(o->output);
+	_cleanup_free_ char *sbom = o->sbom ? xasprintf("%s.spdx.json", o->output) : NULL;
+	_cleanup_free_ char *sum = o->checksum ? xasprintf("%s.sha256", o->output) : NULL;
+	const char *paths[] = { bmap, sbom, sum };
+	struct stat st;
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!paths[i])
+			continue;
+		const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+
+		if (strlen(base) > NAME_MAX && i == 0) {
+			log_warn("no block map: '%.40s...' would be a file name longer than %d "
+				 "bytes",
+				 base, NAME_MAX);
+			*no_bmap = true;
+			continue;
+		}
+		if (strlen(base) > NAME_MAX)
+			return log_fail(
+				"output '%.40s...': the file '%.40s...' beside it would "
+				"have a name longer than %d bytes; use a shorter output name",
+				o->output, base, NAME_MAX);
+		if (lstat(paths[i], &st) == 0 && !S_ISREG(st.st_mode))
+			return log_fail("'%s' exists and is not a regular file: the build would "
+					"write it beside the image; move it away%s",
+					paths[i], i == 0 ? " or use --no-bmap" : "");
+	}
+	return 0;
+}
+
 /* The output must not be a file the build reads: the recipe or one it includes. (The
  * stages check their own inputs, e.g. overlays and sources, against b->out_path.) */
 static int check_output_not_input(struct build *b)
@@ -228,6 +281,321 @@ static int create_tmp(struct build *b)
 	return 0;
 }
 
+char *driver_bmap_path(const char *output)
+{
+	size_t cut = compress_suffix_len(output);
+
+	return xasprintf("%.*s.bmap", (int)(strlen(output) - cut), output);
+}
+
+/* A file written beside the image: made under a temporary name in the same directory,
+ * renamed with the image. */
+struct side_file {
+	char *path; /* the final name */
+	char *tmp;  /* NULL until created */
+	char sha256[65];
+	bool renamed;
+};
+
+static void side_free(struct side_file *f)
+{
+	if (f->tmp && !f->renamed)
+		unlink(f->tmp);
+	free(f->tmp);
+	free(f->path);
+	*f = (struct side_file){ 0 };
+}
+
+/* Creates f->tmp next to f->path, with the image's permissions; returns the descriptor. */
+static int side_create(struct side_file *f)
+{
+	_cleanup_free_ char *copy = xstrdup(f->path), *copy2 = xstrdup(f->path);
+	_cleanup_free_ char *prefix = tmp_prefix(basename(copy2));
+	const char *dir = dirname(copy);
+	mode_t mask = umask(0);
+	int fd;
+
+	umask(mask);
+	remove_stale_tmp(dir, prefix);
+	f->tmp = xasprintf("%s/%sXXXXXX", dir, prefix);
+	fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		int r = -errno;
+
+		free(f->tmp);
+		f->tmp = NULL;
+		return log_errno(r, "cannot write '%s'", f->path);
+	}
+	flock(fd, LOCK_EX | LOCK_NB);
+	arm_signals(f->tmp);
+	if (fchmod(fd, 0666 & ~mask) < 0) {
+		int r = log_errno(errno, "cannot write '%s'", f->path);
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Writes text as the side file f, and its SHA-256 into f->sha256. */
+static int side_write(struct side_file *f, const char *text)
+{
+	_cleanup_close_ int fd = side_create(f);
+	size_t len = strlen(text);
+	int r;
+
+	if (fd < 0)
+		return fd;
+	r = pwrite_all(fd, text, len, 0);
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0)
+		return log_errno(r, "cannot write '%s'", f->path);
+	sha256_hex(text, len, f->sha256);
+	return 0;
+}
+
+static int md_sink(void *md, const void *buf, size_t n)
+{
+	EVP_DigestUpdate(md, buf, n);
+	return 0;
+}
+
+/* Counts what passes to the compressor, for the progress line. */
+struct progress_sink {
+	struct compressor *c;
+	uint64_t done;
+	bool failed; /* the compressor failed (and said why) */
+};
+
+static int progress_sink(void *ctx, const void *buf, size_t n)
+{
+	struct progress_sink *p = ctx;
+	int r = compressor_write(p->c, buf, n);
+
+	p->failed = r < 0;
+	p->done += n;
+	progress_update(p->done);
+	return r;
+}
+
+/* Each installed package's copyright file as the image holds it, read while the
+ * filesystems are still open (NULL where it has none: the SBOM reads the .deb). */
+static char **read_copyrights(struct build *b)
+{
+	char **texts = xcalloc(b->n_installed + 1, sizeof(*texts));
+
+	for (size_t i = 0; b->tree && i < b->n_installed; i++) {
+		_cleanup_free_ char *path =
+			xasprintf("/usr/share/doc/%s/copyright", b->installed[i].name);
+
+		if (tree_read(b->tree, path, 4u << 20, &texts[i], NULL) < 0)
+			texts[i] = NULL;
+	}
+	return texts;
+}
+
+static void free_copyrights(char **texts, size_t n)
+{
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i]);
+	free(texts);
+}
+
+/* The SBOM's view of what the packages stage installed. */
+static char *make_sbom(struct build *b, char **copyrights, const char *image_name,
+		       const char *image_sha256)
+{
+	_cleanup_free_ struct sbom_package *pk = xcalloc(b->n_installed + 1, sizeof(*pk));
+	struct sbom_info info = {
+		.image_name = image_name,
+		.image_sha256 = image_sha256,
+		.tool_version = MKBOOTMEDIA_VERSION,
+		.created = b->now,
+		.threads = b->jobs,
+	};
+
+	for (size_t i = 0; i < b->n_installed; i++) {
+		const struct build_package *p = &b->installed[i];
+
+		pk[i] = (struct sbom_package){ p->name,     p->version, p->arch, p->source,
+					       p->deb_path, p->sha256,  p->url };
+		if (copyrights && copyrights[i]) {
+			pk[i].copyright = copyrights[i];
+			pk[i].copyright_len = strlen(copyrights[i]);
+		}
+	}
+	info.packages = pk;
+	info.n_packages = b->n_installed;
+	return sbom_spdx_json(&info);
+}
+
+/* After the last stage: the image's block map, the compressed image, the SBOM and the
+ * checksums, each under a temporary name; then everything is renamed, the image last.
+ * Holes are never read: the ranges are the image file's data extents. */
+static int finish_outputs(struct build *b, const struct driver_options *o, char **copyrights)
+{
+	enum compress_type ct = compress_type_from_name(b->out_path);
+	struct side_file bmapf = { 0 }, sbomf = { 0 }, sumf = { 0 }, imgf = { 0 };
+	_cleanup_(bmap_freep) struct bmap *map = NULL;
+	_cleanup_free_ char *bmap_text = NULL, *sbom_text = NULL, *copy = NULL;
+	struct side_file *sides[3] = { &bmapf, &sbomf, &sumf };
+	char image_sha256[65] = "";
+	bool want_hash = o->checksum || o->sbom;
+	struct stat st;
+	int r;
+
+	if (fstat(b->fd, &st) < 0)
+		return log_errno(errno, "cannot read the image '%s'", b->tmp_path);
+	r = bmap_from_file(b->fd, (uint64_t)st.st_size, &map);
+	if (r < 0)
+		return log_errno(r, "cannot find the data extents of '%s'", b->tmp_path);
+	if (!o->no_bmap)
+		bmapf.path = driver_bmap_path(b->out_path);
+	if (o->sbom)
+		sbomf.path = xasprintf("%s.spdx.json", b->out_path);
+	if (o->checksum)
+		sumf.path = xasprintf("%s.sha256", b->out_path);
+	if (ct != COMPRESS_NONE) {
+		struct compressor *c = NULL;
+		_cleanup_close_ int cfd = -1;
+		struct progress_sink ps = { 0 };
+		char sz[32], isz[32];
+
+		imgf.path = xstrdup(b->out_path);
+		cfd = side_create(&imgf);
+		if (cfd < 0) {
+			r = cfd;
+			goto out;
+		}
+		r = compressor_new(ct, cfd, b->out_path, b->jobs, &c);
+		if (r < 0)
+			goto out;
+		compressor_set_size(c, map->image_size);
+		log_info("compressing the image (%s of data, %s) with %s",
+			 format_bytes(sz, map->mapped_blocks * map->block_size),
+			 format_bytes(isz, map->image_size), compress_type_to_string(ct));
+		ps.c = c;
+		progress_begin("compressing", map->image_size);
+		r = bmap_scan(b->fd, map, progress_sink, &ps, true);
+		progress_end();
+		if (r < 0 && !ps.failed)
+			log_errno(r, "cannot read the image '%s'", b->tmp_path);
+		if (r >= 0)
+			r = compressor_finish(c, image_sha256);
+		compressor_free(c);
+		if (r >= 0 && fsync(cfd) < 0)
+			r = log_errno(errno, "cannot write '%s'", b->out_path);
+		if (r < 0)
+			goto out;
+	} else if (want_hash) {
+		EVP_MD_CTX *md = EVP_MD_CTX_new();
+		unsigned char d[32];
+		unsigned n = 0;
+
+		if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+			EVP_MD_CTX_free(md);
+			r = log_errno(ENOMEM, "cannot hash the image");
+			goto out;
+		}
+		r = bmap_scan(b->fd, map, md_sink, md, true);
+		EVP_DigestFinal_ex(md, d, &n);
+		EVP_MD_CTX_free(md);
+		for (unsigned i = 0; i < n; i++)
+			sprintf(image_sha256 + 2 * i, "%02x", d[i]);
+	} else if (bmapf.path) {
+		r = bmap_hash(b->fd, map, b->jobs);
+	}
+	if (r < 0) {
+		r = log_errno(r, "cannot read the image '%s'", b->tmp_path);
+		goto out;
+	}
+	if (bmapf.path) {
+		bmap_text = bmap_format(map);
+		if ((r = side_write(&bmapf, bmap_text)) < 0)
+			goto out;
+	}
+	if (sbomf.path) {
+		copy = xstrdup(b->out_path);
+		sbom_text = make_sbom(b, copyrights, basename(copy), image_sha256);
+		if (!sbom_text) {
+			r = -EINVAL;
+			goto out;
+		}
+		if ((r = side_write(&sbomf, sbom_text)) < 0)
+			goto out;
+	}
+	if (sumf.path) {
+		struct strbuf s = { 0 };
+		_cleanup_free_ char *text = NULL;
+		const struct side_file *listed[] = { &bmapf, &sbomf };
+		char *c2 = xstrdup(b->out_path);
+
+		/* sha256sum -c runs in the output's directory: names without it. */
+		strbuf_adds(&s, image_sha256);
+		strbuf_adds(&s, "  ");
+		strbuf_adds(&s, basename(c2));
+		strbuf_adds(&s, "\n");
+		free(c2);
+		for (size_t i = 0; i < ARRAY_SIZE(listed); i++) {
+			if (!listed[i]->path)
+				continue;
+			c2 = xstrdup(listed[i]->path);
+			strbuf_adds(&s, listed[i]->sha256);
+			strbuf_adds(&s, "  ");
+			strbuf_adds(&s, basename(c2));
+			strbuf_adds(&s, "\n");
+			free(c2);
+		}
+		text = strbuf_take(&s);
+		if ((r = side_write(&sumf, text)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sides); i++) {
+		if (!sides[i]->tmp)
+			continue;
+		if (rename(sides[i]->tmp, sides[i]->path) < 0) {
+			r = log_errno(errno, "cannot write '%s' (renaming '%s')", sides[i]->path,
+				      sides[i]->tmp);
+			goto out;
+		}
+		sides[i]->renamed = true;
+	}
+	if (imgf.tmp) {
+		if (rename(imgf.tmp, b->out_path) < 0) {
+			r = log_errno(errno,
+				      "cannot write output '%s' (renaming the finished "
+				      "image '%s')",
+				      b->out_path, imgf.tmp);
+			goto out;
+		}
+		imgf.renamed = true;
+		unlink(b->tmp_path);
+	} else if (rename(b->tmp_path, b->out_path) < 0) {
+		r = log_errno(errno, "cannot write output '%s' (renaming the finished image '%s')",
+			      b->out_path, b->tmp_path);
+		goto out;
+	}
+	if (bmapf.path)
+		log_info("block map: '%s' (%" PRIu64 " of %" PRIu64 " blocks mapped)", bmapf.path,
+			 map->mapped_blocks,
+			 (map->image_size + map->block_size - 1) / map->block_size);
+	if (sbomf.path)
+		log_info("SBOM: '%s' (%zu packages)", sbomf.path, b->n_installed);
+	if (sumf.path)
+		log_info("checksums: '%s'", sumf.path);
+	r = 0;
+out:
+	/* On failure the renamed ones go too: nothing of this build is left. */
+	for (size_t i = 0; r < 0 && i < ARRAY_SIZE(sides); i++)
+		if (sides[i]->renamed)
+			unlink(sides[i]->path);
+	for (size_t i = 0; i < ARRAY_SIZE(sides); i++)
+		side_free(sides[i]);
+	side_free(&imgf);
+	return r;
+}
+
 static int print_plan(struct build *b, void **priv, bool *active)
 {
 	printf("stages:");
@@ -278,10 +646,11 @@ static void print_summary(struct build *b, const double *secs, const bool *activ
 			log_debug("    stage %-10s %.2fs", stages[i]->name, secs[i]);
 }
 
-static int run_stages(struct build *b, void **priv, bool *active)
+static int run_stages(struct build *b, const struct driver_options *o, void **priv, bool *active)
 {
 	bool started[64] = { false };
 	double secs[64] = { 0 };
+	char **copyrights = NULL;
 	size_t total = 0, k = 0;
 	int r = 0;
 
@@ -308,15 +677,17 @@ static int run_stages(struct build *b, void **priv, bool *active)
 	for (size_t i = n_stages; i-- > 0;)
 		if (started[i] && stages[i]->cleanup)
 			stages[i]->cleanup(b, priv[i], r < 0);
+	if (r >= 0 && o->sbom)
+		copyrights = read_copyrights(b);
 	if (r >= 0)
 		r = build_fs_finish(b, false);
 	else
 		build_fs_finish(b, true);
 	if (r >= 0 && fsync(b->fd) < 0)
 		r = log_errno(errno, "cannot write output '%s'", b->out_path);
-	if (r >= 0 && rename(b->tmp_path, b->out_path) < 0)
-		r = log_errno(errno, "cannot write output '%s' (renaming the finished image '%s')",
-			      b->out_path, b->tmp_path);
+	if (r >= 0)
+		r = finish_outputs(b, o, copyrights);
+	free_copyrights(copyrights, b->n_installed);
 	if (r < 0) {
 		remove_tmp(b);
 		return r;
@@ -352,6 +723,18 @@ static void build_free(struct build *b, void **priv)
 	free(b->apt_sources);
 	free(b->first_boot);
 	free(b->tmp_path);
+	for (size_t i = 0; i < b->n_installed; i++) {
+		struct build_package *p = &b->installed[i];
+
+		free(p->name);
+		free(p->version);
+		free(p->arch);
+		free(p->source);
+		free(p->deb_path);
+		free(p->sha256);
+		free(p->url);
+	}
+	free(b->installed);
 	tree_free(b->tree);
 	recipe_free(b->recipe);
 }
@@ -366,6 +749,8 @@ int driver_main(const struct driver_options *o)
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };
+	bool no_bmap = o->no_bmap;
+	struct driver_options oo;
 	int r;
 
 	_cleanup_free_ struct recipe_key *keys = all_keys();
@@ -377,6 +762,8 @@ int driver_main(const struct driver_options *o)
 	if (r < 0)
 		return r;
 	if (o->output && (r = check_output_path(o->output)) < 0)
+		return r;
+	if (o->output && (r = check_side_paths(o, &no_bmap)) < 0)
 		return r;
 	r = recipe_load(o->recipe, o->defines, &b.recipe);
 	if (r < 0)
@@ -405,11 +792,12 @@ int driver_main(const struct driver_options *o)
 	for (size_t i = 0; i < n_stages && r >= 0; i++)
 		if (active[i] && stages[i]->verify)
 			r = stages[i]->verify(&b, priv[i]);
-	if (r >= 0) {
-		if (!o->output)
-			r = print_plan(&b, priv, active);
-		else
-			r = run_stages(&b, priv, active);
+	if (r >= 0 && !o->output) {
+		r = print_plan(&b, priv, active);
+	} else if (r >= 0) {
+		oo = *o;
+		oo.no_bmap = no_bmap;
+		r = run_stages(&b, &oo, priv, active);
 	}
 	build_free(&b, priv);
 	return r < 0 ? r : 0;

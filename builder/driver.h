@@ -14,8 +14,16 @@ struct driver_options {
 	int passphrase_fd;   /* --passphrase-fd: the encrypted partitions' passphrase; -1 */
 	const char *lock;    /* --lock FILE: write the build's exact inputs there */
 	const char *locked;  /* --locked FILE: build exactly the inputs FILE names */
+	bool no_bmap;        /* --no-bmap: no block map beside the image */
+	bool checksum;       /* --checksum: OUTPUT.sha256 */
+	bool sbom;           /* --sbom: OUTPUT.spdx.json */
 };
 
 /* Loads and verifies the recipe; prints the plan when `output` is NULL, builds otherwise.
  * Returns 0 or -errno; every error has been logged. */
 int driver_main(const struct driver_options *o);
+
+/* The files a build with these options writes besides the image (new strings; NULL when not
+ * written): the block map is named after the uncompressed image ("usb.img.bmap" for
+ * "usb.img.zst"), where `bmaptool copy usb.img.zst` looks for it. */
+char *driver_bmap_path(const char *output);

@@ -15,6 +15,7 @@
 #include "boot.h"
 #include "cli.h"
 #include "driver.h"
+#include "flash.h"
 #include "log.h"
 
 /* The versions of the libraries this process runs with, for bug reports; libcryptsetup
@@ -44,8 +45,9 @@ static void print_next(const char *output)
 		return;
 	q = strpbrk(output, " \t'\"\\$`*?[]();&|<>") ? xasprintf("'%s'", output) :
 						      xstrdup(output);
-	fprintf(stderr, "next: 'mkbootmedia boot %s' boots it in QEMU; 'sudo dd if=%s "
-			"of=/dev/sdX bs=4M conv=fsync' writes it to a key (lsblk names it)\n",
+	fprintf(stderr,
+		"next: 'mkbootmedia boot %s' boots it in QEMU; 'sudo mkbootmedia flash "
+		"%s /dev/sdX' writes it to a key (lsblk names it)\n",
 		q, q);
 }
 
@@ -92,6 +94,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && streq(argv[1], "boot"))
 		return boot_main(argc - 1, argv + 1);
+	if (argc > 1 && streq(argv[1], "flash"))
+		return flash_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "help"))
 		return help_main(argc - 1, argv + 1);
 	if (argc > 1 && streq(argv[1], "doc"))
@@ -161,6 +165,15 @@ int main(int argc, char **argv)
 		case CLI_LOCKED:
 			o.locked = optarg;
 			break;
+		case CLI_NO_BMAP:
+			o.no_bmap = true;
+			break;
+		case CLI_CHECKSUM:
+			o.checksum = true;
+			break;
+		case CLI_SBOM:
+			o.sbom = true;
+			break;
 		case 'V':
 			print_version();
 			return 0;
@@ -184,6 +197,13 @@ int main(int argc, char **argv)
 	if (streq(cmd->name, "check")) {
 		if (o.output) {
 			log_error("'check' writes nothing: drop -o, or use 'build'");
+			return 2;
+		}
+		if (o.no_bmap || o.checksum || o.sbom) {
+			log_error("'check' writes nothing: drop --%s, or use 'build'",
+				  o.sbom     ? "sbom" :
+				  o.checksum ? "checksum" :
+					       "no-bmap");
 			return 2;
 		}
 	} else if (!o.output) {

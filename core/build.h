@@ -107,6 +107,15 @@ struct partition {
 	const struct node *node;
 };
 
+/* One installed package, as its index or its .deb's control file says. */
+struct build_package {
+	char *name, *version, *arch;
+	char *source;   /* the Source field ("foo" or "foo (1.2-1)"); NULL: the package's name */
+	char *deb_path; /* the verified .deb in the cache, or the local file */
+	char *sha256;   /* the index's SHA256 of the .deb; NULL for a local .deb */
+	char *url;      /* where it was downloaded from; NULL for a local .deb */
+};
+
 struct build {
 	struct recipe *recipe;
 	/* Every recipe key the stages (and `test:`) declare, in stage order; ends with { NULL }.
@@ -140,6 +149,9 @@ struct build {
 	bool offline;
 	unsigned jobs;          /* worker threads; 0: one per CPU */
 	size_t n_packages;      /* unpacked by the packages stage, for the summary */
+	/* What the packages stage's run installed, in install order (for --sbom): */
+	struct build_package *installed;
+	size_t n_installed;
 	bool packages;          /* the packages stage runs */
 	int configure;          /* packages.configure: enum configure_mode (core/target.h) */
 	const struct node *configure_node;

@@ -1100,19 +1100,27 @@ static int packages_run(struct build *b, void *priv)
 		}
 	}
 	up = xcalloc(n ? n : 1, sizeof(*up));
+	b->installed = xcalloc(n ? n : 1, sizeof(*b->installed));
 	paths = xcalloc(n + 1, sizeof(*paths));
 	names = xcalloc(n + 1, sizeof(*names));
 	for (size_t i = 0; i < n; i++) {
 		const struct pkg *k = p->pkgs[i];
 
+		struct build_package *bp = &b->installed[i];
+
 		names[i] = xstrdup(k->name);
 		up[i].name = names[i];
 		up[i].size = pkg_size(k);
+		*bp = (struct build_package){ xstrdup(k->name), xstrdup(k->version),
+					      xstrdup(k->arch),
+					      k->source_pkg ? xstrdup(k->source_pkg) : NULL };
+		b->n_installed = i + 1;
 		if (k->local_path) {
 			if (p->locked && (r = lock_check_local(k)) < 0)
 				goto out;
 			paths[i] = xstrdup(k->local_path);
 			up[i].path = paths[i];
+			bp->deb_path = xstrdup(k->local_path);
 			continue;
 		}
 		if (!k->filename || !k->sha256 || strstr(k->filename, "..")) {
@@ -1127,6 +1135,9 @@ static int packages_run(struct build *b, void *priv)
 			r = fetcher_add(p->fetcher, url, k->sha256, k->size, &paths[i]);
 			if (r < 0)
 				goto out;
+			bp->deb_path = xstrdup(paths[i]);
+			bp->sha256 = xstrdup(k->sha256);
+			bp->url = TAKE_PTR(url);
 		}
 		up[i].path = paths[i];
 		dl += k->size;

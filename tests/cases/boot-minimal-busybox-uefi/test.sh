@@ -30,7 +30,7 @@ configfile \$prefix/grub.cfg" "the ESP's grub.cfg"
 # the same bytes again, ESP included
 mkbm --cache "$cache" "$ex" -o out/s2.img -D grub_timeout=0 || { cat "$WORK/stderr"; fail "second build"; }
 cmp out/s.img out/s2.img || fail "two builds differ"
-rm out/s2.img
+rm out/s2.img out/s2.img.bmap
 
 "$MKBOOTMEDIA" boot --test "$ex" out/s.img --log sb.log >sb.out 2>&1 ||
 	{ cat sb.out; tail -c 3000 sb.log; fail "boot --test under OVMF with Secure Boot"; }

@@ -22,7 +22,7 @@ grep -q -a "$host" out/e.img && fail "the hostname is in the image in clear"
 grep -q -a "the seed said" out/e.img && fail "the passphrase is in the image"
 grep -q "run: marker" "$WORK/stderr" || fail "the run: step did not run"
 grep -rqa "MKB-PLAINTEXT-42-MARKER" out tmp && fail "the marker is in clear in the output or tmp"
-[ "$(ls -A out)" = e.img ] || fail "left in out/: $(ls -A out)"
+[ "$(ls -A out | tr '\n' ' ')" = "e.img e.img.bmap " ] || fail "left in out/: $(ls -A out)"
 [ -z "$(ls -A tmp)" ] || fail "left in TMPDIR: $(ls -A tmp)"
 part_extract out/e.img 1 esp.fs
 part_extract out/e.img 2 boot.fs

@@ -1,6 +1,6 @@
 # help COMMAND and COMMAND --help print that command's help; --version names the libraries
 # in use; on a terminal, a successful build ends with what to do next (and not otherwise).
-for cmd in build check boot; do
+for cmd in build check boot flash; do
 	a=$("$MKBOOTMEDIA" help $cmd)
 	expect_match "$a" "^Usage: mkbootmedia $cmd " "help $cmd"
 	if [ $cmd != build ]; then
@@ -24,6 +24,6 @@ printf 'image: {size: 8MiB}\n' >r.yml
 script -qec "'$MKBOOTMEDIA' r.yml -o out/t.img" /dev/null >tty.txt
 grep -q "next: 'mkbootmedia boot out/t.img'" tty.txt ||
 	{ cat tty.txt; fail "no hint on a terminal"; }
-grep -q "dd if=out/t.img" tty.txt || fail "hint without how to flash"
+grep -q "mkbootmedia flash out/t.img /dev/sdX" tty.txt || fail "hint without how to flash"
 "$MKBOOTMEDIA" r.yml -o out/n.img >out.txt 2>&1
 if grep -q "^next:" out.txt; then fail "hint printed without a terminal"; fi

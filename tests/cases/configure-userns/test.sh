@@ -39,9 +39,10 @@ status=$(cat_file root.fs /var/lib/dpkg/status)
 mkbm --cache "$cache" recipe.yml -o out/b.img || { cat "$WORK/stderr"; fail "second build"; }
 part_extract out/b.img 2 root2.fs
 expect_eq "$(cat_file root2.fs /etc/shadow | awk -F: '$1 == "root" { print $2 }')" "$root_hash" "hash again"
-rm -f out/b.img root2.fs
+rm -f out/b.img out/b.img.bmap root2.fs
 
 mv out/a.img a.img
+rm out/a.img.bmap
 expect_fail "run step 'recipe step' failed with exit status 7" --cache "$cache" recipe.yml \
 	-o out/c.img -D step='echo about to fail; exit 7'
 grep -q "about to fail" "$WORK/stderr" || fail "the step's output is not shown"

@@ -74,5 +74,5 @@ fi
 echo "failing build: $(($(date +%s) - t0)) s"
 grep -q "^  run| about to fail$" "$WORK/stderr" || { cat "$WORK/stderr"; fail "the step's output"; }
 grep -q "^error: run: run: failed with exit status 3; its last output:$" "$WORK/stderr" || fail "the one message"
-left=$(ls -A out | grep -v '^vm\.img$' || :)
+left=$(ls -A out | grep -Ev '^vm\.img(\.bmap)?$' || :)
 [ -z "$left" ] || fail "files left in the output directory: $left"

@@ -47,7 +47,7 @@ expect_match "$fstab" '^UUID=[0-9A-F]{4}-[0-9A-F]{4} +/srv/f16 +vfat ' "an unlab
 # Reproducible.
 mkbm r.yml -o out/b.img || fail "second build: $(cat "$WORK/stderr")"
 cmp out/a.img out/b.img || fail "two builds differ"
-rm out/a.img out/b.img
+rm out/a.img out/b.img out/a.img.bmap out/b.img.bmap
 
 # Bad input, refused by check (before anything is written) where the recipe alone says it.
 bad() { # MESSAGE SED-EXPRESSION [build]

@@ -19,7 +19,7 @@ wait $pid
 rc=$?
 set -e
 [ $rc -eq 0 ] || { cat err.txt; fail "the build died on SIGHUP (status $rc)"; }
-expect_eq "$(ls -A out)" "x.img" "the image, and nothing else"
+expect_eq "$(ls -A out | tr '\n' ' ')" "x.img x.img.bmap " "the image and its bmap, and nothing else"
 part_extract out/x.img 1 root.img
 fsck_clean root.img
 expect_eq "$(cat_file root.img /big.bin | cmp - big.bin && echo same)" same "big.bin"

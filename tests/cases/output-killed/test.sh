@@ -32,5 +32,5 @@ flock -n 9 || fail "flock"
 mkbm small.yml -o out/x.img || { cat "$WORK/stderr"; fail "the next build"; }
 exec 9>&-
 grep -Fq "removed 'out/$left', left by an interrupted build" "$WORK/stderr" || { cat "$WORK/stderr"; fail "says what it removed"; }
-expect_eq "$(cd out && ls -A | tr '\n' ' ')" ".x.img.INUSE1 x.img " "the image and the locked temporary"
+expect_eq "$(cd out && ls -A | tr '\n' ' ')" ".x.img.INUSE1 x.img x.img.bmap " "the image, its bmap and the locked temporary"
 rm out/.x.img.INUSE1

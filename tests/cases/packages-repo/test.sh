@@ -37,10 +37,10 @@ expect_eq "$(cat_file root.fs /var/lib/dpkg/status | sed -n 's/^Package: //p' | 
 ls cache/sha256 | grep >/dev/null -c . || fail "nothing cached"
 
 # Offline: from the cache, then with an empty cache.
-rm out/r.img
+rm out/r.img out/r.img.bmap
 mkbm --offline --cache cache recipe.yml -o out/r.img || { cat "$WORK/stderr"; fail "offline build from the cache"; }
 cmp <(part_extract out/r.img 1 /dev/stdout) root.fs || fail "offline build differs"
-rm out/r.img
+rm out/r.img out/r.img.bmap
 expect_fail "is not in the cache" --offline --cache empty-cache recipe.yml -o out/r.img
 
 # An unsatisfiable dependency names its chain.

@@ -1,0 +1,95 @@
+#!/bin/bash
+# Benchmark (not a test): the outputs of the default Debian image (examples/usb-debian.yml),
+# with ratios against peers measured in the same run, so they hold on a noisy machine (each
+# time is the best of $RUNS runs, default 3, the two sides alternating):
+#   (1) compressing to .zst as a build ends (bench/output-bench: the data extents read, the
+#       holes fed as zeros, the ranges hashed) against `zstd -T0` of the same raw file;
+#       target: at most 1.1x zstd's time;
+#   (2) writing the .bmap as a build does against `bmaptool create` of the same image;
+#       target: at least 10x faster;
+#   (3) `mkbootmedia flash` to a loop device against `bmaptool copy` of the same image and
+#       bmap; target: at least 1.0 (bmaptool's time / flash's). flash also reads every
+#       range back; its time without that (--no-verify) is printed too, as is dd's.
+#   bench/output.sh [IMAGE [CACHE_DIR]]
+# IMAGE: a raw image built by mkbootmedia (default: examples/usb-debian.yml is built with
+# CACHE_DIR, default /var/cache/mkbootmedia-tests). Needs root (loop devices), zstd and
+# bmap-tools.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+img=${1:-}
+cache=${2:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
+work=$(mktemp -d /tmp/mkbootmedia-bench.XXXXXX)
+loop=
+cleanup() {
+	[ -z "$loop" ] || losetup -d "$loop" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export SOURCE_DATE_EPOCH=1700000000 MKBOOTMEDIA_NO_PROGRESS=1 LC_ALL=C
+for p in zstd bmaptool losetup bc; do
+	command -v $p >/dev/null || { echo "needs $p (tools/install-deps)" >&2; exit 2; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "needs root (a loop device)" >&2; exit 2; }
+make -s -C "$top" mkbootmedia bench/output-bench
+if [ -z "$img" ]; then
+	img=$work/usb-debian.img
+	"$top/mkbootmedia" -q --cache "$cache" "$top/examples/usb-debian.yml" -o "$img"
+fi
+size=$(stat -c %s "$img")
+runs=${RUNS:-3}
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+min() { echo "$@" | tr ' ' '\n' | sort -g | head -n 1; }
+# The raw image in the page cache for everyone.
+cat "$img" >/dev/null
+echo "image: $img, $(numfmt --to=iec "$size"), $(du -h "$img" | cut -f1) of data"
+
+timed() {
+	local t0
+	t0=$(now)
+	"$@" >/dev/null 2>&1
+	secs "$t0" "$(now)"
+}
+
+# (1) compression.
+a=() b=()
+for _ in $(seq "$runs"); do
+	a+=("$("$top/bench/output-bench" zst "$img" "$work/ours.img.zst")")
+	b+=("$(timed zstd -q -T0 -3 -f "$img" -o "$work/zstd.img.zst")")
+done
+t_ours=$(min "${a[@]}") t_zstd=$(min "${b[@]}")
+echo "zstd: mkbootmedia ${t_ours}s ($(stat -c %s "$work/ours.img.zst") bytes), zstd -T0 ${t_zstd}s ($(stat -c %s "$work/zstd.img.zst") bytes): ratio $(ratio "$t_ours" "$t_zstd") (target <= 1.1)"
+zstd -qdc "$work/ours.img.zst" | cmp - "$img"
+
+# (2) the block map.
+a=() b=()
+for _ in $(seq "$runs"); do
+	a+=("$("$top/bench/output-bench" bmap "$img" "$work/ours.bmap")")
+	b+=("$(timed bmaptool create -o "$work/bmaptool.bmap" "$img")")
+done
+t_ours=$(min "${a[@]}") t_bmaptool=$(min "${b[@]}")
+echo "bmap: mkbootmedia ${t_ours}s, bmaptool create ${t_bmaptool}s: $(ratio "$t_bmaptool" "$t_ours")x faster (target >= 10)"
+
+# (3) writing to a loop device (a fresh sparse backing file each time).
+fresh() {
+	[ -z "$loop" ] || losetup -d "$loop"
+	rm -f "$work/dev"
+	truncate -s "$size" "$work/dev"
+	loop=$(losetup -f --show "$work/dev")
+	sync
+}
+a=() b=() c=() d=()
+for _ in $(seq "$runs"); do
+	fresh
+	a+=("$(timed bmaptool copy --bmap "$work/ours.bmap" "$img" "$loop")")
+	fresh
+	b+=("$(timed "$top/mkbootmedia" flash "$img" "$loop" --bmap "$work/ours.bmap" --force --yes)")
+	"$top/mkbootmedia" flash -q --verify-only "$img" "$loop" --bmap "$work/ours.bmap"
+	fresh
+	c+=("$(timed "$top/mkbootmedia" flash "$img" "$loop" --bmap "$work/ours.bmap" --force --yes --no-verify)")
+	fresh
+	d+=("$(timed dd if="$img" of="$loop" bs=4M conv=fsync)")
+done
+t_copy=$(min "${a[@]}") t_flash=$(min "${b[@]}") t_nover=$(min "${c[@]}") t_dd=$(min "${d[@]}")
+echo "flash: mkbootmedia ${t_flash}s (without the read-back ${t_nover}s), bmaptool copy ${t_copy}s: ratio $(ratio "$t_copy" "$t_flash") (target >= 1.0); dd ${t_dd}s"
