@@ -199,10 +199,16 @@ static int parse_entries(struct bootloader_priv *p, const struct node *list)
 	return 0;
 }
 
+static void bootloader_free(void *priv);
+static void bootloader_freep(struct bootloader_priv **p)
+{
+	bootloader_free(*p);
+}
+
 static int bootloader_parse(struct build *b, void **ret_priv)
 {
 	const struct node *n = node_get(b->recipe->root, "bootloader"), *v;
-	_cleanup_free_ struct bootloader_priv *p = NULL;
+	_cleanup_(bootloader_freep) struct bootloader_priv *p = NULL;
 	int type = BOOTLOADER_GRUB_BIOS, r;
 
 	if (!n)
