@@ -12,6 +12,11 @@
  *   mtab: /proc/mounts       /etc/mtab becomes a symlink to this (the seed's, and what
  *                            Debian's initscripts insist on; false: left alone)
  *   blkid-cache: /dev/null   /etc/blkid.tab becomes a symlink to this (false: left alone)
+ *   journal: volatile        systemd: journald keeps the logs in RAM (bounded); persistent:
+ *                            left as the packages made it
+ *   timers: off              systemd: the timers that write the flash on a schedule
+ *                            (apt-daily, apt-daily-upgrade, dpkg-db-backup, man-db,
+ *                            e2scrub_all, fstrim) are masked; on: left alone
  *
  * Every partition with a mount point gets a line with its options plus noatime (the root
  * also errors=remount-ro when no options are given), pass 1 for / and 2 for the others. No
@@ -29,6 +34,8 @@ struct fstab_priv {
 	bool enabled;
 	struct fstab_config c;
 	char *mtab, *blkid;
+	bool flash; /* flash: given (or true): the systemd defaults below apply */
+	bool journal_volatile, timers_off;
 	const struct node *node;
 };
 
@@ -291,6 +298,75 @@ static void fstab_free(void *priv)
 	free(p);
 }
 
+static const char *const journal_names[] = { "volatile", "persistent", NULL };
+static const char *const timers_names[] = { "off", "on", NULL };
+
+/* flash.journal and flash.timers: on by default in a flash: mapping. */
+static int parse_flash_systemd(struct fstab_priv *p, const struct node *flash)
+{
+	const struct node *v;
+	int x, r;
+
+	if (!flash)
+		return 0;
+	p->flash = p->journal_volatile = p->timers_off = true;
+	if ((v = node_get(flash, "journal"))) {
+		if ((r = node_get_enum(v, journal_names, &x)) < 0)
+			return r;
+		p->journal_volatile = x == 0;
+	}
+	if ((v = node_get(flash, "timers"))) {
+		if ((r = node_get_enum(v, timers_names, &x)) < 0)
+			return r;
+		p->timers_off = x == 0;
+	}
+	return 0;
+}
+
+/* With systemd in the target: journald in RAM, the flash-writing timers masked. */
+static int write_flash_systemd(struct build *b, struct fstab_priv *p)
+{
+	static const char *const timers[] = { "apt-daily.timer",
+					      "apt-daily-upgrade.timer",
+					      "dpkg-db-backup.timer",
+					      "man-db.timer",
+					      "e2scrub_all.timer",
+					      "fstrim.timer",
+					      NULL };
+	static const char journald[] = "# Written by mkbootmedia (flash.journal: volatile): the "
+				       "journal stays in RAM,\n# so logging does not wear the "
+				       "flash out.\n[Journal]\nStorage=volatile\n"
+				       "RuntimeMaxUse=16M\n";
+	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	const struct tree_attr link = { .mode = 0777, .mtime = b->now };
+	unsigned masked = 0;
+	int r;
+
+	if (!p->flash || (r = tree_exists(b->tree, "/usr/lib/systemd/systemd")) == 0)
+		return 0;
+	if (r < 0)
+		return r;
+	if (p->journal_volatile &&
+	    (r = tree_write(b->tree, "/etc/systemd/journald.conf.d/mkbootmedia-flash.conf", &file,
+			    journald, strlen(journald))) < 0)
+		return r;
+	for (const char *const *t = p->timers_off ? timers : NULL; t && *t; t++) {
+		_cleanup_free_ char *unit = xasprintf("/usr/lib/systemd/system/%s", *t);
+		_cleanup_free_ char *mask = xasprintf("/etc/systemd/system/%s", *t);
+
+		if ((r = tree_exists(b->tree, unit)) < 0)
+			return r;
+		if (!r)
+			continue;
+		if ((r = tree_symlink(b->tree, mask, "/dev/null", &link)) < 0)
+			return r;
+		masked++;
+	}
+	log_info("systemd: journal %s, %u flash-writing timers masked",
+		 p->journal_volatile ? "in RAM" : "as packaged", masked);
+	return 0;
+}
+
 static int fstab_parse(struct build *b, void **ret_priv)
 {
 	struct node *n = node_get(b->recipe->root, "fstab"), *flash, *v;
@@ -332,15 +408,17 @@ static int fstab_parse(struct build *b, void **ret_priv)
 		if (on) {
 			p->mtab = xstrdup("/proc/mounts");
 			p->blkid = xstrdup("/dev/null");
+			p->flash = p->journal_volatile = p->timers_off = true;
 		}
 	} else {
 		if (flash && ((r = node_expect(flash, NODE_MAP)) < 0))
 			return r;
 		if ((r = parse_link(node_get(flash, "mtab"), "/proc/mounts", &p->mtab)) < 0 ||
-		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0)
+		    (r = parse_link(node_get(flash, "blkid-cache"), "/dev/null", &p->blkid)) < 0 ||
+		    (r = parse_flash_systemd(p, flash)) < 0)
 			return r;
 	}
-	if (!p->enabled && !p->mtab && !p->blkid)
+	if (!p->enabled && !p->mtab && !p->blkid && !p->flash)
 		return 0;
 	if (!build_part_at(b, "/")) {
 		if (n && p->enabled && n->kind == NODE_MAP)
@@ -452,7 +530,7 @@ static int fstab_run(struct build *b, void *priv)
 		return r;
 	if (p->blkid && (r = tree_symlink(b->tree, "/etc/blkid.tab", p->blkid, &file)) < 0)
 		return r;
-	return 0;
+	return write_flash_systemd(b, p);
 }
 
 /* Every key this stage reads (lib/recipe.h): the parser's allowed keys, the README's
@@ -478,6 +556,11 @@ static const struct recipe_key fstab_key_table[] = {
 	  "/etc/mtab becomes a symlink to this; false: left alone" },
 	{ "flash.blkid-cache", "path", "/dev/null", NULL,
 	  "/etc/blkid.tab becomes a symlink to this; false: left alone" },
+	{ "flash.journal", "enum", "volatile", journal_names,
+	  "systemd: journald keeps logs in RAM (16 MiB at most); persistent: as packaged" },
+	{ "flash.timers", "enum", "off", timers_names,
+	  "systemd: mask apt-daily, apt-daily-upgrade, dpkg-db-backup, man-db, e2scrub_all and "
+	  "fstrim timers; on: left alone" },
 	{ NULL },
 };
 

@@ -101,7 +101,14 @@ struct packages_priv {
 };
 
 /* The package that makes each system.init (enum init_system) /sbin/init. */
-static const char *const init_packages[] = { "sysvinit-core", "systemd-sysv", NULL, NULL };
+/* What each system.init needs in the package set (enum init_system): the package that makes
+ * it /sbin/init; for systemd also udev, which names the disks (/dev/disk/by-label, the
+ * device units fstab's mounts wait for). */
+static const char *const init_packages[][3] = {
+	[INIT_SYSVINIT] = { "sysvinit-core" },
+	[INIT_SYSTEMD] = { "systemd-sysv", "udev" },
+	[INIT_BUSYBOX] = { NULL },
+};
 static const char *const variant_names[] = {
 	[VARIANT_NONE] = "none",
 	[VARIANT_REQUIRED] = "required",
@@ -1185,19 +1192,20 @@ out:
 	return r;
 }
 
-/* system.init, published by the configure stage's parse, adds the package that makes it
- * /sbin/init. */
+/* system.init, published by the configure stage's parse, adds the packages it needs. */
 static int packages_settle(struct build *b, void *priv)
 {
 	struct packages_priv *p = priv;
-	const char *pkg;
 
 	if (!p)
 		return 0;
-	pkg = b->init == INIT_UNSET ? NULL : init_packages[b->init];
-	if (pkg && !strv_contains(p->include, pkg)) {
-		size_t k = strv_length(p->include);
+	for (size_t i = 0; b->init != INIT_UNSET && i < ARRAY_SIZE(init_packages[0]); i++) {
+		const char *pkg = init_packages[b->init][i];
+		size_t k;
 
+		if (!pkg || strv_contains(p->include, pkg))
+			continue;
+		k = strv_length(p->include);
 		p->include = strv_append(p->include, pkg);
 		p->include_nodes = xrealloc(p->include_nodes, (k + 2) * sizeof(*p->include_nodes));
 		p->include_nodes[k] = b->init_node; /* a missing package is said at system.init */
