@@ -476,6 +476,8 @@ struct boot_options {
 	enum qemu_accel accel;
 	int firmware; /* an enum qemu_firmware, -1: not given */
 	bool write;
+	bool net;       /* --net, or implied by --forward */
+	char **forwards; /* --forward HOSTPORT:GUESTPORT */
 	char **defines;
 	struct console_step *steps;
 	size_t n_steps;
@@ -489,6 +491,7 @@ static void boot_options_done(struct boot_options *o)
 		console_step_done(&o->steps[i]);
 	free(o->steps);
 	strv_free(o->defines);
+	strv_free(o->forwards);
 	if (o->passphrase) {
 		explicit_bzero(o->passphrase, o->passphrase_len);
 		free(o->passphrase);
@@ -623,8 +626,8 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 				break;
 			}
 			st = o->n_steps ? &o->steps[o->n_steps - 1] : NULL;
-			if (!st || st->kind != CONSOLE_RUN) {
-				log_error("--output '%s' must follow a --run", optarg);
+			if (!st || (st->kind != CONSOLE_RUN && st->kind != CONSOLE_HOST)) {
+				log_error("--output '%s' must follow a --run or --host", optarg);
 				return 2;
 			}
 			if (st->output) {
@@ -662,6 +665,34 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 		case CLI_POWEROFF:
 			steps_add(&o->steps, &o->n_steps, CONSOLE_POWEROFF);
 			break;
+		case CLI_HOST:
+			if (!optarg[0]) {
+				log_error("--host needs a command");
+				return 2;
+			}
+			st = steps_add(&o->steps, &o->n_steps, CONSOLE_HOST);
+			st->text = xstrdup(optarg);
+			break;
+		case CLI_NET:
+			o->net = true;
+			break;
+		case CLI_FORWARD: {
+			unsigned long h, g;
+			char *end;
+
+			errno = 0;
+			h = strtoul(optarg, &end, 10);
+			g = *end == ':' && end != optarg ? strtoul(end + 1, &end, 10) : 0;
+			if (errno || *end || !h || h > 65535 || !g || g > 65535 ||
+			    !is_digit(optarg[0]) || !is_digit(strchr(optarg, ':')[1])) {
+				log_error("--forward '%s': expected HOSTPORT:GUESTPORT, e.g. "
+					  "2222:22", optarg);
+				return 2;
+			}
+			o->forwards = strv_append(o->forwards, optarg);
+			o->net = true;
+			break;
+		}
 		case CLI_SECURE_BOOT:
 			if (!streq(optarg, "yes") && !streq(optarg, "no")) {
 				log_error("--secure-boot '%s': expected yes or no", optarg);
@@ -991,6 +1022,8 @@ int boot_main(int argc, char **argv)
 		.firmware = firmware,
 		.write = o.write,
 		.log = o.log,
+		.net = o.net,
+		.forwards = o.forwards,
 	};
 	if (o.test)
 		add_passphrase_steps(&o, &t.steps, &t.n_steps);

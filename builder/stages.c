@@ -4,7 +4,7 @@
 
 extern const struct stage stage_image, stage_shred, stage_partition, stage_encrypt, stage_mkfs,
 	stage_packages, stage_configure, stage_fstab, stage_files, stage_run, stage_initrd,
-	stage_bootloader, stage_identity;
+	stage_bootloader, stage_identity, stage_network;
 
 const struct stage *const stages[] = {
 	&stage_image,      /* the sparse image file */
@@ -15,6 +15,7 @@ const struct stage *const stages[] = {
 	&stage_packages,   /* a Debian root from verified .debs (libcurl, gpgv, libarchive) */
 	&stage_configure,  /* maintainer scripts (userns + FUSE, QEMU or first boot), system: */
 	&stage_fstab,      /* /etc/fstab and the flash-friendly symlinks */
+	&stage_network,    /* systemd-networkd's wired network, sshd's keys and passwords */
 	&stage_files,      /* files: and overlays:, so they can override what packages made */
 	&stage_run,        /* the recipe's run: steps, inside the configured target */
 	&stage_identity,   /* no machine-id, random seed or SSH host keys in the image */

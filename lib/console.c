@@ -53,6 +53,8 @@ char *console_step_describe(const struct console_step *s, size_t index)
 		return xasprintf("step %zu (run '%s')", index + 1, s->text);
 	case CONSOLE_POWEROFF:
 		return xasprintf("step %zu (poweroff)", index + 1);
+	case CONSOLE_HOST:
+		return xasprintf("step %zu (host '%s')", index + 1, s->text);
 	}
 	return xasprintf("step %zu", index + 1);
 }
@@ -823,6 +825,97 @@ static int run_command(struct console *c, const struct console_step *s, size_t i
 	return 0;
 }
 
+/* A command on this machine, run while the guest's console keeps being read (so the guest
+ * never blocks on a full pipe); its output (stdout and stderr) and exit status are checked
+ * as a RUN step's. */
+static int run_host(struct console *c, const struct console_step *s, size_t index,
+		    double deadline, bool overall, double step_start)
+{
+	_cleanup_free_ char *output = NULL;
+	size_t len = 0, cap = 0;
+	int p[2], status = 0, r = 0;
+	bool open_out = true;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return log_errno(errno, "cannot create a pipe");
+	pid = fork();
+	if (pid < 0) {
+		r = log_errno(errno, "cannot fork");
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", s->text, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		pid_t w;
+
+		while (open_out) {
+			ssize_t k;
+
+			if (cap - len < 4096) {
+				cap = cap ? 2 * cap : 8192;
+				output = xrealloc(output, cap + 1);
+			}
+			k = read(p[0], output + len, cap - len);
+			if (k > 0) {
+				len += (size_t)k;
+				continue;
+			}
+			if (k == 0)
+				open_out = false;
+			break;
+		}
+		w = waitpid(pid, &status, WNOHANG);
+		if (w == pid && !open_out)
+			break;
+		if (now_seconds() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(p[0]);
+			return fail_timeout(c, s, index, step_start, overall);
+		}
+		r = console_pump(c, now_seconds() + 0.1 < deadline ? now_seconds() + 0.1 : deadline);
+		if (r < 0 && r != -ETIME) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			close(p[0]);
+			return r;
+		}
+		if (w == pid && open_out) /* exited: drain what is left on the next read */
+			continue;
+	}
+	close(p[0]);
+	output = output ? output : xstrdup("");
+	output[len] = 0;
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (status != s->status)
+		return step_fail(c, s, index, -EBADMSG, false, output,
+				 "failed: exit status %d (expected %d)", status, s->status);
+	if (s->output) {
+		regex_t re;
+		bool ok;
+
+		if (pattern_compile(&re, s->output, NULL, 0) < 0)
+			return log_fail("'%s' is not a valid pattern", s->output);
+		ok = regexec(&re, output, 0, NULL, 0) == 0;
+		regfree(&re);
+		if (!ok)
+			return step_fail(c, s, index, -EBADMSG, false, output,
+					 "failed: output does not match '%s'", s->output);
+	}
+	return 0;
+}
+
 static int run_poweroff(struct console *c, const struct console_step *s, size_t index,
 			double deadline)
 {
@@ -908,6 +1001,9 @@ int console_run(struct console *c, const struct console_step *steps, size_t n)
 			break;
 		case CONSOLE_POWEROFF:
 			r = run_poweroff(c, s, i, deadline);
+			break;
+		case CONSOLE_HOST:
+			r = run_host(c, s, i, deadline, by_overall, t0);
 			break;
 		default:
 			r = -EINVAL;

@@ -17,6 +17,8 @@ enum console_step_kind {
 	CONSOLE_SEND,     /* type the `size` bytes of `text` */
 	CONSOLE_RUN,      /* type the command `text` and a marker that reports its exit status */
 	CONSOLE_POWEROFF, /* type `poweroff -f`; end the child when that does not */
+	CONSOLE_HOST,     /* run `text` with /bin/sh on this machine while the guest runs (e.g.
+			   * ssh into it); `output` and `status` as for RUN */
 };
 
 struct console_step {
@@ -24,8 +26,8 @@ struct console_step {
 	/* EXPECT: the pattern; SEND: the bytes (escapes decoded); RUN: the command. */
 	char *text;
 	size_t size;    /* SEND: length of text (it may hold NUL bytes) */
-	char *output;   /* RUN: a pattern the command's output must match; NULL: any output */
-	int status;     /* RUN: the exit status expected */
+	char *output;   /* RUN, HOST: a pattern the command's output must match; NULL: any */
+	int status;     /* RUN, HOST: the exit status expected */
 	double timeout; /* seconds for this step; 0: only the overall timeout applies */
 	bool secret;    /* SEND: never shown, not even at debug level */
 	char *label;    /* RUN: what messages call the step instead of its command; NULL: the

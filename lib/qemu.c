@@ -225,8 +225,21 @@ int qemu_build_argv(const struct qemu_config *c, char ***ret_argv)
 		break;
 	}
 	if (c->net) {
+		_cleanup_free_ char *netdev = xstrdup("user,id=net0");
+
+		for (char **f = c->forwards; f && *f; f++) {
+			const char *colon = strchr(*f, ':');
+			char *more;
+
+			if (!colon)
+				return -EINVAL;
+			more = xasprintf("%s,hostfwd=tcp:127.0.0.1:%.*s-:%s", netdev,
+					 (int)(colon - *f), *f, colon + 1);
+			free(netdev);
+			netdev = more;
+		}
 		argv = strv_append(argv, "-netdev");
-		argv = strv_append(argv, "user,id=net0");
+		argv = strv_append(argv, netdev);
 		argv = strv_append(argv, "-device");
 		argv = strv_append(argv, "virtio-net-pci,netdev=net0");
 	}

@@ -65,6 +65,7 @@ struct qemu_config {
 			       * written once and closed by the caller, like a build's image) */
 	bool net;             /* a virtio-net card on QEMU's user network (10.0.2.0/24, the host
 			       * at 10.0.2.2, its DNS at 10.0.2.3); false: no network card */
+	char **forwards;      /* with net: "HOSTPORT:GUESTPORT" TCP forwards from 127.0.0.1 */
 	/* Direct kernel boot instead of the firmware booting the disk: the kernel, an initrd
 	 * (may be NULL) and the command line (may be NULL). */
 	const char *kernel, *initrd, *append;

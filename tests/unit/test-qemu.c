@@ -115,6 +115,20 @@ static void test_argv(void)
 			"virtio-blk-pci,drive=disk0,bootindex=1 -netdev user,id=net0 "
 			"-device virtio-net-pci,netdev=net0");
 
+	/* Forwards from 127.0.0.1 only, every one on the user network. */
+	{
+		char *fw[] = { (char *)"2222:22", (char *)"8080:80", NULL };
+		_cleanup_strv_free_ char **g = NULL;
+		_cleanup_free_ char *sg = NULL;
+
+		c.forwards = fw;
+		CHECK(qemu_build_argv(&c, &g) == 0);
+		sg = argv_join(g);
+		CHECK(strstr(sg, "-netdev user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,"
+				 "hostfwd=tcp:127.0.0.1:8080-:80 -device virtio-net-pci") != NULL);
+		c.forwards = NULL;
+	}
+
 	c.accel = QEMU_ACCEL_AUTO; /* must be resolved first */
 	CHECK(qemu_build_argv(&c, &e) == -EINVAL && !e);
 }

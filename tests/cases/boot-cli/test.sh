@@ -50,6 +50,11 @@ boot_fail 2 "--accel 'hvf': expected auto, kvm or tcg" disk.img --accel hvf --ex
 boot_fail 2 "--firmware 'bogus': expected bios, uefi, uefi-secure or uefi-ia32" disk.img --firmware bogus \
 	--expect x
 boot_fail 2 "--secure-boot 'maybe': expected yes or no" disk.img --secure-boot maybe
+for f in 22 :22 2222: 0:22 2222:70000 a:22 "2222:22 "; do
+	boot_fail 2 "--forward '$f': expected HOSTPORT:GUESTPORT" disk.img --forward "$f" --expect x
+done
+boot_fail 2 "--host needs a command" disk.img --host ''
+boot_fail 2 "--output 'x' must follow a --run or --host" disk.img --expect y --output x
 boot_fail 2 "--test takes the steps from 'recipe.yml'" disk.img --test recipe.yml --secure-boot no
 boot_fail 2 "--memory '12XB'" disk.img -m 12XB --expect x
 boot_fail 2 "--timeout '0': expected seconds" disk.img --timeout 0 --expect x

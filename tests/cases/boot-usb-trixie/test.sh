@@ -2,13 +2,17 @@
 # hybrid BIOS/UEFI. Offline (debugfs): the image holds no machine identity (machine-id
 # "uninitialized", no SSH host keys, no random seed), the flash defaults are in place
 # (journald volatile, the flash-writing timers masked). Then its test: section passes under
-# OVMF with Secure Boot and under SeaBIOS: systemd "running" with no failed unit, dpkg
-# clean, sshd active, SecureBoot read per firmware; and the two boots, each from a fresh
-# copy (snapshot), made two different machine-ids and SSH host keys. The negative:
-# identity: image keeps the build's machine-id in the image.
+# OVMF with Secure Boot: systemd "running" with no failed unit, dpkg clean, sshd active,
+# SecureBoot=1. Then under SeaBIOS with QEMU's user network and port 22 forwarded: DHCP
+# gives 10.0.2.15, the test's own key logs in over SSH (ssh on this machine), and sshd
+# offers no password login. The two boots, each from a fresh copy (snapshot), made two
+# machine-ids and two SSH host keys. The negative: identity: image keeps the build's
+# machine-id in the image.
 ex=$CASE/../../../examples/usb-trixie.yml
 cache=$(test_cache)
-mkbm --cache "$cache" "$ex" -o out/t.img --no-bmap -D grub_timeout=0 || { cat "$WORK/stderr"; fail "build"; }
+ssh-keygen -q -t ed25519 -N '' -C boot-usb-trixie -f key || fail "ssh-keygen"
+mkbm --cache "$cache" "$ex" -o out/t.img --no-bmap -D grub_timeout=0 -D ssh_key="$(cat key.pub)" ||
+	{ cat "$WORK/stderr"; fail "build"; }
 part_extract out/t.img 3 root.fs
 fsck_clean root.fs
 expect_eq "$(cat_file root.fs /etc/machine-id)" "uninitialized" "machine-id in the image"
@@ -20,10 +24,26 @@ expect_eq "$(symlink_target root.fs /etc/systemd/system/apt-daily.timer)" "/dev/
 expect_eq "$(symlink_target root.fs /etc/systemd/system/ssh.service.wants/mkbootmedia-ssh-host-keys.service)" \
 	"/etc/systemd/system/mkbootmedia-ssh-host-keys.service" "the host key job"
 expect_match "$(cat_file root.fs /usr/lib/os-release)" '^VERSION_CODENAME=trixie$' "os-release"
+expect_eq "$(cat_file root.fs /root/.ssh/authorized_keys)" "$(cat key.pub)" "root's authorized_keys"
+expect_eq "$(stat_field root.fs /root/.ssh/authorized_keys)" "0600 0 0 regular" "authorized_keys' mode"
+expect_match "$(cat_file root.fs /etc/ssh/sshd_config.d/50-mkbootmedia.conf)" '^PasswordAuthentication no$' "sshd"
+expect_match "$(cat_file root.fs /etc/systemd/network/80-mkbootmedia-wired.network)" '^DHCP=yes$' "networkd"
 
+"$MKBOOTMEDIA" boot --firmware uefi-secure --test "$ex" out/t.img --log uefi-secure.log >uefi-secure.out 2>&1 ||
+	{ cat uefi-secure.out; tail -c 3000 uefi-secure.log; fail "boot --test on uefi-secure"; }
+port=$((20000 + RANDOM % 20000))
+ssh_opts="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=60 -p $port"
+"$MKBOOTMEDIA" boot --firmware bios --forward "$port:22" out/t.img --timeout 400 --log bios.log \
+	--expect 'login: ?$' --send 'root\n' --expect 'Password: ?$' --send 'mkbootmedia\n' --expect '# ?$' \
+	--run 'systemctl is-system-running --wait' --output '^running' \
+	--run 'cat /etc/machine-id' --run 'ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub' \
+	--run 'for i in $(seq 60); do busybox ip -4 -o addr | grep -q "inet 10.0.2.15/" && break; sleep 1; done; busybox ip -4 -o addr' \
+	--output 'inet 10\.0\.2\.15/24' \
+	--host "ssh $ssh_opts -o BatchMode=yes -i key root@127.0.0.1 cat /etc/hostname" --output '^trixie-key' \
+	--host "ssh -v $ssh_opts -o BatchMode=yes -o PubkeyAuthentication=no root@127.0.0.1 true 2>&1 | grep 'Authentications that can continue'" \
+	--output 'continue: publickey$' \
+	--poweroff >bios.out 2>&1 || { cat bios.out; tail -c 3000 bios.log; fail "boot on bios: DHCP and SSH"; }
 for fw in uefi-secure bios; do
-	"$MKBOOTMEDIA" boot --firmware $fw --test "$ex" out/t.img --log $fw.log >$fw.out 2>&1 ||
-		{ cat $fw.out; tail -c 3000 $fw.log; fail "boot --test on $fw"; }
 	tr -d '\r' <$fw.log | grep -E '^[0-9a-f]{32}$' | head -n 1 >$fw.id
 	tr -d '\r' <$fw.log | grep -Eo '^256 SHA256:[^ ]+' | head -n 1 >$fw.key
 	[ -s $fw.id ] && [ -s $fw.key ] || fail "no machine-id or host key in the $fw log"

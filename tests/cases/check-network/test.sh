@@ -1,0 +1,45 @@
+# system.network and system.ssh: what check plans, and each bad form refused by check (and
+# the build, before anything is written) at its file:line:col with one message.
+cache=$(test_cache)
+ssh-keygen -q -t ed25519 -N '' -C check-network -f key || fail "ssh-keygen"
+cat >r.yml <<'YAML'
+image: {size: 256MiB, table: msdos, seed: check-network}
+partitions:
+  - {name: root, size: rest, filesystem: {type: ext2, label: R, mount: /}}
+packages:
+  suite: trixie
+  include: [openssh-server]
+system:
+  init: systemd
+  network: {address: 192.0.2.10/24, gateway: 192.0.2.1, dns: [192.0.2.53]}
+  ssh:
+    authorized-keys: [{file: key.pub}]
+    password-authentication: false
+YAML
+mkbm --cache "$cache" check r.yml >plan || { cat "$WORK/stderr"; fail "check refused the good recipe"; }
+grep -q "systemd-networkd: 192.0.2.10/24 via 192.0.2.1 on every wired interface" plan ||
+	fail "the plan: $(grep -A3 '^network' plan)"
+grep -q "ssh: password logins off" plan || fail "the plan: $(grep -A3 '^network' plan)"
+
+bad() { # MESSAGE SED-EXPRESSION
+	sed "$2" r.yml >bad.yml
+	expect_fail "$1" --cache "$cache" check bad.yml
+	expect_fail "$1" --cache "$cache" bad.yml -o out/x.img
+}
+bad "bad.yml:9:12: system.network: system.network is written for systemd-networkd: set system.init: systemd" \
+	's/init: systemd/init: sysvinit/'
+bad "bad.yml:11:5: system.ssh: system.ssh configures sshd: add openssh-server to packages.include" \
+	's/include: \[openssh-server\]/include: [less]/'
+bad "bad.yml:9:22: system.network.address: '192.0.2.10' is not an address with its prefix length" \
+	's|192.0.2.10/24|192.0.2.10|'
+bad "bad.yml:9:46: system.network.gateway: 'gw.example' is not an IP address" \
+	's|gateway: 192.0.2.1|gateway: gw.example|'
+bad "bad.yml:9:12: system.network: 'static' is not one of none, dhcp" \
+	's|network: {.*}|network: static|'
+bad "bad.yml:11:23: system.ssh.authorized-keys[0]: not an SSH public key line" \
+	's|\[{file: key.pub}\]|["AAAA not a key"]|'
+bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: 'key' holds a line that is not an SSH public key" \
+	's|file: key.pub|file: key|'
+bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: cannot read key file 'nokey.pub'" \
+	's|file: key.pub|file: nokey.pub|'
+true
