@@ -644,7 +644,8 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 	names = xcalloc(n, sizeof(*names));
 	for (size_t i = 0; i < n; i++) {
 		static const char *const ext[] = { ".xz", ".gz", "" };
-		const char *comp = o->components[i / per_comp], *arch = i % per_comp ? "all" : o->arch;
+		const char *comp = o->components[i / per_comp],
+			   *arch = i % per_comp ? "all" : o->arch;
 		_cleanup_free_ char *url = NULL;
 		char hex[65];
 		uint64_t size = 0;
@@ -676,8 +677,8 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 	indices = xcalloc(n, sizeof(*indices));
 	for (n_done = 0; n_done < n; n_done++) {
-		_cleanup_free_ char *w = xasprintf("Packages of %s/%s", o->suite,
-						   o->components[n_done / per_comp]);
+		_cleanup_free_ char *w =
+			xasprintf("Packages of %s/%s", o->suite, o->components[n_done / per_comp]);
 
 		r = load_index(paths[n_done], names[n_done], w, &indices[n_done]);
 		if (r < 0)

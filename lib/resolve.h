@@ -60,7 +60,7 @@ struct resolve_opts {
 	char **exclude;  /* never selected */
 	char **provides; /* names taken as present (any version) */
 	char **prefer;   /* packages chosen over earlier alternatives (step 2 below) */
-	/* NULL-terminated string lists, may be NULL */
+			 /* NULL-terminated string lists, may be NULL */
 };
 
 /* Selects the packages to install.

@@ -830,7 +830,8 @@ static const struct recipe_key configure_key_table[] = {
 	{ "inittab.lines", "list", "none", NULL, "more id:runlevels:action:process lines" },
 	{ "services", "map", NULL, NULL, "services to enable or disable after configuring" },
 	{ "services.enable", "list", "none", NULL, "update-rc.d enable, or systemctl enable" },
-	{ "services.disable", "list", "none", NULL, "S links become K links, or systemctl disable" },
+	{ "services.disable", "list", "none", NULL,
+	  "S links become K links, or systemctl disable" },
 	{ NULL },
 };
 

@@ -276,11 +276,10 @@ static int parse_debs(struct packages_priv *p, const struct node *n)
 }
 
 /* Suites with no -updates and no -security. */
-static const char *const rolling_suites[] = { "sid", "unstable", "experimental", "rc-buggy",
-					      NULL };
+static const char *const rolling_suites[] = { "sid", "unstable", "experimental", "rc-buggy", NULL };
 /* Suites whose apt reads sources.list rather than deb822 .sources by default. */
-static const char *const one_line_suites[] = { "bookworm", "bullseye", "buster", "stretch",
-					       "jessie", "oldstable", "oldoldstable", NULL };
+static const char *const one_line_suites[] = { "bookworm", "bullseye",  "buster",       "stretch",
+					       "jessie",   "oldstable", "oldoldstable", NULL };
 
 /* No extra-suites: key: SUITE-updates on the mirror and SUITE-security on Debian's security
  * archive, as the installer and mmdebstrap add them, each verified like the main suite. */
@@ -298,7 +297,7 @@ static void add_default_suites(struct packages_priv *p)
 
 		*s = (struct suite){
 			.owned = xasprintf("%s-%s", main_suite, k ? "security" : "updates"),
-			.mirror = !k ? mirror :
+			.mirror = !k    ? mirror :
 				  https ? "https://deb.debian.org/debian-security" :
 					  "http://deb.debian.org/debian-security",
 			.keyring = xstrdup(p->suites[0].keyring),
@@ -443,8 +442,8 @@ static int packages_parse(struct build *b, void **ret_priv)
 			{ "path-exclude", glob_ok, GLOB_HINT },
 			{ "path-include", glob_ok, GLOB_HINT },
 		};
-		char ***dst[] = { &p->include, &p->exclude, &p->provides, &p->prefer,
-				  &p->path_exclude, &p->path_include };
+		char ***dst[] = { &p->include, &p->exclude,      &p->provides,
+				  &p->prefer,  &p->path_exclude, &p->path_include };
 
 		for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 			if ((v = node_get(n, lists[i].key)) &&
@@ -966,7 +965,9 @@ static int lock_prepare(struct build *b, struct packages_priv *p)
 static int prepare(struct build *b, struct packages_priv *p)
 {
 	struct resolve_opts ro = {
-		.variant = p->variant, .include = p->include, .provides = p->provides,
+		.variant = p->variant,
+		.include = p->include,
+		.provides = p->provides,
 		.prefer = p->prefer,
 	};
 	_cleanup_strv_free_ char **exclude = NULL;
@@ -1001,9 +1002,10 @@ static int prepare(struct build *b, struct packages_priv *p)
 			for (size_t k = 0; k < n_idx; k++) {
 				/* per component: binary-ARCH, and binary-all if read */
 				size_t per = n_idx / strv_length(s->components);
-				_cleanup_free_ char *what = xasprintf(
-					"Packages of %s/%s%s", s->suite, s->components[k / per],
-					k % per ? " (binary-all)" : "");
+				_cleanup_free_ char *what =
+					xasprintf("Packages of %s/%s%s", s->suite,
+						  s->components[k / per],
+						  k % per ? " (binary-all)" : "");
 
 				if (r >= 0)
 					r = pkgdb_add_index(p->db, idx[k], (unsigned)i, what);

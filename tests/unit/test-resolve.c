@@ -690,11 +690,11 @@ static void test_resolve_provides_opt(void)
 static void test_resolve_prefer(void)
 {
 	_cleanup_pkgdb_ struct pkgdb *db = db_from(
-		PKG("cron", "1") "Depends: systemd | systemd-standalone-sysusers | sysusers\n\n"
-		PKG("systemd", "257") "\n" PKG("systemd-standalone-sysusers", "257") "\n"
-		PKG("opensysusers", "1") "Provides: sysusers\n\n");
-	_cleanup_free_ char *s1 = NULL, *m1 = NULL, *s2 = NULL, *m2 = NULL, *s3 = NULL,
-			    *m3 = NULL;
+		PKG("cron", "1") "Depends: systemd | systemd-standalone-sysusers | sysusers\n\n" PKG(
+			"systemd", "257") "\n" PKG("systemd-standalone-sysusers",
+						   "257") "\n" PKG("opensysusers",
+								   "1") "Provides: sysusers\n\n");
+	_cleanup_free_ char *s1 = NULL, *m1 = NULL, *s2 = NULL, *m2 = NULL, *s3 = NULL, *m3 = NULL;
 	char *inc[] = { strv_from("cron"), NULL };
 	char *pref1[] = { strv_from("systemd-standalone-sysusers"), NULL };
 	char *pref2[] = { strv_from("opensysusers"), NULL };
