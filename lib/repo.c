@@ -606,8 +606,13 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 			r = log_fail("'%s': cannot parse Valid-Until '%s'", release_url, v);
 			goto out;
 		}
-		if (until < time(NULL)) {
-			r = log_fail("'%s' expired at %s (Valid-Until); is the mirror up to date?",
+		if (until < time(NULL) && o->ignore_valid_until) {
+			log_warn("'%s' expired at %s (Valid-Until): used anyway "
+				 "(check-valid-until: false)",
+				 release_url, v);
+		} else if (until < time(NULL)) {
+			r = log_fail("'%s' expired at %s (Valid-Until); is the mirror up to date? "
+				     "(check-valid-until: false uses it anyway)",
 				     release_url, v);
 			goto out;
 		}

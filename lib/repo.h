@@ -14,6 +14,7 @@ struct repo_opts {
 	char **components;   /* NULL-terminated: { "main", NULL } */
 	const char *arch;    /* "amd64" */
 	const char *keyring; /* an OpenPGP keyring file in binary form, as gpgv reads it */
+	bool ignore_valid_until; /* an expired Release is used (a frozen mirror, a snapshot) */
 };
 
 /* Loads the suite through f: on success *ret_indices is a malloc'ed array of *ret_n parsed

@@ -40,6 +40,8 @@
  *   prefer: [...]            packages chosen over the earlier alternatives of a dependency
  *                            ("systemd | systemd-standalone-sysusers": prefer the second),
  *                            as naming one on apt-get install does
+ *   check-valid-until: true  false: a Release past its Valid-Until is used (with a warning),
+ *                            for a frozen mirror or a snapshot, as apt's Check-Valid-Until
  *   merged-usr: true         /bin, /sbin, /lib* as symlinks into /usr, made by mkbootmedia
  *                            as debootstrap does, so usr-is-merged is chosen over usrmerge
  *                            (whose maintainer scripts would rewrite the root)
@@ -96,6 +98,7 @@ struct packages_priv {
 	struct local_deb *debs;
 	size_t n_debs;
 	bool merged_usr;
+	bool check_valid_until;
 	const struct node *node;
 	const struct node **include_nodes; /* where each of include[] was asked for */
 
@@ -455,6 +458,10 @@ static int packages_parse(struct build *b, void **ret_priv)
 		return r;
 	p->merged_usr = true;
 	if ((v = node_get(n, "merged-usr")) && (r = node_get_bool(v, &p->merged_usr)) < 0)
+		return r;
+	p->check_valid_until = true;
+	if ((v = node_get(n, "check-valid-until")) &&
+	    (r = node_get_bool(v, &p->check_valid_until)) < 0)
 		return r;
 	if (streq(p->suites[0].mirror, "none") && p->n_suites > 1)
 		return node_error(node_get(n, "extra-suites"), "extra suites need a mirror for the "
@@ -990,8 +997,12 @@ static int prepare(struct build *b, struct packages_priv *p)
 		for (size_t i = 0; i < p->n_suites; i++) {
 			struct suite *s = &p->suites[i];
 			struct repo_opts o = {
-				.mirror = s->mirror, .suite = s->suite, .components = s->components,
-				.arch = p->arch, .keyring = s->keyring,
+				.mirror = s->mirror,
+				.suite = s->suite,
+				.components = s->components,
+				.arch = p->arch,
+				.keyring = s->keyring,
+				.ignore_valid_until = !p->check_valid_until,
 			};
 			struct deb822 **idx = NULL;
 			size_t n_idx = 0;
@@ -1335,6 +1346,9 @@ static const struct recipe_key packages_key_table[] = {
 	{ "packages.extra-suites[].components", "list", "packages.components", NULL,
 	  "its components" },
 	{ "packages.extra-suites[].keyring", "path", "packages.keyring", NULL, "its keyring" },
+	{ "packages.check-valid-until", "bool", "true", NULL,
+	  "false: a Release past its Valid-Until is used, with a warning (a frozen mirror, a "
+	  "snapshot)" },
 	{ "packages.merged-usr", "bool", "true", NULL,
 	  "/bin, /sbin, /lib* as symlinks into /usr, as debootstrap makes them" },
 	{ "packages.configure", "enum", "auto", configure_mode_names,
