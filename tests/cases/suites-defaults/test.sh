@@ -3,7 +3,9 @@
 #   verified; the kernel comes from trixie-security when it has a newer one; extra-suites: []
 #   reads trixie alone (the negative: its kernel is then the older one of trixie);
 # - testing gets testing-updates and testing-security, sid neither; both resolve (check),
-#   and sid unpacks (a tiny set);
+#   and sid unpacks (a tiny set). The mirror reachable from the test machines serves testing
+#   and sid past their Valid-Until (frozen on 2026-10-30): when it does, the recipes say
+#   check-valid-until: false, and the build without it must refuse them;
 # - the image's apt sources: deb822 debian.sources for trixie and sid, read back by apt
 #   itself (apt-get indextargets on the extracted file), sources.list for bookworm.
 cache=$(test_cache)
@@ -47,17 +49,26 @@ dpkg --compare-versions "${k1#* }" ge "${k2#* }" || fail "the default took an ol
 echo "kernel with the defaults: $k1; trixie alone: $k2"
 
 # 2. testing and sid resolve; testing has its two extra suites, sid none.
-recipe t.yml "  suite: testing" "" "apt, linux-image-amd64"
+vu=
+until=$(curl -fsS --max-time 20 http://deb.debian.org/debian/dists/sid/InRelease |
+	sed -n 's/^Valid-Until: //p')
+if [ -n "$until" ] && [ "$(date -u -d "$until" +%s)" -lt "$(date +%s)" ]; then
+	recipe x.yml "  suite: sid" "" "apt"
+	expect_fail "packages: 'http://deb.debian.org/debian/dists/sid/InRelease' expired at" \
+		--cache "$cache" check x.yml
+	vu="  check-valid-until: false"
+fi
+recipe t.yml "  suite: testing" "$vu" "apt, linux-image-amd64"
 mkbm --cache "$cache" check t.yml >plan-t.txt || { cat "$WORK/stderr"; fail "check testing"; }
 grep -qF "packages: testing-security (amd64; main)" "$WORK/stderr" || fail "testing-security not read"
 grep -qF "packages: testing-updates (amd64; main)" "$WORK/stderr" || fail "testing-updates not read"
-recipe s.yml "  suite: sid" "" "apt, linux-image-amd64"
+recipe s.yml "  suite: sid" "$vu" "apt, linux-image-amd64"
 mkbm --cache "$cache" check s.yml >plan-s.txt || { cat "$WORK/stderr"; fail "check sid"; }
 grep -q 'sid-' "$WORK/stderr" && fail "sid got extra suites: $(cat "$WORK/stderr")"
 [ "$(awk '/^  [a-z0-9]/' plan-s.txt | wc -l)" -gt 10 ] || fail "sid: $(cat plan-s.txt)"
 
 # 3. sid unpacks (a tiny set), with deb822 sources that apt reads.
-recipe s2.yml "  suite: sid" "" "base-files"
+recipe s2.yml "  suite: sid" "$vu" "base-files"
 mkbm --cache "$cache" s2.yml -o out/s.img || { cat "$WORK/stderr"; fail "build sid"; }
 part_extract out/s.img 1 s.fs
 fsck_clean s.fs
@@ -70,7 +81,8 @@ Suites: sid
 Components: main" "sid's debian.sources"
 [ -z "$(cat_file s.fs /etc/apt/sources.list 2>/dev/null)" ] || fail "sid has a sources.list too"
 
-# apt_targets SOURCES-FILE: the Packages index targets apt makes of it.
+# apt_targets SOURCES-FILE: the binary-amd64 Packages index targets apt makes of it (without
+# the Release apt cannot know that binary-all is not needed).
 apt_targets() {
 	a=$WORK/apt-$$-$RANDOM
 	mkdir -p "$a/parts" "$a/lists" "$a/empty"
@@ -79,7 +91,7 @@ apt_targets() {
 		-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$a/parts" \
 		-o Dir::State::Lists="$a/lists" -o Dir::Etc::Parts="$a/empty" \
 		-o APT::Architecture=amd64 -o APT::Architectures=amd64 \
-		'Identifier: Packages' 2>&1 | sed -n 's/^URI: //p' | sort
+		'Identifier: Packages' 2>&1 | sed -n 's/^URI: //p' | grep binary-amd64 | sort
 }
 expect_eq "$(apt_targets s.sources)" \
 	"http://deb.debian.org/debian/dists/sid/main/binary-amd64/Packages" "apt's reading of sid's sources"
