@@ -60,7 +60,7 @@ LIST
 }
 
 # mkbm_set SUITE VARIANT PREFER EXCLUDE INCLUDES...: "name version" lines of mkbootmedia's
-# plan.
+# plan; $provides, when set, is its packages.provides.
 mkbm_set() {
 	suite=$1 variant=$2 prefer=$3 exclude=$4
 	shift 4
@@ -74,6 +74,7 @@ packages:
   include: [$(echo "$@" | sed 's/ /, /g')]
   prefer: [$prefer]
   exclude: [$exclude]
+  provides: [${provides:-}]
   configure: none
 YAML
 	"$MKBOOTMEDIA" --cache "$cache" check r.yml >plan.txt 2>"$WORK/stderr" ||
@@ -123,6 +124,16 @@ for suite in bookworm trixie; do
 		done
 	done
 done
+# The recipes' way: provides: [linux-initramfs-tool] (mkbootmedia makes the initrd) leaves
+# initramfs-tools and what only it needs out.
+provides=linux-initramfs-tool
+# shellcheck disable=SC2086
+mkbm_set trixie minbase "" "" $common sysvinit-core >mkbm.txt
+provides=
+# shellcheck disable=SC2086
+apt_set trixie minbase $common sysvinit-core >apt.txt
+compare "trixie minbase sysvinit-core provides" apt.txt mkbm.txt >>diffs.txt
+grep -q 'provides: apt-only initramfs-tools ' diffs.txt || fail "provides: initramfs-tools still chosen"
 cat counts.txt
 echo "differences ($(wc -l <diffs.txt)):"
 cat diffs.txt
