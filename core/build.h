@@ -155,7 +155,8 @@ struct build {
 	bool packages;          /* the packages stage runs */
 	int configure;          /* packages.configure: enum configure_mode (core/target.h) */
 	const struct node *configure_node;
-	char *apt_sources;      /* sources.list for the recipe's http(s) mirrors, or NULL */
+	char *apt_sources;            /* apt's sources for the recipe's http(s) mirrors, or NULL */
+	const char *apt_sources_path; /* where: sources.list, or debian.sources (deb822) */
 	const char *arch;       /* the target's dpkg architecture */
 	char *first_boot;       /* the first-boot hook's script so far (configure: first-boot) */
 	unsigned n_first_boot;  /* and how many steps it has */

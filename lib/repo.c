@@ -367,6 +367,25 @@ static bool word_in_list(const char *list, const char *word)
 	return false;
 }
 
+/* A component the Release lists, also as the last part of a path: Debian's security
+ * archive lists "updates/main" for the "main" apt asks for (dists/SUITE/updates is a
+ * symbolic link to the suite's directory, whose Release lists both paths' indices). */
+static bool component_in_list(const char *list, const char *comp)
+{
+	size_t n = strlen(comp);
+
+	for (const char *p = list; *p;) {
+		size_t k;
+
+		p += strspn(p, " \t\n");
+		k = strcspn(p, " \t\n");
+		if (k >= n && memcmp(p + k - n, comp, n) == 0 && (k == n || p[k - n - 1] == '/'))
+			return true;
+		p += k;
+	}
+	return false;
+}
+
 /* Finds path in the Release's SHA256 field ("hash size path" lines). */
 static bool release_lookup(const char *sha256_field, const char *path, char hex[static 65],
 			   uint64_t *size)
@@ -539,12 +558,14 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 	struct deb822 *release = NULL, **indices = NULL;
 	const struct deb822_stanza *st;
 	const char *v, *sha256;
-	size_t n = strv_length(o->components), len = 0, n_done = 0, total = 0;
-	bool by_hash;
+	size_t n_comps = strv_length(o->components), n, len = 0, n_done = 0, total = 0;
+	/* index i: component i / per_comp, architecture o->arch, or "all" when i % per_comp */
+	size_t per_comp;
+	bool by_hash, all;
 	char count[32];
 	int r;
 
-	if (!o->mirror || !o->suite || !o->arch || !o->keyring || n == 0)
+	if (!o->mirror || !o->suite || !o->arch || !o->keyring || n_comps == 0)
 		return log_fail("a repository needs a mirror, a suite, components, an architecture "
 				"and a keyring");
 	if (access(o->keyring, F_OK) < 0)
@@ -585,8 +606,13 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 			r = log_fail("'%s': cannot parse Valid-Until '%s'", release_url, v);
 			goto out;
 		}
-		if (until < time(NULL)) {
-			r = log_fail("'%s' expired at %s (Valid-Until); is the mirror up to date?",
+		if (until < time(NULL) && o->ignore_valid_until) {
+			log_warn("'%s' expired at %s (Valid-Until): used anyway "
+				 "(check-valid-until: false)",
+				 release_url, v);
+		} else if (until < time(NULL)) {
+			r = log_fail("'%s' expired at %s (Valid-Until); is the mirror up to date? "
+				     "(check-valid-until: false uses it anyway)",
 				     release_url, v);
 			goto out;
 		}
@@ -597,9 +623,17 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 			     mirror, o->arch, v);
 		goto out;
 	}
+	/* A Release listing "all" among its architectures keeps Architecture: all packages in
+	 * binary-all indices, unless No-Support-for-Architecture-all: Packages says that they
+	 * are (also) in each architecture's index, as Debian's are; apt reads binary-all only
+	 * in the first case, and so does this. */
+	all = word_in_list(v, "all") && !streq(o->arch, "all") &&
+	      !streq_ptr(deb822_get(st, "No-Support-for-Architecture-all"), "Packages");
+	per_comp = all ? 2 : 1;
+	n = n_comps * per_comp;
 	v = deb822_get(st, "Components") ?: "";
-	for (size_t i = 0; i < n; i++)
-		if (!word_in_list(v, o->components[i])) {
+	for (size_t i = 0; i < n_comps; i++)
+		if (!component_in_list(v, o->components[i])) {
 			r = log_fail("suite '%s' of '%s' has no component '%s' (it has: %s)",
 				     o->suite, mirror, o->components[i], v);
 			goto out;
@@ -615,6 +649,8 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 	names = xcalloc(n, sizeof(*names));
 	for (size_t i = 0; i < n; i++) {
 		static const char *const ext[] = { ".xz", ".gz", "" };
+		const char *comp = o->components[i / per_comp],
+			   *arch = i % per_comp ? "all" : o->arch;
 		_cleanup_free_ char *url = NULL;
 		char hex[65];
 		uint64_t size = 0;
@@ -622,18 +658,16 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 		for (size_t e = 0; e < ARRAY_SIZE(ext) && !found; e++) {
 			free(names[i]);
-			names[i] = xasprintf("%s/binary-%s/Packages%s", o->components[i], o->arch,
-					     ext[e]);
+			names[i] = xasprintf("%s/binary-%s/Packages%s", comp, arch, ext[e]);
 			found = release_lookup(sha256, names[i], hex, &size);
 		}
 		if (!found) {
 			r = log_fail("'%s' lists no Packages index for '%s/binary-%s'", release_url,
-				     o->components[i], o->arch);
+				     comp, arch);
 			goto out;
 		}
 		if (by_hash)
-			url = xasprintf("%s/%s/binary-%s/by-hash/SHA256/%s", base,
-					o->components[i], o->arch, hex);
+			url = xasprintf("%s/%s/binary-%s/by-hash/SHA256/%s", base, comp, arch, hex);
 		else
 			url = xasprintf("%s/%s", base, names[i]);
 		log_debug("%s/%s: '%s' (%" PRIu64 " bytes, SHA256 %s)", o->suite, names[i], url,
@@ -648,8 +682,8 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 	indices = xcalloc(n, sizeof(*indices));
 	for (n_done = 0; n_done < n; n_done++) {
-		_cleanup_free_ char *w = xasprintf("Packages of %s/%s", o->suite,
-						   o->components[n_done]);
+		_cleanup_free_ char *w =
+			xasprintf("Packages of %s/%s", o->suite, o->components[n_done / per_comp]);
 
 		r = load_index(paths[n_done], names[n_done], w, &indices[n_done]);
 		if (r < 0)
@@ -658,7 +692,7 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 	}
 
 	comps = xstrdup(o->components[0]);
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < n_comps; i++) {
 		char *c = xasprintf("%s %s", comps, o->components[i]);
 
 		free(comps);

@@ -14,10 +14,13 @@ struct repo_opts {
 	char **components;   /* NULL-terminated: { "main", NULL } */
 	const char *arch;    /* "amd64" */
 	const char *keyring; /* an OpenPGP keyring file in binary form, as gpgv reads it */
+	bool ignore_valid_until; /* an expired Release is used (a frozen mirror, a snapshot) */
 };
 
 /* Loads the suite through f: on success *ret_indices is a malloc'ed array of *ret_n parsed
- * Packages indices, one per component in the components' order (free each with
- * deb822_free() and the array with free()). */
+ * Packages indices, per component in the components' order its binary-ARCH index, then its
+ * binary-all index when the Release lists architecture "all" without
+ * "No-Support-for-Architecture-all: Packages" (free each with deb822_free() and the array
+ * with free()). */
 int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret_indices,
 	      size_t *ret_n);

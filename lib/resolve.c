@@ -600,6 +600,18 @@ static int resolve_group(struct resolver *r, size_t idx, const struct dep_alt *a
 	for (size_t i = 0; i < alt->n; i++)
 		if (atom_satisfied(r, &alt->atoms[i]))
 			return 0;
+	/* The recipe's preference among alternatives, as apt's "install the one named": e.g.
+	 * systemd-standalone-sysusers over systemd in a sysvinit image. */
+	for (size_t i = 0; r->o->prefer && i < alt->n; i++) {
+		const struct pkg *ignored = NULL;
+		size_t e;
+		const struct pkg *p = atom_choose(r, &alt->atoms[i], &e, &ignored);
+
+		if (p && strv_contains(r->o->prefer, p->name)) {
+			select_pkg(r, e, p, idx);
+			return 0;
+		}
+	}
 	for (size_t i = 0; i < alt->n; i++) {
 		size_t e;
 		const struct pkg *p = atom_choose(r, &alt->atoms[i], &e, &conflict);

@@ -59,7 +59,8 @@ struct resolve_opts {
 	char **include;  /* more roots */
 	char **exclude;  /* never selected */
 	char **provides; /* names taken as present (any version) */
-	/* NULL-terminated string lists, may be NULL */
+	char **prefer;   /* packages chosen over earlier alternatives (step 2 below) */
+			 /* NULL-terminated string lists, may be NULL */
 };
 
 /* Selects the packages to install.
@@ -76,7 +77,8 @@ struct resolve_opts {
  *     version matches, by a selected package that provides the name (an unversioned
  *     Provides satisfies only unversioned dependencies, "Provides: x (= 1)" also versioned
  *     ones), or when the name is in o->provides (whatever the version);
- *  2. else the first alternative, in order, that has a candidate is selected: a real
+ *  2. else the first alternative whose candidate (found as below) is named in o->prefer is
+ *     selected; else the first alternative, in order, that has a candidate: a real
  *     package of that name whose version matches (every version is considered, highest
  *     first), else a package providing it (the first by name, then highest version).
  *     Excluded packages are skipped, and so is a version of a name of which another version

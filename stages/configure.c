@@ -10,8 +10,10 @@
  *   timezone: Europe/Paris   /etc/timezone and /etc/localtime (tzdata must be installed)
  *   locale: en_US.UTF-8      /etc/default/locale; generated with locale-gen unless it is
  *                            C, C.UTF-8 or POSIX (then the locales package is needed)
- *   apt-sources: true        /etc/apt/sources.list for the recipe's http(s) mirrors and
- *                            suites (default true); false; or a list of lines
+ *   apt-sources: true        apt's sources for the recipe's http(s) mirrors and suites
+ *                            (default true): /etc/apt/sources.list.d/debian.sources (deb822)
+ *                            for trixie and later, /etc/apt/sources.list for bookworm and
+ *                            earlier; false; or a list of sources.list lines
  *   init: sysvinit           sysvinit (sysvinit-core), systemd (systemd-sysv) or busybox
  *                            (/sbin/init -> busybox); the package is added to the set
  *   root-password: {hash: '$y$...'}   a crypt(5) hash, or "!" to lock the account
@@ -584,7 +586,8 @@ static int write_offline(struct build *b, struct configure_priv *c)
 		} else {
 			text = xstrdup(b->apt_sources);
 		}
-		if ((r = write_text(b, "/etc/apt/sources.list", text)) < 0)
+		if ((r = write_text(b, c->apt_lines ? "/etc/apt/sources.list" : b->apt_sources_path,
+				    text)) < 0)
 			return r;
 	}
 	if (c->init == INIT_BUSYBOX) {
@@ -799,7 +802,8 @@ static const struct recipe_key configure_key_table[] = {
 	{ "system.locale", "string", "none", NULL,
 	  "/etc/default/locale; locale-gen unless C, C.UTF-8 or POSIX" },
 	{ "system.apt-sources", "bool or list", "true", NULL,
-	  "sources.list from the recipe's http(s) mirrors; false; or a list of lines" },
+	  "apt's sources for the recipe's http(s) suites (debian.sources, deb822, for trixie and "
+	  "later; sources.list before); false; or a list of sources.list lines" },
 	{ "system.init", "enum", "none", init_system_names,
 	  "sysvinit (adds sysvinit-core), systemd (systemd-sysv), busybox (/sbin/init -> "
 	  "busybox)" },
@@ -826,7 +830,8 @@ static const struct recipe_key configure_key_table[] = {
 	{ "inittab.lines", "list", "none", NULL, "more id:runlevels:action:process lines" },
 	{ "services", "map", NULL, NULL, "services to enable or disable after configuring" },
 	{ "services.enable", "list", "none", NULL, "update-rc.d enable, or systemctl enable" },
-	{ "services.disable", "list", "none", NULL, "S links become K links, or systemctl disable" },
+	{ "services.disable", "list", "none", NULL,
+	  "S links become K links, or systemctl disable" },
 	{ NULL },
 };
 

@@ -3,7 +3,8 @@
  * .deb files straight into the image's filesystems, never into a host directory.
  *
  * packages:
- *   suite: bookworm          the suite (or codename) to install from (default bookworm)
+ *   suite: trixie            the suite (or codename) to install from (default trixie); keep
+ *                            codenames rather than stable, so a recipe keeps its meaning
  *   mirror: http://deb.debian.org/debian
  *                            http://, https:// or file:// (default Debian's mirror);
  *                            "none": no repository: packages come from debs: only
@@ -29,7 +30,18 @@
  *   path-include: [globs]    dpkg's --path-include, applied after the excludes, e.g.
  *                            "/usr/share/doc/<star>/copyright" keeps the copyright files
  *   extra-suites: [...]      more suites: a name on the same mirror (bookworm-updates), or
- *                            {suite, mirror, components, keyring}
+ *                            {suite, mirror, components, keyring}. Absent: SUITE-updates on
+ *                            the mirror and SUITE-security on Debian's security archive
+ *                            (http://deb.debian.org/debian-security, same components and
+ *                            keyring), as the installer and mmdebstrap use them; not for
+ *                            sid, unstable, experimental (they have neither) nor for file://
+ *                            mirrors (a local repository is its own snapshot). A list
+ *                            replaces these defaults; [] installs from the suite alone
+ *   prefer: [...]            packages chosen over the earlier alternatives of a dependency
+ *                            ("systemd | systemd-standalone-sysusers": prefer the second),
+ *                            as naming one on apt-get install does
+ *   check-valid-until: true  false: a Release past its Valid-Until is used (with a warning),
+ *                            for a frozen mirror or a snapshot, as apt's Check-Valid-Until
  *   merged-usr: true         /bin, /sbin, /lib* as symlinks into /usr, made by mkbootmedia
  *                            as debootstrap does, so usr-is-merged is chosen over usrmerge
  *                            (whose maintainer scripts would rewrite the root)
@@ -57,6 +69,7 @@
 
 #define DEFAULT_MIRROR "http://deb.debian.org/debian"
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
+#define DEFAULT_SUITE "trixie"
 
 struct suite {
 	const char *suite;
@@ -64,6 +77,7 @@ struct suite {
 	char **components;
 	char *keyring;
 	const struct node *node;
+	char *owned; /* a default suite's name */
 };
 
 struct local_deb {
@@ -80,10 +94,11 @@ struct packages_priv {
 	size_t n_suites;
 	const char *arch;
 	enum variant variant;
-	char **include, **exclude, **provides, **path_exclude, **path_include;
+	char **include, **exclude, **provides, **prefer, **path_exclude, **path_include;
 	struct local_deb *debs;
 	size_t n_debs;
 	bool merged_usr;
+	bool check_valid_until;
 	const struct node *node;
 	const struct node **include_nodes; /* where each of include[] was asked for */
 
@@ -124,6 +139,7 @@ static void packages_free(void *priv)
 	for (size_t i = 0; i < p->n_suites; i++) {
 		strv_free(p->suites[i].components);
 		free(p->suites[i].keyring);
+		free(p->suites[i].owned);
 	}
 	free(p->suites);
 	for (size_t i = 0; i < p->n_debs; i++)
@@ -133,6 +149,7 @@ static void packages_free(void *priv)
 	free(p->include_nodes);
 	strv_free(p->exclude);
 	strv_free(p->provides);
+	strv_free(p->prefer);
 	strv_free(p->path_exclude);
 	strv_free(p->path_include);
 	lock_set_free(p->locked);
@@ -268,6 +285,93 @@ static int parse_debs(struct packages_priv *p, const struct node *n)
 	return 0;
 }
 
+/* Suites with no -updates and no -security. */
+static const char *const rolling_suites[] = { "sid", "unstable", "experimental", "rc-buggy", NULL };
+/* Suites whose apt reads sources.list rather than deb822 .sources by default. */
+static const char *const one_line_suites[] = { "bookworm", "bullseye",  "buster",       "stretch",
+					       "jessie",   "oldstable", "oldoldstable", NULL };
+
+/* No extra-suites: key: SUITE-updates on the mirror and SUITE-security on Debian's security
+ * archive, as the installer and mmdebstrap add them, each verified like the main suite. */
+static void add_default_suites(struct packages_priv *p)
+{
+	const char *main_suite = p->suites[0].suite, *mirror = p->suites[0].mirror;
+	bool https = startswith(mirror, "https://");
+
+	if ((!https && !startswith(mirror, "http://")) ||
+	    strv_contains((char **)rolling_suites, main_suite))
+		return;
+	p->suites = xrealloc(p->suites, (p->n_suites + 2) * sizeof(*p->suites));
+	for (int k = 0; k < 2; k++) {
+		struct suite *s = &p->suites[p->n_suites++];
+
+		*s = (struct suite){
+			.owned = xasprintf("%s-%s", main_suite, k ? "security" : "updates"),
+			.mirror = !k    ? mirror :
+				  https ? "https://deb.debian.org/debian-security" :
+					  "http://deb.debian.org/debian-security",
+			.keyring = xstrdup(p->suites[0].keyring),
+			.node = p->node,
+		};
+		s->suite = s->owned;
+		for (char **c = p->suites[0].components; *c; c++)
+			s->components = strv_append(s->components, *c);
+	}
+}
+
+/* What the image's apt reads: for trixie and later a deb822 debian.sources, one stanza per
+ * mirror (the security archive has its own), as the installer writes it; before, one line
+ * per suite in sources.list. Only http(s) mirrors: a file:// one is not in the image. */
+static void apt_sources(struct build *b, const struct packages_priv *p)
+{
+	bool deb822 = !strv_contains((char **)one_line_suites, p->suites[0].suite);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	bool *done = xcalloc(p->n_suites, sizeof(*done));
+
+	for (size_t i = 0; i < p->n_suites; i++) {
+		const struct suite *s = &p->suites[i];
+
+		if (done[i] ||
+		    (!startswith(s->mirror, "http://") && !startswith(s->mirror, "https://")))
+			continue;
+		if (!deb822) {
+			fprintf(f, "deb %s %s", s->mirror, s->suite);
+			for (size_t j = 0; s->components[j]; j++)
+				fprintf(f, " %s", s->components[j]);
+			fputc('\n', f);
+			continue;
+		}
+		fprintf(f, "%sTypes: deb\nURIs: %s\nSuites:", ftell(f) ? "\n" : "", s->mirror);
+		for (size_t k = i; k < p->n_suites; k++) {
+			const struct suite *t = &p->suites[k];
+			bool same = streq(t->mirror, s->mirror) &&
+				    strv_length(t->components) == strv_length(s->components);
+
+			for (size_t j = 0; same && s->components[j]; j++)
+				same = streq(t->components[j], s->components[j]);
+			if (same) {
+				fprintf(f, " %s", t->suite);
+				done[k] = true;
+			}
+		}
+		fputs("\nComponents:", f);
+		for (size_t j = 0; s->components[j]; j++)
+			fprintf(f, " %s", s->components[j]);
+		fputc('\n', f);
+	}
+	free(done);
+	fclose(f);
+	if (len) {
+		b->apt_sources = out;
+		b->apt_sources_path = deb822 ? "/etc/apt/sources.list.d/debian.sources" :
+					       "/etc/apt/sources.list";
+	} else {
+		free(out);
+	}
+}
+
 static int packages_parse(struct build *b, void **ret_priv)
 {
 	struct node *n = node_get(b->recipe->root, "packages");
@@ -285,7 +389,7 @@ static int packages_parse(struct build *b, void **ret_priv)
 
 	p->suites = xcalloc(1, sizeof(*p->suites));
 	p->n_suites = 1;
-	p->suites[0].suite = "bookworm";
+	p->suites[0].suite = DEFAULT_SUITE;
 	if ((v = node_get(n, "suite")) && (r = parse_suite_name(v, &p->suites[0].suite)) < 0)
 		return r;
 	if ((r = parse_suite_fields(n, &p->suites[0], NULL)) < 0)
@@ -321,6 +425,8 @@ static int packages_parse(struct build *b, void **ret_priv)
 			if (streq(s->mirror, "none"))
 				return node_error(e, "an extra suite needs a mirror");
 		}
+	} else {
+		add_default_suites(p);
 	}
 	p->arch = "amd64";
 	if ((v = node_get(n, "architecture"))) {
@@ -342,11 +448,12 @@ static int packages_parse(struct build *b, void **ret_priv)
 			{ "include", name_ok, NAME_HINT },
 			{ "exclude", name_ok, NAME_HINT },
 			{ "provides", name_ok, NAME_HINT },
+			{ "prefer", name_ok, NAME_HINT },
 			{ "path-exclude", glob_ok, GLOB_HINT },
 			{ "path-include", glob_ok, GLOB_HINT },
 		};
-		char ***dst[] = { &p->include, &p->exclude, &p->provides, &p->path_exclude,
-				  &p->path_include };
+		char ***dst[] = { &p->include, &p->exclude,      &p->provides,
+				  &p->prefer,  &p->path_exclude, &p->path_include };
 
 		for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 			if ((v = node_get(n, lists[i].key)) &&
@@ -358,6 +465,10 @@ static int packages_parse(struct build *b, void **ret_priv)
 		return r;
 	p->merged_usr = true;
 	if ((v = node_get(n, "merged-usr")) && (r = node_get_bool(v, &p->merged_usr)) < 0)
+		return r;
+	p->check_valid_until = true;
+	if ((v = node_get(n, "check-valid-until")) &&
+	    (r = node_get_bool(v, &p->check_valid_until)) < 0)
 		return r;
 	if (streq(p->suites[0].mirror, "none") && p->n_suites > 1)
 		return node_error(node_get(n, "extra-suites"), "extra suites need a mirror for the "
@@ -378,29 +489,7 @@ static int packages_parse(struct build *b, void **ret_priv)
 		b->configure = mode;
 		b->configure_node = v;
 	}
-	{
-		char *out = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&out, &len);
-		bool any = false;
-
-		for (size_t i = 0; i < p->n_suites; i++) {
-			const struct suite *s = &p->suites[i];
-
-			if (!startswith(s->mirror, "http://") && !startswith(s->mirror, "https://"))
-				continue;
-			fprintf(f, "deb %s %s", s->mirror, s->suite);
-			for (size_t j = 0; s->components[j]; j++)
-				fprintf(f, " %s", s->components[j]);
-			fputc('\n', f);
-			any = true;
-		}
-		fclose(f);
-		if (any)
-			b->apt_sources = out;
-		else
-			free(out);
-	}
+	apt_sources(b, p);
 	return 1;
 }
 
@@ -890,7 +979,10 @@ static int lock_prepare(struct build *b, struct packages_priv *p)
 static int prepare(struct build *b, struct packages_priv *p)
 {
 	struct resolve_opts ro = {
-		.variant = p->variant, .include = p->include, .provides = p->provides,
+		.variant = p->variant,
+		.include = p->include,
+		.provides = p->provides,
+		.prefer = p->prefer,
 	};
 	_cleanup_strv_free_ char **exclude = NULL;
 	_cleanup_free_ char *cache = NULL;
@@ -912,8 +1004,12 @@ static int prepare(struct build *b, struct packages_priv *p)
 		for (size_t i = 0; i < p->n_suites; i++) {
 			struct suite *s = &p->suites[i];
 			struct repo_opts o = {
-				.mirror = s->mirror, .suite = s->suite, .components = s->components,
-				.arch = p->arch, .keyring = s->keyring,
+				.mirror = s->mirror,
+				.suite = s->suite,
+				.components = s->components,
+				.arch = p->arch,
+				.keyring = s->keyring,
+				.ignore_valid_until = !p->check_valid_until,
 			};
 			struct deb822 **idx = NULL;
 			size_t n_idx = 0;
@@ -922,8 +1018,12 @@ static int prepare(struct build *b, struct packages_priv *p)
 			if (r < 0)
 				return r;
 			for (size_t k = 0; k < n_idx; k++) {
+				/* per component: binary-ARCH, and binary-all if read */
+				size_t per = n_idx / strv_length(s->components);
 				_cleanup_free_ char *what =
-					xasprintf("Packages of %s/%s", s->suite, s->components[k]);
+					xasprintf("Packages of %s/%s%s", s->suite,
+						  s->components[k / per],
+						  k % per ? " (binary-all)" : "");
 
 				if (r >= 0)
 					r = pkgdb_add_index(p->db, idx[k], (unsigned)i, what);
@@ -1219,7 +1319,8 @@ static int packages_settle(struct build *b, void *priv)
  * reference, the man page and the completion come from here. */
 static const struct recipe_key packages_key_table[] = {
 	{ "packages", "map", NULL, NULL, "a Debian root from verified .debs (optional)" },
-	{ "packages.suite", "string", "bookworm", NULL, "the suite or codename" },
+	{ "packages.suite", "string", "trixie", NULL,
+	  "the suite or codename (keep codenames: bookworm, trixie, sid)" },
 	{ "packages.mirror", "string", "http://deb.debian.org/debian", NULL,
 	  "http://, https:// or file://; none: no repository, packages come from debs only" },
 	{ "packages.components", "list", "[main]", NULL, "the archive components" },
@@ -1234,6 +1335,9 @@ static const struct recipe_key packages_key_table[] = {
 	  "never installed, even when depended on (debootstrap --exclude)" },
 	{ "packages.provides", "list", "none", NULL,
 	  "virtual package names taken as present (the seed's equivs trick)" },
+	{ "packages.prefer", "list", "none", NULL,
+	  "packages chosen over earlier alternatives of a dependency (systemd-standalone-sysusers "
+	  "over systemd)" },
 	{ "packages.debs", "list", "none", NULL,
 	  "local .deb files or directories of them: candidates preferred over the mirror's, "
 	  "installed when include names them or a package depends on them; not signature-checked" },
@@ -1241,13 +1345,18 @@ static const struct recipe_key packages_key_table[] = {
 	  "dpkg's --path-exclude globs (* also matches /)" },
 	{ "packages.path-include", "list", "none", NULL,
 	  "dpkg's --path-include globs, applied after the excludes" },
-	{ "packages.extra-suites", "list", "none", NULL,
-	  "more suites: a name on the same mirror, or {suite, mirror, components, keyring}" },
+	{ "packages.extra-suites", "list", "SUITE-updates, SUITE-security", NULL,
+	  "more suites: a name on the same mirror, or {suite, mirror, components, keyring}; the "
+	  "list replaces the default (none for sid, unstable and file:// mirrors), [] turns it "
+	  "off" },
 	{ "packages.extra-suites[].suite", "string", "required", NULL, "the suite" },
 	{ "packages.extra-suites[].mirror", "string", "packages.mirror", NULL, "its mirror" },
 	{ "packages.extra-suites[].components", "list", "packages.components", NULL,
 	  "its components" },
 	{ "packages.extra-suites[].keyring", "path", "packages.keyring", NULL, "its keyring" },
+	{ "packages.check-valid-until", "bool", "true", NULL,
+	  "false: a Release past its Valid-Until is used, with a warning (a frozen mirror, a "
+	  "snapshot)" },
 	{ "packages.merged-usr", "bool", "true", NULL,
 	  "/bin, /sbin, /lib* as symlinks into /usr, as debootstrap makes them" },
 	{ "packages.configure", "enum", "auto", configure_mode_names,

@@ -100,12 +100,18 @@ static void load_done(struct load *l)
 }
 
 /* repo_load through a new fetcher on cache, with the log captured into l->log. */
+static bool ignore_valid_until;
+
 static void load(struct load *l, const char *cache, bool offline, const char *url,
 		 const char *suite, char **components, const char *arch, const char *kr)
 {
 	struct repo_opts o = {
-		.mirror = url, .suite = suite, .components = components, .arch = arch,
+		.mirror = url,
+		.suite = suite,
+		.components = components,
+		.arch = arch,
 		.keyring = kr,
+		.ignore_valid_until = ignore_valid_until,
 	};
 	struct fetcher *f = NULL;
 
@@ -483,6 +489,38 @@ static void test_keyring_missing(void)
 	load_done(&l);
 }
 
+/* Architecture: all packages listed only in binary-all are read when the Release lists
+ * "all" without No-Support-for-Architecture-all: Packages; with the field, apt reads only
+ * binary-amd64, and so does repo_load. */
+static void test_binary_all(void)
+{
+	_cleanup_free_ char *cache = cache_path("all"), *url = NULL;
+	struct load l;
+
+	/* hello-mkbm alone in binary-amd64 (scanned first), extra-mkbm only in binary-all. */
+	for (int field = 0; field < 2; field++) {
+		CHECK(run("rm -rf '%s/all' && %s%s '%s/all' '%s/gnupg' bookworm main amd64 "
+			  "'%s/hello-mkbm.deb' && %s%s '%s/all' '%s/gnupg' bookworm main all "
+			  "'%s/extra-mkbm.deb'",
+			  dir, field ? "NO_ARCH_ALL=1 " : "", mkrepo, dir, dir, dir,
+			  field ? "NO_ARCH_ALL=1 " : "", mkrepo, dir, dir, dir) == 0);
+		free(TAKE_PTR(url));
+		url = xasprintf("file://%s/all", dir);
+		load(&l, cache, false, url, "bookworm", comps_main, "amd64", keyring);
+		CHECK(l.r == 0);
+		if (!field) {
+			CHECK(l.n == 2);
+			CHECK(l.n == 2 && has_package(l.idx[0], "hello-mkbm") &&
+			      !has_package(l.idx[0], "extra-mkbm") &&
+			      has_package(l.idx[1], "extra-mkbm"));
+		} else {
+			CHECK(l.n == 1 && has_package(l.idx[0], "hello-mkbm") &&
+			      !has_package(l.idx[0], "extra-mkbm"));
+		}
+		load_done(&l);
+	}
+}
+
 static void test_expired(void)
 {
 	_cleanup_free_ char *cache = cache_path("expired"), *url = NULL;
@@ -495,6 +533,13 @@ static void test_expired(void)
 	CHECK(l.r < 0);
 	CHECK(strstr(l.log, "/dists/bookworm/InRelease' expired at Sun, 09 Sep 2001 01:46:40 UTC "
 			    "(Valid-Until)"));
+	load_done(&l);
+	/* check-valid-until: false: used, with a warning. */
+	ignore_valid_until = true;
+	load(&l, cache, false, url, "bookworm", comps_main, "amd64", keyring);
+	ignore_valid_until = false;
+	CHECK(l.r == 0 && l.n == 1 && has_package(l.idx[0], "hello-mkbm"));
+	CHECK(strstr(l.log, "warning: ") && strstr(l.log, "used anyway"));
 	load_done(&l);
 
 	/* Still valid: fine. */
@@ -638,6 +683,7 @@ int main(void)
 	RUN_TEST(test_unsigned_inrelease);
 	RUN_TEST(test_keyring_missing);
 	RUN_TEST(test_expired);
+	RUN_TEST(test_binary_all);
 	RUN_TEST(test_compressions);
 	RUN_TEST(test_fetcher);
 	run("rm -rf '%s'", dir);

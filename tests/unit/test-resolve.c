@@ -686,6 +686,28 @@ static void test_resolve_provides_opt(void)
 	CHECK_STREQ(m2, "error: a -> foo (>= 9): no candidate");
 }
 
+/* prefer picks a later alternative, also through a provider, and only when it can. */
+static void test_resolve_prefer(void)
+{
+	_cleanup_pkgdb_ struct pkgdb *db = db_from(
+		PKG("cron", "1") "Depends: systemd | systemd-standalone-sysusers | sysusers\n\n" PKG(
+			"systemd", "257") "\n" PKG("systemd-standalone-sysusers",
+						   "257") "\n" PKG("opensysusers",
+								   "1") "Provides: sysusers\n\n");
+	_cleanup_free_ char *s1 = NULL, *m1 = NULL, *s2 = NULL, *m2 = NULL, *s3 = NULL, *m3 = NULL;
+	char *inc[] = { strv_from("cron"), NULL };
+	char *pref1[] = { strv_from("systemd-standalone-sysusers"), NULL };
+	char *pref2[] = { strv_from("opensysusers"), NULL };
+
+	CHECK(db);
+	CHECK(run(db, &(struct resolve_opts){ .include = inc }, &s1, &m1) == 0);
+	CHECK_STREQ(s1, "cron=1 systemd=257");
+	CHECK(run(db, &(struct resolve_opts){ .include = inc, .prefer = pref1 }, &s2, &m2) == 0);
+	CHECK_STREQ(s2, "cron=1 systemd-standalone-sysusers=257");
+	CHECK(run(db, &(struct resolve_opts){ .include = inc, .prefer = pref2 }, &s3, &m3) == 0);
+	CHECK_STREQ(s3, "cron=1 opensysusers=1");
+}
+
 static const char variant_index[] =
 	PKG("base-files", "12.4") "Essential: yes\nPriority: required\n\n"
 	PKG("dash", "0.5") "Essential: yes\nPriority: optional\nPre-Depends: libc6\n\n"
@@ -875,6 +897,7 @@ int main(void)
 	RUN_TEST(test_resolve_already_selected);
 	RUN_TEST(test_resolve_exclude);
 	RUN_TEST(test_resolve_provides_opt);
+	RUN_TEST(test_resolve_prefer);
 	RUN_TEST(test_resolve_variants);
 	RUN_TEST(test_resolve_minbase_without_apt);
 	RUN_TEST(test_resolve_unknown_include);

@@ -12,7 +12,10 @@ awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' plan.txt >list.txt
 # mmdebstrap's own minbase (from the mirror) with debootstrap's merged /usr, as we make it.
 mmdebstrap --quiet --mode=unshare --variant=minbase --include=sysvinit-core,cron \
 	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr bookworm mm.tar \
-	http://deb.debian.org/debian >mm.log 2>&1 || { tail -30 mm.log; fail "mmdebstrap"; }
+	"deb http://deb.debian.org/debian bookworm main" \
+	"deb http://deb.debian.org/debian bookworm-updates main" \
+	"deb http://deb.debian.org/debian-security bookworm-security main" \
+	>mm.log 2>&1 || { tail -30 mm.log; fail "mmdebstrap"; }
 mkdir mm ours
 tar -C mm --numeric-owner -xpf mm.tar
 part_extract out/c.img 1 root.fs

@@ -36,7 +36,10 @@ expect_eq "$(grep -c '^Status: install ok unpacked$' <(cat_file root.fs /var/lib
 
 mmdebstrap --quiet --variant=extract --include="$(paste -sd, list.txt)" \
 	--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh \
-	bookworm "$WORK/mm" http://deb.debian.org/debian >mm.log 2>&1 || { tail mm.log; fail "mmdebstrap"; }
+	bookworm "$WORK/mm" "deb http://deb.debian.org/debian bookworm main" \
+	"deb http://deb.debian.org/debian bookworm-updates main" \
+	"deb http://deb.debian.org/debian-security bookworm-security main" \
+	>mm.log 2>&1 || { tail mm.log; fail "mmdebstrap"; }
 
 # What the recipe filters out (dpkg's rule, as in the recipe) and what only one side makes.
 filtered() {

@@ -60,6 +60,14 @@ check 2 "{mirror" "packages: mirror: none leaves nothing to install" "$root
 packages: {mirror: none}"
 check 2 "all}" "packages.architecture: 'all' is not a Debian architecture" "$root
 packages: {architecture: all}"
+check 2 "Systemd" "packages.prefer[0]: 'Systemd Standalone' is not a package name" "$root
+packages: {prefer: [Systemd Standalone]}"
+check 2 "maybe" "packages.check-valid-until: 'maybe' is not a boolean" "$root
+packages: {check-valid-until: maybe}"
+check 2 "{suite: x}" "packages.extra-suites: expected a list" "$root
+packages: {extra-suites: {suite: x}}"
+check 2 "trixie/" "packages.suite: 'trixie/updates' is not a suite name" "$root
+packages: {suite: trixie/updates}"
 check 2 "a/b" "packages.extra-suites[0]: 'a/b' is not a suite name" "$root
 packages: {extra-suites: [a/b]}"
 check 3 "/nonexistent" "packages.keyring: keyring '/nonexistent/k.gpg': No such file or directory" "image: {size: 16MiB}
