@@ -41,7 +41,7 @@ ssh_opts="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o Connect
 	--output 'inet 10\.0\.2\.15/24' \
 	--host "ssh $ssh_opts -o BatchMode=yes -i key root@127.0.0.1 cat /etc/hostname" --output '^trixie-key' \
 	--host "ssh -v $ssh_opts -o BatchMode=yes -o PubkeyAuthentication=no root@127.0.0.1 true 2>&1 | grep 'Authentications that can continue'" \
-	--output 'continue: publickey$' \
+	--output 'continue: publickey[[:space:]]*$' \
 	--poweroff >bios.out 2>&1 || { cat bios.out; tail -c 3000 bios.log; fail "boot on bios: DHCP and SSH"; }
 for fw in uefi-secure bios; do
 	tr -d '\r' <$fw.log | grep -E '^[0-9a-f]{32}$' | head -n 1 >$fw.id

@@ -37,8 +37,9 @@ diff lock.list status.list || fail "the lock's packages are not the image's"
 mkbm --offline --cache "$cache" recipe.yml -o out/b.img --locked a.lock ||
 	{ cat "$WORK/stderr"; fail "build with --locked"; }
 cmp out/a.img out/b.img || fail "the --locked build differs"
-rm -f out/b.img
+rm -f out/b.img out/b.img.bmap
 mv out/a.img a.img
+rm -f out/a.img.bmap
 
 # A changed hash, as a tampered lock (or a mirror that changed the file) would have.
 sed 's/^\(package dash [^ ]* [^ ]* \)[0-9a-f]/\10/; s/^\(package dash [^ ]* [^ ]* \)0\(.\)/\1f\2/' \
