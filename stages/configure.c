@@ -22,6 +22,7 @@
  *                            when there is one); the password never reaches the image
  *   users:                   accounts made with useradd -m after configuration:
  *     - {name: ada, uid: 1000, groups: [sudo], shell: /bin/bash, password: {file: ada.pw}}
+ *       sudo: true             the same as groups: [sudo]; needs sudo in packages.include
  * inittab:                   /etc/inittab for sysvinit and busybox init (seed 004)
  *   default-runlevel: 2      the initdefault line (sysvinit)
  *   gettys: [tty1, ttyS0]    a getty on each; ttyS* at 115200 vt100; an entry can also be
@@ -62,6 +63,7 @@ struct user {
 	const char *shell;
 	struct password pw;
 	const struct node *node;
+	const struct node *sudo_node; /* sudo: true (the user is in group sudo) */
 };
 
 struct getty {
@@ -244,6 +246,16 @@ static int parse_system(struct configure_priv *c, const struct node *n)
 			if ((x = node_get(e, "groups")) &&
 			    (r = node_get_words(x, word_ok, WORD_HINT, &u->groups, NULL)) < 0)
 				return r;
+			if ((x = node_get(e, "sudo"))) {
+				bool sudo;
+
+				if ((r = node_get_bool(x, &sudo)) < 0)
+					return r;
+				if (sudo && !strv_contains(u->groups, "sudo"))
+					u->groups = strv_append(u->groups, "sudo");
+				if (sudo)
+					u->sudo_node = x;
+			}
 			if ((x = node_get(e, "shell"))) {
 				if ((r = node_get_string(x, &u->shell)) < 0)
 					return r;
@@ -393,6 +405,10 @@ static int configure_verify(struct build *b, void *priv)
 	const struct node *n;
 	int r;
 
+	for (size_t i = 0; i < c->n_users; i++)
+		if (c->users[i].sudo_node && !strv_contains(b->packages_include, "sudo"))
+			return node_error(c->users[i].sudo_node, "sudo: true needs the sudo package: "
+					  "add sudo to packages.include");
 	for (size_t i = 0; i <= c->n_users; i++) {
 		const struct password *pw = i < c->n_users ? &c->users[i].pw : &c->root;
 
@@ -623,6 +639,10 @@ char *target_script_prologue(const struct build *b)
 	      "cd /\n", f);
 	if (b->clamp_mtime)
 		fprintf(f, "export SOURCE_DATE_EPOCH=%lld\n", (long long)b->now);
+	/* In the user namespace the scripts run as in a chroot build; systemd's own test
+	 * (comparing / with /proc/1/root) cannot read the host's PID 1 there. */
+	if (b->configure == CONFIGURE_USERNS)
+		fputs("export SYSTEMD_IN_CHROOT=1\n", f);
 	fclose(f);
 	return out;
 }
@@ -815,6 +835,8 @@ static const struct recipe_key configure_key_table[] = {
 	{ "system.users[].name", "string", "required", NULL, "the login name" },
 	{ "system.users[].uid", "number", "useradd's", NULL, "the user id" },
 	{ "system.users[].groups", "list", "none", NULL, "supplementary groups" },
+	{ "system.users[].sudo", "bool", "false", NULL,
+	  "true: in group sudo, so sudo gives root (add sudo to packages.include)" },
 	{ "system.users[].shell", "path", "useradd's", NULL, "the login shell" },
 	{ "system.users[].password", "map", "locked", NULL, "{hash} or {file}, as root-password" },
 	{ "system.users[].password.hash", "string", "none", NULL, "a crypt(5) hash" },

@@ -1,5 +1,5 @@
-# examples/usb-trixie.yml: Debian 13 with systemd, configured through the user namespace,
-# hybrid BIOS/UEFI. Offline (debugfs): the image holds no machine identity (machine-id
+# examples/usb-trixie.yml: Debian 13 with systemd, configured through the user namespace
+# (where the scripts see a chroot: recipe.yml's run: step), hybrid BIOS/UEFI. Offline (debugfs): the image holds no machine identity (machine-id
 # "uninitialized", no SSH host keys, no random seed), the flash defaults are in place
 # (journald volatile, the flash-writing timers masked). Then its test: section passes under
 # OVMF with Secure Boot: systemd "running" with no failed unit, dpkg clean, sshd active,
@@ -11,7 +11,7 @@
 ex=$CASE/../../../examples/usb-trixie.yml
 cache=$(test_cache)
 ssh-keygen -q -t ed25519 -N '' -C boot-usb-trixie -f key || fail "ssh-keygen"
-mkbm --cache "$cache" "$ex" -o out/t.img --no-bmap -D grub_timeout=0 -D ssh_key="$(cat key.pub)" ||
+mkbm --cache "$cache" "$CASE/recipe.yml" -o out/t.img --no-bmap -D grub_timeout=0 -D ssh_key="$(cat key.pub)" ||
 	{ cat "$WORK/stderr"; fail "build"; }
 part_extract out/t.img 3 root.fs
 fsck_clean root.fs

@@ -1,4 +1,4 @@
-# system.network and system.ssh: what check plans, and each bad form refused by check (and
+# system.network, system.ssh and users[].sudo: what check plans, and each bad form refused by check (and
 # the build, before anything is written) at its file:line:col with one message.
 cache=$(test_cache)
 ssh-keygen -q -t ed25519 -N '' -C check-network -f key || fail "ssh-keygen"
@@ -42,4 +42,10 @@ bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: 'key' holds a line that 
 	's|file: key.pub|file: key|'
 bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: cannot read key file 'nokey.pub'" \
 	's|file: key.pub|file: nokey.pub|'
+# users[].sudo needs the sudo package.
+printf 'include: [r.yml]\nsystem:\n  users: [{name: ada, sudo: true}]\n' >sudo.yml
+expect_fail "sudo.yml:3:29: system.users[0].sudo: sudo: true needs the sudo package" \
+	--cache "$cache" check sudo.yml
+printf 'include: [r.yml]\npackages: {include: [openssh-server, sudo]}\nsystem:\n  users: [{name: ada, sudo: true}]\n' >sudo-ok.yml
+mkbm --cache "$cache" check sudo-ok.yml >/dev/null || { cat "$WORK/stderr"; fail "sudo with the package"; }
 true
