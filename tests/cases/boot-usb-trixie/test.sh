@@ -1,13 +1,14 @@
 # examples/usb-trixie.yml: Debian 13 with systemd, configured through the user namespace
-# (where the scripts see a chroot: recipe.yml's run: step), hybrid BIOS/UEFI. Offline (debugfs): the image holds no machine identity (machine-id
-# "uninitialized", no SSH host keys, no random seed), the flash defaults are in place
-# (journald volatile, the flash-writing timers masked). Then its test: section passes under
-# OVMF with Secure Boot: systemd "running" with no failed unit, dpkg clean, sshd active,
-# SecureBoot=1. Then under SeaBIOS with QEMU's user network and port 22 forwarded: DHCP
-# gives 10.0.2.15, the test's own key logs in over SSH (ssh on this machine), and sshd
-# offers no password login. The two boots, each from a fresh copy (snapshot), made two
-# machine-ids and two SSH host keys. The negative: identity: image keeps the build's
-# machine-id in the image.
+# (where the scripts see a chroot: recipe.yml's run: step), hybrid BIOS/UEFI. Offline
+# (debugfs): the image holds no machine identity (machine-id "uninitialized", no SSH host
+# keys, no random seed), the flash defaults are in place (journald volatile, the
+# flash-writing timers masked), root's authorized_keys, sshd without passwords, DHCP for
+# networkd. Its test: section passes under OVMF with Secure Boot: systemd "running" with
+# no failed unit, dpkg clean, sshd active, the sudo user, SecureBoot=1. Then under SeaBIOS
+# with QEMU's user network and port 22 forwarded: DHCP gives 10.0.2.15, the test's own key
+# logs in over SSH (ssh on this machine), and sshd offers no password login. The two
+# boots, each from a fresh copy (snapshot), made two machine-ids and two SSH host keys.
+# The negative: identity: image keeps the build's machine-id in the image.
 ex=$CASE/../../../examples/usb-trixie.yml
 cache=$(test_cache)
 ssh-keygen -q -t ed25519 -N '' -C boot-usb-trixie -f key || fail "ssh-keygen"
