@@ -775,6 +775,29 @@ static char *run_output(const struct console *c, uint64_t typed, uint64_t marker
 	return xstrndup(c->text + from, to > from ? to - from : 0);
 }
 
+/* A RUN or HOST step's end: the exit status it must give, and the pattern its output must
+ * match. */
+static int check_result(struct console *c, const struct console_step *s, size_t index,
+			const char *output, long status)
+{
+	regex_t re;
+	bool ok;
+
+	if (status != s->status)
+		return step_fail(c, s, index, -EBADMSG, false, output,
+				 "failed: exit status %ld (expected %d)", status, s->status);
+	if (!s->output)
+		return 0;
+	if (pattern_compile(&re, s->output, NULL, 0) < 0)
+		return log_fail("'%s' is not a valid pattern", s->output);
+	ok = regexec(&re, output, 0, NULL, 0) == 0;
+	regfree(&re);
+	if (!ok)
+		return step_fail(c, s, index, -EBADMSG, false, output,
+				 "failed: output does not match '%s'", s->output);
+	return 0;
+}
+
 static int run_command(struct console *c, const struct console_step *s, size_t index,
 		       double deadline, bool overall, double step_start)
 {
@@ -808,21 +831,7 @@ static int run_command(struct console *c, const struct console_step *s, size_t i
 	output = run_output(c, typed, so, tail, begin);
 	status_text = xstrndup(c->text + (gso - c->base), (size_t)(geo - gso));
 	status = strtol(status_text, NULL, 10);
-	if (status != s->status)
-		return step_fail(c, s, index, -EBADMSG, false, output,
-				 "failed: exit status %ld (expected %d)", status, s->status);
-	if (s->output) {
-		bool ok;
-
-		if (pattern_compile(&re, s->output, NULL, 0) < 0)
-			return log_fail("'%s' is not a valid pattern", s->output);
-		ok = regexec(&re, output, 0, NULL, 0) == 0;
-		regfree(&re);
-		if (!ok)
-			return step_fail(c, s, index, -EBADMSG, false, output,
-					 "failed: output does not match '%s'", s->output);
-	}
-	return 0;
+	return check_result(c, s, index, output, status);
 }
 
 /* A command on this machine, run while the guest's console keeps being read (so the guest
@@ -898,22 +907,7 @@ static int run_host(struct console *c, const struct console_step *s, size_t inde
 	output = output ? output : xstrdup("");
 	output[len] = 0;
 	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	if (status != s->status)
-		return step_fail(c, s, index, -EBADMSG, false, output,
-				 "failed: exit status %d (expected %d)", status, s->status);
-	if (s->output) {
-		regex_t re;
-		bool ok;
-
-		if (pattern_compile(&re, s->output, NULL, 0) < 0)
-			return log_fail("'%s' is not a valid pattern", s->output);
-		ok = regexec(&re, output, 0, NULL, 0) == 0;
-		regfree(&re);
-		if (!ok)
-			return step_fail(c, s, index, -EBADMSG, false, output,
-					 "failed: output does not match '%s'", s->output);
-	}
-	return 0;
+	return check_result(c, s, index, output, status);
 }
 
 static int run_poweroff(struct console *c, const struct console_step *s, size_t index,

@@ -88,6 +88,17 @@ expect_fail() {
 	[ -z "$left" ] || fail "files left in the output directory: $left"
 }
 
+# expect_sed_fail MESSAGE SED-ARGUMENTS...: r.yml edited by sed into bad.yml must be refused
+# with MESSAGE, by check and by a build, each with one message and no image left (the
+# download cache is $cache when set).
+expect_sed_fail() {
+	text=$1
+	shift
+	sed "$@" r.yml >bad.yml
+	expect_fail "$text" ${cache:+--cache "$cache"} check bad.yml
+	expect_fail "$text" ${cache:+--cache "$cache"} bad.yml -o out/x.img
+}
+
 # expect_case: the shared script of a case that is data (e2fsprogs' layout: `name` says what it
 # tests, `expect` what it prints). The case's files
 # (recipe.yml and what it names) are copied in, then mkbootmedia must fail with the text of

@@ -23,37 +23,29 @@ mkbm --cache "$cache" check r.yml >plan || { cat "$WORK/stderr"; fail "check ref
 grep -q "Debian's signed shim and GRUB (Secure Boot)" plan || fail "the plan: $(grep -A3 ^bootloader plan)"
 grep -q "GRUB for BIOS: boot.img in the MBR" plan || fail "the plan has no BIOS part"
 
-bad() { # MESSAGE SED-ARGUMENTS...
-	text=$1
-	shift
-	sed "$@" r.yml >bad.yml
-	set -- "$text"
-	expect_fail "$1" --cache "$cache" check bad.yml
-	expect_fail "$1" --cache "$cache" bad.yml -o out/x.img
-}
-bad "bad.yml:10:3: bootloader: grub-hybrid needs an EFI system partition: add a partition with type: efi" \
+expect_sed_fail "bad.yml:10:3: bootloader: grub-hybrid needs an EFI system partition: add a partition with type: efi" \
 	'/name: esp/d'
-bad "bad.yml:3:53: partitions[0].filesystem: partition 'esp' is of type efi but would hold ext2" \
+expect_sed_fail "bad.yml:3:53: partitions[0].filesystem: partition 'esp' is of type efi but would hold ext2" \
 	's/{type: vfat, mount/{type: ext2, mount/'
-bad "bad.yml:3:5: partitions[0]: partition 'esp' is the EFI system partition (type efi): the firmware reads it as FAT" \
+expect_sed_fail "bad.yml:3:5: partitions[0]: partition 'esp' is the EFI system partition (type efi): the firmware reads it as FAT" \
 	's|, filesystem: {type: vfat, mount: /boot/efi}||'
-bad "bad.yml:3:5: partitions[0]: partition 'esp', the EFI system partition, is 8192 KiB: too small" \
+expect_sed_fail "bad.yml:3:5: partitions[0]: partition 'esp', the EFI system partition, is 8192 KiB: too small" \
 	's/size: 32MiB, type: efi/size: 8MiB, type: efi/'
-bad "partition 'esp' is vfat and encrypted" \
+expect_sed_fail "partition 'esp' is vfat and encrypted" \
 	's|type: efi, filesystem|type: efi, encrypt: {passphrase-env: PW}, filesystem|'
-bad "bad.yml:4:40: partitions[1].encrypt: an encrypted /boot is not supported: GRUB reads the kernel" \
+expect_sed_fail "bad.yml:4:40: partitions[1].encrypt: an encrypted /boot is not supported: GRUB reads the kernel" \
 	's|48MiB, filesystem|48MiB, encrypt: {passphrase-env: PW}, filesystem|'
-bad "partition 'esp' is the EFI system partition but is not mounted, and /boot/efi is taken" \
+expect_sed_fail "partition 'esp' is the EFI system partition but is not mounted, and /boot/efi is taken" \
 	-e 's|{type: vfat, mount: /boot/efi}|{type: vfat}|' -e 's|mount: /boot}|mount: /boot/efi}|'
-bad "bad.yml:12:16: bootloader.secure-boot: secure-boot: true needs Debian's signed boot loaders: add shim-signed and grub-efi-amd64-signed to packages.include" \
+expect_sed_fail "bad.yml:12:16: bootloader.secure-boot: secure-boot: true needs Debian's signed boot loaders: add shim-signed and grub-efi-amd64-signed to packages.include" \
 	's/, shim-signed, grub-efi-amd64-signed//'
-bad "needs Debian's signed boot loaders: add grub-efi-amd64-signed to packages.include" \
+expect_sed_fail "needs Debian's signed boot loaders: add grub-efi-amd64-signed to packages.include" \
 	's/, grub-efi-amd64-signed//'
-bad "bad.yml:12:16: bootloader.secure-boot: secure-boot is for UEFI: use type: grub-efi or grub-hybrid" \
+expect_sed_fail "bad.yml:12:16: bootloader.secure-boot: secure-boot is for UEFI: use type: grub-efi or grub-hybrid" \
 	's/type: grub-hybrid/type: grub-bios/'
-bad "GRUB for BIOS on a GPT table needs a partition of type bios-grub" \
+expect_sed_fail "GRUB for BIOS on a GPT table needs a partition of type bios-grub" \
 	's/table: msdos/table: gpt/'
-bad "bad.yml:11:9: bootloader.type: 'grub-uefi' is not one of" \
+expect_sed_fail "bad.yml:11:9: bootloader.type: 'grub-uefi' is not one of" \
 	's/type: grub-hybrid/type: grub-uefi/'
 # secure-boot: true is refused before the package lists are even read: no cache, no network.
 sed 's/, shim-signed, grub-efi-amd64-signed//' r.yml >nosigned.yml

@@ -21,26 +21,21 @@ grep -q "systemd-networkd: 192.0.2.10/24 via 192.0.2.1 on every wired interface"
 	fail "the plan: $(grep -A3 '^network' plan)"
 grep -q "ssh: password logins off" plan || fail "the plan: $(grep -A3 '^network' plan)"
 
-bad() { # MESSAGE SED-EXPRESSION
-	sed "$2" r.yml >bad.yml
-	expect_fail "$1" --cache "$cache" check bad.yml
-	expect_fail "$1" --cache "$cache" bad.yml -o out/x.img
-}
-bad "bad.yml:9:12: system.network: system.network is written for systemd-networkd: set system.init: systemd" \
+expect_sed_fail "bad.yml:9:12: system.network: system.network is written for systemd-networkd: set system.init: systemd" \
 	's/init: systemd/init: sysvinit/'
-bad "bad.yml:11:5: system.ssh: system.ssh configures sshd: add openssh-server to packages.include" \
+expect_sed_fail "bad.yml:11:5: system.ssh: system.ssh configures sshd: add openssh-server to packages.include" \
 	's/include: \[openssh-server\]/include: [less]/'
-bad "bad.yml:9:22: system.network.address: '192.0.2.10' is not an address with its prefix length" \
+expect_sed_fail "bad.yml:9:22: system.network.address: '192.0.2.10' is not an address with its prefix length" \
 	's|192.0.2.10/24|192.0.2.10|'
-bad "bad.yml:9:46: system.network.gateway: 'gw.example' is not an IP address" \
+expect_sed_fail "bad.yml:9:46: system.network.gateway: 'gw.example' is not an IP address" \
 	's|gateway: 192.0.2.1|gateway: gw.example|'
-bad "bad.yml:9:12: system.network: 'static' is not one of none, dhcp" \
+expect_sed_fail "bad.yml:9:12: system.network: 'static' is not one of none, dhcp" \
 	's|network: {.*}|network: static|'
-bad "bad.yml:11:23: system.ssh.authorized-keys[0]: not an SSH public key line" \
+expect_sed_fail "bad.yml:11:23: system.ssh.authorized-keys[0]: not an SSH public key line" \
 	's|\[{file: key.pub}\]|["AAAA not a key"]|'
-bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: 'key' holds a line that is not an SSH public key" \
+expect_sed_fail "bad.yml:11:30: system.ssh.authorized-keys[0].file: 'key' holds a line that is not an SSH public key" \
 	's|file: key.pub|file: key|'
-bad "bad.yml:11:30: system.ssh.authorized-keys[0].file: cannot read key file 'nokey.pub'" \
+expect_sed_fail "bad.yml:11:30: system.ssh.authorized-keys[0].file: cannot read key file 'nokey.pub'" \
 	's|file: key.pub|file: nokey.pub|'
 # users[].sudo needs the sudo package.
 printf 'include: [r.yml]\nsystem:\n  users: [{name: ada, sudo: true}]\n' >sudo.yml
