@@ -723,6 +723,20 @@ static void print_memtest_entry(FILE *f, struct bootloader_priv *p, const char *
 	fputs("}\n", f);
 }
 
+/* root.reset (stage root): a last entry, "Factory reset", whose /init empties the overlay
+ * partition before mounting it. Returns the number of entries added. */
+static size_t print_reset_entry(FILE *f, struct build *b, struct bootloader_priv *p,
+				const char *kdir)
+{
+	_cleanup_free_ char *c = NULL;
+
+	if (!b->root_reset)
+		return 0;
+	c = xasprintf("%s%smkbootmedia.reset=1", p->cmdline, p->cmdline[0] ? " " : "");
+	print_linux_entry(f, b, p, "Factory reset", c, kdir);
+	return 1;
+}
+
 static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
 			const char *kdir)
 {
@@ -783,6 +797,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 			n_entries++;
 		}
 	}
+	n_entries += print_reset_entry(f, b, p, kdir);
 	fclose(f);
 	if (p->def >= n_entries)
 		return node_error(p->node, "default %llu: the menu has %zu entries (counted from "

@@ -358,6 +358,15 @@ static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 		return r;
 	if (p->modules && (r = kmod_resolve(k, p->modules, true, NULL, NULL)) < 0)
 		return r;
+	/* root: (stage root): overlay */
+	{
+		_cleanup_strv_free_ char **rm = initramfs_root_modules(b);
+
+		if (rm && (r = kmod_resolve(k, rm, true, NULL, NULL)) < 0)
+			return log_fail("the root's overlay needs the kernel's overlay module: add "
+					"\"/lib/modules/*/kernel/fs/overlayfs/*\" to "
+					"packages.path-include if the modules are trimmed");
+	}
 	orderf = open_memstream(&order, &order_len);
 	for (size_t i = 0; i < kmod_count(k); i++) {
 		_cleanup_free_ char *data = NULL, *path = NULL;
@@ -446,6 +455,7 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 		if (e->keyfile_in_initrd)
 			fprintf(f, "CRYPT_KEYFILE='/etc/keys/%s.key'\n", e->mapper_name);
 	}
+	initramfs_root_conf(b, f);
 	fclose(f);
 	r = cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
 	if (r < 0 || !e || !e->keyfile_in_initrd)
