@@ -1,0 +1,51 @@
+# Bad root: sections, each refused by check and by a build at the key's file:line:col with
+# one message, nothing left behind: an overlay partition that does not exist, the root
+# itself as the overlay partition, an overlay partition with a mount point of its own, a
+# vfat one, an overlay over a root said to be writable, overlay-size without a tmpfs, a
+# reset without an overlay partition, verity on a writable root, verity over an encrypted
+# root (not supported), verity itself (not built yet), a bad value.
+printf 'pass phrase' >pass
+recipe() { # root: keys; extra partition keys for data
+	cat >r.yml <<YAML
+image: {size: 64MiB, table: msdos}
+partitions:
+  - name: root
+    size: 32MiB
+    filesystem: {type: ext2, label: R, mount: /}
+    ${3:-}
+  - {name: data, size: rest, filesystem: {type: ${2:-ext2}, label: D}}
+initrd: {busybox: host}
+root: {$1}
+YAML
+}
+both() { # TEXT: check and a build both refuse r.yml with TEXT
+	expect_fail "$1" check r.yml
+	expect_fail "$1" r.yml -o out/x.img
+}
+
+recipe "overlay: dtaa"
+both "r.yml:9:17: root.overlay: no partition is named 'dtaa' (the partitions: 'root', 'data')"
+recipe "overlay: root"
+both "r.yml:9:17: root.overlay: partition 'root' is the root itself"
+recipe "overlay: data" "ext2, mount: /data"
+both "r.yml:9:17: root.overlay: partition 'data' is mounted at '/data', but the initramfs mounts"
+recipe "overlay: data" vfat
+both "r.yml:9:17: root.overlay: partition 'data' is vfat, which cannot hold an overlay's upper layer"
+recipe "overlay: data, read-only: false"
+both "r.yml:9:34: root.read-only: an overlay lies over a read-only root"
+recipe "overlay: data, overlay-size: 10MiB"
+both "r.yml:9:37: root.overlay-size: overlay-size is the size of a tmpfs overlay"
+recipe "overlay: tmpfs, reset: true"
+both "r.yml:9:31: root.reset: a factory reset empties the overlay partition"
+recipe "reset: true"
+both "r.yml:9:15: root.reset: a factory reset empties the overlay partition"
+recipe "verity: true"
+both "r.yml:9:16: root.verity: dm-verity protects a root that is never written"
+recipe "read-only: true, verity: true" ext2 "encrypt: {passphrase-file: pass, pbkdf-time: 50}"
+both "r.yml:9:33: root.verity: dm-verity over an encrypted root is not supported"
+recipe "read-only: maybe"
+both "r.yml:9:19: root.read-only:"
+recipe "overlay: 'a b'"
+both "r.yml:9:17: root.overlay: 'a b' is not none, tmpfs or a partition name"
+recipe "overlay: tmpfs, colour: blue"
+both "r.yml:9:24: root.colour: unknown key"
