@@ -175,7 +175,7 @@ struct build {
 	 * is mounted read-only (never remounted rw); an overlay makes the running system's /
 	 * writable on a tmpfs or on root_overlay_part; reset offers a factory reset */
 	bool root_read_only;
-	int root_overlay;       /* enum root_overlay */
+	int root_overlay; /* enum root_overlay */
 	struct partition *root_overlay_part;
 	const char *root_overlay_size; /* tmpfs size= ("64m", "25%"), NULL: the kernel's default */
 	bool root_reset;

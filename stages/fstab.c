@@ -71,15 +71,18 @@ static void print_line(FILE *f, const char *spec, const char *file, const char *
 /* root: read-only (stage root): the root is never remounted rw and never checked (fsck
  * would be the only writer); under an overlay, / is the overlay the initramfs made, and the
  * root partition its lower layer. */
-static void print_read_only_root(FILE *f, const struct build *b, const char *spec,
-				 const char *type, const char *opts)
+static void print_read_only_root(FILE *f, const struct build *b, const char *spec, const char *type,
+				 const char *opts)
 {
 	_cleanup_free_ char *ro = NULL, *all = xasprintf(",%s,", opts);
 
 	if (b->root_overlay != ROOT_OVERLAY_NONE) {
-		fprintf(f, "# / is an overlay made by the initramfs: %s (%s, read-only) under "
-			"%s, changes in %s/upper\n", spec, type,
-			b->root_overlay == ROOT_OVERLAY_TMPFS ? "a tmpfs" : b->root_overlay_part->name,
+		fprintf(f,
+			"# / is an overlay made by the initramfs: %s (%s, read-only) under "
+			"%s, changes in %s/upper\n",
+			spec, type,
+			b->root_overlay == ROOT_OVERLAY_TMPFS ? "a tmpfs" :
+								b->root_overlay_part->name,
 			ROOT_OVERLAY_DIR);
 		print_line(f, "overlay", "/", "overlay", "defaults,noatime", 0);
 		return;

@@ -70,7 +70,8 @@ static int root_parse(struct build *b, void **ret_priv)
 			b->root_overlay = ROOT_OVERLAY_TMPFS;
 		} else {
 			if (!str_is_word(s) || strlen(s) > 64)
-				return node_error(v, "'%s' is not none, tmpfs or a partition name", s);
+				return node_error(v, "'%s' is not none, tmpfs or a partition name",
+						  s);
 			b->root_overlay = ROOT_OVERLAY_PARTITION;
 			p->overlay_name = xstrdup(s);
 		}
@@ -124,12 +125,13 @@ static int root_verify(struct build *b, void *priv)
 
 	if (!root)
 		return node_error(p->node, "root: needs a partition whose filesystem is mounted "
-				  "at /");
+					   "at /");
 	if (b->root_overlay != ROOT_OVERLAY_NONE && !b->root_read_only)
 		return node_error(p->ro_node, "an overlay lies over a read-only root: remove "
-				  "read-only: false, or set overlay: none");
+					      "read-only: false, or set overlay: none");
 	if (b->root_overlay != ROOT_OVERLAY_NONE && !b->initrd)
-		return node_error(p->overlay_node, "the overlay is made by mkbootmedia's "
+		return node_error(p->overlay_node,
+				  "the overlay is made by mkbootmedia's "
 				  "initramfs: add a kernel: or a bootloader: section");
 	if (p->overlay_name && !ov) {
 		_cleanup_free_ char *names = NULL;
@@ -139,52 +141,69 @@ static int root_verify(struct build *b, void *priv)
 		for (size_t i = 0; i < b->n_parts; i++)
 			fprintf(f, "%s'%s'", i ? ", " : "", b->parts[i].name);
 		fclose(f);
-		return node_error(p->overlay_node, "no partition is named '%s' (the partitions: "
-				  "%s); name one, or use tmpfs", p->overlay_name, names);
+		return node_error(p->overlay_node,
+				  "no partition is named '%s' (the partitions: "
+				  "%s); name one, or use tmpfs",
+				  p->overlay_name, names);
 	}
 	if (ov == root)
-		return node_error(p->overlay_node, "partition '%s' is the root itself: the "
-				  "overlay's changes need a partition of their own", ov->name);
+		return node_error(p->overlay_node,
+				  "partition '%s' is the root itself: the "
+				  "overlay's changes need a partition of their own",
+				  ov->name);
 	if (ov && !fs_driver_of(ov->fs.type))
-		return node_error(p->overlay_node, "partition '%s' has no filesystem to hold the "
-				  "overlay: give it filesystem: {type: ext4}", ov->name);
+		return node_error(p->overlay_node,
+				  "partition '%s' has no filesystem to hold the "
+				  "overlay: give it filesystem: {type: ext4}",
+				  ov->name);
 	if (ov && !fs_driver_of(ov->fs.type)->posix)
-		return node_error(p->overlay_node, "partition '%s' is %s, which cannot hold an "
+		return node_error(p->overlay_node,
+				  "partition '%s' is %s, which cannot hold an "
 				  "overlay's upper layer (owners, modes, xattrs): use ext2, ext3 "
-				  "or ext4", ov->name, fs_type_to_string(ov->fs.type));
+				  "or ext4",
+				  ov->name, fs_type_to_string(ov->fs.type));
 	if (ov && ov->fs.mount)
-		return node_error(p->overlay_node, "partition '%s' is mounted at '%s', but the "
+		return node_error(p->overlay_node,
+				  "partition '%s' is mounted at '%s', but the "
 				  "initramfs mounts the overlay partition at " ROOT_OVERLAY_DIR
-				  ": remove its filesystem.mount", ov->name, ov->fs.mount);
+				  ": remove its filesystem.mount",
+				  ov->name, ov->fs.mount);
 	for (size_t i = 0; ov && ov->fs.options && ov->fs.options[i]; i++)
 		if (strpbrk(ov->fs.options[i], "'\"$`\\"))
-			return node_error(ov->fs.node, "mount option '%s' of the overlay partition "
-					  "holds a quote, '$' or '\\': the initramfs's shell reads it",
-					  ov->fs.options[i]);
+			return node_error(
+				ov->fs.node,
+				"mount option '%s' of the overlay partition "
+				"holds a quote, '$' or '\\': the initramfs's shell reads it",
+				ov->fs.options[i]);
 	if (ov && ov->enc)
-		return node_error(p->overlay_node, "partition '%s' is encrypted: an encrypted "
-				  "overlay partition is not supported yet", ov->name);
+		return node_error(p->overlay_node,
+				  "partition '%s' is encrypted: an encrypted "
+				  "overlay partition is not supported yet",
+				  ov->name);
 	if (p->size_node && b->root_overlay != ROOT_OVERLAY_TMPFS)
 		return node_error(p->size_node, "overlay-size is the size of a tmpfs overlay: "
-				  "remove it, or set overlay: tmpfs");
+						"remove it, or set overlay: tmpfs");
 	if (b->root_reset && b->root_overlay != ROOT_OVERLAY_PARTITION)
-		return node_error(p->reset_node, "a factory reset empties the overlay partition: "
+		return node_error(p->reset_node,
+				  "a factory reset empties the overlay partition: "
 				  "it needs overlay: <partition name> (a tmpfs overlay is empty at "
 				  "every boot)");
 	if (b->root_read_only && b->configure == CONFIGURE_FIRST_BOOT)
-		return node_error(p->ro_node ? p->ro_node : p->overlay_node,
-				  "packages.configure: first-boot writes to the root at its first "
-				  "boot, which a read-only root forbids: configure it at build time "
-				  "(userns or vm)");
+		return node_error(
+			p->ro_node ? p->ro_node : p->overlay_node,
+			"packages.configure: first-boot writes to the root at its first "
+			"boot, which a read-only root forbids: configure it at build time "
+			"(userns or vm)");
 	if (p->verity && !b->root_read_only)
 		return node_error(p->verity_node, "dm-verity protects a root that is never "
-				  "written: set read-only: true (or an overlay)");
+						  "written: set read-only: true (or an overlay)");
 	if (p->verity && root->enc)
-		return node_error(p->verity_node, "dm-verity over an encrypted root is not "
+		return node_error(p->verity_node,
+				  "dm-verity over an encrypted root is not "
 				  "supported: remove the root partition's encrypt:, or verity");
 	if (p->verity)
 		return node_error(p->verity_node, "dm-verity is not built yet: remove verity: "
-				  "true");
+						  "true");
 	return 0;
 }
 
