@@ -3,8 +3,8 @@
 #include "stage.h"
 
 extern const struct stage stage_image, stage_shred, stage_partition, stage_encrypt, stage_mkfs,
-	stage_packages, stage_configure, stage_fstab, stage_root, stage_files, stage_run,
-	stage_initrd, stage_bootloader;
+	stage_packages, stage_configure, stage_fstab, stage_files, stage_run, stage_initrd,
+	stage_root, stage_bootloader;
 
 const struct stage *const stages[] = {
 	&stage_image,      /* the sparse image file */
@@ -15,10 +15,10 @@ const struct stage *const stages[] = {
 	&stage_packages,   /* a Debian root from verified .debs (libcurl, gpgv, libarchive) */
 	&stage_configure,  /* maintainer scripts (userns + FUSE, QEMU or first boot), system: */
 	&stage_fstab,      /* /etc/fstab and the flash-friendly symlinks */
-	&stage_root,       /* root: read-only, overlay, factory reset (the initrd mounts it) */
 	&stage_files,      /* files: and overlays:, so they can override what packages made */
 	&stage_run,        /* the recipe's run: steps, inside the configured target */
 	&stage_initrd,     /* the kernel, and an initramfs made from the target's parts */
+	&stage_root,       /* root: the overlay's mount point, reset command; dm-verity tree */
 	&stage_bootloader, /* GRUB: grub.cfg; MBR and core.img; the ESP */
 };
 const size_t n_stages = ARRAY_SIZE(stages);

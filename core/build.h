@@ -75,6 +75,8 @@ enum root_overlay { ROOT_OVERLAY_NONE, ROOT_OVERLAY_TMPFS, ROOT_OVERLAY_PARTITIO
  * work/, the read-only root under lower/, and the factory reset's flag file. */
 #define ROOT_OVERLAY_DIR "/overlay"
 #define ROOT_RESET_FLAG ROOT_OVERLAY_DIR "/factory-reset"
+/* The device-mapper name of a dm-verity root: /dev/mapper/vroot. */
+#define ROOT_VERITY_NAME "vroot"
 
 /* partitions[].encrypt (stage encrypt). */
 struct encrypt_spec {
@@ -179,6 +181,11 @@ struct build {
 	struct partition *root_overlay_part;
 	const char *root_overlay_size; /* tmpfs size= ("64m", "25%"), NULL: the kernel's default */
 	bool root_reset;
+	/* root.verity: the root is opened with dm-verity, its hash tree on root_verity_part;
+	 * root_hash (hex) is set by the root stage's run, before the bootloader's */
+	bool root_verity;
+	struct partition *root_verity_part;
+	const char *root_hash;
 	const struct node *root_node;
 
 	/* --lock FILE: the packages stage writes the build's exact inputs there once every

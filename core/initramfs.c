@@ -25,8 +25,12 @@ char **initramfs_root_modules(const struct build *b)
 {
 	char **l = NULL;
 
+	if (b->root_verity) {
+		l = strv_append(l, "dm_mod");
+		l = strv_append(l, "dm_verity");
+	}
 	if (b->root_overlay == ROOT_OVERLAY_NONE)
-		return NULL;
+		return l;
 	l = strv_append(l, "overlay");
 	if (b->root_overlay_part)
 		l = strv_append(l, fs_driver_of(b->root_overlay_part->fs.type)->kernel_module);
@@ -60,4 +64,10 @@ void initramfs_root_conf(const struct build *b, FILE *f)
 		fputs("'\n", f);
 	}
 	fprintf(f, "RESET=%d\n", b->root_reset);
+	/* The hash partition: partition n of the disk holding the root's label (it has no
+	 * filesystem to be found by); the root hash comes from the command line. */
+	if (b->root_verity)
+		fprintf(f, "VERITY_NAME=%s\nVERITY_HASHDEV='PART=%s:%u'\n", ROOT_VERITY_NAME,
+			build_part_at((struct build *)b, "/")->fs.label,
+			b->root_verity_part->number);
 }

@@ -683,6 +683,13 @@ static void print_grub_word(FILE *f, const char *s)
 		fput_quoted(f, s);
 }
 
+/* root.verity (stage root): the root hash /init gives veritysetup, on every entry. */
+static void print_verity_arg(FILE *f, const struct build *b)
+{
+	if (b->root_hash)
+		fprintf(f, " roothash=%s", b->root_hash);
+}
+
 static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,
 			      const char *title, const char *cmdline, const char *kdir)
 {
@@ -693,6 +700,7 @@ static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *
 	fprintf(f, "\tlinux\t%s/%s ", kdir, b->kernel_name);
 	print_grub_word(f, root_arg);
 	fputs(" ro", f);
+	print_verity_arg(f, b);
 	if (cmdline && cmdline[0])
 		fprintf(f, " %s", cmdline);
 	if (p->serial_dev)

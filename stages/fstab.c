@@ -76,6 +76,8 @@ static void print_read_only_root(FILE *f, const struct build *b, const char *spe
 {
 	_cleanup_free_ char *ro = NULL, *all = xasprintf(",%s,", opts);
 
+	if (b->root_verity)
+		spec = "/dev/mapper/" ROOT_VERITY_NAME; /* the verified device, not the raw one */
 	if (b->root_overlay != ROOT_OVERLAY_NONE) {
 		fprintf(f,
 			"# / is an overlay made by the initramfs: %s (%s, read-only) under "

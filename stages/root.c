@@ -26,14 +26,19 @@
  *
  * The overlay needs the kernel's overlay module in the target (fs/overlayfs: a path-include
  * when the kernel's modules are trimmed). */
+#include <libgen.h>
+
 #include "fs.h"
 #include "log.h"
 #include "stage.h"
+#include "verity.h"
 
 struct root_priv {
 	const struct node *node, *ro_node, *overlay_node, *size_node, *reset_node, *verity_node;
-	bool verity;
+	const struct node *verity_part_node;
 	char *overlay_name; /* the partition's name */
+	char *verity_name;
+	char *root_hash; /* published as b->root_hash */
 	char *size;
 };
 
@@ -94,10 +99,20 @@ static int root_parse(struct build *b, void **ret_priv)
 		p->reset_node = v;
 	}
 	if ((v = node_get(n, "verity"))) {
-		if ((r = node_get_bool(v, &p->verity)) < 0)
+		if ((r = node_get_bool(v, &b->root_verity)) < 0)
 			return r;
 		p->verity_node = v;
 	}
+	if ((v = node_get(n, "verity-partition"))) {
+		const char *s;
+
+		if ((r = node_get_string(v, &s)) < 0)
+			return r;
+		p->verity_part_node = v;
+		p->verity_name = xstrdup(s);
+	}
+	if (b->root_verity && !p->verity_name)
+		p->verity_name = xstrdup("verity");
 	/* An overlay is over a read-only lower layer: read-only unless said otherwise, which
 	 * verify refuses. */
 	b->root_read_only = p->ro_node ? ro : b->root_overlay != ROOT_OVERLAY_NONE;
@@ -112,10 +127,67 @@ static int root_settle(struct build *b, void *priv)
 
 	if (!p)
 		return 0;
-	for (size_t i = 0; p->overlay_name && i < b->n_parts; i++)
-		if (streq(b->parts[i].name, p->overlay_name))
+	for (size_t i = 0; i < b->n_parts; i++) {
+		if (p->overlay_name && streq(b->parts[i].name, p->overlay_name))
 			b->root_overlay_part = &b->parts[i];
+		if (b->root_verity && streq(b->parts[i].name, p->verity_name))
+			b->root_verity_part = &b->parts[i];
+	}
 	return 1;
+}
+
+/* dm-verity's data block: the device's logical block size, which must not exceed the
+ * filesystem's (ext2 on a small partition has 1024-byte blocks). */
+static unsigned verity_block(const struct partition *root)
+{
+	return root->fs.block_size ? root->fs.block_size : 1024;
+}
+
+static int verify_verity(struct build *b, struct root_priv *p, struct partition *root)
+{
+	const struct partition *v = b->root_verity_part;
+	const struct node *where = p->verity_part_node ? p->verity_part_node : p->verity_node;
+	char s1[32], s2[32], s3[32];
+
+	if (!b->root_verity)
+		return node_error(p->verity_part_node, "verity-partition is for verity: true");
+	if (!v)
+		return node_error(where,
+				  "dm-verity keeps the root's hash tree on a partition of "
+				  "its own: add a partition named '%s' without a filesystem, or "
+				  "name one with verity-partition",
+				  p->verity_name);
+	if (v == root || v == b->root_overlay_part || fs_driver_of(v->fs.type) || v->enc)
+		return node_error(where,
+				  "partition '%s' cannot hold the hash tree: it must be "
+				  "a partition of its own, without filesystem or encryption",
+				  v->name);
+	if (verity_hash_size(root->length, verity_block(root)) > v->length)
+		return node_error(where,
+				  "partition '%s' (%s) is too small for the hash tree of "
+				  "the root's %s: it needs %s",
+				  v->name, format_bytes(s1, v->length),
+				  format_bytes(s2, root->length),
+				  format_bytes(s3,
+					       verity_hash_size(root->length, verity_block(root))));
+	if (root->length % verity_block(root))
+		return node_error(p->verity_node,
+				  "the root partition's size is not a multiple "
+				  "of %u bytes, dm-verity's block",
+				  verity_block(root));
+	if (!b->initrd)
+		return node_error(p->verity_node,
+				  "dm-verity is opened by mkbootmedia's "
+				  "initramfs: add a kernel: or a bootloader: section");
+	if (build_boot_part(b) == root)
+		return node_error(p->verity_node,
+				  "the root hash goes into grub.cfg, which is "
+				  "written after the root is hashed: give /boot its own partition");
+	if (!root->fs.label || !root->fs.label[0])
+		return node_error(p->verity_node,
+				  "the initramfs finds the hash partition next to "
+				  "the root by the root's label: give the root filesystem a label");
+	return 0;
 }
 
 static int root_verify(struct build *b, void *priv)
@@ -194,16 +266,15 @@ static int root_verify(struct build *b, void *priv)
 			"packages.configure: first-boot writes to the root at its first "
 			"boot, which a read-only root forbids: configure it at build time "
 			"(userns or vm)");
-	if (p->verity && !b->root_read_only)
+	if (b->root_verity && !b->root_read_only)
 		return node_error(p->verity_node, "dm-verity protects a root that is never "
 						  "written: set read-only: true (or an overlay)");
-	if (p->verity && root->enc)
+	if (b->root_verity && root->enc)
 		return node_error(p->verity_node,
 				  "dm-verity over an encrypted root is not "
 				  "supported: remove the root partition's encrypt:, or verity");
-	if (p->verity)
-		return node_error(p->verity_node, "dm-verity is not built yet: remove verity: "
-						  "true");
+	if (b->root_verity || p->verity_part_node)
+		return verify_verity(b, p, root);
 	return 0;
 }
 
@@ -244,6 +315,33 @@ static const char reset_script[] =
 	"echo \"mkbootmedia-reset: your changes will be erased at the next boot "
 	"(mkbootmedia-reset --cancel undoes this)\"\n";
 
+/* The root is final once the initrd is written (/boot is elsewhere): the filesystems are
+ * closed (written out), the hash tree made from the image's bytes, and they are reopened
+ * for the bootloader, which writes only to /boot. */
+static int make_verity(struct build *b, struct root_priv *p)
+{
+	struct partition *root = build_part_at(b, "/"), *v = b->root_verity_part;
+	_cleanup_free_ char *dir_copy = xstrdup(b->tmp_path);
+	uint8_t salt[32], uuid[16];
+	int r;
+
+	build_derive(b, "verity-salt-1", salt);
+	build_derive(b, "verity-salt-2", salt + 16);
+	build_derive_uuid(b, "verity-uuid", uuid);
+	if ((r = build_fs_close(b)) < 0)
+		return r;
+	r = verity_make(b->fd, root->offset, root->length, verity_block(root), v->offset, v->length,
+			salt, uuid, dirname(dir_copy), &p->root_hash);
+	if (r < 0)
+		return r;
+	if ((r = build_fs_reopen(b)) < 0)
+		return r;
+	b->root_hash = p->root_hash;
+	log_info("dm-verity hash tree of '%s' on '%s', root hash %s", root->name, v->name,
+		 b->root_hash);
+	return 0;
+}
+
 static int root_run(struct build *b, void *priv)
 {
 	const struct tree_attr dir = { .mode = 0755, .mtime = b->now };
@@ -266,6 +364,8 @@ static int root_run(struct build *b, void *priv)
 			return r;
 		log_info("/usr/sbin/mkbootmedia-reset");
 	}
+	if (b->root_verity)
+		return make_verity(b, priv);
 	return 0;
 }
 
@@ -276,6 +376,8 @@ static void root_free(void *priv)
 	if (!p)
 		return;
 	free(p->overlay_name);
+	free(p->verity_name);
+	free(p->root_hash);
 	free(p->size);
 	free(p);
 }
@@ -292,7 +394,10 @@ static const struct recipe_key root_key_table[] = {
 	  "the tmpfs overlay's size: bytes or a percentage of RAM" },
 	{ "root.reset", "bool", "false", NULL,
 	  "a \"Factory reset\" GRUB entry and /usr/sbin/mkbootmedia-reset" },
-	{ "root.verity", "bool", "false", NULL, "dm-verity over a read-only root (not built yet)" },
+	{ "root.verity", "bool", "false", NULL,
+	  "dm-verity over the read-only root; the root hash goes on the kernel command line" },
+	{ "root.verity-partition", "string", "verity", NULL,
+	  "the partition (no filesystem) that holds the hash tree" },
 	{ NULL },
 };
 
