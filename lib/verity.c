@@ -116,9 +116,9 @@ static int copy_sparse(int from, uint64_t off, uint64_t len, int to, uint64_t to
 	return 0;
 }
 
-int verity_make(int fd, uint64_t data_off, uint64_t data_len, unsigned data_block, uint64_t hash_off,
-		uint64_t hash_len, const uint8_t salt[32], const uint8_t uuid[16],
-		const char *scratch_dir, char **ret_root_hash)
+int verity_make(int fd, uint64_t data_off, uint64_t data_len, unsigned data_block,
+		uint64_t hash_off, uint64_t hash_len, const uint8_t salt[32],
+		const uint8_t uuid[16], const char *scratch_dir, char **ret_root_hash)
 {
 	struct scratch data = { .fd = -1 }, hash = { .fd = -1 };
 	struct crypt_device *cd = NULL;

@@ -20,9 +20,9 @@
  * superblock and every level. */
 uint64_t verity_hash_size(uint64_t data_len, unsigned data_block);
 
-/* Hashes data_len bytes (a multiple of data_block: 512..4096, a power of 2) at data_off of fd and writes the hash
- * device at hash_off (at most hash_len bytes). salt: 32 bytes; uuid: 16. On success
+/* Hashes data_len bytes (a multiple of data_block: 512..4096, a power of 2) at data_off of
+ * fd and writes the hash device at hash_off (at most hash_len bytes). salt: 32 bytes; uuid: 16. On success
  * *ret_root_hash is the root hash in lowercase hex (a new string). */
-int verity_make(int fd, uint64_t data_off, uint64_t data_len, unsigned data_block, uint64_t hash_off,
-		uint64_t hash_len, const uint8_t salt[32], const uint8_t uuid[16],
-		const char *scratch_dir, char **ret_root_hash);
+int verity_make(int fd, uint64_t data_off, uint64_t data_len, unsigned data_block,
+		uint64_t hash_off, uint64_t hash_len, const uint8_t salt[32],
+		const uint8_t uuid[16], const char *scratch_dir, char **ret_root_hash);

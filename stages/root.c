@@ -3,8 +3,9 @@
  * system): mounted read-only, with an overlay that makes the running system's / writable,
  * the changes kept in RAM or on a partition of their own, and a factory reset that wipes
  * them. The initramfs (templates/init) does the mounting; this stage validates the keys,
- * publishes them to the build context for the initrd, fstab and bootloader stages, and puts
- * the overlay's mount point and the reset command into the image.
+ * publishes them to the build context for the initrd, fstab and bootloader stages, puts
+ * the overlay's mount point and the reset command into the image, and makes the dm-verity
+ * hash tree (it runs after the initrd stage, when the root is final).
  *
  * root:                      optional
  *   read-only: false         the root is mounted read-only and never remounted rw (true
@@ -22,7 +23,17 @@
  *                            arms a reset for the next boot (/overlay/factory-reset). A
  *                            reset empties the overlay partition before it is used; the
  *                            root itself is never written. Needs an overlay partition.
- *   verity: false            dm-verity over a read-only root (not built yet: refused)
+ *   verity: false            dm-verity over the read-only root: the hash tree is made at
+ *                            build time (libcryptsetup, on scratch files) into the partition
+ *                            verity-partition names, the root hash goes on every GRUB entry
+ *                            (roothash=), the initramfs opens the root with veritysetup;
+ *                            a modified block then reads as an I/O error. Needs /boot on its
+ *                            own partition and a labelled root; not over an encrypted root.
+ *   verity-partition: verity the partition (without filesystem) holding the hash tree
+ *
+ * What verity does not protect: the initramfs and grub.cfg on /boot are not signed, so the
+ * root hash is only as trustworthy as the boot partition; and the overlay's changes are
+ * not checked.
  *
  * The overlay needs the kernel's overlay module in the target (fs/overlayfs: a path-include
  * when the kernel's modules are trimmed). */
