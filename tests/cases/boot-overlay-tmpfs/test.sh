@@ -5,10 +5,13 @@
 # the whole image's sha256 is unchanged. The image has no reset entry or command.
 cache=$(test_cache)
 mkbm --cache "$cache" "$CASE/tmpfs.yml" -o out/t.img || { cat "$WORK/stderr"; fail "build"; }
-part_extract out/t.img 1 root.fs
+part_extract out/t.img 1 boot.fs
+part_extract out/t.img 2 root.fs
 fsck_clean root.fs
 expect_match "$(cat_file root.fs /etc/fstab)" '^overlay +/ +overlay +defaults,noatime +0 0$' "fstab"
-grep -q 'Factory reset' <<<"$(cat_file root.fs /boot/grub/grub.cfg)" && fail "a reset entry"
+grub=$(cat_file boot.fs /grub/grub.cfg)
+expect_match "$grub" 'roothash=' "grub.cfg read"
+grep -q 'Factory reset' <<<"$grub" && fail "a reset entry"
 [ -z "$(dbg root.fs 'stat /usr/sbin/mkbootmedia-reset')" ] || fail "a reset command"
 sum0=$(sha256sum <out/t.img)
 cp --sparse=always out/t.img out/w.img

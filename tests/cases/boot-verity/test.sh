@@ -1,4 +1,5 @@
-# dm-verity over the appliance's read-only root (verity.yml). Checked on the host with
+# dm-verity over the read-only root of the appliance (examples/cf-readonly.yml: /boot on its
+# own partition, the hash tree on the partition "verity"). Checked on the host with
 # veritysetup, then booted on copies:
 # - the built image: veritysetup verify accepts the root partition, the hash partition and
 #   the root hash from grub.cfg (on every Linux entry); the guest's /overlay/lower is
@@ -9,7 +10,7 @@
 # - a wrong root hash on the command line (grub.cfg edited with debugfs): the root is not
 #   mounted, /init says why and gives a shell.
 cache=$(test_cache)
-mkbm --cache "$cache" "$CASE/verity.yml" -o out/v.img || { cat "$WORK/stderr"; fail "build"; }
+mkbm --cache "$cache" "$CASE/../../../examples/cf-readonly.yml" -o out/v.img || { cat "$WORK/stderr"; fail "build"; }
 img=out/v.img
 part_extract $img 1 boot.fs
 part_extract $img 2 root.fs

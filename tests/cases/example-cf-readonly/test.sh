@@ -1,23 +1,27 @@
 # The CompactFlash appliance (examples/cf-readonly.yml): 1 GB card, Debian's kernel and
-# busybox, a read-only root under an overlay whose changes go to the data partition, a
-# factory reset. Built once from the cache, then booted on a writable copy four times:
+# busybox, a read-only root checked by dm-verity under an overlay whose changes go to the
+# data partition, a factory reset (boot-verity tests the verity part on its own). Built once from the cache, then booted on a writable copy four times:
 #   1. IDE, the recipe's test: / is the overlay, the card's root ro under it, and
 #      /etc/marker is written to it. The root partition's bytes are unchanged (sha256sum), the
 #      marker is in the data partition's upper layer (debugfs).
 #   2. USB: the marker survived; mkbootmedia-reset arms a reset (the flag, seen by debugfs).
 #   3. IDE: the initramfs erased the changes (no marker); a new marker is written.
 #   4. IDE, GRUB's "Factory reset" entry chosen on the serial console: the marker is gone.
-# The root partition's hash never changes; the data partition's does (the copy was written).
+# The root and hash partitions' hashes never change; the data partition's does (the copy was
+# written).
 cache=$(test_cache)
 ex=$CASE/../../../examples/cf-readonly.yml
 mkbm --cache "$cache" "$ex" -o out/cf.img || { cat "$WORK/stderr"; fail "build"; }
 img=out/cf.img
 expect_eq "$(stat -c %s $img)" 1000000000 "image size (1 GB preset)"
-expect_eq "$(part_field $img 1 size)" $((256 * 2048)) "root size"
-expect_eq "$(part_field $img 1 bootable)" true "root active"
-expect_eq "$(part_field $img 2 start)" $((257 * 2048)) "data start"
-part_extract $img 1 root.fs
-part_extract $img 2 data.fs
+expect_eq "$(part_field $img 1 bootable)" true "boot active"
+expect_eq "$(part_field $img 2 size)" $((200 * 2048)) "root size"
+expect_eq "$(part_field $img 4 start)" $((257 * 2048)) "data start"
+part_extract $img 1 boot.fs
+part_extract $img 2 root.fs
+part_extract $img 3 hash.bin
+part_extract $img 4 data.fs
+fsck_clean boot.fs
 fsck_clean root.fs
 fsck_clean data.fs
 expect_eq "$(sb_field data.fs 'Filesystem volume name')" CF_DATA "data label"
@@ -32,14 +36,14 @@ expect_match "$fstab" '^tmpfs +/media +tmpfs +.*size=65536,mode=0755 ' "tmpfs mo
 expect_eq "$(symlink_target root.fs /etc/mtab)" /proc/mounts "/etc/mtab"
 expect_eq "$(stat_field root.fs /overlay)" "0755 0 0 directory" "overlay mount point"
 expect_eq "$(stat_field root.fs /usr/sbin/mkbootmedia-reset)" "0755 0 0 regular" "reset command"
-grub=$(cat_file root.fs /boot/grub/grub.cfg)
+grub=$(cat_file boot.fs /grub/grub.cfg)
 expect_match "$grub" "^menuentry 'Factory reset' \{" "reset entry"
-expect_match "$grub" 'linux.* root=LABEL=CF_ROOT ro .*mkbootmedia\.reset=1' "reset parameter"
+expect_match "$grub" 'linux.* root=LABEL=CF_ROOT ro roothash=.*mkbootmedia\.reset=1' "reset parameter"
 [ "$(grep -c 'mkbootmedia.reset=1' <<<"$grub")" = 1 ] || fail "reset parameter on other entries"
 
 # The initrd holds the overlay module and says how to mount the data partition.
-ver=$(dbg root.fs "ls -p /boot" | awk -F/ '$6 ~ /^vmlinuz-/ { sub("vmlinuz-", "", $6); print $6 }')
-dbg root.fs "dump /boot/initrd.img-$ver initrd.img"
+ver=$(dbg boot.fs "ls -p /" | awk -F/ '$6 ~ /^vmlinuz-/ { sub("vmlinuz-", "", $6); print $6 }')
+dbg boot.fs "dump /initrd.img-$ver initrd.img"
 mkdir i
 (cd i && zstd -dc ../initrd.img | cpio -id --quiet 2>/dev/null)
 [ -f "i/lib/modules/$ver/kernel/fs/overlayfs/overlay.ko" ] || fail "no overlay.ko in the initrd"
@@ -47,13 +51,18 @@ grep -qx "/lib/modules/$ver/kernel/fs/overlayfs/overlay.ko" i/etc/modules.load |
 	fail "overlay.ko is not loaded by /init"
 expect_match "$(cat i/etc/initrd.conf)" "^OVERLAY='LABEL=CF_DATA'$" "overlay partition"
 expect_match "$(cat i/etc/initrd.conf)" "^OVERLAY_OPTS='sync,noatime'$" "its mount options"
+expect_match "$(cat i/etc/initrd.conf)" "^VERITY_HASHDEV='PART=CF_ROOT:3'$" "hash partition"
+[ -x i/usr/sbin/veritysetup ] || fail "no veritysetup in the initrd"
+hash=$(grep -o 'roothash=[0-9a-f]*' <<<"$grub" | sort -u)
+veritysetup verify root.fs hash.bin "${hash#roothash=}" || fail "veritysetup verify: $hash"
 
 part_sha() { # IMAGE N: sha256 of partition N's bytes
 	dd if="$1" bs=512 skip="$(part_field "$1" "$2" start)" count="$(part_field "$1" "$2" size)" \
 		status=none | sha256sum | cut -d' ' -f1
 }
-root0=$(part_sha $img 1)
-data0=$(part_sha $img 2)
+root0=$(part_sha $img 2)
+hash0=$(part_sha $img 3)
+data0=$(part_sha $img 4)
 cp --sparse=always $img out/w.img
 
 boot() { # NAME ARGS...: one boot of the writable copy
@@ -63,13 +72,14 @@ boot() { # NAME ARGS...: one boot of the writable copy
 	"$MKBOOTMEDIA" boot out/w.img --write --timeout 200 --log "$name.log" "$@" >"$name.out" 2>&1 ||
 		{ cat "$name.out"; tail -c 3000 "$name.log"; fail "boot $name"; }
 	echo "  boot $name: $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }") s" >&2
-	expect_eq "$(part_sha out/w.img 1)" "$root0" "root partition after boot $name"
-	part_extract out/w.img 2 data.fs
+	expect_eq "$(part_sha out/w.img 2)" "$root0" "root partition after boot $name"
+	expect_eq "$(part_sha out/w.img 3)" "$hash0" "hash partition after boot $name"
+	part_extract out/w.img 4 data.fs
 	fsck_clean data.fs
 }
 
 boot 1-ide --bus ide --test "$ex"
-[ "$(part_sha out/w.img 2)" != "$data0" ] || fail "the data partition was not written"
+[ "$(part_sha out/w.img 4)" != "$data0" ] || fail "the data partition was not written"
 expect_eq "$(cat_file data.fs /upper/etc/marker)" persisted "marker in the upper layer"
 
 boot 2-usb --bus usb --expect 'cf-appliance is up' --send '\n' \

@@ -3,7 +3,8 @@
 # itself as the overlay partition, an overlay partition with a mount point of its own, a
 # vfat one, an overlay over a root said to be writable, overlay-size without a tmpfs, a
 # reset without an overlay partition, verity on a writable root, verity over an encrypted
-# root (not supported), verity itself (not built yet), a bad value.
+# root (not supported), verity without a hash partition, with one too small, with a
+# filesystem, with /boot on the root, verity-partition without verity, bad values.
 printf 'pass phrase' >pass
 recipe() { # root: keys; extra partition keys for data
 	cat >r.yml <<YAML
@@ -49,3 +50,25 @@ recipe "overlay: 'a b'"
 both "r.yml:9:17: root.overlay: 'a b' is not none, tmpfs or a partition name"
 recipe "overlay: tmpfs, colour: blue"
 both "r.yml:9:24: root.colour: unknown key"
+
+# verity: a layout with a separate /boot and a hash partition
+cat >v.yml <<'YAML'
+image: {size: 128MiB, table: msdos}
+partitions:
+  - {name: boot, size: 16MiB, filesystem: {type: ext2, label: B, mount: /boot}}
+  - {name: root, size: 64MiB, filesystem: {type: ext2, label: R, mount: /}}
+  - {name: hash, size: 1MiB}
+  - {name: data, size: rest, filesystem: {type: ext2, label: D}}
+initrd: {busybox: host}
+root: {overlay: data, verity: true}
+YAML
+vboth() {
+	cp v.yml r.yml
+	sed -i "$1" r.yml
+	both "$2"
+}
+vboth '' "r.yml:8:31: root.verity: dm-verity keeps the root's hash tree on a partition of its own: add a partition named 'verity'"
+vboth 's/verity: true}/verity: true, verity-partition: hash}/' "r.yml:8:55: root.verity-partition: partition 'hash' (1 MiB) is too small for the hash tree of the root's 64 MiB: it needs 2.0 MiB"
+vboth 's/verity: true}/verity: true, verity-partition: data}/' "r.yml:8:55: root.verity-partition: partition 'data' cannot hold the hash tree"
+vboth 's/verity: true}/verity: true, verity-partition: hash}/; s/size: 1MiB/size: 4MiB/; s|mount: /boot|mount: /srv|' "r.yml:8:31: root.verity: the root hash goes into grub.cfg, which is written after the root is hashed: give /boot its own partition"
+vboth 's/verity: true}/verity-partition: hash}/' "r.yml:8:41: root.verity-partition: verity-partition is for verity: true"
