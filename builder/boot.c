@@ -55,6 +55,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 
@@ -476,6 +477,7 @@ struct boot_options {
 	enum qemu_accel accel;
 	int firmware; /* an enum qemu_firmware, -1: not given */
 	bool write;
+	bool audit; /* --audit-writes */
 	char **defines;
 	struct console_step *steps;
 	size_t n_steps;
@@ -591,6 +593,9 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			break;
 		case CLI_WRITE:
 			o->write = true;
+			break;
+		case CLI_AUDIT_WRITES:
+			o->audit = true;
 			break;
 		case CLI_QEMU:
 			if (!optarg[0]) {
@@ -930,7 +935,7 @@ int boot_main(int argc, char **argv)
 	_cleanup_(boot_options_done) struct boot_options o = { .bus = -1, .firmware = -1 };
 	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1, .firmware = -1 };
 	_cleanup_close_ int log_fd = -1;
-	_cleanup_free_ char *ovmf_code = NULL;
+	_cleanup_free_ char *ovmf_code = NULL, *audit_path = NULL;
 	struct recipe *recipe = NULL;
 	struct qemu_config cfg;
 	const struct console_step *steps;
@@ -967,6 +972,10 @@ int boot_main(int argc, char **argv)
 				  o.test, qemu_firmware_to_string(firmware));
 			return 1;
 		}
+	}
+	if (o.audit && o.write) {
+		log_error("--audit-writes runs the guest on a copy and compares: drop --write");
+		return 2;
 	}
 	if (check_image(o.image, o.write) < 0)
 		return 2;
@@ -1012,6 +1021,14 @@ int boot_main(int argc, char **argv)
 		cfg.ovmf_code = ovmf_code;
 		cfg.ovmf_vars = vars_path;
 	}
+	if (o.audit) {
+		if (audit_copy(o.image, &audit_path) < 0) {
+			vars_remove();
+			return 1;
+		}
+		cfg.image = audit_path;
+		cfg.write = true;
+	}
 	r = choose_accel(o.accel, cfg.qemu);
 	if (r < 0)
 		r = 1;
@@ -1027,5 +1044,10 @@ int boot_main(int argc, char **argv)
 					  log_fd);
 	}
 	vars_remove();
+	if (audit_path) {
+		if (audit_report(o.image, audit_path, stdout) < 0 && r == 0)
+			r = 1;
+		unlink(audit_path);
+	}
 	return r;
 }

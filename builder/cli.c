@@ -58,6 +58,8 @@ static const struct cli_option boot_options[] = {
 	  "for the whole scripted run (default 300)" },
 	{ "write", CLI_WRITE, CLI_ARG_NONE, NULL, NULL, false, false,
 	  "let the guest write to the image (default: a snapshot)" },
+	{ "audit-writes", CLI_AUDIT_WRITES, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "run on a private copy, then list what the guest wrote: per partition and file" },
 	{ "qemu", CLI_QEMU, CLI_ARG_PROGRAM, "PATH", NULL, false, false,
 	  "the QEMU binary (default qemu-system-x86_64)" },
 	{ "test", CLI_TEST, CLI_ARG_RECIPE, "RECIPE", NULL, false, false,

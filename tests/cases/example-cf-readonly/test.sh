@@ -7,6 +7,7 @@
 #   2. USB: the marker survived; mkbootmedia-reset arms a reset (the flag, seen by debugfs).
 #   3. IDE: the initramfs erased the changes (no marker); a new marker is written.
 #   4. IDE, GRUB's "Factory reset" entry chosen on the serial console: the marker is gone.
+#   5. IDE under --audit-writes: the marker written is reported, in the data partition only.
 # The root and hash partitions' hashes never change; the data partition's does (the copy was
 # written).
 cache=$(test_cache)
@@ -100,3 +101,18 @@ boot 4-grub --bus ide --expect 'Factory reset' --send '\e[B\e[B\r' \
 	--send '\n' --run 'test ! -e /etc/marker' --run 'cat /proc/cmdline' \
 	--output 'mkbootmedia\.reset=1' --poweroff
 [ -z "$(cat_file data.fs /upper/etc/marker)" ] || fail "marker left after the reset entry"
+
+# --audit-writes on a private copy: the marker the guest writes is listed in the data
+# partition, and nothing was written to the boot, root or hash partitions; the image
+# itself is left as it was.
+sum=$(sha256sum <out/w.img)
+"$MKBOOTMEDIA" boot out/w.img --bus ide --audit-writes --timeout 200 --log audit.log \
+	--expect 'cf-appliance is up' --send '\n' --run 'echo audited >/etc/marker && sync' \
+	--poweroff >audit.out 2>&1 || { cat audit.out; tail -c 3000 audit.log; fail "boot audit"; }
+expect_eq "$(sha256sum <out/w.img)" "$sum" "the image after --audit-writes"
+audit=$(cat audit.out)
+for n in 1 2 3; do
+	expect_match "$audit" "^  partition $n: 0 bytes$" "audit: partition $n"
+done
+expect_match "$audit" '^  partition 4: [1-9][0-9]* bytes$' "audit: the data partition"
+expect_match "$audit" '^    /upper/etc/marker: [1-9][0-9]* bytes$' "audit: the marker"
