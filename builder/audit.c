@@ -104,7 +104,14 @@ static char *tally_key(const char *what)
 	return xasprintf("%.*s%s", (int)head, what, p);
 }
 
-int audit_report(const char *image, const char *copy, FILE *out)
+void audit_result_done(struct audit_result *a)
+{
+	free(a->numbers);
+	free(a->bytes);
+	*a = (struct audit_result){};
+}
+
+int audit_report(const char *image, const char *copy, FILE *out, struct audit_result *ret)
 {
 	_cleanup_imgmap_ struct imgmap *m = NULL;
 	_cleanup_free_ char *a = xmalloc(CHUNK), *b = xmalloc(CHUNK);
@@ -190,6 +197,12 @@ int audit_report(const char *image, const char *copy, FILE *out)
 				fprintf(out, "    %s: %llu bytes\n", t[j].what,
 					(unsigned long long)t[j].bytes);
 	}
+	fflush(out);
+	ret->n = m->n_parts;
+	ret->numbers = xcalloc(m->n_parts + 1, sizeof(*ret->numbers));
+	for (size_t i = 0; i < m->n_parts; i++)
+		ret->numbers[i] = m->parts[i].number;
+	ret->bytes = TAKE_PTR(per_part);
 	r = 0;
 out:
 	for (size_t j = 0; j < n_t; j++)

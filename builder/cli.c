@@ -59,7 +59,7 @@ static const struct cli_option boot_options[] = {
 	{ "write", CLI_WRITE, CLI_ARG_NONE, NULL, NULL, false, false,
 	  "let the guest write to the image (default: a snapshot)" },
 	{ "audit-writes", CLI_AUDIT_WRITES, CLI_ARG_NONE, NULL, NULL, false, false,
-	  "run on a private copy, then list what the guest wrote: per partition and file" },
+	  "list what the guest wrote, per partition and file (on a private copy without --write)" },
 	{ "qemu", CLI_QEMU, CLI_ARG_PROGRAM, "PATH", NULL, false, false,
 	  "the QEMU binary (default qemu-system-x86_64)" },
 	{ "test", CLI_TEST, CLI_ARG_RECIPE, "RECIPE", NULL, false, false,
