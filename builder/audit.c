@@ -13,8 +13,8 @@
 int audit_copy(const char *image, char **ret_path)
 {
 	const char *tmp = getenv("TMPDIR");
-	_cleanup_free_ char *path = xasprintf("%s/mkbootmedia-audit-XXXXXX.img",
-					      tmp && tmp[0] ? tmp : "/tmp");
+	_cleanup_free_ char *path =
+		xasprintf("%s/mkbootmedia-audit-XXXXXX.img", tmp && tmp[0] ? tmp : "/tmp");
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
 	_cleanup_close_ int in = open(image, O_RDONLY | O_CLOEXEC), out = -1;
 	off_t size, pos = 0;

@@ -4,7 +4,8 @@
 # vfat one, an overlay over a root said to be writable, overlay-size without a tmpfs, a
 # reset without an overlay partition, verity on a writable root, verity over an encrypted
 # root (not supported), verity without a hash partition, with one too small, with a
-# filesystem, with /boot on the root, verity-partition without verity, bad values.
+# filesystem, with /boot on the root, verity-partition without verity, bad values; and a
+# test: writes: step naming no partition of the recipe, or without max.
 printf 'pass phrase' >pass
 recipe() { # root: keys; extra partition keys for data
 	cat >r.yml <<YAML
@@ -72,3 +73,11 @@ vboth 's/verity: true}/verity: true, verity-partition: hash}/' "r.yml:8:55: root
 vboth 's/verity: true}/verity: true, verity-partition: data}/' "r.yml:8:55: root.verity-partition: partition 'data' cannot hold the hash tree"
 vboth 's/verity: true}/verity: true, verity-partition: hash}/; s/size: 1MiB/size: 4MiB/; s|mount: /boot|mount: /srv|' "r.yml:8:31: root.verity: the root hash goes into grub.cfg, which is written after the root is hashed: give /boot its own partition"
 vboth 's/verity: true}/verity-partition: hash}/' "r.yml:8:41: root.verity-partition: verity-partition is for verity: true"
+
+# test: writes: steps (the write audit): an unknown partition, a missing max
+recipe "overlay: tmpfs"
+printf 'test:\n  steps:\n    - expect: up\n    - writes: {partition: rot, max: 0}\n' >>r.yml
+both "r.yml:13:27: test.steps[1].writes.partition: the recipe has no partition named 'rot'"
+recipe "overlay: tmpfs"
+printf 'test:\n  steps:\n    - expect: up\n    - writes: {partition: root}\n' >>r.yml
+both "r.yml:13:15: test.steps[1].writes: give partition and max: {partition: root, max: 0}"
