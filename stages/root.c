@@ -299,6 +299,8 @@ static int root_plan(struct build *b, void *priv, FILE *out)
 	else if (b->root_overlay == ROOT_OVERLAY_PARTITION)
 		fprintf(out, ", overlay on partition '%s'%s", b->root_overlay_part->name,
 			b->root_reset ? ", factory reset" : "");
+	if (b->root_verity)
+		fprintf(out, ", dm-verity (hash tree on '%s')", b->root_verity_part->name);
 	fputc('\n', out);
 	return 0;
 }
