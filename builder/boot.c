@@ -30,6 +30,10 @@
  *     - secure-boot: true  at a shell prompt, like run: the SecureBoot EFI variable must be 1
  *                          (true), or 0 or absent (false); efivarfs is mounted when it is
  *                          not, else the kernel's "Secure boot enabled" line is looked for
+ *     - writes: {partition: root, max: 0}
+ *                          checked after the run, which these steps put under
+ *                          --audit-writes: the guest wrote at most max bytes to the
+ *                          recipe's partition of that name
  *   Every step may also have `timeout: SECONDS`; without one only the overall timeout bounds it,
  *   and `firmware: NAME` or `firmware: [NAMES]`: the step runs only under those firmwares.
  *
@@ -55,6 +59,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "log.h"
 
@@ -65,9 +70,8 @@
 #define BOOT_TIMEOUT_MAX (7 * 86400.0)
 #define BOOT_QEMU_DEFAULT "qemu-system-x86_64"
 
-static const char *const step_actions[] = {
-	"expect", "send", "run", "poweroff", "secure-boot", NULL
-};
+static const char *const step_actions[] = { "expect",      "send",   "run", "poweroff",
+					    "secure-boot", "writes", NULL };
 
 /* The recipe's test: section (declared like a stage's keys, lib/recipe.h). */
 const struct recipe_key boot_key_table[] = {
@@ -92,6 +96,12 @@ const struct recipe_key boot_key_table[] = {
 	{ "test.steps[].timeout", "number", "the run's", NULL, "seconds for this step" },
 	{ "test.steps[].firmware", "list", "every one", qemu_firmware_names,
 	  "run the step only under these firmwares: a name or a list" },
+	{ "test.steps[].writes", "map", NULL, NULL,
+	  "after the run (which --audit-writes then is): what the guest wrote to a partition" },
+	{ "test.steps[].writes.partition", "string", "required", NULL,
+	  "the partition's name in the recipe" },
+	{ "test.steps[].writes.max", "size", "required", NULL,
+	  "the most bytes the guest may write there (0: none)" },
 	{ NULL },
 };
 
@@ -152,9 +162,12 @@ void boot_test_done(struct boot_test *t)
 {
 	for (size_t i = 0; t && i < t->n_steps; i++)
 		console_step_done(&t->steps[i]);
+	for (size_t i = 0; t && i < t->n_writes; i++)
+		free(t->writes[i].partition);
 	if (t) {
 		free(t->steps);
 		free(t->only);
+		free(t->writes);
 	}
 }
 
@@ -272,7 +285,38 @@ static int parse_step_firmware(const struct node *v, unsigned *ret)
 	return 0;
 }
 
-static int parse_step(const struct node *e, struct boot_test *t)
+/* writes: {partition: NAME, max: SIZE}: checked after the run against the audit. */
+static int parse_writes(const struct node *root, const struct node *v, struct boot_test *t)
+{
+	const struct node *parts = node_get(root, "partitions"), *pn, *mn;
+	struct boot_writes w = { .node = v };
+	struct size max;
+	const char *name;
+	int r;
+
+	if ((r = node_expect(v, NODE_MAP)) < 0 ||
+	    (r = node_check_table(v, boot_key_table, "test.steps[].writes")) < 0)
+		return r;
+	if (!(pn = node_get(v, "partition")) || !(mn = node_get(v, "max")))
+		return node_error(v, "give partition and max: {partition: root, max: 0}");
+	if ((r = node_get_string(pn, &name)) < 0 || (r = node_get_size(mn, 0, &max)) < 0)
+		return r;
+	for (size_t i = 0; parts && parts->kind == NODE_SEQ && i < parts->n; i++) {
+		const struct node *nm = node_get(parts->items[i], "name");
+
+		if (nm && nm->kind == NODE_SCALAR && streq(nm->scalar, name))
+			w.number = (unsigned)i + 1;
+	}
+	if (!w.number)
+		return node_error(pn, "the recipe has no partition named '%s'", name);
+	w.partition = xstrdup(name);
+	w.max = max.bytes;
+	t->writes = xrealloc(t->writes, (t->n_writes + 1) * sizeof(*t->writes));
+	t->writes[t->n_writes++] = w;
+	return 0;
+}
+
+static int parse_step(const struct node *root, const struct node *e, struct boot_test *t)
 {
 	struct console_step **steps = &t->steps;
 	size_t *n = &t->n_steps;
@@ -293,8 +337,8 @@ static int parse_step(const struct node *e, struct boot_test *t)
 		action = step_actions[i];
 	}
 	if (!action)
-		return node_error(e,
-				  "a step needs one of expect, send, run, poweroff, secure-boot");
+		return node_error(e, "a step needs one of expect, send, run, poweroff, "
+				     "secure-boot, writes");
 	for (size_t i = 0; i < e->n && !streq(action, "run"); i++) {
 		const char *k = e->keys[i]->scalar;
 
@@ -304,6 +348,8 @@ static int parse_step(const struct node *e, struct boot_test *t)
 	if ((v = node_get(e, "firmware")) && (r = parse_step_firmware(v, &only)) < 0)
 		return r;
 	v = node_get(e, action);
+	if (streq(action, "writes"))
+		return parse_writes(root, v, t);
 	if (streq(action, "expect")) {
 		if ((r = test_get_pattern(v, &s)) < 0)
 			return r;
@@ -365,7 +411,7 @@ static int parse_step(const struct node *e, struct boot_test *t)
 	return 0;
 }
 
-int boot_test_parse(const struct node *test, struct boot_test *ret)
+int boot_test_parse(const struct node *root, const struct node *test, struct boot_test *ret)
 {
 	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1, .firmware = -1 };
 	const struct node *v;
@@ -395,7 +441,7 @@ int boot_test_parse(const struct node *test, struct boot_test *ret)
 		return node_error(v, "no steps (add expect, send, run, poweroff or secure-boot "
 				     "steps)");
 	for (size_t i = 0; i < v->n; i++)
-		if ((r = parse_step(v->items[i], &t)) < 0)
+		if ((r = parse_step(root, v->items[i], &t)) < 0)
 			return r;
 	*ret = t;
 	t = (struct boot_test){};
@@ -407,7 +453,7 @@ int boot_test_check(const struct recipe *r)
 	_cleanup_(boot_test_done) struct boot_test t = {};
 	const struct node *test = node_get(r->root, "test");
 
-	return test ? boot_test_parse(test, &t) : 0;
+	return test ? boot_test_parse(r->root, test, &t) : 0;
 }
 
 /* ---- the command ---- */
@@ -478,6 +524,7 @@ struct boot_options {
 	bool write;
 	bool net;       /* --net, or implied by --forward */
 	char **forwards; /* --forward HOSTPORT:GUESTPORT */
+	bool audit; /* --audit-writes */
 	char **defines;
 	struct console_step *steps;
 	size_t n_steps;
@@ -594,6 +641,9 @@ static int parse_args(int argc, char **argv, struct boot_options *o)
 			break;
 		case CLI_WRITE:
 			o->write = true;
+			break;
+		case CLI_AUDIT_WRITES:
+			o->audit = true;
 			break;
 		case CLI_QEMU:
 			if (!optarg[0]) {
@@ -956,13 +1006,50 @@ static int boot_scripted(const struct qemu_config *cfg, const struct console_ste
 	return r < 0 ? 1 : 0;
 }
 
+static void recipe_freep(struct recipe **r)
+{
+	recipe_free(*r);
+}
+
+/* The test's writes: steps against what the audit found. */
+static int check_writes(const struct boot_test *t, const struct audit_result *a)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < t->n_writes; i++) {
+		const struct boot_writes *w = &t->writes[i];
+		uint64_t bytes = 0;
+		bool found = false;
+
+		for (size_t j = 0; j < a->n; j++)
+			if (a->numbers[j] == w->number) {
+				bytes = a->bytes[j];
+				found = true;
+			}
+		if (!found)
+			ret = node_error(w->node, "the image has no partition %u ('%s')", w->number,
+					 w->partition);
+		else if (bytes > w->max)
+			ret = node_error(w->node,
+					 "the guest wrote %llu bytes to partition '%s' "
+					 "(%u), more than %llu",
+					 (unsigned long long)bytes, w->partition, w->number,
+					 (unsigned long long)w->max);
+		else
+			log_info("writes: partition '%s' (%u): %llu bytes, at most %llu: ok",
+				 w->partition, w->number, (unsigned long long)bytes,
+				 (unsigned long long)w->max);
+	}
+	return ret;
+}
+
 int boot_main(int argc, char **argv)
 {
 	_cleanup_(boot_options_done) struct boot_options o = { .bus = -1, .firmware = -1 };
 	_cleanup_(boot_test_done) struct boot_test t = { .bus = -1, .firmware = -1 };
 	_cleanup_close_ int log_fd = -1;
-	_cleanup_free_ char *ovmf_code = NULL;
-	struct recipe *recipe = NULL;
+	_cleanup_free_ char *ovmf_code = NULL, *audit_path = NULL;
+	_cleanup_(recipe_freep) struct recipe *recipe = NULL;
 	struct qemu_config cfg;
 	const struct console_step *steps;
 	enum qemu_firmware firmware;
@@ -983,8 +1070,8 @@ int boot_main(int argc, char **argv)
 		if (r >= 0 && !test)
 			r = log_fail("'%s' has no test: section", o.test);
 		else if (r >= 0)
-			r = boot_test_parse(test, &t);
-		recipe_free(recipe);
+			r = boot_test_parse(recipe->root, test, &t);
+		/* kept to the end: the writes: steps' errors point into it */
 		log_set_scope("boot");
 		if (r < 0)
 			return 1;
@@ -998,6 +1085,10 @@ int boot_main(int argc, char **argv)
 				  o.test, qemu_firmware_to_string(firmware));
 			return 1;
 		}
+	}
+	if (t.n_writes && !o.audit) {
+		log_info("the test has writes: steps: running with --audit-writes");
+		o.audit = true;
 	}
 	if (check_image(o.image, o.write) < 0)
 		return 2;
@@ -1045,6 +1136,18 @@ int boot_main(int argc, char **argv)
 		cfg.ovmf_code = ovmf_code;
 		cfg.ovmf_vars = vars_path;
 	}
+	/* The guest writes a private copy, compared with the image afterwards; with --write
+	 * it writes the image, compared with a copy of it made before. */
+	if (o.audit) {
+		if (audit_copy(o.image, &audit_path) < 0) {
+			vars_remove();
+			return 1;
+		}
+		if (!o.write) {
+			cfg.image = audit_path;
+			cfg.write = true;
+		}
+	}
 	r = choose_accel(o.accel, cfg.qemu);
 	if (r < 0)
 		r = 1;
@@ -1060,5 +1163,16 @@ int boot_main(int argc, char **argv)
 					  log_fd);
 	}
 	vars_remove();
+	if (audit_path) {
+		struct audit_result a = {};
+
+		if (audit_report(o.write ? audit_path : o.image, o.write ? o.image : audit_path,
+				 stdout, &a) < 0)
+			r = 1;
+		else if (check_writes(&t, &a) < 0)
+			r = 1;
+		audit_result_done(&a);
+		unlink(audit_path);
+	}
 	return r;
 }

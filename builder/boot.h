@@ -8,6 +8,14 @@
 #include "recipe.h"
 #include "util.h"
 
+/* A writes: step of a test: section, checked after the run (--audit-writes). */
+struct boot_writes {
+	char *partition; /* the recipe's name */
+	unsigned number; /* resolved from the recipe's partitions: (1-based, in order) */
+	uint64_t max;    /* bytes */
+	const struct node *node;
+};
+
 /* A recipe's test: section. */
 struct boot_test {
 	int bus;             /* an enum qemu_bus, -1 when not given */
@@ -18,13 +26,16 @@ struct boot_test {
 	size_t n_steps;
 	unsigned *only; /* per step: the firmwares it runs under (bits 1 << enum qemu_firmware),
 			 * 0 for every one; NULL when there are no steps */
+	struct boot_writes *writes; /* writes: steps, in order */
+	size_t n_writes;
 };
 void boot_test_done(struct boot_test *t);
 /* Drops the steps that do not run under firmware f (their `firmware:` does not name it). */
 void boot_test_select(struct boot_test *t, enum qemu_firmware f);
 
-/* Parses the value of `test:`; errors are reported at the node (file:line:col). */
-int boot_test_parse(const struct node *test, struct boot_test *ret);
+/* Parses the value of `test:` of the recipe whose root is `root` (for the partition names
+ * of writes: steps); errors are reported at the node (file:line:col). */
+int boot_test_parse(const struct node *root, const struct node *test, struct boot_test *ret);
 /* Validates the recipe's test: section if it has one (for `check` and `build`). */
 int boot_test_check(const struct recipe *r);
 

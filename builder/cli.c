@@ -68,6 +68,8 @@ static const struct cli_option boot_options[] = {
 	  "a network card on QEMU's user network (10.0.2.15 by DHCP; default: none)" },
 	{ "forward", CLI_FORWARD, CLI_ARG_TEXT, "HOSTPORT:GUESTPORT", NULL, true, false,
 	  "forward 127.0.0.1:HOSTPORT to the guest's TCP port (implies --net)" },
+	{ "audit-writes", CLI_AUDIT_WRITES, CLI_ARG_NONE, NULL, NULL, false, false,
+	  "list what the guest wrote, per partition and file (on a private copy without --write)" },
 	{ "qemu", CLI_QEMU, CLI_ARG_PROGRAM, "PATH", NULL, false, false,
 	  "the QEMU binary (default qemu-system-x86_64)" },
 	{ "test", CLI_TEST, CLI_ARG_RECIPE, "RECIPE", NULL, false, false,

@@ -4,7 +4,7 @@
 
 extern const struct stage stage_image, stage_shred, stage_partition, stage_encrypt, stage_mkfs,
 	stage_packages, stage_configure, stage_fstab, stage_files, stage_run, stage_initrd,
-	stage_bootloader, stage_identity, stage_network;
+	stage_root, stage_bootloader, stage_identity, stage_network;
 
 const struct stage *const stages[] = {
 	&stage_image,      /* the sparse image file */
@@ -20,6 +20,7 @@ const struct stage *const stages[] = {
 	&stage_run,        /* the recipe's run: steps, inside the configured target */
 	&stage_identity,   /* no machine-id, random seed or SSH host keys in the image */
 	&stage_initrd,     /* the kernel, and an initramfs made from the target's parts */
+	&stage_root,       /* root: the overlay's mount point, reset command; dm-verity tree */
 	&stage_bootloader, /* GRUB: grub.cfg; MBR and core.img; the ESP */
 };
 const size_t n_stages = ARRAY_SIZE(stages);

@@ -68,6 +68,16 @@ enum init_system { INIT_SYSVINIT, INIT_SYSTEMD, INIT_BUSYBOX, INIT_UNSET };
 extern const char *const init_system_names[];
 extern const char *const shred_mode_names[];
 
+/* root.overlay (stage root): what the initramfs lays over the read-only root. */
+enum root_overlay { ROOT_OVERLAY_NONE, ROOT_OVERLAY_TMPFS, ROOT_OVERLAY_PARTITION };
+
+/* Where the initramfs mounts the overlay's tmpfs or partition in the running system: upper/,
+ * work/, the read-only root under lower/, and the factory reset's flag file. */
+#define ROOT_OVERLAY_DIR "/overlay"
+#define ROOT_RESET_FLAG ROOT_OVERLAY_DIR "/factory-reset"
+/* The device-mapper name of a dm-verity root: /dev/mapper/vroot. */
+#define ROOT_VERITY_NAME "vroot"
+
 /* partitions[].encrypt (stage encrypt). */
 struct encrypt_spec {
 	int format;              /* enum luks_format */
@@ -176,6 +186,20 @@ struct build {
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
+	/* root: (stage root, published in its parse; the partition in its settle): the root
+	 * is mounted read-only (never remounted rw); an overlay makes the running system's /
+	 * writable on a tmpfs or on root_overlay_part; reset offers a factory reset */
+	bool root_read_only;
+	int root_overlay; /* enum root_overlay */
+	struct partition *root_overlay_part;
+	const char *root_overlay_size; /* tmpfs size= ("64m", "25%"), NULL: the kernel's default */
+	bool root_reset;
+	/* root.verity: the root is opened with dm-verity, its hash tree on root_verity_part;
+	 * root_hash (hex) is set by the root stage's run, before the bootloader's */
+	bool root_verity;
+	struct partition *root_verity_part;
+	const char *root_hash;
+	const struct node *root_node;
 
 	/* --lock FILE: the packages stage writes the build's exact inputs there once every
 	 * stage succeeded; --locked FILE: it installs exactly the set FILE names (NULL: none) */

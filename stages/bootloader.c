@@ -689,6 +689,13 @@ static void print_grub_word(FILE *f, const char *s)
 		fput_quoted(f, s);
 }
 
+/* root.verity (stage root): the root hash /init gives veritysetup, on every entry. */
+static void print_verity_arg(FILE *f, const struct build *b)
+{
+	if (b->root_hash)
+		fprintf(f, " roothash=%s", b->root_hash);
+}
+
 static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,
 			      const char *title, const char *cmdline, const char *kdir)
 {
@@ -699,6 +706,7 @@ static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *
 	fprintf(f, "\tlinux\t%s/%s ", kdir, b->kernel_name);
 	print_grub_word(f, root_arg);
 	fputs(" ro", f);
+	print_verity_arg(f, b);
 	if (cmdline && cmdline[0])
 		fprintf(f, " %s", cmdline);
 	if (p->serial_dev)
@@ -727,6 +735,20 @@ static void print_memtest_entry(FILE *f, struct bootloader_priv *p, const char *
 	else
 		fprintf(f, "\tlinux16\t%s/memtest86+x64.bin\n", kdir);
 	fputs("}\n", f);
+}
+
+/* root.reset (stage root): a last entry, "Factory reset", whose /init empties the overlay
+ * partition before mounting it. Returns the number of entries added. */
+static size_t print_reset_entry(FILE *f, struct build *b, struct bootloader_priv *p,
+				const char *kdir)
+{
+	_cleanup_free_ char *c = NULL;
+
+	if (!b->root_reset)
+		return 0;
+	c = xasprintf("%s%smkbootmedia.reset=1", p->cmdline, p->cmdline[0] ? " " : "");
+	print_linux_entry(f, b, p, "Factory reset", c, kdir);
+	return 1;
 }
 
 static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
@@ -789,6 +811,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 			n_entries++;
 		}
 	}
+	n_entries += print_reset_entry(f, b, p, kdir);
 	fclose(f);
 	if (p->def >= n_entries)
 		return node_error(p->node, "default %llu: the menu has %zu entries (counted from "

@@ -75,6 +75,32 @@ static void print_line(FILE *f, const char *spec, const char *file, const char *
 	fprintf(f, "%-40s %-15s %-6s %-30s 0 %u\n", spec, file, type, options, pass);
 }
 
+/* root: read-only (stage root): the root is never remounted rw and never checked (fsck
+ * would be the only writer); under an overlay, / is the overlay the initramfs made, and the
+ * root partition its lower layer. */
+static void print_read_only_root(FILE *f, const struct build *b, const char *spec, const char *type,
+				 const char *opts)
+{
+	_cleanup_free_ char *ro = NULL, *all = xasprintf(",%s,", opts);
+
+	if (b->root_verity)
+		spec = "/dev/mapper/" ROOT_VERITY_NAME; /* the verified device, not the raw one */
+	if (b->root_overlay != ROOT_OVERLAY_NONE) {
+		fprintf(f,
+			"# / is an overlay made by the initramfs: %s (%s, read-only) under "
+			"%s, changes in %s/upper\n",
+			spec, type,
+			b->root_overlay == ROOT_OVERLAY_TMPFS ? "a tmpfs" :
+								b->root_overlay_part->name,
+			ROOT_OVERLAY_DIR);
+		print_line(f, "overlay", "/", "overlay", "defaults,noatime", 0);
+		return;
+	}
+	if (!strstr(all, ",ro,"))
+		opts = ro = xasprintf("ro,%s", opts);
+	print_line(f, spec, "/", type, opts, 0);
+}
+
 char *fstab_generate(const struct build *b, const struct fstab_config *c)
 {
 	_cleanup_free_ struct partition **order = xcalloc(b->n_parts + 1, sizeof(*order));
@@ -111,6 +137,10 @@ char *fstab_generate(const struct build *b, const struct fstab_config *c)
 		}
 		dflt[0] = (char *)fs_driver_of(p->fs.type)->default_options;
 		opts = fstab_options(p->fs.options ? p->fs.options : dflt[0] ? dflt : NULL, root);
+		if (root && b->root_read_only) {
+			print_read_only_root(f, b, spec, fs_type_to_string(p->fs.type), opts);
+			continue;
+		}
 		print_line(f, spec, p->fs.mount, fs_type_to_string(p->fs.type), opts, root ? 1 : 2);
 	}
 	for (size_t i = 0; i < c->n_tmpfs; i++)

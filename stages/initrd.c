@@ -358,6 +358,16 @@ static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
 		return r;
 	if (p->modules && (r = kmod_resolve(k, p->modules, true, NULL, NULL)) < 0)
 		return r;
+	/* root: (stage root): overlay */
+	{
+		_cleanup_strv_free_ char **rm = initramfs_root_modules(b);
+
+		if (rm && (r = kmod_resolve(k, rm, true, NULL, NULL)) < 0)
+			return log_fail("root: needs these kernel modules (overlay: "
+					"fs/overlayfs; verity: drivers/md): add "
+					"\"/lib/modules/*/kernel/fs/overlayfs/*\" to "
+					"packages.path-include if the modules are trimmed");
+	}
 	orderf = open_memstream(&order, &order_len);
 	for (size_t i = 0; i < kmod_count(k); i++) {
 		_cleanup_free_ char *data = NULL, *path = NULL;
@@ -446,6 +456,7 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 		if (e->keyfile_in_initrd)
 			fprintf(f, "CRYPT_KEYFILE='/etc/keys/%s.key'\n", e->mapper_name);
 	}
+	initramfs_root_conf(b, f);
 	fclose(f);
 	r = cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
 	if (r < 0 || !e || !e->keyfile_in_initrd)
@@ -467,7 +478,7 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 /* A dynamically linked program of the target with every library it loads, found from
  * DT_NEEDED in the directories ld.so searches, copied at the same paths. */
 static int add_program(struct build *b, struct cpio *c, const char *const *paths,
-		       const char *package)
+		       const char *package, const char *why)
 {
 	static const char *const libdirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
 					       "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
@@ -482,8 +493,9 @@ static int add_program(struct build *b, struct cpio *c, const char *const *paths
 
 	r = read_target(b, paths, 64u << 20, &data, &size, &where);
 	if (r == -ENOENT)
-		return log_fail("the root is encrypted, and the initrd opens it with the target's "
-				"%s: add %s to packages.include", paths[0], package);
+		return log_fail("%s, and the initrd opens it with the target's %s: add %s to "
+				"packages.include",
+				why, paths[0], package);
 	if (r < 0)
 		return log_errno(r, "cannot read '%s' of the target", paths[0]);
 	if ((r = elf_interp(data, size, &interp)) < 0 || (r = elf_needed(data, size, &queue)) < 0)
@@ -566,7 +578,12 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 	     (r = add_program(b, c,
 			      (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
 						     NULL },
-			      "cryptsetup-bin")) < 0) ||
+			      "cryptsetup-bin", "the root is encrypted")) < 0) ||
+	    (b->root_verity &&
+	     (r = add_program(b, c,
+			      (const char *const[]){ "/usr/sbin/veritysetup", "/sbin/veritysetup",
+						     NULL },
+			      "cryptsetup-bin", "the root is checked by dm-verity")) < 0) ||
 	    (r = add_files(b, p, c)) < 0)
 		return r;
 	return cpio_close(c);
