@@ -246,7 +246,7 @@ static int parse_test(const char *text, struct boot_test *ret, char **ret_err)
 	capture_begin();
 	rc = recipe_load("t.yml", NULL, &r);
 	if (rc == 0)
-		rc = boot_test_parse(node_get(r->root, "test"), ret);
+		rc = boot_test_parse(r->root, node_get(r->root, "test"), ret);
 	recipe_free(r);
 	*ret_err = capture_end();
 	return rc;
@@ -354,7 +354,7 @@ static void test_section_errors(void)
 		  "than 0, at most a week)" },
 		{ "test:\n  steps:\n    - {expect: a, retries: 3}\n",
 		  "t.yml:3:19: test.steps[0].retries: unknown key (valid keys: expect, send, run, "
-		  "poweroff, secure-boot, output, status, timeout, firmware)" },
+		  "poweroff, secure-boot, output, status, timeout, firmware, writes)" },
 		{ "test: {firmware: nonsense, steps: [{expect: a}]}\n",
 		  "t.yml:1:18: test.firmware: 'nonsense' is not one of bios, uefi, uefi-secure" },
 		{ "test:\n  steps:\n    - {expect: a, firmware: efi}\n",
