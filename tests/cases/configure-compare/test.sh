@@ -10,11 +10,14 @@ mkbm --cache "$cache" "$CASE/recipe.yml" -o out/c.img || { cat "$WORK/stderr"; f
 awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' plan.txt >list.txt
 [ "$(wc -l <list.txt)" -gt 80 ] || fail "package list: $(cat list.txt)"
 # mmdebstrap's own minbase (from the mirror) with debootstrap's merged /usr, as we make it.
-mmdebstrap --quiet --mode=unshare --variant=minbase --include=sysvinit-core,cron \
-	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr bookworm mm.tar \
-	"deb http://deb.debian.org/debian bookworm main" \
-	"deb http://deb.debian.org/debian bookworm-updates main" \
-	"deb http://deb.debian.org/debian-security bookworm-security main" \
+# The suite and the packages come from the case (configure-compare-trixie sources this
+# script with its own recipe.yml, allowed.txt and these two).
+suite=${COMPARE_SUITE:-bookworm}
+mmdebstrap --quiet --mode=unshare --variant=minbase --include="${COMPARE_INCLUDE:-sysvinit-core,cron}" \
+	--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr "$suite" mm.tar \
+	"deb http://deb.debian.org/debian $suite main" \
+	"deb http://deb.debian.org/debian $suite-updates main" \
+	"deb http://deb.debian.org/debian-security $suite-security main" \
 	>mm.log 2>&1 || { tail -30 mm.log; fail "mmdebstrap"; }
 mkdir mm ours
 tar -C mm --numeric-owner -xpf mm.tar
