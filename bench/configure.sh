@@ -10,6 +10,8 @@
 #       then mke2fs -t ext2 -d of its directory into an image of the same size;
 # and prints a/b (target <= 0.6).
 #   bench/configure.sh [CACHE_DIR]     (mmdebstrap's unshare mode; as root or with subuids)
+#   BENCH_EXAMPLE=examples/usb-trixie.yml BENCH_SUITE=trixie bench/configure.sh
+#                                      the same for Debian 13 with systemd
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
@@ -18,7 +20,8 @@ trap 'rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=1700000000 MKBOOTMEDIA_NO_PROGRESS=1 LC_ALL=C
 command -v mmdebstrap >/dev/null || { echo "needs mmdebstrap" >&2; exit 2; }
 source "$top/tests/lib.sh" # flat_repo
-ex=$top/examples/usb-debian.yml
+ex=$top/${BENCH_EXAMPLE:-examples/usb-debian.yml}
+suite=${BENCH_SUITE:-bookworm}
 mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
 mkbm check "$ex" 2>/dev/null | sed -n '/^packages:/,/^[a-z]/p' >"$work/plan.txt"
 awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' "$work/plan.txt" >"$work/list.txt"
@@ -38,13 +41,14 @@ t1=$(now)
 a=$(secs "$t0" "$t1")
 
 # mmdebstrap takes our cached .debs from a flat repository and only initramfs-tools and
-# its few small dependencies from the mirror (a first, untimed run warms that up).
+# its few small dependencies from the mirror (a first, untimed run warms that up). It is
+# asked for our whole package set by name, so both sides install the same packages.
 mmb() {
 	mmdebstrap --quiet --mode=unshare --variant=minbase \
-		--include=linux-image-amd64,busybox-static,grub-pc-bin,cron,sysvinit-core,initramfs-tools \
+		--include="$(paste -sd, "$work/list.txt"),initramfs-tools" \
 		--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
-		bookworm "$1" "deb [trusted=yes] copy://$work/repo ./" \
-		"deb http://deb.debian.org/debian bookworm main" >"$work/mm.log" 2>&1 ||
+		"$suite" "$1" "deb [trusted=yes] copy://$work/repo ./" \
+		"deb http://deb.debian.org/debian $suite main" >"$work/mm.log" 2>&1 ||
 		{ tail -20 "$work/mm.log"; exit 1; }
 }
 printf 'mkbootmedia (configured, bootable):   %6.2f s\n' "$a"
