@@ -30,7 +30,7 @@ packages:
 YAML
 source "$top/tests/lib.sh" # flat_repo
 mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
-mkbm check "$work/set.yml" 2>/dev/null | sed -n '/^packages:/,$p' >"$work/plan.txt"
+mkbm check "$work/set.yml" 2>/dev/null | sed -n '/^packages:/,/^[a-z]/p' >"$work/plan.txt"
 awk '/^  / { print $1 }' "$work/plan.txt" >"$work/list.txt"
 # Warm the cache (and the page cache) with one build.
 mkbm -q --no-bmap "$work/set.yml" -o "$work/warm.img"

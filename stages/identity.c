@@ -6,7 +6,8 @@
  * identity: per-device       per-device (the default), or image: keep what the maintainer
  *                            scripts, files: and run: made (one identity for every copy)
  *
- * per-device, after run: (so it also covers what the recipe's steps made):
+ * per-device, after run: (so it also covers what the recipe's steps made), in a configured
+ * root (with configure: none nothing made an identity, and the root stays as unpacked):
  *  - /etc/machine-id is "uninitialized" with systemd (its first-boot semantics: PID 1 makes
  *    one and commits it), empty otherwise; /var/lib/dbus/machine-id is removed unless it is
  *    the usual symlink to it;
@@ -88,6 +89,8 @@ static int identity_parse(struct build *b, void **ret_priv)
 
 static int identity_plan(struct build *b, void *priv, FILE *out)
 {
+	if (b->configure == CONFIGURE_NONE)
+		return 0;
 	fputs("identity:\n  per-device: no machine-id, random seed or SSH host keys in the image; "
 	      "made on each key's first boot\n", out);
 	return 0;
@@ -172,6 +175,10 @@ static int identity_run(struct build *b, void *priv)
 	bool systemd;
 	int r;
 
+	/* Unconfigured, nothing made an identity (a missing machine-id is systemd's first boot
+	 * too): the root stays as the packages unpacked it. */
+	if (b->configure == CONFIGURE_NONE)
+		return 0;
 	r = tree_exists(b->tree, "/usr/lib/systemd/systemd");
 	if (r < 0)
 		return r;

@@ -21,7 +21,7 @@ packages:
   configure: none    # compared with an unpacked root (configure-compare: a configured one)
 YAML
 "$MKBOOTMEDIA" check --cache "$cache" recipe.yml >plan.txt 2>"$WORK/stderr" || { cat "$WORK/stderr"; fail "check"; }
-sed -n '/^packages:/,$p' plan.txt | awk '/^  / { print $1 }' >list.txt
+sed -n '/^packages:/,/^[a-z]/p' plan.txt | awk '/^  / { print $1 }' >list.txt
 n=$(wc -l <list.txt)
 [ "$n" -gt 60 ] || fail "minbase resolved to only $n packages"
 grep -qx usr-is-merged list.txt || fail "usr-is-merged not chosen"
