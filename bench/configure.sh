@@ -17,6 +17,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
 work=$(mktemp -d /tmp/mkbootmedia-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+chmod 755 "$work" # mmdebstrap's unshared apt reads the flat repository in it
 export SOURCE_DATE_EPOCH=1700000000 MKBOOTMEDIA_NO_PROGRESS=1 LC_ALL=C
 command -v mmdebstrap >/dev/null || { echo "needs mmdebstrap" >&2; exit 2; }
 source "$top/tests/lib.sh" # flat_repo
@@ -24,7 +25,8 @@ ex=$top/${BENCH_EXAMPLE:-examples/usb-debian.yml}
 suite=${BENCH_SUITE:-bookworm}
 mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
 mkbm check "$ex" 2>/dev/null | sed -n '/^packages:/,/^[a-z]/p' >"$work/plan.txt"
-awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1 }' "$work/plan.txt" >"$work/list.txt"
+# name and version: the cache also holds other suites' versions
+awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1, $2 }' "$work/plan.txt" >"$work/list.txt"
 # Warm the cache (and the page cache) with one build.
 # --no-bmap: the peer writes no block map (bench/output.sh measures ours).
 mkbm -q --no-bmap "$ex" -o "$work/warm.img"
@@ -45,7 +47,7 @@ a=$(secs "$t0" "$t1")
 # asked for our whole package set by name, so both sides install the same packages.
 mmb() {
 	mmdebstrap --quiet --mode=unshare --variant=minbase \
-		--include="$(paste -sd, "$work/list.txt"),initramfs-tools" \
+		--include="$(cut -d' ' -f1 "$work/list.txt" | paste -sd,),initramfs-tools" \
 		--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
 		"$suite" "$1" "deb [trusted=yes] copy://$work/repo ./" \
 		"deb http://deb.debian.org/debian $suite main" >"$work/mm.log" 2>&1 ||

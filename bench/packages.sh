@@ -12,6 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
 work=$(mktemp -d /tmp/mkbootmedia-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+chmod 755 "$work" # mmdebstrap's unshared apt reads the flat repository in it
 export SOURCE_DATE_EPOCH=1700000000 MKBOOTMEDIA_NO_PROGRESS=1 LC_ALL=C
 command -v mmdebstrap >/dev/null && [ -x /usr/bin/time ] ||
 	{ echo "needs mmdebstrap and GNU time (apt-get install mmdebstrap time)" >&2; exit 2; }
@@ -31,7 +32,8 @@ YAML
 source "$top/tests/lib.sh" # flat_repo
 mkbm() { "$top/mkbootmedia" --cache "$cache" "$@"; }
 mkbm check "$work/set.yml" 2>/dev/null | sed -n '/^packages:/,/^[a-z]/p' >"$work/plan.txt"
-awk '/^  / { print $1 }' "$work/plan.txt" >"$work/list.txt"
+# name and version: the cache also holds other suites' versions (trixie, -security)
+awk '/^  / { print $1, $2 }' "$work/plan.txt" >"$work/list.txt"
 # Warm the cache (and the page cache) with one build.
 mkbm -q --no-bmap "$work/set.yml" -o "$work/warm.img"
 rm -f "$work/warm.img"
@@ -51,7 +53,7 @@ rss=$(( $(cat "$work/rss") / 1024 ))
 # so that both sides start from the same warm files and nothing is downloaded.
 flat_repo "$cache" "$work/list.txt" "$work/repo"
 t0=$(now)
-mmdebstrap --quiet --variant=extract --include="$(paste -sd, "$work/list.txt")" \
+mmdebstrap --quiet --variant=extract --include="$(cut -d' ' -f1 "$work/list.txt" | paste -sd,)" \
 	--setup-hook=/usr/share/mmdebstrap/hooks/merged-usr/setup00.sh \
 	bookworm "$work/mm" "deb [trusted=yes] copy://$work/repo ./" >"$work/mm.log" 2>&1 || { tail "$work/mm.log"; exit 1; }
 size=$(du -sm "$work/mm" | cut -f1)

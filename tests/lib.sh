@@ -328,8 +328,10 @@ flat_repo() {
 	mkdir -p "$3"
 	for f in "$1"/sha256/*; do
 		name=$(dpkg-deb -f "$f" Package 2>/dev/null) || continue
-		grep -qx "$name" "$2" || continue
-		cp "$f" "$3/${name}_$(dpkg-deb -f "$f" Version | tr : +)_$(dpkg-deb -f "$f" Architecture).deb"
+		version=$(dpkg-deb -f "$f" Version)
+		# a line "NAME" takes every cached version; "NAME VERSION" only that one
+		grep -qxF -e "$name" -e "$name $version" "$2" || continue
+		cp "$f" "$3/${name}_$(tr : + <<<"$version")_$(dpkg-deb -f "$f" Architecture).deb"
 	done
 	(cd "$3" && dpkg-scanpackages -m . 2>/dev/null >Packages)
 }
