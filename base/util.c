@@ -271,6 +271,38 @@ int pread_all(int fd, void *buf, size_t n, uint64_t off)
 	return 0;
 }
 
+int scratch_make(const char *dir, const char *what, uint64_t size, struct scratch *s)
+{
+	int r;
+
+	s->path = xasprintf("%s/.mkbootmedia-%s-XXXXXX", dir, what);
+	s->fd = mkostemp(s->path, O_CLOEXEC);
+	if (s->fd < 0) {
+		r = -errno;
+		free(s->path);
+		s->path = NULL;
+		return r;
+	}
+	if (ftruncate(s->fd, (off_t)size) < 0) {
+		r = -errno;
+		scratch_done(s);
+		return r;
+	}
+	return 0;
+}
+
+void scratch_done(struct scratch *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path) {
+		unlink(s->path);
+		free(s->path);
+	}
+	s->fd = -1;
+	s->path = NULL;
+}
+
 int open_regular(const char *path, int flags, struct stat *ret_st)
 {
 	_cleanup_close_ int fd = open(path, flags | O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);

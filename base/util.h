@@ -146,6 +146,16 @@ int open_regular(const char *path, int flags, struct stat *ret_st);
  * open_regular(), -EFBIG beyond max. */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
 
+/* A scratch file: made empty of `size` bytes (sparse) in dir as .mkbootmedia-WHAT-XXXXXX
+ * (-errno, nothing left, on failure), removed by scratch_done (safe on a failed one). For libraries
+ * that only work on a file of their own (libcryptsetup's headers and hash trees). */
+struct scratch {
+	char *path;
+	int fd;
+};
+int scratch_make(const char *dir, const char *what, uint64_t size, struct scratch *s);
+void scratch_done(struct scratch *s);
+
 /* The absolute path of an executable `name` in $PATH (then /usr/bin, /bin), or NULL. */
 char *find_program(const char *name);
 /* Removes a directory tree we made (no symlinks followed); errors are ignored. */

@@ -232,41 +232,6 @@ static int check_opts(const struct luks_opts *o, const char *cipher, unsigned ke
 	return check_size(o->format, partition_size, offset);
 }
 
-/* ---- the scratch file ---- */
-
-struct scratch {
-	char *path;
-	int fd;
-};
-
-static void scratch_done(struct scratch *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->path) {
-		unlink(s->path);
-		free(s->path);
-	}
-	s->fd = -1;
-	s->path = NULL;
-}
-
-static int scratch_make(const char *dir, uint64_t size, struct scratch *s)
-{
-	s->path = xasprintf("%s/.mkbootmedia-luks-XXXXXX", dir);
-	s->fd = mkostemp(s->path, O_CLOEXEC);
-	if (s->fd < 0) {
-		int r = log_errno(errno, "luks: cannot create a scratch file in '%s'", dir);
-
-		free(s->path);
-		s->path = NULL;
-		return r;
-	}
-	if (ftruncate(s->fd, (off_t)size) < 0)
-		return log_errno(errno, "luks: cannot size scratch file '%s'", s->path);
-	return 0;
-}
-
 /* ---- making the header ---- */
 
 static void luks_result_init(struct luks_result *r, const struct luks_opts *o, const char *cipher,
@@ -427,9 +392,11 @@ int luks_make(const struct luks_opts *o, const char *scratch_dir, uint64_t parti
 	res = xcalloc(1, sizeof(*res));
 	luks_result_init(res, o, cipher, key_bits, sector_size);
 
-	r = scratch_make(scratch_dir, partition_size, &scratch);
-	if (r < 0)
+	r = scratch_make(scratch_dir, "luks", partition_size, &scratch);
+	if (r < 0) {
+		log_errno(r, "luks: cannot create a scratch file in '%s'", scratch_dir);
 		goto out;
+	}
 
 	crypt_set_debug_level(log_get_level() >= LOG_DEBUG ? CRYPT_DEBUG_ALL : CRYPT_DEBUG_NONE);
 	crypt_set_log_callback(NULL, luks_log, &ctx);

@@ -50,39 +50,6 @@ static int verity_fail(int r, const char *what)
 	return r;
 }
 
-struct scratch {
-	char *path;
-	int fd;
-};
-
-static void scratch_done(struct scratch *s)
-{
-	if (s->fd >= 0)
-		close(s->fd);
-	if (s->path) {
-		unlink(s->path);
-		free(s->path);
-	}
-	s->fd = -1;
-	s->path = NULL;
-}
-
-static int scratch_make(const char *dir, uint64_t size, struct scratch *s)
-{
-	s->path = xasprintf("%s/.mkbootmedia-verity-XXXXXX", dir);
-	s->fd = mkostemp(s->path, O_CLOEXEC);
-	if (s->fd < 0) {
-		int r = log_errno(errno, "verity: cannot create a scratch file in '%s'", dir);
-
-		free(s->path);
-		s->path = NULL;
-		return r;
-	}
-	if (ftruncate(s->fd, (off_t)size) < 0)
-		return log_errno(errno, "verity: cannot size scratch file '%s'", s->path);
-	return 0;
-}
-
 /* Copies len bytes from `from` at off to `to` at 0, skipping holes. */
 static int copy_sparse(int from, uint64_t off, uint64_t len, int to, uint64_t to_off)
 {
@@ -132,9 +99,11 @@ int verity_make(int fd, uint64_t data_off, uint64_t data_len, unsigned data_bloc
 		return log_fail("verity: %llu bytes of data need %llu bytes of hash, %llu given",
 				(unsigned long long)data_len, (unsigned long long)need,
 				(unsigned long long)hash_len);
-	if ((r = scratch_make(scratch_dir, data_len, &data)) < 0 ||
-	    (r = scratch_make(scratch_dir, need, &hash)) < 0)
+	if ((r = scratch_make(scratch_dir, "verity", data_len, &data)) < 0 ||
+	    (r = scratch_make(scratch_dir, "verity", need, &hash)) < 0) {
+		log_errno(r, "verity: cannot create a scratch file in '%s'", scratch_dir);
 		goto out;
+	}
 	if ((r = copy_sparse(fd, data_off, data_len, data.fd, 0)) < 0) {
 		log_errno(r, "verity: cannot copy the data to '%s'", data.path);
 		goto out;

@@ -88,6 +88,20 @@ expect_fail() {
 	[ -z "$left" ] || fail "files left in the output directory: $left"
 }
 
+# boot_fail STATUS TEXT ARGS...: `mkbootmedia boot ARGS` exits with STATUS and one error
+# holding TEXT.
+boot_fail() {
+	want=$1 text=$2
+	shift 2
+	set +e
+	"$MKBOOTMEDIA" boot "$@" </dev/null >out.txt 2>err.txt
+	rc=$?
+	set -e
+	expect_eq "$rc" "$want" "exit status of 'boot $*'"
+	grep -Fq -- "$text" err.txt || { cat err.txt >&2; fail "boot $*: stderr lacks '$text'"; }
+	[ "$(grep -c '^error: ' err.txt)" -eq 1 ] || { cat err.txt >&2; fail "boot $*: not one error"; }
+}
+
 # expect_sed_fail MESSAGE SED-ARGUMENTS...: r.yml edited by sed into bad.yml must be refused
 # with MESSAGE, by check and by a build, each with one message and no image left (the
 # download cache is $cache when set).

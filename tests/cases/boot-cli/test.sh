@@ -2,19 +2,6 @@
 # and, when QEMU is installed, a real boot under TCG of a hand-made boot sector.
 cp "$CASE"/recipe.yml .
 
-# boot_fail STATUS TEXT ARGS...: `mkbootmedia boot ARGS` exits with STATUS and one error
-# holding TEXT.
-boot_fail() {
-	want=$1 text=$2
-	shift 2
-	set +e
-	"$MKBOOTMEDIA" boot "$@" </dev/null >out.txt 2>err.txt
-	rc=$?
-	set -e
-	expect_eq "$rc" "$want" "exit status of 'boot $*'"
-	grep -Fq -- "$text" err.txt || { cat err.txt >&2; fail "boot $*: stderr lacks '$text'"; }
-	[ "$(grep -c '^error: ' err.txt)" -eq 1 ] || { cat err.txt >&2; fail "boot $*: not one error"; }
-}
 
 "$MKBOOTMEDIA" boot --help | grep >/dev/null -c '^Usage: mkbootmedia boot IMAGE' || fail "boot --help"
 "$MKBOOTMEDIA" --help | grep >/dev/null -c 'mkbootmedia boot IMAGE' || fail "boot in --help"

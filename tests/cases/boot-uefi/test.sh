@@ -6,19 +6,6 @@ cp "$CASE"/recipe.yml .
 mkdir tmp
 export TMPDIR=$WORK/tmp
 
-# boot_fail STATUS TEXT ARGS...: `mkbootmedia boot ARGS` exits with STATUS and one error
-# holding TEXT.
-boot_fail() {
-	want=$1 text=$2
-	shift 2
-	set +e
-	"$MKBOOTMEDIA" boot "$@" </dev/null >out.txt 2>err.txt
-	rc=$?
-	set -e
-	expect_eq "$rc" "$want" "exit status of 'boot $*'"
-	grep -Fq -- "$text" err.txt || { cat err.txt >&2; fail "boot $*: stderr lacks '$text'"; }
-	[ "$(grep -c '^error: ' err.txt)" -eq 1 ] || { cat err.txt >&2; fail "boot $*: not one error"; }
-}
 # No copy of the variable store is left in $TMPDIR.
 tmp_empty() {
 	left=$(ls -A "$TMPDIR")
