@@ -75,3 +75,15 @@ $root
 packages: {keyring: /nonexistent/k.gpg}"
 check 2 "{include" "packages: no partition has a filesystem mounted at '/'" 'partitions: [{name: r, size: rest, filesystem: {type: ext2, mount: /data}}]
 packages: {include: [bash]}'
+check 2 "disk" "flash.journal: 'disk' is not one of volatile, persistent" "$root
+flash: {journal: disk}"
+check 2 "none}" "flash.timers: 'none' is not one of off, on" "$root
+flash: {timers: none}"
+check 2 "shared" "identity: 'shared' is not one of per-device, image" "$root
+identity: shared"
+check 2 "image" "identity: identity is about a Debian root's machine id and SSH keys, and the recipe has no packages:" "$root
+identity: image"
+check 2 "maybe" "bootloader.ia32: 'maybe' is not a boolean" "$root
+bootloader: {type: grub-efi, ia32: maybe}"
+check 2 "true}" "bootloader.ia32: ia32 is for UEFI: use type: grub-efi or grub-hybrid" "$root
+bootloader: {type: grub-bios, ia32: true}"
