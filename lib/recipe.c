@@ -504,18 +504,23 @@ static void drop_excluded(struct node *dst, const struct node *src)
 
 static int merge_map(struct node *dst, struct node *src);
 
-/* Merges one pair into dst, taking ownership of key and value. */
+/* Merges one pair into dst, taking ownership of key and value. An append (`name+:`) with
+ * nothing to append to yet keeps its "+", so that a later sibling's list, or the file that
+ * includes both, still composes with it: fragments included side by side each add their
+ * globs. The recipe's root is normalized once everything is merged (recipe_load). */
 static int merge_pair(struct node *dst, struct node *key, struct node *value)
 {
 	_cleanup_(node_freep) struct node *k = key, *v = value;
-	_cleanup_free_ char *name = xstrdup(k->scalar);
+	_cleanup_free_ char *name = xstrdup(k->scalar), *plus = NULL;
 	bool append = key_is_append(name);
 	ssize_t i;
-	int r;
 
 	if (append)
 		name[strlen(name) - 1] = 0;
+	plus = xasprintf("%s+", name);
 	i = node_find(dst, name);
+	if (i < 0)
+		i = node_find(dst, plus); /* a pending append, a list */
 
 	if (append) {
 		struct node *old;
@@ -523,14 +528,10 @@ static int merge_pair(struct node *dst, struct node *key, struct node *value)
 		if (v->kind != NODE_SEQ)
 			return node_error(v, "'%s' appends a list, got %s", k->scalar,
 					  node_kind_to_string(v->kind));
-		r = node_normalize(v);
-		if (r < 0)
-			return r;
 		if (i < 0) {
 			if (dst->n >= RECIPE_KEYS_MAX)
 				return node_error(k, "too many keys in one mapping (more than %d)",
 						  RECIPE_KEYS_MAX);
-			strcpy(k->scalar, name);
 			node_push(dst, TAKE_PTR(k), TAKE_PTR(v));
 			return 0;
 		}
@@ -548,9 +549,6 @@ static int merge_pair(struct node *dst, struct node *key, struct node *value)
 	if (i >= 0 && dst->items[i]->kind == NODE_MAP && v->kind == NODE_MAP)
 		return merge_map(dst->items[i], TAKE_PTR(v));
 
-	r = node_normalize(v);
-	if (r < 0)
-		return r;
 	if (i >= 0) {
 		node_free(dst->keys[i]);
 		node_free(dst->items[i]);
@@ -996,6 +994,9 @@ int recipe_load(const char *path, char *const *defines, struct recipe **ret)
 	if (k < 0)
 		goto fail;
 	r->root = root;
+	k = node_normalize(root);
+	if (k < 0)
+		goto fail;
 	node_set_paths(root, "");
 	k = substitute(root, defines);
 	if (k < 0)

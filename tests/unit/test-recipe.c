@@ -673,6 +673,47 @@ static void test_include_merge(void)
 
 /* Alternatives replace each other across includes; within one file both stay (the stage
  * refuses them). */
+/* Fragments included side by side compose: each one's name+ appends to what the ones before
+ * it gave (slim.yml's path-exclude+ and kernel-slim.yml's), not only to its own includes. */
+static void test_include_siblings(void)
+{
+	_cleanup_recipe_ struct recipe *r = NULL;
+	_cleanup_strv_free_ char **l = NULL;
+	const char *err;
+
+	write_file("sib/docs.yml", "packages:\n  path-exclude+: [/usr/share/doc/*]\n");
+	write_file("sib/kernel.yml", "packages:\n  path-exclude+: [/lib/modules/*]\n"
+				     "  path-include+: [/lib/modules/*/ext4/*]\n");
+	write_file("sib/net.yml", "packages:\n  path-include+: [/lib/modules/*/net/*]\n");
+	write_file("sib/a.yml", "include: [docs.yml, kernel.yml, net.yml]\n"
+				"packages:\n  suite: trixie\n  path-include+: [/x]\n");
+	CHECK(load("sib/a.yml", NULL, &r, &err) == 0);
+	CHECK(node_get_strv(lookup(r->root, "packages.path-exclude"), &l) == 0);
+	CHECK(strv_length(l) == 2);
+	CHECK_STREQ(l[0], "/usr/share/doc/*");
+	CHECK_STREQ(l[1], "/lib/modules/*");
+	strv_free(l);
+	l = NULL;
+	CHECK(node_get_strv(lookup(r->root, "packages.path-include"), &l) == 0);
+	CHECK(strv_length(l) == 3);
+	CHECK_STREQ(l[0], "/lib/modules/*/ext4/*");
+	CHECK_STREQ(l[1], "/lib/modules/*/net/*");
+	CHECK_STREQ(l[2], "/x");
+	strv_free(l);
+	l = NULL;
+	CHECK(lookup(r->root, "packages.path-include+") == NULL);
+	r = recipe_free(r);
+
+	/* a plain key replaces what the appends gave */
+	write_file("sib/b.yml", "include: [docs.yml, kernel.yml]\n"
+				"packages: {path-exclude: [/only]}\n");
+	CHECK(load("sib/b.yml", NULL, &r, &err) == 0);
+	CHECK(node_get_strv(lookup(r->root, "packages.path-exclude"), &l) == 0);
+	CHECK(strv_length(l) == 1);
+	CHECK_STREQ(l[0], "/only");
+	CHECK(lookup(r->root, "packages.path-exclude+") == NULL);
+}
+
 static void test_include_alternatives(void)
 {
 	_cleanup_recipe_ struct recipe *r = NULL;
@@ -1301,6 +1342,7 @@ int main(void)
 	RUN_TEST(test_syntax_errors);
 	RUN_TEST(test_limits);
 	RUN_TEST(test_include_merge);
+	RUN_TEST(test_include_siblings);
 	RUN_TEST(test_include_alternatives);
 	RUN_TEST(test_include_relative);
 	RUN_TEST(test_include_errors);
