@@ -28,7 +28,11 @@
  *   path-exclude: [globs]    dpkg's --path-exclude, e.g. "/usr/share/doc/<star>" (fnmatch
  *                            without FNM_PATHNAME: '*' also matches '/')
  *   path-include: [globs]    dpkg's --path-include, applied after the excludes, e.g.
- *                            "/usr/share/doc/<star>/copyright" keeps the copyright files
+ *                            "/usr/share/doc/<star>/copyright" keeps the copyright files.
+ *                            With merged-usr, a glob under /bin, /sbin or /lib* also
+ *                            matches the same path under /usr and the other way round
+ *                            (trixie's kernel ships /usr/lib/modules, bookworm's
+ *                            /lib/modules: both are the same directory once merged)
  *   extra-suites: [...]      more suites: a name on the same mirror (bookworm-updates), or
  *                            {suite, mirror, components, keyring}. Absent: SUITE-updates on
  *                            the mirror and SUITE-security on Debian's security archive
@@ -1104,6 +1108,30 @@ static int packages_plan(struct build *b, void *priv, FILE *out)
 	return 0;
 }
 
+/* With merged-usr, /lib/x and /usr/lib/x are one file: each glob under one of the merged
+ * directories gets its twin under the other name, so that a filter written for bookworm's
+ * /lib/modules also holds for trixie's /usr/lib/modules. */
+static char **merged_usr_globs(char *const *globs)
+{
+	static const char *const merged[] = { "/bin/",   "/sbin/",   "/lib/", "/lib32/",
+					      "/lib64/", "/libx32/", NULL };
+	char **out = NULL;
+
+	for (char *const *g = globs; g && *g; g++) {
+		out = strv_append(out, *g);
+		for (const char *const *m = merged; *m; m++) {
+			if (startswith(*g, *m)) {
+				_cleanup_free_ char *twin = xasprintf("/usr%s", *g);
+
+				out = strv_append(out, twin);
+			} else if (startswith(*g, "/usr") && startswith(*g + 4, *m)) {
+				out = strv_append(out, *g + 4);
+			}
+		}
+	}
+	return out;
+}
+
 /* /bin -> usr/bin and friends, as debootstrap's setup_merged_usr makes them. */
 static int make_merged_usr(struct build *b, const char *arch)
 {
@@ -1267,10 +1295,17 @@ static int packages_run(struct build *b, void *priv)
 	if (p->merged_usr && (r = make_merged_usr(b, p->arch)) < 0)
 		goto out;
 	{
+		_cleanup_strv_free_ char **exclude =
+			p->merged_usr ? merged_usr_globs(p->path_exclude) : NULL;
+		_cleanup_strv_free_ char **include =
+			p->merged_usr ? merged_usr_globs(p->path_include) : NULL;
 		struct unpack_opts o = {
-			.tree = b->tree, .arch = p->arch, .path_exclude = p->path_exclude,
-			.path_include = p->path_include,
-			.clamp_mtime = b->clamp_mtime ? b->now : 0, .now = b->now,
+			.tree = b->tree,
+			.arch = p->arch,
+			.path_exclude = p->merged_usr ? exclude : p->path_exclude,
+			.path_include = p->merged_usr ? include : p->path_include,
+			.clamp_mtime = b->clamp_mtime ? b->now : 0,
+			.now = b->now,
 			.threads = b->jobs,
 			/* As `dpkg --unpack` leaves them, for `dpkg --configure` to install. */
 			.conffiles_new = b->configure != CONFIGURE_NONE,
