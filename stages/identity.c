@@ -136,6 +136,37 @@ static int remove_host_keys(struct build *b, unsigned *ret_n)
 }
 
 /* A boot-time job that makes the host keys, where sshd is installed. */
+/* sysv-rc's makefile-style boot (startpar) starts only what insserv wrote into
+ * /etc/init.d/.depend.start, in its order: the script joins TARGETS and ssh waits for it,
+ * as insserv would have written it from the script's X-Start-Before. */
+static int depend_start_add(struct build *b)
+{
+	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *data = NULL, *out = NULL;
+	size_t len = 0;
+	bool ssh_line = false;
+	FILE *f;
+	int r = tree_read(b->tree, "/etc/init.d/.depend.start", 1u << 20, &data, NULL);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return log_errno(r, "cannot read /etc/init.d/.depend.start of the target");
+	f = open_memstream(&out, &len);
+	for (char *line = data, *end; *line; line = end + !!*end) {
+		end = line + strcspn(line, "\n");
+		fprintf(f, "%.*s", (int)(end - line), line);
+		if (startswith(line, "TARGETS =") || startswith(line, "ssh:"))
+			fputs(" " KEYGEN_SCRIPT, f);
+		ssh_line |= startswith(line, "ssh:");
+		fputc('\n', f);
+	}
+	if (!ssh_line)
+		fputs("ssh: " KEYGEN_SCRIPT "\n", f);
+	fclose(f);
+	return tree_write(b->tree, "/etc/init.d/.depend.start", &file, out, len);
+}
+
 static int install_keygen(struct build *b, bool systemd)
 {
 	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
@@ -163,6 +194,8 @@ static int install_keygen(struct build *b, bool systemd)
 		if ((r = tree_symlink(b->tree, l, "../init.d/" KEYGEN_SCRIPT, &link)) < 0)
 			return r;
 	}
+	if ((r = depend_start_add(b)) < 0)
+		return r;
 	log_info("SSH host keys are made on first boot (/etc/init.d/%s)", KEYGEN_SCRIPT);
 	return 0;
 }
