@@ -5,14 +5,21 @@
  * system:
  *   network: dhcp            none (the default: networking left as the packages made it),
  *                            dhcp on every wired interface, or {address: 192.0.2.10/24,
- *                            gateway: 192.0.2.1, dns: [192.0.2.53]}. systemd-networkd
- *                            (system.init: systemd; it is part of the systemd package)
+ *                            gateway: 192.0.2.1, dns: [192.0.2.53]}. With systemd:
+ *                            systemd-networkd (part of the systemd package). With
+ *                            sysvinit: ifupdown, the interfaces named en* or eth* brought
+ *                            up at boot (auto); it needs udev (drivers, names), and DHCP
+ *                            isc-dhcp-client or dhcpcd-base
  *   ssh:
  *     authorized-keys: [...] root's ~/.ssh/authorized_keys: key lines ("ssh-ed25519 AAAA...
  *                            comment"), or {file: HOST-PATH} (relative to the recipe)
  *     password-authentication: false
  *                            sshd refuses passwords (and keyboard-interactive); true
  *                            allows them; absent: as packaged
+ *   users:
+ *     - name: ada
+ *       authorized-keys: [...]  ada's ~/.ssh/authorized_keys, in the same forms (the
+ *                            configure stage makes the user; this stage only reads these)
  *
  * SSH needs openssh-server in packages.include. The files are written after configure, so
  * the packages' own defaults are in place and the recipe's win. */
@@ -20,6 +27,7 @@
 #include "stage.h"
 
 #define NETWORK_FILE "/etc/systemd/network/80-mkbootmedia-wired.network"
+#define IFUPDOWN_FILE "/etc/network/interfaces.d/mkbootmedia"
 #define SSHD_DROPIN "/etc/ssh/sshd_config.d/50-mkbootmedia.conf"
 
 enum network_mode { NETWORK_NONE, NETWORK_DHCP, NETWORK_STATIC };
@@ -34,6 +42,12 @@ struct network_priv {
 	char *authorized_keys; /* the file's content */
 	int password_auth;     /* -1: as packaged */
 	const struct node *ssh_node;
+	struct user_keys {
+		const char *name;
+		char *keys;
+		const struct node *node;
+	} * user_keys; /* system.users[].authorized-keys */
+	size_t n_user_keys;
 };
 
 static void network_free(void *priv)
@@ -46,6 +60,9 @@ static void network_free(void *priv)
 	free(p->gateway);
 	strv_free(p->dns);
 	free(p->authorized_keys);
+	for (size_t i = 0; i < p->n_user_keys; i++)
+		free(p->user_keys[i].keys);
+	free(p->user_keys);
 	free(p);
 }
 
@@ -115,28 +132,15 @@ static bool key_line_ok(const char *s)
 	       strchr(s, ' ') && !strpbrk(s, "\n\r");
 }
 
-static int parse_ssh(struct network_priv *p, const struct node *n)
+/* An authorized-keys list: key lines, or {file: PATH} (relative to the recipe), into one
+ * authorized_keys text. */
+static int parse_keys(const struct node *v, char **ret)
 {
-	const struct node *v;
 	_cleanup_free_ char *keys = NULL;
 	size_t len = 0;
 	FILE *f;
 	int r;
 
-	p->ssh_node = n;
-	p->ssh = true;
-	p->password_auth = -1;
-	if ((r = node_expect(n, NODE_MAP)) < 0)
-		return r;
-	if ((v = node_get(n, "password-authentication"))) {
-		bool b;
-
-		if ((r = node_get_bool(v, &b)) < 0)
-			return r;
-		p->password_auth = b;
-	}
-	if (!(v = node_get(n, "authorized-keys")))
-		return 0;
 	if ((r = node_expect(v, NODE_SEQ)) < 0)
 		return r;
 	f = open_memstream(&keys, &len);
@@ -193,7 +197,54 @@ static int parse_ssh(struct network_priv *p, const struct node *n)
 	if (!len)
 		return node_error(v, "no key: list key lines or {file: PATH}, or leave "
 				  "authorized-keys out");
-	p->authorized_keys = TAKE_PTR(keys);
+	*ret = TAKE_PTR(keys);
+	return 0;
+}
+
+static int parse_ssh(struct network_priv *p, const struct node *n)
+{
+	const struct node *v;
+	int r;
+
+	p->ssh_node = n;
+	p->ssh = true;
+	p->password_auth = -1;
+	if ((r = node_expect(n, NODE_MAP)) < 0)
+		return r;
+	if ((v = node_get(n, "password-authentication"))) {
+		bool b;
+
+		if ((r = node_get_bool(v, &b)) < 0)
+			return r;
+		p->password_auth = b;
+	}
+	if (!(v = node_get(n, "authorized-keys")))
+		return 0;
+	return parse_keys(v, &p->authorized_keys);
+}
+
+/* system.users[].authorized-keys; the rest of each entry is the configure stage's. */
+static int parse_user_keys(struct network_priv *p, const struct node *users)
+{
+	int r;
+
+	if (!users || users->kind != NODE_SEQ)
+		return 0; /* the configure stage says what is wrong */
+	for (size_t i = 0; i < users->n; i++) {
+		const struct node *e = users->items[i], *v, *name;
+		struct user_keys *u;
+		const char *s;
+
+		if (e->kind != NODE_MAP || !(v = node_get(e, "authorized-keys")))
+			continue;
+		if (!(name = node_get(e, "name")) || node_get_string(name, &s) < 0)
+			continue;
+		p->user_keys = xrealloc(p->user_keys, (p->n_user_keys + 1) * sizeof(*p->user_keys));
+		u = &p->user_keys[p->n_user_keys++];
+		*u = (struct user_keys){ .name = s, .node = v };
+		if ((r = parse_keys(v, &u->keys)) < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -205,14 +256,21 @@ static int network_parse(struct build *b, void **ret_priv)
 
 	n = sys && sys->kind == NODE_MAP ? node_get(sys, "network") : NULL;
 	s = sys && sys->kind == NODE_MAP ? node_get(sys, "ssh") : NULL;
-	if (!n && !s)
-		return 0;
 	p = xcalloc(1, sizeof(*p));
-	if ((n && (r = parse_network(p, n)) < 0) || (s && (r = parse_ssh(p, s)) < 0))
+	p->password_auth = -1;
+	if ((n && (r = parse_network(p, n)) < 0) || (s && (r = parse_ssh(p, s)) < 0) ||
+	    (sys && sys->kind == NODE_MAP && (r = parse_user_keys(p, node_get(sys, "users"))) < 0))
 		return r;
+	if (!n && !s && !p->n_user_keys)
+		return 0;
 	if (!b->packages)
-		return node_error(n ? n : s, "system.%s needs a Debian root (add packages:)",
-				  n ? "network" : "ssh");
+		return node_error(n ? n :
+				  s ? s :
+				      p->user_keys[0].node,
+				  "system.%s needs a Debian root (add packages:)",
+				  n ? "network" :
+				  s ? "ssh" :
+				      "users[].authorized-keys");
 	*ret_priv = TAKE_PTR(p);
 	return 1;
 }
@@ -220,14 +278,43 @@ static int network_parse(struct build *b, void **ret_priv)
 static int network_verify(struct build *b, void *priv)
 {
 	struct network_priv *p = priv;
+	static const char *const dhcp_clients[] = { "isc-dhcp-client", "dhcpcd-base", "dhcpcd",
+						    NULL };
+	bool client = false;
 
-	if (p->network != NETWORK_NONE && b->init != INIT_SYSTEMD)
-		return node_error(p->network_node, "system.network is written for systemd-networkd: "
-				  "set system.init: systemd (with sysvinit, write "
-				  "/etc/network/interfaces with files: and add ifupdown)");
-	if (p->ssh && !strv_contains(b->packages_include, "openssh-server"))
-		return node_error(p->ssh_node, "system.ssh configures sshd: add openssh-server to "
-				  "packages.include");
+	if (p->network != NETWORK_NONE && b->init != INIT_SYSTEMD) {
+		if (b->init != INIT_SYSVINIT)
+			return node_error(p->network_node,
+					  "system.network needs system.init: "
+					  "systemd (systemd-networkd) or sysvinit (ifupdown)");
+		if (b->configure == CONFIGURE_NONE)
+			return node_error(
+				p->network_node,
+				"system.network with sysvinit needs "
+				"ifupdown's networking service enabled, which its "
+				"maintainer scripts do: set packages.configure (not none)");
+		if (!strv_contains(b->packages_include, "ifupdown"))
+			return node_error(p->network_node,
+					  "system.network with sysvinit is "
+					  "written for ifupdown: add ifupdown to packages.include");
+		if (!strv_contains(b->packages_include, "udev"))
+			return node_error(p->network_node,
+					  "system.network with sysvinit needs udev, "
+					  "which loads the network card's driver and names it: add "
+					  "udev to packages.include");
+		for (const char *const *c = dhcp_clients; *c; c++)
+			client |= strv_contains(b->packages_include, *c);
+		if (p->network == NETWORK_DHCP && !client)
+			return node_error(
+				p->network_node,
+				"system.network: dhcp with ifupdown "
+				"needs a DHCP client: add isc-dhcp-client or dhcpcd-base to "
+				"packages.include");
+	}
+	if ((p->ssh || p->n_user_keys) && !strv_contains(b->packages_include, "openssh-server"))
+		return node_error(p->ssh ? p->ssh_node : p->user_keys[0].node,
+				  "%s configures sshd: add openssh-server to packages.include",
+				  p->ssh ? "system.ssh" : "users[].authorized-keys");
 	return 0;
 }
 
@@ -235,14 +322,18 @@ static int network_plan(struct build *b, void *priv, FILE *out)
 {
 	struct network_priv *p = priv;
 
+	const char *how = b->init == INIT_SYSTEMD ? "systemd-networkd" : "ifupdown";
+
 	fputs("network:\n", out);
 	if (p->network == NETWORK_DHCP)
-		fputs("  systemd-networkd: DHCP on every wired interface\n", out);
+		fprintf(out, "  %s: DHCP on every wired interface\n", how);
 	else if (p->network == NETWORK_STATIC)
-		fprintf(out, "  systemd-networkd: %s%s%s on every wired interface\n", p->address,
+		fprintf(out, "  %s: %s%s%s on every wired interface\n", how, p->address,
 			p->gateway ? " via " : "", p->gateway ? p->gateway : "");
 	if (p->authorized_keys)
 		fputs("  ssh: root's authorized_keys\n", out);
+	for (size_t i = 0; i < p->n_user_keys; i++)
+		fprintf(out, "  ssh: %s's authorized_keys\n", p->user_keys[i].name);
 	if (p->password_auth >= 0)
 		fprintf(out, "  ssh: password logins %s\n", p->password_auth ? "on" : "off");
 	return 0;
@@ -262,7 +353,30 @@ static int enable_unit(struct build *b, const char *target, const char *unit)
 	return tree_symlink(b->tree, dst, src, &link);
 }
 
-static int write_network(struct build *b, struct network_priv *p)
+/* Without systemd-resolved, nothing writes resolv.conf: the static servers go there. */
+static int write_resolv_conf(struct build *b, struct network_priv *p)
+{
+	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *rc = NULL;
+	size_t n = 0;
+	FILE *f;
+	int r;
+
+	if (!p->dns || (r = tree_exists(b->tree, "/usr/lib/systemd/systemd-resolved")) > 0)
+		return 0;
+	if (r < 0)
+		return r;
+	f = open_memstream(&rc, &n);
+	fputs("# Written by mkbootmedia (system.network.dns).\n", f);
+	for (char **d = p->dns; *d; d++)
+		fprintf(f, "nameserver %s\n", *d);
+	fclose(f);
+	if ((r = tree_remove(b->tree, "/etc/resolv.conf")) < 0 && r != -ENOENT)
+		return r;
+	return tree_write(b->tree, "/etc/resolv.conf", &file, rc, n);
+}
+
+static int write_networkd(struct build *b, struct network_priv *p)
 {
 	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
 	_cleanup_free_ char *text = NULL;
@@ -285,25 +399,93 @@ static int write_network(struct build *b, struct network_priv *p)
 	    (r = enable_unit(b, "multi-user.target", "systemd-networkd.service")) < 0 ||
 	    (r = enable_unit(b, "sockets.target", "systemd-networkd.socket")) < 0)
 		return r;
-	/* Without systemd-resolved, nothing writes resolv.conf: the static servers go there. */
-	if (p->dns && (r = tree_exists(b->tree, "/usr/lib/systemd/systemd-resolved")) == 0) {
-		_cleanup_free_ char *rc = NULL;
-		size_t n = 0;
+	return 0;
+}
 
-		f = open_memstream(&rc, &n);
-		fputs("# Written by mkbootmedia (system.network.dns).\n", f);
-		for (char **d = p->dns; *d; d++)
-			fprintf(f, "nameserver %s\n", *d);
-		fclose(f);
-		if ((r = tree_remove(b->tree, "/etc/resolv.conf")) < 0 && r != -ENOENT)
-			return r;
-		r = tree_write(b->tree, "/etc/resolv.conf", &file, rc, n);
+/* ifupdown (sysvinit): every interface named en* (udev's names) or eth* (the kernel's) is
+ * the logical interface mkb-wired, brought up at boot by the networking service (auto, so
+ * ifup -a expands the patterns; allow-hotplug's boot path does not). */
+static int write_ifupdown(struct build *b, struct network_priv *p)
+{
+	static const char source_line[] = "source /etc/network/interfaces.d/*";
+	const struct tree_attr file = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *text = NULL, *main_file = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	fputs("# Written by mkbootmedia (system.network): every wired interface.\n"
+	      "auto /en*=mkb-wired /eth*=mkb-wired\n",
+	      f);
+	if (p->network == NETWORK_DHCP) {
+		fputs("iface mkb-wired inet dhcp\n", f);
+	} else {
+		fprintf(f, "iface mkb-wired inet%s static\n\taddress %s\n",
+			strchr(p->address, ':') ? "6" : "", p->address);
+		if (p->gateway)
+			fprintf(f, "\tgateway %s\n", p->gateway);
 	}
-	if (r < 0)
+	fclose(f);
+	if ((r = tree_write(b->tree, IFUPDOWN_FILE, &file, text, len)) < 0)
 		return r;
-	log_info("systemd-networkd: %s on the wired interfaces",
+	/* ifupdown's postinst makes /etc/network/interfaces with that line; keep it there. */
+	r = tree_read(b->tree, "/etc/network/interfaces", 1u << 20, &main_file, NULL);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT || !strstr(main_file, "/etc/network/interfaces.d")) {
+		_cleanup_free_ char *t =
+			xasprintf("%s# Added by mkbootmedia (system.network):\n%s\n",
+				  r == -ENOENT ? "" : main_file, source_line);
+
+		if ((r = tree_write(b->tree, "/etc/network/interfaces", &file, t, strlen(t))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int write_network(struct build *b, struct network_priv *p)
+{
+	int r;
+
+	if (b->init == INIT_SYSTEMD)
+		r = write_networkd(b, p);
+	else
+		r = write_ifupdown(b, p);
+	if (r < 0 || (r = write_resolv_conf(b, p)) < 0)
+		return r;
+	log_info("%s: %s on the wired interfaces",
+		 b->init == INIT_SYSTEMD ? "systemd-networkd" : "ifupdown",
 		 p->network == NETWORK_DHCP ? "DHCP" : p->address);
 	return 0;
+}
+
+/* USER's uid, gid and home from the target's /etc/passwd (the configure stage made it). */
+static int passwd_entry(struct build *b, const char *user, uid_t *uid, gid_t *gid, char **home)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t n = strlen(user);
+	int r = tree_read(b->tree, "/etc/passwd", 16u << 20, &data, NULL);
+
+	if (r < 0)
+		return log_errno(r, "cannot read /etc/passwd of the target");
+	for (char *line = data; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		unsigned long u, g;
+		char h[4096];
+
+		if (strncmp(line, user, n) || line[n] != ':')
+			continue;
+		if (sscanf(line + n, ":%*[^:]:%lu:%lu:%*[^:]:%4095[^:\n]", &u, &g, h) != 3 &&
+		    sscanf(line + n, ":%*[^:]:%lu:%lu::%4095[^:\n]", &u, &g, h) != 3)
+			break;
+		*uid = u;
+		*gid = g;
+		*home = xstrdup(h);
+		return 0;
+	}
+	return log_fail("user '%s' is not in the target's /etc/passwd (system.users makes it "
+			"when packages.configure runs)",
+			user);
 }
 
 static int write_ssh(struct build *b, struct network_priv *p)
@@ -327,9 +509,28 @@ static int write_ssh(struct build *b, struct network_priv *p)
 		if ((r = tree_write(b->tree, SSHD_DROPIN, &file, text, strlen(text))) < 0)
 			return r;
 	}
-	log_info("ssh: %s%s", p->authorized_keys ? "root's authorized_keys" : "",
-		 p->password_auth < 0 ? "" : p->password_auth ? ", password logins on" :
-								", password logins off");
+	for (size_t i = 0; i < p->n_user_keys; i++) {
+		const struct user_keys *u = &p->user_keys[i];
+		_cleanup_free_ char *home = NULL, *sshdir = NULL, *path = NULL;
+		struct tree_attr da = dir, fa = secret;
+
+		if ((r = passwd_entry(b, u->name, &da.uid, &da.gid, &home)) < 0)
+			return r;
+		fa.uid = da.uid;
+		fa.gid = da.gid;
+		sshdir = xasprintf("%s/.ssh", home);
+		path = xasprintf("%s/authorized_keys", sshdir);
+		if ((r = tree_mkdir(b->tree, sshdir, &da)) < 0 ||
+		    (r = tree_write(b->tree, path, &fa, u->keys, strlen(u->keys))) < 0)
+			return r;
+		log_info("ssh: %s's authorized_keys", u->name);
+	}
+	if (p->ssh && (p->authorized_keys || p->password_auth >= 0))
+		log_info("ssh: %s%s%s", p->authorized_keys ? "root's authorized_keys" : "",
+			 p->authorized_keys && p->password_auth >= 0 ? ", " : "",
+			 p->password_auth < 0 ? "" :
+			 p->password_auth     ? "password logins on" :
+						"password logins off");
 	return 0;
 }
 
@@ -340,7 +541,7 @@ static int network_run(struct build *b, void *priv)
 
 	if (p->network != NETWORK_NONE && (r = write_network(b, p)) < 0)
 		return r;
-	if (p->ssh && (r = write_ssh(b, p)) < 0)
+	if ((p->ssh || p->n_user_keys) && (r = write_ssh(b, p)) < 0)
 		return r;
 	return 0;
 }
@@ -348,8 +549,8 @@ static int network_run(struct build *b, void *priv)
 /* Every key this stage reads (lib/recipe.h). */
 static const struct recipe_key network_key_table[] = {
 	{ "system.network", "enum or map", "none", network_names,
-	  "systemd-networkd on the wired interfaces: dhcp, or {address, gateway, dns}; none: "
-	  "left alone" },
+	  "the wired interfaces (systemd-networkd, or ifupdown with sysvinit): dhcp, or "
+	  "{address, gateway, dns}; none: left alone" },
 	{ "system.network.address", "string", "required", NULL, "an address with its prefix" },
 	{ "system.network.gateway", "string", "none", NULL, "the default gateway" },
 	{ "system.network.dns", "list", "none", NULL, "name servers" },
@@ -359,13 +560,16 @@ static const struct recipe_key network_key_table[] = {
 	{ "system.ssh.authorized-keys[].file", "path", "none", NULL, "a public key file" },
 	{ "system.ssh.password-authentication", "bool", "as packaged", NULL,
 	  "false: sshd refuses passwords" },
+	{ "system.users[].authorized-keys", "list", "none", NULL,
+	  "the user's authorized_keys: key lines, or {file: PATH}" },
+	{ "system.users[].authorized-keys[].file", "path", "none", NULL, "a public key file" },
 	{ NULL },
 };
 
 const struct stage stage_network = {
 	.name = "network",
 	.key_table = network_key_table,
-	.summary = "the wired network (systemd-networkd) and SSH logins by key",
+	.summary = "the wired network (systemd-networkd or ifupdown) and SSH logins by key",
 	.parse = network_parse,
 	.verify = network_verify,
 	.plan = network_plan,
