@@ -109,6 +109,7 @@ struct partition {
 	struct size size;
 	struct part_type type;
 	bool bootable;
+	bool grow;              /* partitions[].grow: to the medium's end, on the first boot */
 	uint8_t uuid[16];       /* GPT partition GUID */
 	uint64_t offset, length; /* bytes, computed by the partition stage's verify */
 	struct fs_spec fs;

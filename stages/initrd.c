@@ -23,8 +23,14 @@
  * host controller (usb_storage, uas, xhci, ehci, ohci, uhci), USB keyboards (usbhid,
  * hid_generic) and the module serving the root's filesystem (ext4 also serves ext2).
  * The initrd is written to /boot/initrd.img-<version>, with Debian's /vmlinuz and
- * /initrd.img symlinks in the root. */
+ * /initrd.img symlinks in the root.
+ *
+ * partitions[].grow (the last partition): /init grows it to the end of the disk with the
+ * target's sfdisk (package fdisk), then checks and grows its ext2/3/4 filesystem with the
+ * target's e2fsck and resize2fs (e2fsprogs), before mounting the root; an encrypted root's
+ * filesystem after it is opened (LUKS2's data segment follows the partition). */
 #include <sys/mman.h>
+#include <uuid/uuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -235,6 +241,27 @@ static int initrd_verify(struct build *b, void *priv)
 				  p->busybox, strerror(errno),
 				  streq(p->busybox, "/bin/busybox") ?
 					  " (apt-get install busybox-static)" : "");
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const struct partition *g = &b->parts[i];
+		const struct node *gn = node_get(g->node, "grow");
+
+		if (!g->grow)
+			continue;
+		if (g->fs.type != FS_EXT2 && g->fs.type != FS_EXT3 && g->fs.type != FS_EXT4)
+			return node_error(gn,
+					  "partition '%s' grows with its filesystem, which must "
+					  "be ext2, ext3 or ext4 (resize2fs)",
+					  g->name);
+		if (g->enc && g != root)
+			return node_error(gn, "an encrypted partition grows only when it holds the "
+					      "root (the initramfs opens no other)");
+		if (b->root_verity && (g == root || g == b->root_verity_part))
+			return node_error(gn, "a root checked by dm-verity cannot grow: its hash "
+					      "tree covers every block");
+		if (!strv_contains(b->packages_include, "fdisk"))
+			return node_error(gn, "the initramfs grows the partition with the image's "
+					      "sfdisk: add fdisk to packages.include");
+	}
 	if (root->enc && root->enc->format == LUKS_FORMAT_PLAIN) {
 		struct partition *boot = build_boot_part(b);
 
@@ -457,6 +484,20 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 			fprintf(f, "CRYPT_KEYFILE='/etc/keys/%s.key'\n", e->mapper_name);
 	}
 	initramfs_root_conf(b, f);
+	for (size_t i = 0; i < b->n_parts; i++) {
+		const struct partition *g = &b->parts[i];
+		char u[37];
+
+		if (!g->grow)
+			continue;
+		if (g->enc)
+			fputs("GROW_PART=\"$CRYPT_SOURCE\"\n", f); /* the root's, above */
+		else if (g->fs.label && g->fs.label[0])
+			fprintf(f, "GROW_PART='LABEL=%s'\n", g->fs.label);
+		else
+			fprintf(f, "GROW_PART='UUID=%s'\n", (uuid_unparse_lower(g->fs.uuid, u), u));
+		fprintf(f, "GROW_ROOT=%d\n", g == rp);
+	}
 	fclose(f);
 	r = cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
 	if (r < 0 || !e || !e->keyfile_in_initrd)
@@ -557,6 +598,14 @@ static int add_program(struct build *b, struct cpio *c, const char *const *paths
 	return 0;
 }
 
+static bool build_grows(const struct build *b)
+{
+	for (size_t i = 0; i < b->n_parts; i++)
+		if (b->parts[i].grow)
+			return true;
+	return false;
+}
+
 static int build_cpio(struct build *b, struct initrd_priv *p, const char *version, int fd)
 {
 	_cleanup_(cpio_freep) struct cpio *c = NULL;
@@ -579,6 +628,17 @@ static int build_cpio(struct build *b, struct initrd_priv *p, const char *versio
 			      (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
 						     NULL },
 			      "cryptsetup-bin", "the root is encrypted")) < 0) ||
+	    (build_grows(b) &&
+	     ((r = add_program(b, c,
+			       (const char *const[]){ "/usr/sbin/sfdisk", "/sbin/sfdisk", NULL },
+			       "fdisk", "a partition grows on the first boot")) < 0 ||
+	      (r = add_program(b, c,
+			       (const char *const[]){ "/usr/sbin/e2fsck", "/sbin/e2fsck", NULL },
+			       "e2fsprogs", "a partition grows on the first boot")) < 0 ||
+	      (r = add_program(b, c,
+			       (const char *const[]){ "/usr/sbin/resize2fs", "/sbin/resize2fs",
+						      NULL },
+			       "e2fsprogs", "a partition grows on the first boot")) < 0)) ||
 	    (b->root_verity &&
 	     (r = add_program(b, c,
 			      (const char *const[]){ "/usr/sbin/veritysetup", "/sbin/veritysetup",

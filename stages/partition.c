@@ -11,6 +11,9 @@
  *     bootable: false        msdos: the active flag the stage-1 loader looks for (one
  *                            partition at most); GPT: the legacy BIOS bootable attribute
  *     uuid: ...              GPT partition GUID; default derived from the seed
+ *     grow: false            true: on the first boot from a larger medium, the initramfs
+ *                            grows this partition (the last one) to the end of the disk and
+ *                            its ext2/3/4 filesystem with it (stages/initrd.c)
  *     filesystem:            optional: the mkfs stage's (stages/mkfs.c)
  *
  * Partitions start at the next multiple of image.align (1 MiB) after the previous one; a size
@@ -66,6 +69,8 @@ static int parse_part(struct build *b, struct partition *p, const struct node *n
 		part_type_from_string("linux", &p->type);
 	}
 	if ((v = node_get(n, "bootable")) && (r = node_get_bool(v, &p->bootable)) < 0)
+		return r;
+	if ((v = node_get(n, "grow")) && (r = node_get_bool(v, &p->grow)) < 0)
 		return r;
 	if ((v = node_get(n, "uuid"))) {
 		if ((r = node_get_uuid(v, "partition GUID", p->uuid)) < 0)
@@ -187,6 +192,18 @@ static int partition_verify(struct build *b, void *priv)
 			return node_error(node_get(p->node, "type"), "type '%s' has no %s id",
 					  node_get(p->node, "type")->scalar,
 					  table_type_to_string(b->table));
+		if (p->grow && b->bootloader == BOOTLOADER_NONE &&
+		    !node_get(b->recipe->root, "initrd") && !node_get(b->recipe->root, "kernel"))
+			return node_error(
+				node_get(p->node, "grow"),
+				"partitions grow in "
+				"mkbootmedia's initramfs, which this image does not boot: "
+				"add a bootloader: (or initrd:)");
+		if (p->grow && i + 1 < b->n_parts)
+			return node_error(node_get(p->node, "grow"),
+					  "only the last partition can "
+					  "grow to the end of the medium: '%s' comes after '%s'",
+					  b->parts[b->n_parts - 1].name, p->name);
 		if (p->bootable)
 			n_boot++;
 		if (p->bootable && b->table == TABLE_MSDOS && n_boot > 1)
@@ -263,10 +280,11 @@ static int partition_plan(struct build *b, void *priv, FILE *out)
 			snprintf(type, sizeof(type), "0x%02x", p->type.mbr_id);
 		else
 			uuid_unparse_lower(p->type.guid, type);
-		fprintf(out, "  %-3u %-12s %10.2f %10.2f %-8s %-5s %-16s %s%s\n", p->number, p->name,
-			(double)p->offset / (1 << 20), (double)p->length / (1 << 20), type,
+		fprintf(out, "  %-3u %-12s %10.2f %10.2f %-8s %-5s %-16s %s%s%s\n", p->number,
+			p->name, (double)p->offset / (1 << 20), (double)p->length / (1 << 20), type,
 			fs_type_to_string(p->fs.type), p->fs.label ? p->fs.label : "-",
-			p->fs.mount ? p->fs.mount : "-", p->bootable ? " (bootable)" : "");
+			p->fs.mount ? p->fs.mount : "-", p->bootable ? " (bootable)" : "",
+			p->grow ? " (grows on first boot)" : "");
 	}
 	return 0;
 }
@@ -311,6 +329,9 @@ static const struct recipe_key partition_key_table[] = {
 	  "msdos: the active flag (one partition at most); GPT: the legacy BIOS bootable "
 	  "attribute" },
 	{ "partitions[].uuid", "uuid", "from the seed", NULL, "GPT partition GUID" },
+	{ "partitions[].grow", "bool", "false", NULL,
+	  "the last partition and its ext2/3/4 filesystem grow to the medium's end on the first "
+	  "boot (in the initramfs)" },
 	{ NULL },
 };
 
