@@ -1,6 +1,7 @@
-# partitions[].grow: the image (160 MiB) copied to a 512 MiB medium boots, and its initramfs
+# partitions[].grow: the image (160 MiB, msdos) copied to a 512 MiB medium boots, and its initramfs
 # grows the root partition to the end of the disk and its ext2 with it (sfdisk, e2fsck,
-# resize2fs of the image, in the initrd). Checked on the host after poweroff: sfdisk sees
+# resize2fs of the image, in the initrd); the same with GPT under UEFI, whose backup header
+# must move to the new end. Checked on the host after poweroff: sfdisk sees
 # the partition end at the disk's last MiB, e2fsck -fn is clean, dumpe2fs's block count
 # fills the partition, the files are still there. A second boot grows nothing. The
 # negative: the same recipe with grow: false leaves the partition as built. Bad forms are
@@ -44,6 +45,23 @@ bsize=$(dumpe2fs -h root.fs 2>/dev/null | awk -F: '/^Block size/ { print $2 + 0 
 expect_eq "$(cat_file root.fs /etc/marker)" "kept" "a file of the grown root"
 boot big.img second
 grep -q "grow: " second.log && fail "the second boot grew again: $(grep grow: second.log)"
+
+# GPT under UEFI: the backup header moves to the new end first (sfdisk --verify is clean).
+mkbm --cache "$cache" "$CASE/recipe-gpt.yml" -o img/gpt.img --no-bmap -D grub_timeout=0 ||
+	{ cat "$WORK/stderr"; fail "build the GPT image"; }
+cp --sparse=always img/gpt.img gbig.img
+truncate -s 512M gbig.img
+"$MKBOOTMEDIA" boot gbig.img --write --firmware uefi --timeout 240 --log gpt.log \
+	--expect 'minimal-busybox is up' --send '\n' --run 'cat /sys/class/block/sda3/size' --poweroff >gpt.out 2>&1 ||
+	{ cat gpt.out; tail -c 3000 gpt.log; fail "boot the GPT image"; }
+grep -q "grow: /dev/sda3 is now" gpt.log || fail "GPT: no growth said: $(grep grow: gpt.log)"
+sfdisk --verify gbig.img >verify.out 2>&1 || fail "sfdisk --verify: $(cat verify.out)"
+grep -qi "backup\|not on the end" verify.out && fail "sfdisk --verify: $(cat verify.out)"
+start=$(part_field gbig.img 3 start)
+size=$(part_field gbig.img 3 size)
+[ $((start + size)) -gt $((512 * 2048 - 4096)) ] || fail "GPT partition 3 ends at sector $((start + size))"
+part_extract gbig.img 3 groot.fs
+fsck_clean groot.fs
 
 # grow: false on the same medium: nothing grows.
 mkbm --cache "$cache" "$CASE/recipe.yml" -o img/n.img --no-bmap -D grub_timeout=0 -D grow=false ||
