@@ -16,6 +16,12 @@ mkbm --cache "$cache" "$CASE/recipe.yml" -o out/t.img --no-bmap -D grub_timeout=
 	{ cat "$WORK/stderr"; fail "build"; }
 part_extract out/t.img 3 root.fs
 fsck_clean root.fs
+# kernel-slim.yml's /lib/modules globs hold for trixie's /usr/lib/modules (merged-usr).
+ver=$(dbg root.fs "ls -p /usr/lib/modules" | awk -F/ '$6 ~ /amd64$/ { print $6 }')
+dbg root.fs "ls -p /usr/lib/modules/$ver/kernel/fs/ext4" | grep -q '/ext4\.ko\.xz/' || fail "no ext4 module"
+dbg root.fs "ls -p /usr/lib/modules/$ver/kernel/fs/fat" | grep -q '/vfat\.ko\.xz/' || fail "no vfat module (the ESP)"
+dbg root.fs "ls -p /usr/lib/modules/$ver/kernel/drivers/net" | grep -q '/virtio_net\.ko\.xz/' || fail "no virtio_net (kernel-net.yml)"
+dbg root.fs "ls -p /usr/lib/modules/$ver/kernel/sound/core" | grep -q '\.ko\.xz/' && fail "sound modules kept: kernel-slim did not apply"
 expect_eq "$(cat_file root.fs /etc/machine-id)" "uninitialized" "machine-id in the image"
 [ -z "$(dbg root.fs 'ls /etc/ssh' | grep -o 'ssh_host_[a-z0-9_]*key')" ] || fail "SSH host keys in the image"
 dbg root.fs "stat /var/lib/systemd/random-seed" | grep -q Inode && fail "a random seed in the image"
