@@ -4,7 +4,9 @@
 # nowhere in the image in clear; the header passes luksDump; the menu has the seed's three
 # entries; and `boot --passphrase-file --test` passes the test: section under OVMF with
 # Secure Boot enforcing (the key is hybrid: the ESP and /boot stay in clear, shim and GRUB
-# are Debian's signed ones, the initramfs unlocks the root as under BIOS).
+# are Debian's signed ones, the initramfs unlocks the root as under BIOS). The BIOS boot is
+# from a copy on a 3 GiB medium: the initramfs grows the partition, then (opened) its ext2;
+# checked on the host with sfdisk, luksDump, the decrypted e2fsck and dumpe2fs.
 # The root is configured through the user namespace (FUSE over the encrypting I/O
 # channel): a marker a run: step writes there is nowhere in the image or in the build's
 # temporary directory, and is in the decrypted filesystem.
@@ -44,7 +46,11 @@ expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-
 	"Debian GNU/Linux 12 (bookworm), Linux V,Debian GNU/Linux 12 (bookworm), Linux V (single-user mode),Memtest86+" \
 	"the seed's menu"
 
-"$MKBOOTMEDIA" boot out/e.img --timeout 400 --log console.log --passphrase-file pass \
+# The first boot from a 3 GiB medium grows the encrypted root to its end (partitions[].grow).
+old=$(part_field out/e.img 3 size)
+cp --sparse=always out/e.img big.img
+truncate -s 3G big.img
+"$MKBOOTMEDIA" boot big.img --write --timeout 400 --log console.log --passphrase-file pass \
 	--expect 'Passphrase for rootfs' --send 'not it\n' \
 	--expect 'wrong passphrase \(1 of 5\)' \
 	--expect 'Passphrase for rootfs' --send-passphrase \
@@ -55,6 +61,20 @@ expect_eq "$(grep '^menuentry' <<<"$cfg" | cut -d"'" -f2 | sed -E 's/, Linux [0-
 /dev/null$' \
 	--poweroff >boot.out 2>&1 || { cat boot.out; tail -c 3000 console.log; fail "boot"; }
 grep -q "the seed said" console.log && fail "the passphrase was echoed on the console"
+grep -q "grow: /dev/mapper/rootfs: .*is now" console.log || fail "the root's filesystem did not grow: $(grep grow: console.log)"
+start=$(part_field big.img 3 start)
+size=$(part_field big.img 3 size)
+[ $((start + size)) -gt $((3 * 2097152 - 4096)) ] && [ "$size" -gt "$old" ] ||
+	fail "partition 3 ($start+$size sectors, was $old) does not reach the 3 GiB end"
+part_extract big.img 3 root.enc
+cryptsetup luksDump root.enc | grep -q 'length: (whole device)' || fail "the LUKS2 segment is not dynamic"
+decrypt_volume luks2 pass root.enc root.fs
+fsck_clean root.fs
+blocks=$(dumpe2fs -h root.fs 2>/dev/null | awk -F: '/^Block count/ { print $2 + 0 }')
+bsize=$(dumpe2fs -h root.fs 2>/dev/null | awk -F: '/^Block size/ { print $2 + 0 }')
+[ $((blocks * bsize / 512)) -gt $((size - 40960)) ] ||
+	fail "the filesystem ($blocks blocks of $bsize) does not fill the grown partition ($size sectors)"
+rm -f root.enc root.fs big.img
 # As the README says CI should: the recipe's test: section, the prompt answered from the file;
 # here through UEFI with Secure Boot enforcing.
 "$MKBOOTMEDIA" boot --firmware uefi-secure --passphrase-file pass --test "$CASE/recipe.yml" \
