@@ -767,8 +767,8 @@ static lzma_ret xz_block_open(struct deb *d, const struct xz_blk *b, lzma_check 
 }
 
 /* One call of the decoder, its input refilled from the member when empty. */
-static lzma_ret xz_step(struct deb *d, lzma_stream *s, char *inbuf, size_t insize,
-			uint64_t *in_pos, uint64_t in_end)
+static lzma_ret xz_step(struct deb *d, lzma_stream *s, char *inbuf, size_t insize, uint64_t *in_pos,
+			uint64_t in_end)
 {
 	if (s->avail_in == 0 && *in_pos < in_end) {
 		size_t n = in_end - *in_pos < insize ? (size_t)(in_end - *in_pos) : insize;
@@ -973,7 +973,8 @@ static int xz_par_block(struct deb *d, const void **ret_buf, size_t *ret_len)
 			d->lz.next_out = (uint8_t *)d->outbuf;
 			d->lz.avail_out = CHUNK;
 			while (d->lz.avail_out > 0 && ret == LZMA_OK)
-				ret = xz_step(d, &d->lz, d->inbuf, CHUNK, &par->in_pos, par->in_end);
+				ret = xz_step(d, &d->lz, d->inbuf, CHUNK, &par->in_pos,
+					      par->in_end);
 			if (ret == LZMA_STREAM_END) {
 				if (d->lz.avail_in || par->in_pos != par->in_end)
 					return xz_fail(d, LZMA_DATA_ERROR);

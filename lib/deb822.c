@@ -95,8 +95,9 @@ static int parse(char *text, size_t len, const char *what, char **ret_msg, deb82
 			if (w)
 				*w = 0;
 			w = NULL;
-			if (in_stanza && fn && (r = hand_over(fn, userdata, stanzas, fields,
-							       &n_stanzas, &n_fields)) < 0)
+			if (in_stanza && fn &&
+			    (r = hand_over(fn, userdata, stanzas, fields, &n_stanzas, &n_fields)) <
+				    0)
 				return r;
 			in_stanza = false;
 			p = next;
@@ -192,8 +193,8 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 	return r;
 }
 
-int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn,
-		      void *userdata, size_t *ret_count, struct deb822 **ret)
+int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn, void *userdata,
+		      size_t *ret_count, struct deb822 **ret)
 {
 	_cleanup_free_ char *msg = NULL;
 	int r = parse(text, len, what, &msg, fn, userdata, ret_count, ret);

@@ -42,8 +42,8 @@ typedef int (*deb822_stanza_fn)(const struct deb822_stanza *s, void *userdata);
  * valid during the call only, the names and values (in the text) as long as *ret, which
  * holds the text and no stanzas. *ret_count (may be NULL): the number of stanzas. When fn
  * stops the parse, its value is returned (fn logs its own error). */
-int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn,
-		      void *userdata, size_t *ret_count, struct deb822 **ret);
+int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn, void *userdata,
+		      size_t *ret_count, struct deb822 **ret);
 struct deb822 *deb822_free(struct deb822 *d);
 
 /* The field's value, or NULL; the name is compared case-insensitively. */

@@ -698,9 +698,9 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 	indices = xcalloc(n, sizeof(*indices));
 	for (n_done = 0; n_done < n; n_done++) {
-		_cleanup_free_ char *w =
-			xasprintf("Packages of %s/%s%s", o->suite, o->components[n_done / per_comp],
-				  n_done % per_comp ? " (binary-all)" : "");
+		_cleanup_free_ char *w = xasprintf("Packages of %s/%s%s", o->suite,
+						   o->components[n_done / per_comp],
+						   n_done % per_comp ? " (binary-all)" : "");
 		size_t n_pkgs = 0;
 
 		r = load_index(o, paths[n_done], names[n_done], w, &indices[n_done], &n_pkgs);
