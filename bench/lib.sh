@@ -34,19 +34,20 @@ plan_configure() {
 # image_dpkg_status IMAGE: the dpkg status file of the image's root filesystem (the first
 # partition that holds /var/lib/dpkg/status), read with debugfs.
 image_dpkg_status() {
-	local img=$1 tmp n start size
+	local img=$1 tmp n start size status
 	tmp=$(mktemp /tmp/mkbootmedia-bench-part.XXXXXX)
 	for n in $(sfdisk --json "$img" | jq -r '.partitiontable.partitions | keys[] + 1'); do
 		start=$(sfdisk --json "$img" | jq -r ".partitiontable.partitions[$((n - 1))].start")
 		size=$(sfdisk --json "$img" | jq -r ".partitiontable.partitions[$((n - 1))].size")
 		dd if="$img" of="$tmp" bs=1M iflag=skip_bytes,count_bytes skip=$((start * 512)) \
 			count=$((size * 512)) conv=sparse status=none
-		if debugfs -R "cat /var/lib/dpkg/status" "$tmp" 2>/dev/null | grep -q '^Package: '; then
-			debugfs -R "cat /var/lib/dpkg/status" "$tmp" 2>/dev/null
-			rm -f "$tmp"
+		# into a variable: grep -q on a pipe would stop debugfs early (SIGPIPE, pipefail)
+		status=$(debugfs -R "cat /var/lib/dpkg/status" "$tmp" 2>/dev/null) || status=
+		rm -f "$tmp"
+		if grep -q '^Package: ' <<<"$status"; then
+			printf '%s\n' "$status"
 			return 0
 		fi
-		rm -f "$tmp"
 	done
 	return 1
 }
@@ -54,27 +55,31 @@ image_dpkg_status() {
 # expect_stage_unpack PLAN IMAGE: the build planned no configure and left every package as
 # `dpkg --unpack` does ("install ok unpacked"): no maintainer script ran.
 expect_stage_unpack() {
-	local mode status
+	local mode status others
 	mode=$(plan_configure "$1")
 	[ "$mode" = none ] ||
 		bench_fail "the recipe has 'configure: $mode': this bench measures unpacking only (configure: none)"
 	[ -z "$2" ] && return 0
 	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
-	grep '^Status: ' <<<"$status" | grep -qv '^Status: install ok unpacked$' &&
-		bench_fail "packages in '$2' were configured: $(grep '^Status: ' <<<"$status" | sort | uniq -c | tr -s ' ' | paste -sd,)"
+	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
+	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok unpacked$') || true
+	[ -z "$others" ] ||
+		bench_fail "packages in '$2' were configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
 	grep -q '^Status: install ok unpacked$' <<<"$status" || bench_fail "no unpacked package in '$2'"
 }
 
 # expect_stage_configure PLAN IMAGE: the build configured every package ("install ok
 # installed"): the maintainer scripts ran.
 expect_stage_configure() {
-	local mode status
+	local mode status others
 	mode=$(plan_configure "$1")
 	[ -n "$mode" ] && [ "$mode" != none ] ||
 		bench_fail "the recipe has 'configure: ${mode:-?}': this bench measures the configure stage"
 	[ -z "$2" ] && return 0
 	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
-	grep '^Status: ' <<<"$status" | grep -qv '^Status: install ok installed$' &&
-		bench_fail "packages in '$2' were not configured: $(grep '^Status: ' <<<"$status" | sort | uniq -c | tr -s ' ' | paste -sd,)"
+	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
+	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok installed$') || true
+	[ -z "$others" ] ||
+		bench_fail "packages in '$2' were not configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
 	grep -q '^Status: install ok installed$' <<<"$status" || bench_fail "no installed package in '$2'"
 }
