@@ -63,10 +63,12 @@ for i in $(seq "$runs"); do
 	# (a)
 	rm -f "$work/a.img"
 	t0=$(now)
-	/usr/bin/time -f '%M' -o "$work/rss" "$top/mkbootmedia" --cache "$cache" -q --no-bmap \
+	/usr/bin/time -f '%M %U %S' -o "$work/rss" "$top/mkbootmedia" --cache "$cache" -q --no-bmap \
 		"$work/set.yml" -o "$work/a.img"
 	as+=("$(secs "$t0" "$(now)")")
-	rss+=("$(($(tail -n 1 "$work/rss") / 1024))")
+	read -r kib u s <<<"$(tail -n 1 "$work/rss")"
+	rss+=("$((kib / 1024))")
+	acpu=$(echo "$u + $s" | bc)
 
 	# (b)
 	rm -rf "$work/mm" "$work/b.img"
@@ -82,9 +84,15 @@ for i in $(seq "$runs"); do
 
 	# floor: decompress every data.tar on all cores, nothing written.
 	t0=$(now)
-	ls "$work"/repo/*.deb | xargs -P "$(nproc)" -n 1 sh -c 'dpkg-deb --fsys-tarfile "$0" >/dev/null'
+	/usr/bin/time -f '%U %S' -o "$work/fcpu" sh -c \
+		'ls "$0"/*.deb | xargs -P "$(nproc)" -n 1 sh -c '\''dpkg-deb --fsys-tarfile "$0" >/dev/null'\' \
+		"$work/repo"
 	fs+=("$(secs "$t0" "$(now)")")
-	echo "run $i: mkbootmedia ${as[-1]} s (peak RSS ${rss[-1]} MiB), mmdebstrap + mke2fs -d ${bs[-1]} s, floor ${fs[-1]} s"
+	fcpu=$(tail -n 1 "$work/fcpu" | awk '{ print $1 + $2 }')
+	# CPU seconds (user + system) too: on a loaded machine the wall times also measure
+	# how many threads each side keeps runnable
+	echo "run $i: mkbootmedia ${as[-1]} s (CPU $acpu s, peak RSS ${rss[-1]} MiB)," \
+		"mmdebstrap + mke2fs -d ${bs[-1]} s, floor ${fs[-1]} s (CPU $fcpu s)"
 done
 # What was timed is what the bench names: unpacking, no maintainer script run.
 expect_stage_unpack "$work/check.txt" "$work/a.img"
