@@ -89,7 +89,11 @@ mmb() {
 			"$suite" "$1" "deb [trusted=yes] copy://$work/repo ./" \
 			"deb http://deb.debian.org/debian $suite main"
 	fi
-	mmdebstrap --quiet --mode=unshare "$@" >"$work/mm.log" 2>&1 || { tail -20 "$work/mm.log"; exit 1; }
+	mmdebstrap --quiet --mode=unshare "$@" >"$work/mm.log" 2>&1 || {
+		grep -E '^E: |dpkg: error|Depends:|unmet|broken' "$work/mm.log" | head -20
+		tail -5 "$work/mm.log"
+		exit 1
+	}
 }
 printf 'mkbootmedia (configured, bootable):   %6.2f s\n' "$a"
 mmb "$work/warm"
