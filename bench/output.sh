@@ -10,12 +10,18 @@
 #   (3) `mkbootmedia flash` to a loop device against `bmaptool copy` of the same image and
 #       bmap; target: at least 1.0 (bmaptool's time / flash's). flash also reads every
 #       range back; its time without that (--no-verify) is printed too, as is dd's.
-#   bench/output.sh [IMAGE [CACHE_DIR]]
+# Each step checks that it did what it names: the .zst decompresses to the image, the
+# .bmap's ranges are the image's data (bmaptool copies with it, verifying its hashes), the
+# device holds the image after flash.
+#   bench/output.sh [--smoke] [IMAGE [CACHE_DIR]]
 # IMAGE: a raw image built by mkbootmedia (default: examples/usb-debian.yml is built with
 # CACHE_DIR, default /var/cache/mkbootmedia-tests). Needs root (loop devices), zstd and
 # bmap-tools.
+# --smoke: a 64 MiB image with 24 MiB of files (no packages), one run of each.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+smoke=
+[ "${1:-}" = --smoke ] && { smoke=1; shift; }
 img=${1:-}
 cache=${2:-${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}}
 work=$(mktemp -d /tmp/mkbootmedia-bench.XXXXXX)
@@ -30,26 +36,48 @@ for p in zstd bmaptool losetup bc; do
 	command -v $p >/dev/null || { echo "needs $p (tools/install-deps)" >&2; exit 2; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "needs root (a loop device)" >&2; exit 2; }
+source "$top/bench/lib.sh"
 make -s -C "$top" mkbootmedia bench/output-bench
-if [ -z "$img" ]; then
+if [ -n "$smoke" ] && [ -z "$img" ]; then
+	img=$work/smoke.img
+	head -c $((16 << 20)) /dev/urandom >"$work/random"
+	seq 1 1000000 >"$work/text"
+	cat >"$work/smoke.yml" <<YAML
+image: {size: 64MiB, seed: bench}
+partitions:
+  - {name: root, size: rest, filesystem: {type: ext4, mount: /}}
+fstab: false
+flash: false
+files:
+  - {path: /random, source: $work/random}
+  - {path: /text, source: $work/text}
+YAML
+	"$top/mkbootmedia" -q --no-bmap "$work/smoke.yml" -o "$img"
+elif [ -z "$img" ]; then
 	img=$work/usb-debian.img
 	"$top/mkbootmedia" -q --cache "$cache" "$top/examples/usb-debian.yml" -o "$img"
 fi
 size=$(stat -c %s "$img")
 runs=${RUNS:-3}
-now() { date +%s.%N; }
-secs() { echo "$2 - $1" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
-min() { echo "$@" | tr ' ' '\n' | sort -g | head -n 1; }
+[ -n "$smoke" ] && runs=1
 # The raw image in the page cache for everyone.
 cat "$img" >/dev/null
 echo "image: $img, $(numfmt --to=iec "$size"), $(du -h "$img" | cut -f1) of data"
 
+# timed CMD...: the seconds it took; nothing (and its output on stderr) when it fails, which
+# took() refuses
 timed() {
 	local t0
 	t0=$(now)
-	"$@" >/dev/null 2>&1
+	"$@" >"$work/timed.log" 2>&1 || { echo "failed: $*" >&2; tail "$work/timed.log" >&2; return 1; }
 	secs "$t0" "$(now)"
+}
+# took TIME...: the smallest; a step whose time is missing failed
+took() {
+	for t in "$@"; do
+		[ -n "$t" ] || bench_fail "a timed step failed"
+	done
+	min "$@"
 }
 
 # (1) compression.
@@ -58,9 +86,11 @@ for _ in $(seq "$runs"); do
 	a+=("$("$top/bench/output-bench" zst "$img" "$work/ours.img.zst")")
 	b+=("$(timed zstd -q -T0 -3 -f "$img" -o "$work/zstd.img.zst")")
 done
-t_ours=$(min "${a[@]}") t_zstd=$(min "${b[@]}")
+t_ours=$(took "${a[@]}")
+t_zstd=$(took "${b[@]}")
 echo "zstd: mkbootmedia ${t_ours}s ($(stat -c %s "$work/ours.img.zst") bytes), zstd -T0 ${t_zstd}s ($(stat -c %s "$work/zstd.img.zst") bytes): ratio $(ratio "$t_ours" "$t_zstd") (target <= 1.1)"
-zstd -qdc "$work/ours.img.zst" | cmp - "$img"
+zstd -qdc "$work/ours.img.zst" | cmp - "$img" || bench_fail "the .zst is not the image"
+zst_result=$(result output-zst "$t_ours" "$t_zstd" "$(ratio "$t_ours" "$t_zstd")" '<=1.1')
 
 # (2) the block map.
 a=() b=()
@@ -68,8 +98,10 @@ for _ in $(seq "$runs"); do
 	a+=("$("$top/bench/output-bench" bmap "$img" "$work/ours.bmap")")
 	b+=("$(timed bmaptool create -o "$work/bmaptool.bmap" "$img")")
 done
-t_ours=$(min "${a[@]}") t_bmaptool=$(min "${b[@]}")
+t_ours=$(took "${a[@]}")
+t_bmaptool=$(took "${b[@]}")
 echo "bmap: mkbootmedia ${t_ours}s, bmaptool create ${t_bmaptool}s: $(ratio "$t_bmaptool" "$t_ours")x faster (target >= 10)"
+bmap_result=$(result output-bmap "$t_ours" "$t_bmaptool" "$(ratio "$t_bmaptool" "$t_ours")" '>=10')
 
 # (3) writing to a loop device (a fresh sparse backing file each time).
 fresh() {
@@ -85,11 +117,18 @@ for _ in $(seq "$runs"); do
 	a+=("$(timed bmaptool copy --bmap "$work/ours.bmap" "$img" "$loop")")
 	fresh
 	b+=("$(timed "$top/mkbootmedia" flash "$img" "$loop" --bmap "$work/ours.bmap" --force --yes)")
-	"$top/mkbootmedia" flash -q --verify-only "$img" "$loop" --bmap "$work/ours.bmap"
+	# what flash wrote, by cmp (the unmapped ranges of the fresh device are zeros)
+	cmp "$img" "$loop" || bench_fail "the device does not hold the image after flash"
 	fresh
 	c+=("$(timed "$top/mkbootmedia" flash "$img" "$loop" --bmap "$work/ours.bmap" --force --yes --no-verify)")
 	fresh
 	d+=("$(timed dd if="$img" of="$loop" bs=4M conv=fsync)")
 done
-t_copy=$(min "${a[@]}") t_flash=$(min "${b[@]}") t_nover=$(min "${c[@]}") t_dd=$(min "${d[@]}")
+t_copy=$(took "${a[@]}")
+t_flash=$(took "${b[@]}")
+t_nover=$(took "${c[@]}")
+t_dd=$(took "${d[@]}")
 echo "flash: mkbootmedia ${t_flash}s (without the read-back ${t_nover}s), bmaptool copy ${t_copy}s: ratio $(ratio "$t_copy" "$t_flash") (target >= 1.0); dd ${t_dd}s"
+echo "$zst_result"
+echo "$bmap_result"
+result output-flash "$t_flash" "$t_copy" "$(ratio "$t_copy" "$t_flash")" '>=1.0'

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Reader for Debian binary packages. The ar container is parsed here (it is trivial and
  * must be strict); control.tar is read whole into memory; data.tar is streamed: xz is decoded
- * with liblzma directly (its multi-threaded decoder is the fastest way through a large
- * package), the other compressions by libarchive's filters, and the decompressed bytes go
+ * with liblzma directly (the blocks of a large multi-block member partly by helper threads,
+ * see xz_par_start()), the other compressions by libarchive's filters, and the decompressed bytes go
  * to libarchive's tar reader through callbacks, so file data is copied once, into the
  * caller's buffer. */
 #include "deb.h"
@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 #include <ctype.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -22,7 +23,9 @@
 #define CHUNK (1u << 20)                          /* pread and decode in pieces this large */
 #define CONTROL_MEMBER_MAX (UINT64_C(64) << 20)  /* compressed control.tar */
 #define XZ_MT_MIN (UINT64_C(8) << 20)            /* smaller members do not gain from threads */
-#define XZ_MT_MEMLIMIT (UINT64_C(128) << 20)     /* above this the MT decoder goes single */
+#define XZ_PAR_RINGS (UINT64_C(48) << 20)        /* helpers' output rings together, at most */
+#define XZ_PAR_INDEX_MAX (UINT64_C(16) << 20)    /* an xz index larger than this: no helpers */
+#define XZ_PAR_CHUNK (256u << 10)                /* helpers read compressed data in these */
 #define XZ_MEMLIMIT (UINT64_C(1) << 30)          /* refuse dictionaries beyond any real package */
 #define TAIL 4096                                 /* see tar_read_cb() */
 
@@ -48,6 +51,42 @@ struct seen {
 	size_t n, cap;
 };
 
+/* A block of a single-stream xz member, from its index. */
+struct xz_blk {
+	uint64_t off; /* of its header, in the member */
+	uint64_t total, unpadded, usize;
+};
+
+/* A helper thread decoding every (n_helpers + 1)-th block, starting with block 1 + its
+ * number, into its ring, ahead of the reader, which decodes the other blocks itself. */
+struct xz_helper {
+	struct deb *d;
+	size_t first;
+	pthread_t thread;
+	bool started;
+	char *ring;
+	size_t cap;
+	uint64_t produced, consumed; /* bytes, since the start */
+	lzma_ret err;                /* LZMA_OK, or why the helper stopped */
+	bool stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+struct xz_par {
+	lzma_check check;
+	struct xz_blk *blocks;
+	size_t n_blocks, cur; /* the block being handed out */
+	uint64_t cur_left;    /* its bytes not handed out yet */
+	bool cur_open;        /* the reader's own block decoder is set up for cur */
+	lzma_block block;     /* what it decodes */
+	uint64_t in_pos, in_end;
+	struct xz_helper *helpers;
+	size_t n_helpers;
+	struct xz_helper *release; /* handed out by the last call, released on the next */
+	size_t release_len;
+};
+
 struct deb {
 	int fd;
 	char *what;
@@ -69,6 +108,7 @@ struct deb {
 	/* Decompression: liblzma for xz, a libarchive "raw" reader for the others. */
 	lzma_stream lz;
 	bool lz_init, lz_end;
+	struct xz_par *par; /* helpers decode blocks ahead */
 	struct archive *raw;
 	char *outbuf;
 
@@ -657,26 +697,351 @@ static la_ssize_t raw_read_cb(struct archive *a, void *userdata, const void **re
 	return (la_ssize_t)n;
 }
 
+static int xz_fail(struct deb *d, lzma_ret ret)
+{
+	switch (ret) {
+	case LZMA_BUF_ERROR:
+		return fail(d, -EIO, "%s: truncated archive", d->data_name);
+	case LZMA_FORMAT_ERROR:
+		return fail(d, -EINVAL, "%s: not xz data", d->data_name);
+	case LZMA_DATA_ERROR:
+		return fail(d, -EIO, "%s: corrupt compressed data", d->data_name);
+	case LZMA_MEM_ERROR:
+		return fail(d, -ENOMEM, "%s: out of memory decompressing", d->data_name);
+	case LZMA_MEMLIMIT_ERROR:
+		return fail(d, -E2BIG, "%s: needs more than %llu MiB to decompress", d->data_name,
+			    (unsigned long long)(XZ_MEMLIMIT >> 20));
+	case LZMA_OPTIONS_ERROR:
+		return fail(d, -EINVAL, "%s: unsupported xz options", d->data_name);
+	default:
+		return fail(d, -EIO, "%s: xz decoder error %d", d->data_name, (int)ret);
+	}
+}
+
+/* ---- data.tar.xz: blocks decoded ahead by helper threads ----
+ *
+ * liblzma's own multi-threaded decoder holds a whole block's input and output for each
+ * thread and more in its output queue: about 100 MiB for a kernel package's 24 MiB blocks
+ * on two threads. Here the reader decodes every (n + 1)-th block itself, straight into the
+ * buffer it hands out, and each of n helpers decodes its blocks into a ring of one block's
+ * size, which the reader hands out from without a copy when it gets there. The stream
+ * header, index and footer are checked first, and each block is decoded with the sizes the
+ * index gives, which its decoder checks. Anything unusual (several streams, padding, one
+ * block, blocks above the rings' budget) takes the single-threaded stream decoder. */
+
+/* Sets s up for block b, whose header is read from the member; *ret_in_pos: where its
+ * compressed data starts. The decoder keeps using *block (the sizes it checks at the end):
+ * it must live as long as the decoding. */
+static lzma_ret xz_block_open(struct deb *d, const struct xz_blk *b, lzma_check check,
+			      lzma_stream *s, lzma_block *block, uint64_t *ret_in_pos)
+{
+	lzma_filter filters[LZMA_FILTERS_MAX + 1] = { { .id = LZMA_VLI_UNKNOWN } };
+	uint8_t hdr[LZMA_BLOCK_HEADER_SIZE_MAX];
+	lzma_ret ret;
+
+	*block = (lzma_block){ .version = 1, .check = check, .filters = filters };
+	if (pread_all(d->fd, hdr, 1, d->data_off + b->off) < 0)
+		return LZMA_BUF_ERROR;
+	block->header_size = lzma_block_header_size_decode(hdr[0]);
+	if (hdr[0] == 0 || block->header_size > b->total)
+		return LZMA_DATA_ERROR;
+	if (pread_all(d->fd, hdr, block->header_size, d->data_off + b->off) < 0)
+		return LZMA_BUF_ERROR;
+	ret = lzma_block_header_decode(block, NULL, hdr);
+	if (ret != LZMA_OK)
+		return ret;
+	ret = lzma_block_compressed_size(block, b->unpadded);
+	if (ret == LZMA_OK && block->uncompressed_size != LZMA_VLI_UNKNOWN &&
+	    block->uncompressed_size != b->usize)
+		ret = LZMA_DATA_ERROR;
+	block->uncompressed_size = b->usize;
+	if (ret == LZMA_OK && lzma_raw_decoder_memusage(filters) > XZ_MEMLIMIT)
+		ret = LZMA_MEMLIMIT_ERROR;
+	if (ret == LZMA_OK)
+		ret = lzma_block_decoder(s, block);
+	lzma_filters_free(filters, NULL); /* the decoder has taken what it needs */
+	block->filters = NULL;
+	s->avail_in = 0;
+	*ret_in_pos = b->off + block->header_size;
+	return ret;
+}
+
+/* One call of the decoder, its input refilled from the member when empty. */
+static lzma_ret xz_step(struct deb *d, lzma_stream *s, char *inbuf, size_t insize, uint64_t *in_pos,
+			uint64_t in_end)
+{
+	if (s->avail_in == 0 && *in_pos < in_end) {
+		size_t n = in_end - *in_pos < insize ? (size_t)(in_end - *in_pos) : insize;
+
+		if (pread_all(d->fd, inbuf, n, d->data_off + *in_pos) < 0)
+			return LZMA_BUF_ERROR;
+		s->next_in = (const uint8_t *)inbuf;
+		s->avail_in = n;
+		*in_pos += n;
+	}
+	return lzma_code(s, LZMA_RUN);
+}
+
+static void *xz_helper_run(void *userdata)
+{
+	struct xz_helper *h = userdata;
+	struct deb *d = h->d;
+	const struct xz_par *par = d->par;
+	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_block block;
+	char *inbuf = xmalloc(XZ_PAR_CHUNK);
+	lzma_ret ret = LZMA_OK;
+
+	for (size_t b = h->first; b < par->n_blocks && ret == LZMA_OK; b += par->n_helpers + 1) {
+		const struct xz_blk *bk = &par->blocks[b];
+		uint64_t in_pos = 0, in_end = bk->off + bk->total;
+
+		ret = xz_block_open(d, bk, par->check, &s, &block, &in_pos);
+		while (ret == LZMA_OK) {
+			size_t at, room;
+			bool stop;
+
+			pthread_mutex_lock(&h->lock);
+			while (!h->stop && h->produced - h->consumed == h->cap)
+				pthread_cond_wait(&h->cond, &h->lock);
+			stop = h->stop;
+			at = (size_t)(h->produced % h->cap);
+			room = h->cap - (size_t)(h->produced - h->consumed);
+			pthread_mutex_unlock(&h->lock);
+			if (stop) {
+				ret = LZMA_PROG_ERROR;
+				break;
+			}
+			if (room > h->cap - at)
+				room = h->cap - at;
+			s.next_out = (uint8_t *)h->ring + at;
+			s.avail_out = room;
+			ret = xz_step(d, &s, inbuf, XZ_PAR_CHUNK, &in_pos, in_end);
+			pthread_mutex_lock(&h->lock);
+			h->produced += room - s.avail_out;
+			pthread_cond_broadcast(&h->cond);
+			pthread_mutex_unlock(&h->lock);
+		}
+		if (ret == LZMA_STREAM_END)
+			ret = s.avail_in || in_pos != in_end ? LZMA_DATA_ERROR : LZMA_OK;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->err = ret == LZMA_OK ? LZMA_STREAM_END : ret; /* done, or why not */
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	lzma_end(&s);
+	free(inbuf);
+	return NULL;
+}
+
+static void xz_par_free(struct deb *d)
+{
+	struct xz_par *par = d->par;
+
+	if (!par)
+		return;
+	for (size_t i = 0; i < par->n_helpers; i++) {
+		struct xz_helper *h = &par->helpers[i];
+
+		if (h->started) {
+			pthread_mutex_lock(&h->lock);
+			h->stop = true;
+			pthread_cond_broadcast(&h->cond);
+			pthread_mutex_unlock(&h->lock);
+			pthread_join(h->thread, NULL);
+		}
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->cond);
+		free(h->ring);
+	}
+	free(par->helpers);
+	free(par->blocks);
+	free(par);
+	d->par = NULL;
+}
+
+/* Reads the member's index and starts the helpers; false when it does not apply. */
+static bool xz_par_start(struct deb *d)
+{
+	uint8_t hdr[LZMA_STREAM_HEADER_SIZE], ftr[LZMA_STREAM_HEADER_SIZE];
+	lzma_stream_flags hf, ff;
+	lzma_index *idx = NULL;
+	lzma_index_iter it;
+	uint64_t memlimit = XZ_MEMLIMIT, max = 0;
+	_cleanup_free_ uint8_t *ib = NULL;
+	struct xz_par *par;
+	size_t pos = 0, n_helpers;
+
+	if (d->data_size < 2 * LZMA_STREAM_HEADER_SIZE ||
+	    pread_all(d->fd, hdr, sizeof(hdr), d->data_off) < 0 ||
+	    pread_all(d->fd, ftr, sizeof(ftr), d->data_off + d->data_size - sizeof(ftr)) < 0 ||
+	    lzma_stream_header_decode(&hf, hdr) != LZMA_OK ||
+	    lzma_stream_footer_decode(&ff, ftr) != LZMA_OK ||
+	    lzma_stream_flags_compare(&hf, &ff) != LZMA_OK || ff.backward_size > XZ_PAR_INDEX_MAX ||
+	    ff.backward_size > d->data_size - 2 * LZMA_STREAM_HEADER_SIZE)
+		return false;
+	ib = xmalloc(ff.backward_size);
+	if (pread_all(d->fd, ib, ff.backward_size,
+		      d->data_off + d->data_size - sizeof(ftr) - ff.backward_size) < 0 ||
+	    lzma_index_buffer_decode(&idx, &memlimit, NULL, ib, &pos, ff.backward_size) != LZMA_OK)
+		return false;
+	if (pos != ff.backward_size || lzma_index_stream_flags(idx, &ff) != LZMA_OK ||
+	    lzma_index_file_size(idx) != d->data_size || lzma_index_block_count(idx) < 2) {
+		lzma_index_end(idx, NULL);
+		return false;
+	}
+	par = xcalloc(1, sizeof(*par));
+	par->check = hf.check;
+	par->blocks = xcalloc(lzma_index_block_count(idx), sizeof(*par->blocks));
+	lzma_index_iter_init(&it, idx);
+	while (!lzma_index_iter_next(&it, LZMA_INDEX_ITER_BLOCK)) {
+		struct xz_blk *b = &par->blocks[par->n_blocks++];
+
+		*b = (struct xz_blk){ it.block.compressed_file_offset, it.block.total_size,
+				      it.block.unpadded_size, it.block.uncompressed_size };
+		if (b->usize > max)
+			max = b->usize;
+	}
+	lzma_index_end(idx, NULL);
+	n_helpers = max ? (size_t)(XZ_PAR_RINGS / max) : 0;
+	if (n_helpers > d->threads - 1)
+		n_helpers = d->threads - 1;
+	if (!n_helpers) {
+		free(par->blocks);
+		free(par);
+		return false;
+	}
+	d->par = par;
+	par->helpers = xcalloc(n_helpers, sizeof(*par->helpers));
+	par->n_helpers = n_helpers;
+	for (size_t i = 0; i < n_helpers; i++) {
+		struct xz_helper *h = &par->helpers[i];
+
+		*h = (struct xz_helper){ .d = d, .first = 1 + i, .cap = (size_t)max };
+		pthread_mutex_init(&h->lock, NULL);
+		pthread_cond_init(&h->cond, NULL);
+		h->ring = xmalloc(h->cap);
+	}
+	for (size_t i = 0; i < n_helpers; i++) {
+		struct xz_helper *h = &par->helpers[i];
+
+		if (pthread_create(&h->thread, NULL, xz_helper_run, h) != 0) {
+			xz_par_free(d);
+			return false;
+		}
+		h->started = true;
+	}
+	if (!d->inbuf)
+		d->inbuf = xmalloc(CHUNK);
+	return true;
+}
+
+/* The next piece of the decompressed member: from the reader's own block decoder or, for a
+ * helper's block, straight from its ring (released on the next call, once the tar reader
+ * is done with it). */
+static int xz_par_block(struct deb *d, const void **ret_buf, size_t *ret_len)
+{
+	struct xz_par *par = d->par;
+
+	*ret_buf = d->outbuf;
+	*ret_len = 0;
+	if (par->release) {
+		struct xz_helper *h = par->release;
+
+		pthread_mutex_lock(&h->lock);
+		h->consumed += par->release_len;
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+		par->release = NULL;
+	}
+	while (par->cur < par->n_blocks) {
+		const struct xz_blk *bk = &par->blocks[par->cur];
+		size_t who = par->cur % (par->n_helpers + 1);
+		struct xz_helper *h;
+		lzma_ret ret = LZMA_OK;
+		size_t at, n;
+
+		if (who == 0) {
+			if (!par->cur_open) {
+				ret = xz_block_open(d, bk, par->check, &d->lz, &par->block,
+						    &par->in_pos);
+				if (ret != LZMA_OK)
+					return xz_fail(d, ret);
+				par->in_end = bk->off + bk->total;
+				par->cur_open = true;
+			}
+			d->lz.next_out = (uint8_t *)d->outbuf;
+			d->lz.avail_out = CHUNK;
+			while (d->lz.avail_out > 0 && ret == LZMA_OK)
+				ret = xz_step(d, &d->lz, d->inbuf, CHUNK, &par->in_pos,
+					      par->in_end);
+			if (ret == LZMA_STREAM_END) {
+				if (d->lz.avail_in || par->in_pos != par->in_end)
+					return xz_fail(d, LZMA_DATA_ERROR);
+				par->cur++;
+				par->cur_open = false;
+			} else if (ret != LZMA_OK) {
+				return xz_fail(d, ret);
+			}
+			*ret_len = CHUNK - d->lz.avail_out;
+			if (*ret_len)
+				return 0;
+			continue;
+		}
+		h = &par->helpers[who - 1];
+		if (!par->cur_open) {
+			par->cur_left = bk->usize;
+			par->cur_open = true;
+		}
+		if (par->cur_left == 0) {
+			par->cur++;
+			par->cur_open = false;
+			continue;
+		}
+		pthread_mutex_lock(&h->lock);
+		while (h->produced == h->consumed && h->err == LZMA_OK)
+			pthread_cond_wait(&h->cond, &h->lock);
+		ret = h->err;
+		at = (size_t)(h->consumed % h->cap);
+		n = (size_t)(h->produced - h->consumed);
+		pthread_mutex_unlock(&h->lock);
+		if (n == 0)
+			return xz_fail(d, ret == LZMA_STREAM_END ? LZMA_DATA_ERROR : ret);
+		if (n > h->cap - at)
+			n = h->cap - at;
+		if (n > par->cur_left)
+			n = (size_t)par->cur_left;
+		if (n > CHUNK)
+			n = CHUNK;
+		*ret_buf = h->ring + at;
+		*ret_len = n;
+		par->release = h;
+		par->release_len = n;
+		par->cur_left -= n;
+		if (par->cur_left == 0) {
+			par->cur++;
+			par->cur_open = false;
+		}
+		return 0;
+	}
+	d->lz_end = true;
+	return 0;
+}
+
 static int xz_start(struct deb *d)
 {
-	lzma_ret ret = LZMA_PROG_ERROR;
+	lzma_ret ret;
 
-	if (d->threads > 1 && d->data_size > XZ_MT_MIN) {
-		lzma_mt mt = {
-			.threads = d->threads,
-			.memlimit_threading = XZ_MT_MEMLIMIT,
-			.memlimit_stop = XZ_MEMLIMIT,
-		};
-
-		ret = lzma_stream_decoder_mt(&d->lz, &mt);
+	d->outbuf = xmalloc(CHUNK);
+	if (d->threads > 1 && d->data_size > XZ_MT_MIN && xz_par_start(d)) {
+		d->lz_init = true; /* the reader's blocks */
+		return 0;
 	}
-	if (ret != LZMA_OK)
-		ret = lzma_stream_decoder(&d->lz, XZ_MEMLIMIT, 0);
+	ret = lzma_stream_decoder(&d->lz, XZ_MEMLIMIT, 0);
 	if (ret != LZMA_OK)
 		return fail(d, ret == LZMA_MEM_ERROR ? -ENOMEM : -EINVAL,
 			    "%s: cannot set up the xz decoder (%d)", d->data_name, (int)ret);
 	d->lz_init = true;
-	d->outbuf = xmalloc(CHUNK);
 	return 0;
 }
 
@@ -686,6 +1051,8 @@ static int xz_block(struct deb *d, const void **ret_buf, size_t *ret_len)
 	*ret_len = 0;
 	if (d->lz_end)
 		return 0;
+	if (d->par)
+		return xz_par_block(d, ret_buf, ret_len);
 	d->lz.next_out = (uint8_t *)d->outbuf;
 	d->lz.avail_out = CHUNK;
 	while (d->lz.avail_out > 0) {
@@ -709,25 +1076,8 @@ static int xz_block(struct deb *d, const void **ret_buf, size_t *ret_len)
 					    d->data_name);
 			break;
 		}
-		switch (ret) {
-		case LZMA_OK:
-			continue;
-		case LZMA_BUF_ERROR:
-			return fail(d, -EIO, "%s: truncated archive", d->data_name);
-		case LZMA_FORMAT_ERROR:
-			return fail(d, -EINVAL, "%s: not xz data", d->data_name);
-		case LZMA_DATA_ERROR:
-			return fail(d, -EIO, "%s: corrupt compressed data", d->data_name);
-		case LZMA_MEM_ERROR:
-			return fail(d, -ENOMEM, "%s: out of memory decompressing", d->data_name);
-		case LZMA_MEMLIMIT_ERROR:
-			return fail(d, -E2BIG, "%s: needs more than %llu MiB to decompress",
-				    d->data_name, (unsigned long long)(XZ_MEMLIMIT >> 20));
-		case LZMA_OPTIONS_ERROR:
-			return fail(d, -EINVAL, "%s: unsupported xz options", d->data_name);
-		default:
-			return fail(d, -EIO, "%s: xz decoder error %d", d->data_name, (int)ret);
-		}
+		if (ret != LZMA_OK)
+			return xz_fail(d, ret);
 	}
 	*ret_len = CHUNK - d->lz.avail_out;
 	return 0;
@@ -1124,6 +1474,7 @@ struct deb *deb_close(struct deb *d)
 		archive_read_free(d->tar);
 	if (d->raw)
 		archive_read_free(d->raw);
+	xz_par_free(d); /* its helpers read d->fd and d->par */
 	if (d->lz_init)
 		lzma_end(&d->lz);
 	for (size_t i = 0; i < d->n_members; i++) {

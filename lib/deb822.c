@@ -33,6 +33,15 @@ static unsigned line_of(const char *text, const char *pos)
 }
 
 /* The message of a parse error, kept for the caller to log or pass on. */
+/* Hands the one stanza parsed so far to fn, then forgets it. */
+static int hand_over(deb822_stanza_fn fn, void *userdata, struct deb822_stanza *stanzas,
+		     struct deb822_field *fields, size_t *n_stanzas, size_t *n_fields)
+{
+	stanzas[0].fields = fields;
+	*n_stanzas = *n_fields = 0;
+	return fn(&stanzas[0], userdata);
+}
+
 static int parse_error(char **ret_msg, const char *fmt, ...) _printf_(2, 3);
 static int parse_error(char **ret_msg, const char *fmt, ...)
 {
@@ -44,8 +53,10 @@ static int parse_error(char **ret_msg, const char *fmt, ...)
 	return -EINVAL;
 }
 
-int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
-		       struct deb822 **ret)
+/* The parser. With fn, each stanza is handed to it as soon as it ends and the fields array
+ * is reused for the next one, so that a whole Packages index never holds its fields at once. */
+static int parse(char *text, size_t len, const char *what, char **ret_msg, deb822_stanza_fn fn,
+		 void *userdata, size_t *ret_count, struct deb822 **ret)
 {
 	_cleanup_free_ struct deb822_field *fields = NULL;
 	_cleanup_free_ struct deb822_stanza *stanzas = NULL;
@@ -54,7 +65,9 @@ int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 	char *p, *end, *w = NULL, *vstart = NULL, *nul;
 	bool in_stanza = false;
 	unsigned line = 0;
+	size_t count = 0;
 	struct deb822 *d;
+	int r;
 
 	/* One extra byte so that a value ending the text can be terminated in place. */
 	buf = xrealloc(text, len + 1);
@@ -82,6 +95,10 @@ int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 			if (w)
 				*w = 0;
 			w = NULL;
+			if (in_stanza && fn &&
+			    (r = hand_over(fn, userdata, stanzas, fields, &n_stanzas, &n_fields)) <
+				    0)
+				return r;
 			in_stanza = false;
 			p = next;
 			continue;
@@ -125,6 +142,7 @@ int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 		w = e;
 
 		if (!in_stanza) {
+			count++;
 			stanzas = grow(stanzas, n_stanzas, &cap_stanzas, sizeof(*stanzas));
 			/* fields is still growing: the pointers are filled in at the end. */
 			stanzas[n_stanzas++] = (struct deb822_stanza){ .line = line };
@@ -138,6 +156,11 @@ int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 	}
 	if (w)
 		*w = 0;
+	if (in_stanza && fn &&
+	    (r = hand_over(fn, userdata, stanzas, fields, &n_stanzas, &n_fields)) < 0)
+		return r;
+	if (ret_count)
+		*ret_count = count;
 
 	/* Stanzas own consecutive runs of fields; stanzas[0].fields is the whole array. */
 	for (size_t i = 0, k = 0; i < n_stanzas; k += stanzas[i].n_fields, i++)
@@ -154,12 +177,29 @@ int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 	return 0;
 }
 
+int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
+		       struct deb822 **ret)
+{
+	return parse(text, len, what, ret_msg, NULL, NULL, NULL, ret);
+}
+
 int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
 {
 	_cleanup_free_ char *msg = NULL;
 	int r = deb822_parse_quiet(text, len, what, &msg, ret);
 
 	if (r < 0)
+		log_error("%s", msg);
+	return r;
+}
+
+int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn, void *userdata,
+		      size_t *ret_count, struct deb822 **ret)
+{
+	_cleanup_free_ char *msg = NULL;
+	int r = parse(text, len, what, &msg, fn, userdata, ret_count, ret);
+
+	if (r < 0 && msg)
 		log_error("%s", msg);
 	return r;
 }

@@ -35,6 +35,15 @@ int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret);
 /* The same without logging (for worker threads): the message goes to *ret_msg instead. */
 int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 		       struct deb822 **ret);
+/* Called with each stanza of deb822_parse_each(): 0 to go on, a negative errno to stop. */
+typedef int (*deb822_stanza_fn)(const struct deb822_stanza *s, void *userdata);
+/* Parses like deb822_parse(), but hands each stanza to fn as soon as it ends and keeps none,
+ * so that a large index never holds all its fields at once: the stanza and its fields are
+ * valid during the call only, the names and values (in the text) as long as *ret, which
+ * holds the text and no stanzas. *ret_count (may be NULL): the number of stanzas. When fn
+ * stops the parse, its value is returned (fn logs its own error). */
+int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn, void *userdata,
+		      size_t *ret_count, struct deb822 **ret);
 struct deb822 *deb822_free(struct deb822 *d);
 
 /* The field's value, or NULL; the name is compared case-insensitively. */

@@ -504,7 +504,10 @@ static int ungzip(const char *in, size_t in_len, const char *what, char **ret, s
 	return r;
 }
 
-static int load_index(const char *path, const char *name, const char *what, struct deb822 **ret)
+/* Reads and decompresses an index: parsed into *ret, or handed to o->add_index (its count
+ * of packages in *ret_count). */
+static int load_index(const struct repo_opts *o, const char *path, const char *name,
+		      const char *what, struct deb822 **ret, size_t *ret_count)
 {
 	_cleanup_free_ char *raw = NULL, *text = NULL;
 	size_t raw_len, len = 0;
@@ -523,7 +526,20 @@ static int load_index(const char *path, const char *name, const char *what, stru
 	}
 	if (r < 0)
 		return r;
-	return deb822_parse(TAKE_PTR(text), len, what, ret);
+	free(TAKE_PTR(raw)); /* before the parse's peak */
+	if (o->add_index) {
+		r = o->add_index(TAKE_PTR(text), len, what, o->userdata);
+		if (r < 0)
+			return r;
+		*ret = NULL;
+		*ret_count = (size_t)r;
+		return 0;
+	}
+	r = deb822_parse(TAKE_PTR(text), len, what, ret);
+	if (r < 0)
+		return r;
+	*ret_count = (*ret)->n_stanzas;
+	return 0;
 }
 
 /* "63456" -> "63,456" */
@@ -682,13 +698,15 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 	indices = xcalloc(n, sizeof(*indices));
 	for (n_done = 0; n_done < n; n_done++) {
-		_cleanup_free_ char *w =
-			xasprintf("Packages of %s/%s", o->suite, o->components[n_done / per_comp]);
+		_cleanup_free_ char *w = xasprintf("Packages of %s/%s%s", o->suite,
+						   o->components[n_done / per_comp],
+						   n_done % per_comp ? " (binary-all)" : "");
+		size_t n_pkgs = 0;
 
-		r = load_index(paths[n_done], names[n_done], w, &indices[n_done]);
+		r = load_index(o, paths[n_done], names[n_done], w, &indices[n_done], &n_pkgs);
 		if (r < 0)
 			goto out;
-		total += indices[n_done]->n_stanzas;
+		total += n_pkgs;
 	}
 
 	comps = xstrdup(o->components[0]);
@@ -699,6 +717,10 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 		comps = c;
 	}
 	log_info("%s (%s; %s): %s packages", o->suite, o->arch, comps, format_count(count, total));
+	if (o->add_index) {
+		free(indices);
+		indices = NULL;
+	}
 	*ret_indices = TAKE_PTR(indices);
 	*ret_n = n;
 	r = 0;

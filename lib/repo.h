@@ -15,9 +15,16 @@ struct repo_opts {
 	const char *arch;    /* "amd64" */
 	const char *keyring; /* an OpenPGP keyring file in binary form, as gpgv reads it */
 	bool ignore_valid_until; /* an expired Release is used (a frozen mirror, a snapshot) */
+	/* When set, each decompressed Packages index is handed to it (which takes the malloc'ed
+	 * text, returns its number of packages or a negative errno after logging; `what`
+	 * names the index for messages) instead of being parsed and returned: a large index
+	 * can then be read without all its fields held at once (pkgdb_add_index_text). */
+	int (*add_index)(char *text, size_t len, const char *what, void *userdata);
+	void *userdata;
 };
 
 /* Loads the suite through f: on success *ret_indices is a malloc'ed array of *ret_n parsed
+ * (with o->add_index: NULL, and *ret_n the number of indices handed over)
  * Packages indices, per component in the components' order its binary-ARCH index, then its
  * binary-all index when the Release lists architecture "all" without
  * "No-Support-for-Architecture-all: Packages" (free each with deb822_free() and the array

@@ -6,6 +6,7 @@
 #include "resolve.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <strings.h>
 
 #include "debver.h"
@@ -414,6 +415,54 @@ int pkgdb_add_index(struct pkgdb *db, struct deb822 *d, unsigned source, const c
 		db_insert(db, new[i]);
 	db_keep_doc(db, d);
 	return 0;
+}
+
+struct add_text {
+	struct pkgdb *db;
+	unsigned source;
+	const char *what;
+	struct pkg **new;
+	size_t n, cap;
+};
+
+static int add_stanza(const struct deb822_stanza *s, void *userdata)
+{
+	struct add_text *a = userdata;
+	struct pkg *p = NULL;
+	int r = pkg_from_stanza(a->db, s, a->source, a->what, &p);
+
+	if (r <= 0)
+		return r;
+	p->stanza = NULL; /* the stanza does not outlive this call */
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 1024;
+		a->new = xrealloc(a->new, a->cap * sizeof(*a->new));
+	}
+	a->new[a->n++] = p;
+	return 0;
+}
+
+int pkgdb_add_index_text(struct pkgdb *db, char *text, size_t len, unsigned source,
+			 const char *what)
+{
+	struct add_text a = { .db = db, .source = source, .what = what };
+	struct deb822 *d = NULL;
+	size_t count = 0;
+	int r;
+
+	/* Everything is checked before anything is added, as in pkgdb_add_index(). */
+	r = deb822_parse_each(text, len, what, add_stanza, &a, &count, &d);
+	if (r < 0) {
+		while (a.n > 0)
+			pkg_free(a.new[--a.n]);
+		free(a.new);
+		return r;
+	}
+	for (size_t i = 0; i < a.n; i++)
+		db_insert(db, a.new[i]);
+	free(a.new);
+	db_keep_doc(db, d);
+	return count > INT_MAX ? INT_MAX : (int)count;
 }
 
 int pkgdb_add_local(struct pkgdb *db, struct deb822 *control, const char *local_path,

@@ -17,7 +17,7 @@ struct pkg {
 	uint64_t installed_size; /* "Installed-Size:" in KiB */
 	bool essential;
 	struct dep_list pre_depends, depends, provides;
-	const struct deb822_stanza *stanza;
+	const struct deb822_stanza *stanza; /* NULL when added by pkgdb_add_index_text() */
 	unsigned source;        /* the number given when the index was added */
 	const char *local_path; /* a local .deb file, or NULL */
 };
@@ -34,6 +34,12 @@ struct pkgdb *pkgdb_free(struct pkgdb *db);
  * "what:LINE: package 'x': invalid Depends field" and returns -EINVAL, adding nothing.
  * `source` is copied into each pkg; among equal versions of a name the lower source wins. */
 int pkgdb_add_index(struct pkgdb *db, struct deb822 *d, unsigned source, const char *what);
+/* The same from an index's text (takes ownership of the malloc'ed buffer), parsed stanza by
+ * stanza so that its fields are never all held at once (a third of the memory a parsed
+ * Debian main index takes); its packages' `stanza` is NULL. Returns the number of stanzas
+ * read, or a negative errno after logging (a parse error as deb822_parse() logs it). */
+int pkgdb_add_index_text(struct pkgdb *db, char *text, size_t len, unsigned source,
+			 const char *what);
 /* Adds one local .deb's control stanza (takes ownership). A local package replaces the
  * index packages of its name whatever their versions, as installing the file would: they
  * are no longer candidates, nor providers. Its architecture must be native or "all". */

@@ -979,6 +979,18 @@ static int lock_prepare(struct build *b, struct packages_priv *p)
 	return 0;
 }
 
+struct add_index_ctx {
+	struct pkgdb *db;
+	unsigned source;
+};
+
+static int add_index(char *text, size_t len, const char *what, void *userdata)
+{
+	struct add_index_ctx *c = userdata;
+
+	return pkgdb_add_index_text(c->db, text, len, c->source, what);
+}
+
 /* Fetches and verifies the indices, then resolves the package set (for plan and run). */
 static int prepare(struct build *b, struct packages_priv *p)
 {
@@ -1007,6 +1019,7 @@ static int prepare(struct build *b, struct packages_priv *p)
 			return r;
 		for (size_t i = 0; i < p->n_suites; i++) {
 			struct suite *s = &p->suites[i];
+			struct add_index_ctx ctx = { .db = p->db, .source = (unsigned)i };
 			struct repo_opts o = {
 				.mirror = s->mirror,
 				.suite = s->suite,
@@ -1014,27 +1027,14 @@ static int prepare(struct build *b, struct packages_priv *p)
 				.arch = p->arch,
 				.keyring = s->keyring,
 				.ignore_valid_until = !p->check_valid_until,
+				/* straight into the package set, stanza by stanza */
+				.add_index = add_index,
+				.userdata = &ctx,
 			};
 			struct deb822 **idx = NULL;
 			size_t n_idx = 0;
 
 			r = repo_load(p->fetcher, &o, &idx, &n_idx);
-			if (r < 0)
-				return r;
-			for (size_t k = 0; k < n_idx; k++) {
-				/* per component: binary-ARCH, and binary-all if read */
-				size_t per = n_idx / strv_length(s->components);
-				_cleanup_free_ char *what =
-					xasprintf("Packages of %s/%s%s", s->suite,
-						  s->components[k / per],
-						  k % per ? " (binary-all)" : "");
-
-				if (r >= 0)
-					r = pkgdb_add_index(p->db, idx[k], (unsigned)i, what);
-				else
-					deb822_free(idx[k]);
-			}
-			free(idx);
 			if (r < 0)
 				return r;
 		}
@@ -1286,6 +1286,11 @@ static int packages_run(struct build *b, void *priv)
 	p->n_pkgs = 0;
 	p->db = pkgdb_free(p->db);
 	malloc_trim(0); /* give it back before the decompressors take theirs */
+	/* glibc raises its mmap threshold to the size of each mapped block freed, up to 32 MiB:
+	 * after the first package's 4 MiB ring or the xz decoder's 24 MiB block buffers, those
+	 * came from the worker threads' heaps and stayed there, 60-90 MiB of peak RSS. A fixed
+	 * threshold gives every large buffer back to the system when it is freed. */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	if (p->fetcher) {
 		log_info("fetching %zu packages (%s)", n, format_bytes(sz, dl));
 		r = fetcher_run(p->fetcher);

@@ -61,7 +61,11 @@ static struct buf make_tar(int format, const struct tent *t, size_t n)
 {
 	struct archive *a = archive_write_new();
 	size_t cap = 4 * MiB, used = 0;
-	struct buf b = { .data = xmalloc(cap) };
+	struct buf b;
+
+	for (size_t i = 0; i < n; i++)
+		cap += t[i].data ? strlen(t[i].data) : 0;
+	b = (struct buf){ .data = xmalloc(cap) };
 
 	archive_write_set_format(a, format);
 	archive_write_add_filter_none(a);
@@ -509,6 +513,63 @@ static void test_big_xz_threads(void)
 		deb_close(d);
 		CHECK(r == 0 && seen);
 	}
+}
+
+/* A multi-block data.tar.xz (1 MiB blocks, as xz -T writes them), damaged in one block: read
+ * with two threads, the blocks are decoded by the reader (even) and a helper (odd), and
+ * either must fail with the message of the single-threaded decoder, nothing hangs; intact,
+ * both read the same bytes. */
+static struct buf buf_copy(const struct buf *b);
+
+static void test_xz_blocks_threads(void)
+{
+	_cleanup_free_ char *data = xmalloc(16 * MiB);
+	struct tent t[] = { { "./", AE_IFDIR, 0755, NULL, NULL },
+			    { "./blob", AE_IFREG, 0644, NULL, NULL } };
+	struct buf tar, c = { 0 };
+	lzma_mt mt = { .threads = 1, .block_size = MiB, .preset = 0, .check = LZMA_CHECK_CRC64 };
+	lzma_stream s = LZMA_STREAM_INIT;
+
+	/* letters: no NUL in the file, and still above the threads' 8 MiB once compressed */
+	fill_random(data, 16 * MiB - 1, 7);
+	for (size_t i = 0; i < 16 * MiB - 1; i++)
+		data[i] = (char)('a' + (unsigned char)data[i] % 26);
+	data[16 * MiB - 1] = 0;
+	t[1].data = data;
+	tar = make_tar(ARCHIVE_FORMAT_TAR_GNUTAR, t, ARRAY_SIZE(t));
+	c.data = xmalloc(tar.size + tar.size / 8 + 65536);
+	CHECK(lzma_stream_encoder_mt(&s, &mt) == LZMA_OK);
+	s.next_in = (const uint8_t *)tar.data;
+	s.avail_in = tar.size;
+	s.next_out = (uint8_t *)c.data;
+	s.avail_out = tar.size + tar.size / 8 + 65536;
+	CHECK(lzma_code(&s, LZMA_FINISH) == LZMA_STREAM_END);
+	c.size = (size_t)s.total_out;
+	lzma_end(&s);
+	free(tar.data);
+	CHECK(c.size > 8 * MiB);
+	{
+		_cleanup_free_ char *good = make_deb("blocks.deb", "data.tar.xz/", buf_copy(&c));
+		_cleanup_free_ char *m1 = NULL, *m2 = NULL;
+
+		CHECK(try_deb(good, 1, &m1) == 0);
+		CHECK(try_deb(good, 2, &m2) == 0);
+	}
+	/* The 16 blocks compress alike: block k is around 12 + (k + 1/2) * c.size / 16. */
+	for (unsigned k = 4; k <= 5; k++) {
+		struct buf bad = buf_copy(&c);
+		_cleanup_free_ char *name = xasprintf("blocks-bad%u.deb", k), *deb = NULL;
+		_cleanup_free_ char *m = NULL;
+		int r;
+
+		bad.data[12 + k * (c.size / 16) + c.size / 32] ^= 0x5a;
+		deb = make_deb(name, "data.tar.xz/", bad);
+		r = try_deb(deb, 2, &m);
+		if (r >= 0 || !strstr(m, "data.tar.xz: corrupt compressed data"))
+			fprintf(stderr, "  block %u: got %d '%s'\n", k, r, m);
+		CHECK(r < 0 && strstr(m, "data.tar.xz: corrupt compressed data"));
+	}
+	free(c.data);
 }
 
 /* ---- unusual but valid layouts ---- */
@@ -962,6 +1023,7 @@ int main(void)
 	RUN_TEST(test_dpkg_none);
 	RUN_TEST(test_skip_data);
 	RUN_TEST(test_big_xz_threads);
+	RUN_TEST(test_xz_blocks_threads);
 	RUN_TEST(test_no_dot_prefix);
 	RUN_TEST(test_root_and_devices);
 	RUN_TEST(test_extra_member);

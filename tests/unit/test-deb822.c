@@ -282,6 +282,62 @@ static void test_large(void)
 	deb822_free(d);
 }
 
+/* deb822_parse_each: the same stanzas and values as deb822_parse, one at a time, none kept;
+ * a callback's error stops the parse and is returned; a parse error is still logged. */
+struct each {
+	char seen[256];
+	int stop_at;
+	int n;
+};
+
+static int each_cb(const struct deb822_stanza *s, void *userdata)
+{
+	struct each *e = userdata;
+	size_t len = strlen(e->seen);
+
+	if (++e->n == e->stop_at)
+		return -ENOTSUP;
+	for (size_t i = 0; i < s->n_fields; i++)
+		len += (size_t)snprintf(e->seen + len, sizeof(e->seen) - len, "%s=%s;",
+					s->fields[i].name, s->fields[i].value);
+	snprintf(e->seen + len, sizeof(e->seen) - len, "|");
+	return 0;
+}
+
+static void test_each(void)
+{
+	static const char text[] = "# c\nPackage: a\nDescription: x\n y\n .\n z\n\n\n"
+				   "Package: b\nVersion: 2\n\nPackage: c\nDepends: a,\n b";
+	struct each e = { .stop_at = 0 };
+	struct deb822 *d = NULL;
+	size_t count = 0;
+	char *msg;
+	int r;
+
+	CHECK(deb822_parse_each(xstrdup(text), strlen(text), "Packages", each_cb, &e, &count, &d) ==
+	      0);
+	CHECK(count == 3 && d && d->n_stanzas == 0 && e.n == 3);
+	CHECK(streq(e.seen, "Package=a;Description=x\ny\n.\nz;|Package=b;Version=2;|"
+			    "Package=c;Depends=a,\nb;|"));
+	deb822_free(d);
+
+	e = (struct each){ .stop_at = 2 };
+	d = NULL;
+	CHECK(deb822_parse_each(xstrdup(text), strlen(text), "Packages", each_cb, &e, NULL, &d) ==
+	      -ENOTSUP);
+	CHECK(e.n == 2 && streq(e.seen, "Package=a;Description=x\ny\n.\nz;|"));
+	deb822_free(d);
+
+	e = (struct each){ .stop_at = 0 };
+	capture_begin();
+	r = deb822_parse_each(xstrdup("Package: a\n\nbad line\n"), 20, "Packages", each_cb, &e,
+			      NULL, &d);
+	msg = capture_end();
+	CHECK(r == -EINVAL && e.n == 1);
+	CHECK(strstr(msg, "Packages:3: expected 'Name: value', found no ':'"));
+	free(msg);
+}
+
 int main(void)
 {
 	log_set_scope(NULL);
@@ -296,5 +352,6 @@ int main(void)
 	RUN_TEST(test_errors);
 	RUN_TEST(test_error_keeps_ret);
 	RUN_TEST(test_large);
+	RUN_TEST(test_each);
 	CHECK_EXIT();
 }

@@ -374,6 +374,27 @@ static void test_pkgdb_errors(void)
 		CHECK_STREQ(msg, cases[i].msg);
 		/* Nothing was added. */
 		CHECK(!pkgdb_lookup(db, "ok"));
+
+		/* The same read stanza by stanza (pkgdb_add_index_text): same message, nothing
+		 * added either; without the bad stanza, both packages and the count. */
+		{
+			_cleanup_pkgdb_ struct pkgdb *db2 = pkgdb_new("amd64");
+			_cleanup_free_ char *msg2 = NULL;
+			const char *bad = strstr(cases[i].text, "\n\n") + 2;
+
+			capture_begin();
+			r = pkgdb_add_index_text(db2, xstrdup(cases[i].text), strlen(cases[i].text),
+						 0, "Packages");
+			msg2 = capture_end();
+			CHECK(r == -EINVAL);
+			CHECK_STREQ(msg2, cases[i].msg);
+			CHECK(!pkgdb_lookup(db2, "ok"));
+			r = pkgdb_add_index_text(db2, xstrndup(cases[i].text, bad - cases[i].text),
+						 (size_t)(bad - cases[i].text), 3, "Packages");
+			CHECK(r == 1);
+			CHECK(pkgdb_lookup(db2, "ok") && pkgdb_lookup(db2, "ok")->source == 3 &&
+			      !pkgdb_lookup(db2, "ok")->stanza);
+		}
 	}
 	/* A stanza of another architecture is not checked. */
 	{

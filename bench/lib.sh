@@ -1,0 +1,85 @@
+# Shared by the benchmarks (sourced): timing, the RESULT lines bench/run collects, and the
+# checks that a bench measured the stage it names, read from the image with debugfs.
+#
+# The contract with bench/run: a bench ends with one line per ratio it measures,
+#   RESULT name=<bench> ours=<x> peer=<x> ratio=<x> target=<op><x> [unit=<u>]
+# ours and peer in seconds unless unit= says otherwise, op one of <= >= < >, and the ratio is
+# the figure compared with the target.
+
+now() { date +%s.%N; }
+secs() { printf "%.2f" "$(echo "$2 - $1" | bc)"; }
+# ratio A B: A / B with two decimals (a leading 0 kept)
+ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
+# min X...: the smallest number
+min() { printf '%s\n' "$@" | sort -g | head -n 1; }
+# max X...: the largest number
+max() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+
+# result NAME OURS PEER RATIO TARGET [UNIT]
+result() {
+	printf 'RESULT name=%s ours=%s peer=%s ratio=%s target=%s%s\n' "$1" "$2" "$3" "$4" "$5" \
+		"${6:+ unit=$6}"
+}
+
+bench_fail() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+# plan_configure PLAN: the configure mode a `mkbootmedia check` plan shows ("none", "userns"...)
+plan_configure() {
+	sed -n 's/^configure: *\([a-z-]*\).*/\1/p' "$1" | head -n 1
+}
+
+# image_dpkg_status IMAGE: the dpkg status file of the image's root filesystem (the first
+# partition that holds /var/lib/dpkg/status), read with debugfs.
+image_dpkg_status() {
+	local img=$1 tmp n start size status
+	tmp=$(mktemp /tmp/mkbootmedia-bench-part.XXXXXX)
+	for n in $(sfdisk --json "$img" | jq -r '.partitiontable.partitions | keys[] + 1'); do
+		start=$(sfdisk --json "$img" | jq -r ".partitiontable.partitions[$((n - 1))].start")
+		size=$(sfdisk --json "$img" | jq -r ".partitiontable.partitions[$((n - 1))].size")
+		dd if="$img" of="$tmp" bs=1M iflag=skip_bytes,count_bytes skip=$((start * 512)) \
+			count=$((size * 512)) conv=sparse status=none
+		# into a variable: grep -q on a pipe would stop debugfs early (SIGPIPE, pipefail)
+		status=$(debugfs -R "cat /var/lib/dpkg/status" "$tmp" 2>/dev/null) || status=
+		rm -f "$tmp"
+		if grep -q '^Package: ' <<<"$status"; then
+			printf '%s\n' "$status"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# expect_stage_unpack PLAN IMAGE: the build planned no configure and left every package as
+# `dpkg --unpack` does ("install ok unpacked"): no maintainer script ran.
+expect_stage_unpack() {
+	local mode status others
+	mode=$(plan_configure "$1")
+	[ "$mode" = none ] ||
+		bench_fail "the recipe has 'configure: $mode': this bench measures unpacking only (configure: none)"
+	[ -z "$2" ] && return 0
+	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
+	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
+	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok unpacked$') || true
+	[ -z "$others" ] ||
+		bench_fail "packages in '$2' were configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
+	grep -q '^Status: install ok unpacked$' <<<"$status" || bench_fail "no unpacked package in '$2'"
+}
+
+# expect_stage_configure PLAN IMAGE: the build configured every package ("install ok
+# installed"): the maintainer scripts ran.
+expect_stage_configure() {
+	local mode status others
+	mode=$(plan_configure "$1")
+	[ -n "$mode" ] && [ "$mode" != none ] ||
+		bench_fail "the recipe has 'configure: ${mode:-?}': this bench measures the configure stage"
+	[ -z "$2" ] && return 0
+	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
+	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
+	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok installed$') || true
+	[ -z "$others" ] ||
+		bench_fail "packages in '$2' were not configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
+	grep -q '^Status: install ok installed$' <<<"$status" || bench_fail "no installed package in '$2'"
+}
