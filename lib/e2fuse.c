@@ -92,7 +92,71 @@ struct e2fuse {
 	struct dindex *dindex[DINDEX_BUCKETS]; /* by directory inode */
 	size_t dindex_bytes;
 	char *dirbuf; /* scratch: one directory block */
+	struct e2fuse_stats *stats; /* MKBOOTMEDIA_FUSE_STATS=1, else NULL */
 };
+
+/* ---- request statistics (MKBOOTMEDIA_FUSE_STATS=1) ---- */
+
+/* FUSE's opcodes (linux/fuse.h, a stable ABI) for the table's names. */
+#define E2FUSE_OPCODES 64
+static const char *const opcode_names[E2FUSE_OPCODES] = {
+	[1] = "lookup",	     [2] = "forget",	     [3] = "getattr",	    [4] = "setattr",
+	[5] = "readlink",    [6] = "symlink",	     [8] = "mknod",	    [9] = "mkdir",
+	[10] = "unlink",     [11] = "rmdir",	     [12] = "rename",	    [13] = "link",
+	[14] = "open",	     [15] = "read",	     [16] = "write",	    [17] = "statfs",
+	[18] = "release",    [20] = "fsync",	     [21] = "setxattr",	    [22] = "getxattr",
+	[23] = "listxattr",  [24] = "removexattr",   [25] = "flush",	    [26] = "init",
+	[27] = "opendir",    [28] = "readdir",	     [29] = "releasedir",   [30] = "fsyncdir",
+	[34] = "access",     [35] = "create",	     [36] = "interrupt",    [38] = "destroy",
+	[39] = "ioctl",	     [42] = "batch_forget",  [43] = "fallocate",    [44] = "readdirplus",
+	[45] = "rename2",    [46] = "lseek",	     [47] = "copy_file_range", [50] = "syncfs",
+	[51] = "tmpfile",
+};
+
+struct e2fuse_stats {
+	uint64_t count[E2FUSE_OPCODES];
+	uint64_t ns[E2FUSE_OPCODES];   /* answering (libext2fs and the reply) */
+	uint64_t bytes[E2FUSE_OPCODES]; /* request sizes, header included */
+	uint64_t started_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_print(const struct e2fuse *s)
+{
+	const struct e2fuse_stats *st = s->stats;
+	uint64_t total_n = 0, total_ns = 0, wall = mono_ns() - st->started_ns;
+
+	log_info("e2fuse: requests of the filesystem with UUID %02x%02x%02x%02x..., "
+		 "served in %.2f s:", s->fs->super->s_uuid[0], s->fs->super->s_uuid[1],
+		 s->fs->super->s_uuid[2], s->fs->super->s_uuid[3], wall / 1e9);
+	log_info("e2fuse:   %-16s %10s %10s %10s %12s", "request", "count", "total s", "us each",
+		 "MiB in");
+	for (unsigned op = 0; op < E2FUSE_OPCODES; op++) {
+		if (!st->count[op])
+			continue;
+		total_n += st->count[op];
+		total_ns += st->ns[op];
+		if (opcode_names[op])
+			log_info("e2fuse:   %-16s %10" PRIu64 " %10.3f %10.1f %12.1f",
+				 opcode_names[op], st->count[op], st->ns[op] / 1e9,
+				 st->ns[op] / 1e3 / (double)st->count[op],
+				 st->bytes[op] / 1048576.0);
+		else
+			log_info("e2fuse:   opcode %-9u %10" PRIu64 " %10.3f %10.1f %12.1f", op,
+				 st->count[op], st->ns[op] / 1e9,
+				 st->ns[op] / 1e3 / (double)st->count[op],
+				 st->bytes[op] / 1048576.0);
+	}
+	log_info("e2fuse:   %-16s %10" PRIu64 " %10.3f (%.0f%% of the time mounted)", "all",
+		 total_n, total_ns / 1e9, wall ? 100.0 * total_ns / wall : 0.0);
+}
 
 /* ---- errors ---- */
 
@@ -2528,6 +2592,10 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 					  sizeof(struct ext2_inode_large));
 	s->n_buckets = 1024;
 	s->nodes = xcalloc(s->n_buckets, sizeof(*s->nodes));
+	if (getenv("MKBOOTMEDIA_FUSE_STATS") && streq(getenv("MKBOOTMEDIA_FUSE_STATS"), "1")) {
+		s->stats = xcalloc(1, sizeof(*s->stats));
+		s->stats->started_ns = mono_ns();
+	}
 
 	s->se = fuse_session_new(&args, &e2fuse_ops, sizeof(e2fuse_ops), s);
 	fuse_opt_free_args(&args);
@@ -2560,6 +2628,9 @@ void e2fuse_free(struct e2fuse *s)
 
 	if (!s)
 		return;
+	if (s->stats)
+		stats_print(s);
+	free(s->stats);
 	orphans = xcalloc(s->n_nodes + 1, sizeof(*orphans));
 	for (size_t i = 0; s->nodes && i < s->n_buckets; i++) {
 		struct node *n = s->nodes[i], *next;
@@ -2603,8 +2674,20 @@ static int serve_one(struct e2fuse *s)
 			return 0;
 		return log_errno(r, "e2fuse: cannot read from /dev/fuse");
 	}
-	if (r > 0)
+	if (r > 0 && s->stats && !(s->buf.flags & FUSE_BUF_IS_FD) && (size_t)r >= 8) {
+		uint32_t opcode;
+		uint64_t t0 = mono_ns();
+
+		/* struct fuse_in_header: len, opcode, ... */
+		memcpy(&opcode, (const char *)s->buf.mem + 4, sizeof(opcode));
 		fuse_session_process_buf(s->se, &s->buf);
+		opcode = opcode < E2FUSE_OPCODES ? opcode : 0;
+		s->stats->count[opcode]++;
+		s->stats->ns[opcode] += mono_ns() - t0;
+		s->stats->bytes[opcode] += (uint64_t)r;
+	} else if (r > 0) {
+		fuse_session_process_buf(s->se, &s->buf);
+	}
 	return 0;
 }
 
