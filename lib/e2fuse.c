@@ -29,10 +29,6 @@
  * cap): smaller ones are read faster than the hash is built. */
 #define E2FUSE_INDEX_MIN_SIZE (16u << 10)
 #define E2FUSE_INDEX_MAX_BYTES (64u << 20)
-/* The kernel's writeback cache is asked for only when this much is free at mount: with it,
- * write(2) stores in the page cache and a full filesystem shows only when the pages reach
- * us (see op_write), which a small filesystem reaches soon. */
-#define E2FUSE_WRITEBACK_MIN_FREE (256ULL << 20)
 /* Beyond what any file in an image needs, below every format's limit. */
 #define E2FUSE_MAX_FILE (1ULL << 40)
 
@@ -43,7 +39,6 @@ struct node {
 	uint64_t nlookup; /* the kernel's references: entries replied minus forgotten */
 	unsigned nopen;   /* open files */
 	bool orphan;      /* no name left: freed when nopen reaches 0 */
-	int write_error;  /* -errno of a cached write that could not be stored, or 0 */
 };
 
 /* An open directory: its entries, read at the first readdir (and again when a reader
@@ -98,8 +93,6 @@ struct e2fuse {
 	size_t dindex_bytes;
 	char *dirbuf; /* scratch: one directory block */
 	struct e2fuse_stats *stats; /* MKBOOTMEDIA_FUSE_STATS=1, else NULL */
-	bool writeback;             /* the kernel's writeback cache is wanted */
-	uint64_t lost_writes;       /* cached writes that could not be stored */
 };
 
 /* ---- request statistics (MKBOOTMEDIA_FUSE_STATS=1) ---- */
@@ -1438,15 +1431,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	/* Nobody else changes the files: no need to drop cached pages when times change. */
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
-	/* The writeback cache: the kernel gathers small writes (cpio's 512-byte blocks,
-	 * stdio's 4 KiB) into pages and sends them in big ones, when the file is closed or the
-	 * kernel writes back. write(2) then no longer sees a full filesystem: only close() does
-	 * (the kernel's flush), and the next write(2) (op_write). So only when there is room
-	 * (e2fuse_new); a small filesystem keeps write-through. */
-	if (s->writeback && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
-		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-	else
-		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* No writeback cache: with it, write(2) always succeeds and a full filesystem shows only
+	 * at close or fsync, which shell redirections and many programs never check (and a
+	 * writer that stops at ENOSPC never stops). tar -x is no faster with it either. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->max_write > E2FUSE_MAX_IO)
@@ -1505,10 +1493,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *f
 	int r;
 
 	r = ino_check(s, fino, &ino);
-	/* A cached write to it was lost: this is how the writer's next write(2) learns it (the
-	 * kernel asks for the size first). */
-	if (r >= 0 && node_find(s, ino) && node_find(s, ino)->write_error)
-		r = node_find(s, ino)->write_error;
 	if (r >= 0)
 		r = inode_get(s, ino, &in);
 	if (r < 0)
@@ -1540,8 +1524,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr, int t
 			r = LINUX_S_ISDIR(in.i_mode) ? -EISDIR : -EINVAL;
 			goto out;
 		}
-		if (node_find(s, ino))
-			node_find(s, ino)->write_error = 0; /* a new start */
 		if ((uint64_t)attr->st_size != EXT2_I_SIZE(&in)) {
 			r = file_truncate(s, ino, &in, (uint64_t)attr->st_size);
 			if (r < 0)
@@ -1993,25 +1975,6 @@ static void op_read(fuse_req_t req, fuse_ino_t fino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, got);
 }
 
-/* A write from the kernel's cache failed: the program wrote long ago. The kernel reports the
- * error at close() (its flush); the file's next getattr fails too, which fails the writer's
- * next write(2) once the attributes are dropped here (offset -1: the pages stay, since
- * dropping them would write them back to us, who are busy). Until the file is truncated or
- * no longer open. Logged, as the program may check neither. */
-static void write_lost(struct e2fuse *s, fuse_req_t req, ext2_ino_t ino, int r)
-{
-	struct node *n = node_find(s, ino);
-
-	if (s->lost_writes++ == 0)
-		log_warn("e2fuse: cannot store a write to inode %u: %s; the program that wrote it "
-			 "sees the error only when it closes the file",
-			 ino, strerror(-r));
-	if (!n || n->write_error)
-		return;
-	n->write_error = r;
-	(void)fuse_lowlevel_notify_inval_inode(s->se, to_fuse(ino), -1, 0);
-}
-
 static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
@@ -2034,8 +1997,6 @@ static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t si
 		set_mctime(s, &in, now());
 		r = inode_put(s, ino, &in);
 	}
-	if (r < 0 && fi->writepage && r != -ESTALE)
-		write_lost(s, req, ino, r);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -2044,10 +2005,6 @@ static void op_write(fuse_req_t req, fuse_ino_t fino, const char *buf, size_t si
 
 static void op_release(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 {
-	struct node *n = node_find(fuse_req_userdata(req), to_ext2(fino));
-
-	if (n && n->nopen == 1)
-		n->write_error = 0;
 	open_failed(fuse_req_userdata(req), to_ext2(fino));
 	fuse_reply_err(req, 0);
 }
@@ -2635,8 +2592,6 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 					  sizeof(struct ext2_inode_large));
 	s->n_buckets = 1024;
 	s->nodes = xcalloc(s->n_buckets, sizeof(*s->nodes));
-	s->writeback = ext2fs_free_blocks_count(fs->super) * fs->blocksize >=
-		       E2FUSE_WRITEBACK_MIN_FREE;
 	if (getenv("MKBOOTMEDIA_FUSE_STATS") && streq(getenv("MKBOOTMEDIA_FUSE_STATS"), "1")) {
 		s->stats = xcalloc(1, sizeof(*s->stats));
 		s->stats->started_ns = mono_ns();

@@ -12,10 +12,8 @@
  *
  * We are the filesystem's only writer while it is mounted, so the kernel is told to cache
  * what it reads for a day (entries, attributes, negative lookups, file pages, symlinks,
- * directory listings). Writes go through the kernel's writeback cache when the filesystem has
- * 256 MiB free at mount (small writes reach us gathered into big ones): a full filesystem then
- * shows at close() and at the writer's next write(2), and is logged; with less room, writes are
- * not cached and write(2) reports it itself. Timestamps are the real time, clamped to
+ * directory listings). Writes are not cached by the kernel (no writeback cache): write(2)
+ * reports a full filesystem itself. Timestamps are the real time, clamped to
  * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
  * not implemented, which the kernel takes as success: the data reaches the image when the
  * caller closes the filesystem.

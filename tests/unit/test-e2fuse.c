@@ -788,22 +788,6 @@ static void test_full(void)
 	CHECK(fsck(img) == 0);
 }
 
-/* With room enough for the kernel's writeback cache, a full filesystem still stops a writer
- * (dd sees the error at a later write or at close) and leaves a consistent filesystem. */
-static void test_full_cached(void)
-{
-	_cleanup_free_ char *img = tmp_path("full-cached.img");
-
-	CHECK(make_image(img, "-t ext4 -b 4096", "300M") == 0);
-	CHECK(serve_script(
-		      img, NULL,
-		      "! timeout 120 dd if=/dev/zero of=fill bs=64k status=none 2>\"$T/dd.err\"\n"
-		      "grep -q 'No space left' \"$T/dd.err\"\n"
-		      "rm -f fill; echo ok > f\n"
-		      "[ \"$(cat f)\" = ok ]\n") == 0);
-	CHECK(fsck(img) == 0);
-}
-
 /* tar -x of a real tree onto the mount, against tmpfs, with the image in tmpfs as well (the
  * host's disk is not measured). Reports; fails only when the copy is wrong. */
 static void speed_run(const char *tmpfs)
@@ -932,7 +916,6 @@ int main(void)
 	RUN_FUSE_TEST(test_random_io_ext2);
 	RUN_FUSE_TEST(test_two);
 	RUN_FUSE_TEST(test_full);
-	RUN_FUSE_TEST(test_full_cached);
 	RUN_FUSE_TEST(test_deleted);
 	RUN_FUSE_TEST(test_speed);
 
