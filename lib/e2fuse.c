@@ -93,6 +93,7 @@ struct e2fuse {
 	size_t dindex_bytes;
 	char *dirbuf; /* scratch: one directory block */
 	struct e2fuse_stats *stats; /* MKBOOTMEDIA_FUSE_STATS=1, else NULL */
+	bool no_open;               /* the kernel sends no open nor release (op_init) */
 };
 
 /* ---- request statistics (MKBOOTMEDIA_FUSE_STATS=1) ---- */
@@ -268,13 +269,14 @@ static struct node *node_get(struct e2fuse *s, ext2_ino_t ino)
 
 static int inode_free(struct e2fuse *s, ext2_ino_t ino);
 
-/* Once no file is open on n: an orphan's inode is freed; n is forgotten once the kernel holds
- * no reference either. */
+/* Once no file is open on n (without open requests: once the kernel holds no reference, as
+ * it holds the inode of every open or mapped file): an orphan's inode is freed; n is
+ * forgotten once the kernel holds no reference either. */
 static void node_release(struct e2fuse *s, struct node *n)
 {
 	struct node **p;
 
-	if (n->nopen)
+	if (n->nopen || (s->no_open && n->nlookup))
 		return;
 	if (n->orphan) {
 		n->orphan = false;
@@ -672,7 +674,7 @@ static int inode_unlinked(struct e2fuse *s, ext2_ino_t ino)
 {
 	struct node *n = node_find(s, ino);
 
-	if (n && n->nopen) {
+	if (n && (n->nopen || (s->no_open && n->nlookup))) {
 		n->orphan = true;
 		return 0;
 	}
@@ -1437,6 +1439,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* No open and release requests: two round trips for every file a program opens (the
+	 * loader's libraries and locale files at each exec). op_open answers ENOSYS, after which
+	 * the kernel keeps the page cache (keep_cache) and sends O_TRUNC as a setattr. Orphans
+	 * are then freed when the kernel forgets them (node_release). */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		s->no_open = true;
+		conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	}
 	if (conn->max_write > E2FUSE_MAX_IO)
 		conn->max_write = E2FUSE_MAX_IO;
 	conn->time_gran = s->large_inodes ? 1 : 1000000000;
@@ -1874,7 +1884,8 @@ static int open_file(struct e2fuse *s, ext2_ino_t ino, struct ext2_inode_large *
 	}
 	fi->keep_cache = 1;
 	fi->fh = 0;
-	node_get(s, ino)->nopen++;
+	if (!s->no_open) /* else the kernel sends no release */
+		node_get(s, ino)->nopen++;
 	return 0;
 }
 
@@ -1895,6 +1906,10 @@ static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 	ext2_ino_t ino;
 	int r;
 
+	if (s->no_open) {
+		fuse_reply_err(req, ENOSYS); /* see op_init */
+		return;
+	}
 	r = ino_check(s, fino, &ino);
 	if (r >= 0)
 		r = inode_get(s, ino, &in);
