@@ -101,22 +101,25 @@ struct e2fuse {
 /* FUSE's opcodes (linux/fuse.h, a stable ABI) for the table's names. */
 #define E2FUSE_OPCODES 64
 static const char *const opcode_names[E2FUSE_OPCODES] = {
-	[1] = "lookup",	     [2] = "forget",	     [3] = "getattr",	    [4] = "setattr",
-	[5] = "readlink",    [6] = "symlink",	     [8] = "mknod",	    [9] = "mkdir",
-	[10] = "unlink",     [11] = "rmdir",	     [12] = "rename",	    [13] = "link",
-	[14] = "open",	     [15] = "read",	     [16] = "write",	    [17] = "statfs",
-	[18] = "release",    [20] = "fsync",	     [21] = "setxattr",	    [22] = "getxattr",
-	[23] = "listxattr",  [24] = "removexattr",   [25] = "flush",	    [26] = "init",
-	[27] = "opendir",    [28] = "readdir",	     [29] = "releasedir",   [30] = "fsyncdir",
-	[34] = "access",     [35] = "create",	     [36] = "interrupt",    [38] = "destroy",
-	[39] = "ioctl",	     [42] = "batch_forget",  [43] = "fallocate",    [44] = "readdirplus",
-	[45] = "rename2",    [46] = "lseek",	     [47] = "copy_file_range", [50] = "syncfs",
-	[51] = "tmpfile",
+	[1] = "lookup",        [2] = "forget",     [3] = "getattr",
+	[4] = "setattr",       [5] = "readlink",   [6] = "symlink",
+	[8] = "mknod",         [9] = "mkdir",      [10] = "unlink",
+	[11] = "rmdir",        [12] = "rename",    [13] = "link",
+	[14] = "open",         [15] = "read",      [16] = "write",
+	[17] = "statfs",       [18] = "release",   [20] = "fsync",
+	[21] = "setxattr",     [22] = "getxattr",  [23] = "listxattr",
+	[24] = "removexattr",  [25] = "flush",     [26] = "init",
+	[27] = "opendir",      [28] = "readdir",   [29] = "releasedir",
+	[30] = "fsyncdir",     [34] = "access",    [35] = "create",
+	[36] = "interrupt",    [38] = "destroy",   [39] = "ioctl",
+	[42] = "batch_forget", [43] = "fallocate", [44] = "readdirplus",
+	[45] = "rename2",      [46] = "lseek",     [47] = "copy_file_range",
+	[50] = "syncfs",       [51] = "tmpfile",
 };
 
 struct e2fuse_stats {
 	uint64_t count[E2FUSE_OPCODES];
-	uint64_t ns[E2FUSE_OPCODES];   /* answering (libext2fs and the reply) */
+	uint64_t ns[E2FUSE_OPCODES];    /* answering (libext2fs and the reply) */
 	uint64_t bytes[E2FUSE_OPCODES]; /* request sizes, header included */
 	uint64_t started_ns;
 };
@@ -135,8 +138,9 @@ static void stats_print(const struct e2fuse *s)
 	uint64_t total_n = 0, total_ns = 0, wall = mono_ns() - st->started_ns;
 
 	log_info("e2fuse: requests of the filesystem with UUID %02x%02x%02x%02x..., "
-		 "served in %.2f s:", s->fs->super->s_uuid[0], s->fs->super->s_uuid[1],
-		 s->fs->super->s_uuid[2], s->fs->super->s_uuid[3], wall / 1e9);
+		 "served in %.2f s:",
+		 s->fs->super->s_uuid[0], s->fs->super->s_uuid[1], s->fs->super->s_uuid[2],
+		 s->fs->super->s_uuid[3], wall / 1e9);
 	log_info("e2fuse:   %-16s %10s %10s %10s %12s", "request", "count", "total s", "us each",
 		 "MiB in");
 	for (unsigned op = 0; op < E2FUSE_OPCODES; op++) {
@@ -269,14 +273,14 @@ static struct node *node_get(struct e2fuse *s, ext2_ino_t ino)
 
 static int inode_free(struct e2fuse *s, ext2_ino_t ino);
 
-/* Once no file is open on n (without open requests: once the kernel holds no reference, as
- * it holds the inode of every open or mapped file): an orphan's inode is freed; n is
- * forgotten once the kernel holds no reference either. */
+/* Once no file is open on n: an orphan's inode is freed; n is forgotten once the kernel holds
+ * no reference either. Without open requests, orphans wait for e2fuse_free() or
+ * reclaim_orphans(). */
 static void node_release(struct e2fuse *s, struct node *n)
 {
 	struct node **p;
 
-	if (n->nopen || (s->no_open && n->nlookup))
+	if (n->nopen || (s->no_open && n->orphan))
 		return;
 	if (n->orphan) {
 		n->orphan = false;
@@ -618,8 +622,42 @@ static mode_t ftype_mode(int ftype)
 	}
 }
 
-/* Whether n more blocks (and the slack) may be taken: root may use the reserved blocks. */
-static bool can_alloc(const struct e2fuse *s, uint64_t n, bool root)
+static int cmp_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Without open requests, an orphan waits for the end: when the kernel forgets it depends on
+ * timing (a concurrent path walk holding its dentry delays it), and which inodes and blocks
+ * the next files get must not. Only when the filesystem runs out are the orphans the kernel
+ * has forgotten freed, in order (a full filesystem may cost reproducibility, never data).
+ * Returns how many. */
+static size_t reclaim_orphans(struct e2fuse *s)
+{
+	_cleanup_free_ ext2_ino_t *inos = NULL;
+	size_t n = 0;
+
+	if (!s->no_open)
+		return 0;
+	inos = xcalloc(s->n_nodes + 1, sizeof(*inos));
+	for (size_t i = 0; i < s->n_buckets; i++)
+		for (struct node *x = s->nodes[i]; x; x = x->next)
+			if (x->orphan && !x->nlookup)
+				inos[n++] = x->ino;
+	qsort(inos, n, sizeof(*inos), cmp_ino);
+	for (size_t i = 0; i < n; i++) {
+		struct node *x = node_find(s, inos[i]);
+
+		x->orphan = false;
+		(void)inode_free(s, x->ino);
+		node_release(s, x); /* forgets it */
+	}
+	return n;
+}
+
+static bool room_for(const struct e2fuse *s, uint64_t n, bool root)
 {
 	uint64_t free_blocks = ext2fs_free_blocks_count(s->fs->super);
 	uint64_t keep = E2FUSE_SLACK + n / 256;
@@ -627,6 +665,12 @@ static bool can_alloc(const struct e2fuse *s, uint64_t n, bool root)
 	if (!root)
 		keep += ext2fs_r_blocks_count(s->fs->super);
 	return free_blocks >= keep && free_blocks - keep >= n;
+}
+
+/* Whether n more blocks (and the slack) may be taken: root may use the reserved blocks. */
+static bool can_alloc(struct e2fuse *s, uint64_t n, bool root)
+{
+	return room_for(s, n, root) || (reclaim_orphans(s) && room_for(s, n, root));
 }
 
 static bool req_root(fuse_req_t req)
@@ -674,7 +718,7 @@ static int inode_unlinked(struct e2fuse *s, ext2_ino_t ino)
 {
 	struct node *n = node_find(s, ino);
 
-	if (n && (n->nopen || (s->no_open && n->nlookup))) {
+	if (n && (n->nopen || s->no_open)) {
 		n->orphan = true;
 		return 0;
 	}
@@ -1311,6 +1355,8 @@ static int inode_create(struct e2fuse *s, fuse_req_t req, ext2_ino_t dir, const 
 	}
 
 	err = ext2fs_new_inode(fs, dir, (int)(type | mode), NULL, &ino);
+	if (err == EXT2_ET_INODE_ALLOC_FAIL && reclaim_orphans(s))
+		err = ext2fs_new_inode(fs, dir, (int)(type | mode), NULL, &ino);
 	if (err)
 		return e2_fail(err, "cannot allocate an inode", dir);
 	in.i_mode = (__u16)(type | mode);
@@ -2627,13 +2673,6 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	}
 	*ret = s;
 	return 0;
-}
-
-static int cmp_ino(const void *a, const void *b)
-{
-	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 void e2fuse_free(struct e2fuse *s)

@@ -19,13 +19,12 @@
  * caller closes the filesystem.
  * The kernel is asked not to send open and release requests (two round trips for each file a
  * program opens; kernels without that feature send them and are answered as before).
- * An inode whose last name goes is freed then if the kernel holds nothing of it; else, without
- * open requests, when the kernel forgets it, which it does at once for a name removed while
- * nothing holds the inode (within the unlink or rename: before the caller's next request) and
- * otherwise when the last file open or mapped on it goes (a running binary replaced by
- * rename), as release would tell; with open requests, on the last release; or by
- * e2fuse_free(). Never for a file still named when the kernel forgets it, which comes when the
- * kernel likes: which inodes and blocks the next files get must not depend on timing. What is freed leaves nothing behind: a removed
+ * An inode whose last name goes is freed by e2fuse_free() (in inode order), or earlier when
+ * the filesystem is full and the kernel has forgotten it (it holds the inode of every file
+ * open or mapped); with open requests, then or at the last release of a file open on it (a
+ * running binary replaced by rename). Never as soon as the kernel forgets it, which comes when
+ * the kernel likes (a concurrent path walk holding the name delays it): which inodes and
+ * blocks the next files get must not depend on timing. What is freed leaves nothing behind: a removed
  * name's bytes are zeroed in its directory block, a freed inode is zeroed but for its dtime
  * (clamped like every time), freed blocks are zeroed (lib/ext2's ext2_scrub_frees()).
  *
