@@ -92,7 +92,76 @@ struct e2fuse {
 	struct dindex *dindex[DINDEX_BUCKETS]; /* by directory inode */
 	size_t dindex_bytes;
 	char *dirbuf; /* scratch: one directory block */
+	struct e2fuse_stats *stats; /* MKBOOTMEDIA_FUSE_STATS=1, else NULL */
+	bool no_open;               /* the kernel sends no open nor release (op_init) */
 };
+
+/* ---- request statistics (MKBOOTMEDIA_FUSE_STATS=1) ---- */
+
+/* FUSE's opcodes (linux/fuse.h, a stable ABI) for the table's names. */
+#define E2FUSE_OPCODES 64
+static const char *const opcode_names[E2FUSE_OPCODES] = {
+	[1] = "lookup",        [2] = "forget",     [3] = "getattr",
+	[4] = "setattr",       [5] = "readlink",   [6] = "symlink",
+	[8] = "mknod",         [9] = "mkdir",      [10] = "unlink",
+	[11] = "rmdir",        [12] = "rename",    [13] = "link",
+	[14] = "open",         [15] = "read",      [16] = "write",
+	[17] = "statfs",       [18] = "release",   [20] = "fsync",
+	[21] = "setxattr",     [22] = "getxattr",  [23] = "listxattr",
+	[24] = "removexattr",  [25] = "flush",     [26] = "init",
+	[27] = "opendir",      [28] = "readdir",   [29] = "releasedir",
+	[30] = "fsyncdir",     [34] = "access",    [35] = "create",
+	[36] = "interrupt",    [38] = "destroy",   [39] = "ioctl",
+	[42] = "batch_forget", [43] = "fallocate", [44] = "readdirplus",
+	[45] = "rename2",      [46] = "lseek",     [47] = "copy_file_range",
+	[50] = "syncfs",       [51] = "tmpfile",
+};
+
+struct e2fuse_stats {
+	uint64_t count[E2FUSE_OPCODES];
+	uint64_t ns[E2FUSE_OPCODES];    /* answering (libext2fs and the reply) */
+	uint64_t bytes[E2FUSE_OPCODES]; /* request sizes, header included */
+	uint64_t started_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void stats_print(const struct e2fuse *s)
+{
+	const struct e2fuse_stats *st = s->stats;
+	uint64_t total_n = 0, total_ns = 0, wall = mono_ns() - st->started_ns;
+
+	log_info("e2fuse: requests of the filesystem with UUID %02x%02x%02x%02x..., "
+		 "served in %.2f s:",
+		 s->fs->super->s_uuid[0], s->fs->super->s_uuid[1], s->fs->super->s_uuid[2],
+		 s->fs->super->s_uuid[3], wall / 1e9);
+	log_info("e2fuse:   %-16s %10s %10s %10s %12s", "request", "count", "total s", "us each",
+		 "MiB in");
+	for (unsigned op = 0; op < E2FUSE_OPCODES; op++) {
+		if (!st->count[op])
+			continue;
+		total_n += st->count[op];
+		total_ns += st->ns[op];
+		if (opcode_names[op])
+			log_info("e2fuse:   %-16s %10" PRIu64 " %10.3f %10.1f %12.1f",
+				 opcode_names[op], st->count[op], st->ns[op] / 1e9,
+				 st->ns[op] / 1e3 / (double)st->count[op],
+				 st->bytes[op] / 1048576.0);
+		else
+			log_info("e2fuse:   opcode %-9u %10" PRIu64 " %10.3f %10.1f %12.1f", op,
+				 st->count[op], st->ns[op] / 1e9,
+				 st->ns[op] / 1e3 / (double)st->count[op],
+				 st->bytes[op] / 1048576.0);
+	}
+	log_info("e2fuse:   %-16s %10" PRIu64 " %10.3f (%.0f%% of the time mounted)", "all",
+		 total_n, total_ns / 1e9, wall ? 100.0 * total_ns / wall : 0.0);
+}
 
 /* ---- errors ---- */
 
@@ -205,12 +274,13 @@ static struct node *node_get(struct e2fuse *s, ext2_ino_t ino)
 static int inode_free(struct e2fuse *s, ext2_ino_t ino);
 
 /* Once no file is open on n: an orphan's inode is freed; n is forgotten once the kernel holds
- * no reference either. */
+ * no reference either. Without open requests, orphans wait for e2fuse_free() or
+ * reclaim_orphans(). */
 static void node_release(struct e2fuse *s, struct node *n)
 {
 	struct node **p;
 
-	if (n->nopen)
+	if (n->nopen || (s->no_open && n->orphan))
 		return;
 	if (n->orphan) {
 		n->orphan = false;
@@ -552,8 +622,42 @@ static mode_t ftype_mode(int ftype)
 	}
 }
 
-/* Whether n more blocks (and the slack) may be taken: root may use the reserved blocks. */
-static bool can_alloc(const struct e2fuse *s, uint64_t n, bool root)
+static int cmp_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Without open requests, an orphan waits for the end: when the kernel forgets it depends on
+ * timing (a concurrent path walk holding its dentry delays it), and which inodes and blocks
+ * the next files get must not. Only when the filesystem runs out are the orphans the kernel
+ * has forgotten freed, in order (a full filesystem may cost reproducibility, never data).
+ * Returns how many. */
+static size_t reclaim_orphans(struct e2fuse *s)
+{
+	_cleanup_free_ ext2_ino_t *inos = NULL;
+	size_t n = 0;
+
+	if (!s->no_open)
+		return 0;
+	inos = xcalloc(s->n_nodes + 1, sizeof(*inos));
+	for (size_t i = 0; i < s->n_buckets; i++)
+		for (struct node *x = s->nodes[i]; x; x = x->next)
+			if (x->orphan && !x->nlookup)
+				inos[n++] = x->ino;
+	qsort(inos, n, sizeof(*inos), cmp_ino);
+	for (size_t i = 0; i < n; i++) {
+		struct node *x = node_find(s, inos[i]);
+
+		x->orphan = false;
+		(void)inode_free(s, x->ino);
+		node_release(s, x); /* forgets it */
+	}
+	return n;
+}
+
+static bool room_for(const struct e2fuse *s, uint64_t n, bool root)
 {
 	uint64_t free_blocks = ext2fs_free_blocks_count(s->fs->super);
 	uint64_t keep = E2FUSE_SLACK + n / 256;
@@ -561,6 +665,12 @@ static bool can_alloc(const struct e2fuse *s, uint64_t n, bool root)
 	if (!root)
 		keep += ext2fs_r_blocks_count(s->fs->super);
 	return free_blocks >= keep && free_blocks - keep >= n;
+}
+
+/* Whether n more blocks (and the slack) may be taken: root may use the reserved blocks. */
+static bool can_alloc(struct e2fuse *s, uint64_t n, bool root)
+{
+	return room_for(s, n, root) || (reclaim_orphans(s) && room_for(s, n, root));
 }
 
 static bool req_root(fuse_req_t req)
@@ -608,7 +718,7 @@ static int inode_unlinked(struct e2fuse *s, ext2_ino_t ino)
 {
 	struct node *n = node_find(s, ino);
 
-	if (n && n->nopen) {
+	if (n && (n->nopen || s->no_open)) {
 		n->orphan = true;
 		return 0;
 	}
@@ -1245,6 +1355,8 @@ static int inode_create(struct e2fuse *s, fuse_req_t req, ext2_ino_t dir, const 
 	}
 
 	err = ext2fs_new_inode(fs, dir, (int)(type | mode), NULL, &ino);
+	if (err == EXT2_ET_INODE_ALLOC_FAIL && reclaim_orphans(s))
+		err = ext2fs_new_inode(fs, dir, (int)(type | mode), NULL, &ino);
 	if (err)
 		return e2_fail(err, "cannot allocate an inode", dir);
 	in.i_mode = (__u16)(type | mode);
@@ -1373,6 +1485,14 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	/* No open and release requests: two round trips for every file a program opens (the
+	 * loader's libraries and locale files at each exec). op_open answers ENOSYS, after which
+	 * the kernel keeps the page cache (keep_cache) and sends O_TRUNC as a setattr. Orphans
+	 * are then freed when the kernel forgets them (node_release). */
+	if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+		s->no_open = true;
+		conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+	}
 	if (conn->max_write > E2FUSE_MAX_IO)
 		conn->max_write = E2FUSE_MAX_IO;
 	conn->time_gran = s->large_inodes ? 1 : 1000000000;
@@ -1810,7 +1930,8 @@ static int open_file(struct e2fuse *s, ext2_ino_t ino, struct ext2_inode_large *
 	}
 	fi->keep_cache = 1;
 	fi->fh = 0;
-	node_get(s, ino)->nopen++;
+	if (!s->no_open) /* else the kernel sends no release */
+		node_get(s, ino)->nopen++;
 	return 0;
 }
 
@@ -1831,6 +1952,10 @@ static void op_open(fuse_req_t req, fuse_ino_t fino, struct fuse_file_info *fi)
 	ext2_ino_t ino;
 	int r;
 
+	if (s->no_open) {
+		fuse_reply_err(req, ENOSYS); /* see op_init */
+		return;
+	}
 	r = ino_check(s, fino, &ino);
 	if (r >= 0)
 		r = inode_get(s, ino, &in);
@@ -2528,6 +2653,10 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 					  sizeof(struct ext2_inode_large));
 	s->n_buckets = 1024;
 	s->nodes = xcalloc(s->n_buckets, sizeof(*s->nodes));
+	if (getenv("MKBOOTMEDIA_FUSE_STATS") && streq(getenv("MKBOOTMEDIA_FUSE_STATS"), "1")) {
+		s->stats = xcalloc(1, sizeof(*s->stats));
+		s->stats->started_ns = mono_ns();
+	}
 
 	s->se = fuse_session_new(&args, &e2fuse_ops, sizeof(e2fuse_ops), s);
 	fuse_opt_free_args(&args);
@@ -2546,13 +2675,6 @@ int e2fuse_new(ext2_filsys fs, int fuse_fd, const struct e2fuse_opts *o, struct 
 	return 0;
 }
 
-static int cmp_ino(const void *a, const void *b)
-{
-	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 void e2fuse_free(struct e2fuse *s)
 {
 	_cleanup_free_ ext2_ino_t *orphans = NULL;
@@ -2560,6 +2682,9 @@ void e2fuse_free(struct e2fuse *s)
 
 	if (!s)
 		return;
+	if (s->stats)
+		stats_print(s);
+	free(s->stats);
 	orphans = xcalloc(s->n_nodes + 1, sizeof(*orphans));
 	for (size_t i = 0; s->nodes && i < s->n_buckets; i++) {
 		struct node *n = s->nodes[i], *next;
@@ -2603,8 +2728,20 @@ static int serve_one(struct e2fuse *s)
 			return 0;
 		return log_errno(r, "e2fuse: cannot read from /dev/fuse");
 	}
-	if (r > 0)
+	if (r > 0 && s->stats && !(s->buf.flags & FUSE_BUF_IS_FD) && (size_t)r >= 8) {
+		uint32_t opcode;
+		uint64_t t0 = mono_ns();
+
+		/* struct fuse_in_header: len, opcode, ... */
+		memcpy(&opcode, (const char *)s->buf.mem + 4, sizeof(opcode));
 		fuse_session_process_buf(s->se, &s->buf);
+		opcode = opcode < E2FUSE_OPCODES ? opcode : 0;
+		s->stats->count[opcode]++;
+		s->stats->ns[opcode] += mono_ns() - t0;
+		s->stats->bytes[opcode] += (uint64_t)r;
+	} else if (r > 0) {
+		fuse_session_process_buf(s->se, &s->buf);
+	}
 	return 0;
 }
 

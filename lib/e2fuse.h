@@ -17,10 +17,14 @@
  * opts->clamp_time when asked; reading does not change atime (noatime). fsync and flush are
  * not implemented, which the kernel takes as success: the data reaches the image when the
  * caller closes the filesystem.
- * An inode whose last name goes is freed then, or on the last release of a file open on it
- * (a running binary replaced by rename), or by e2fuse_free(); never when the kernel forgets
- * it, which comes when the kernel likes: which inodes and blocks the next files get must not
- * depend on timing. What is freed leaves nothing behind: a removed
+ * The kernel is asked not to send open and release requests (two round trips for each file a
+ * program opens; kernels without that feature send them and are answered as before).
+ * An inode whose last name goes is freed by e2fuse_free() (in inode order), or earlier when
+ * the filesystem is full and the kernel has forgotten it (it holds the inode of every file
+ * open or mapped); with open requests, then or at the last release of a file open on it (a
+ * running binary replaced by rename). Never as soon as the kernel forgets it, which comes when
+ * the kernel likes (a concurrent path walk holding the name delays it): which inodes and
+ * blocks the next files get must not depend on timing. What is freed leaves nothing behind: a removed
  * name's bytes are zeroed in its directory block, a freed inode is zeroed but for its dtime
  * (clamped like every time), freed blocks are zeroed (lib/ext2's ext2_scrub_frees()).
  *
