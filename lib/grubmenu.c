@@ -11,7 +11,8 @@
 static bool good_version(const char *v)
 {
 	return v[0] && v[0] != '.' && strlen(v) < 128 &&
-	       v[strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~_-")] ==
+	       v[strspn(v,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~_-")] ==
 		       0;
 }
 
@@ -89,7 +90,8 @@ int grubmenu_expand(const char *template, char *const *kernels, char **ret)
 		size_t len = strcspn(l, "\n");
 		const char *next = l + len + (l[len] == '\n');
 
-		if ((len == 8 && startswith(l, "#@kernel")) || (len == 7 && startswith(l, "#@other"))) {
+		if ((len == 8 && startswith(l, "#@kernel")) ||
+		    (len == 7 && startswith(l, "#@other"))) {
 			chunks = xrealloc(chunks, (n + 1) * sizeof(*chunks));
 			chunks[n] = (struct chunk){ { 0 }, l[2] == 'k' };
 			n_kernel += chunks[n++].kernel;

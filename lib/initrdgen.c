@@ -68,8 +68,7 @@ void initrd_desc_add_program(struct initrd_desc *d, const char *package, char *c
 		(struct initrd_program){ xstrdup(package), strv_copy(paths) };
 }
 
-void initrd_desc_add_item(struct initrd_desc *d, const char *dest, const char *source,
-			  mode_t mode)
+void initrd_desc_add_item(struct initrd_desc *d, const char *dest, const char *source, mode_t mode)
 {
 	d->items = xrealloc(d->items, (d->n_items + 1) * sizeof(*d->items));
 	d->items[d->n_items++] = (struct initrd_item){ xstrdup(dest), xstrdup(source), mode };
@@ -100,8 +99,8 @@ char *initrd_desc_format(const struct initrd_desc *d)
 	      "# read by /usr/sbin/mkbootmedia-initrd, which the kernel hooks in\n"
 	      "# /etc/kernel/postinst.d run. Edit the recipe and rebuild rather than this file.\n",
 	      f);
-	fprintf(f, "compression %s\nmtime %lld\nbusybox", cpio_compression_to_string(d->compression),
-		(long long)d->mtime);
+	fprintf(f, "compression %s\nmtime %lld\nbusybox",
+		cpio_compression_to_string(d->compression), (long long)d->mtime);
 	for (char **p = d->busybox; p && *p; p++)
 		put_word(f, *p);
 	fputs("\ninit", f);
@@ -155,8 +154,8 @@ static int split_words(const char *line, char ***ret)
 				int hi, lo;
 
 				if (i + 3 >= n || line[i + 1] != 'x' ||
-				    (hi = hex_digit(line[i + 2])) < 0 || (lo = hex_digit(line[i + 3])) < 0 ||
-				    !(hi | lo))
+				    (hi = hex_digit(line[i + 2])) < 0 ||
+				    (lo = hex_digit(line[i + 3])) < 0 || !(hi | lo))
 					return -EINVAL;
 				s[k++] = (char)(hi << 4 | lo);
 				i += 3;
@@ -191,7 +190,8 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 
 	if (strlen(text) > INITRD_DESC_MAX)
 		return log_fail("%s: longer than %u bytes", where, INITRD_DESC_MAX);
-	for (const char *l = text; *l; l += l[strcspn(l, "\n")] ? strcspn(l, "\n") + 1 : strlen(l)) {
+	for (const char *l = text; *l;
+	     l += l[strcspn(l, "\n")] ? strcspn(l, "\n") + 1 : strlen(l)) {
 		_cleanup_free_ char *line = xstrndup(l, strcspn(l, "\n"));
 		_cleanup_strv_free_ char **w = NULL;
 		size_t n;
@@ -205,15 +205,16 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 			continue;
 		}
 		if (split_words(line, &w) < 0) {
-			r = log_fail("%s:%u: a bad word (an empty field or a bad \\x escape)", where,
-				     lineno);
+			r = log_fail("%s:%u: a bad word (an empty field or a bad \\x escape)",
+				     where, lineno);
 			goto out;
 		}
 		n = strv_length(w);
 		if (streq(w[0], "compression") && n == 2) {
 			r = cpio_compression_from_string(w[1]);
 			if (r < 0) {
-				r = log_fail("%s:%u: '%s' is not a compression", where, lineno, w[1]);
+				r = log_fail("%s:%u: '%s' is not a compression", where, lineno,
+					     w[1]);
 				goto out;
 			}
 			d->compression = r;
@@ -224,8 +225,8 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 			errno = 0;
 			d->mtime = strtoll(w[1], &end, 10);
 			if (errno || *end || !is_digit(w[1][0]) || d->mtime > CPIO_MTIME_MAX) {
-				r = log_fail("%s:%u: '%s' is not a time (0..%u)", where, lineno, w[1],
-					     CPIO_MTIME_MAX);
+				r = log_fail("%s:%u: '%s' is not a time (0..%u)", where, lineno,
+					     w[1], CPIO_MTIME_MAX);
 				goto out;
 			}
 			have_mtime = true;
@@ -248,7 +249,8 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 				unsigned long m = strtoul(w[2], &end, 8);
 
 				if (*end || m > 07777 || !is_digit(w[2][0])) {
-					r = log_fail("%s:%u: '%s' is not a mode", where, lineno, w[2]);
+					r = log_fail("%s:%u: '%s' is not a mode", where, lineno,
+						     w[2]);
 					goto out;
 				}
 				mode = (mode_t)m;
@@ -268,7 +270,8 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 			}
 	}
 	if (!have_comp || !have_mtime || !d->busybox || !d->init) {
-		r = log_fail("%s: incomplete: it needs compression, mtime, busybox and init", where);
+		r = log_fail("%s: incomplete: it needs compression, mtime, busybox and init",
+			     where);
 		goto out;
 	}
 	d->conf = strbuf_take(&conf);
@@ -405,10 +408,17 @@ static int add_modules(const struct initrd_desc *d, const struct initrd_io *io, 
  * DT_NEEDED in the directories ld.so searches, copied at the same paths. */
 static int add_program(const struct initrd_io *io, struct cpio *c, const struct initrd_program *pg)
 {
-	static const char *const libdirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					       "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-					       "/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu",
-					       "/lib64", "/usr/lib64", "/lib", "/usr/lib", NULL };
+	static const char *const libdirs[] = { "/lib/x86_64-linux-gnu",
+					       "/usr/lib/x86_64-linux-gnu",
+					       "/lib/aarch64-linux-gnu",
+					       "/usr/lib/aarch64-linux-gnu",
+					       "/lib/i386-linux-gnu",
+					       "/usr/lib/i386-linux-gnu",
+					       "/lib64",
+					       "/usr/lib64",
+					       "/lib",
+					       "/usr/lib",
+					       NULL };
 	_cleanup_strv_free_ char **queue = NULL, **done = NULL;
 	_cleanup_free_ char *data = NULL, *interp = NULL;
 	const char *where = NULL;
@@ -469,11 +479,13 @@ static int add_program(const struct initrd_io *io, struct cpio *c, const struct 
 		{
 			_cleanup_free_ char *path = xasprintf("%s/%s", dir + 1, soname);
 
-			if (!cpio_contains(c, path) && (r = cpio_add_file(c, path, 0644, lib, size)) < 0)
+			if (!cpio_contains(c, path) &&
+			    (r = cpio_add_file(c, path, 0644, lib, size)) < 0)
 				return r;
 		}
 		if ((r = elf_needed(lib, size, &more)) < 0)
-			return log_fail("'%s/%s' of the target is not a usable library", dir, soname);
+			return log_fail("'%s/%s' of the target is not a usable library", dir,
+					soname);
 		for (char **m = more; *m; m++)
 			if (!strv_contains(done, *m))
 				queue = strv_append(queue, *m);
@@ -509,8 +521,9 @@ static int add_items(const struct initrd_desc *d, const struct initrd_io *io, st
 int initrd_make(const struct initrd_desc *d, const struct initrd_io *io, const char *version,
 		int fd)
 {
-	static const char *const dirs[] = { "bin", "dev", "etc", "lib", "proc", "root", "run",
-					    "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin" };
+	static const char *const dirs[] = { "bin",  "dev",     "etc",     "lib", "proc",
+					    "root", "run",     "sbin",    "sys", "tmp",
+					    "usr",  "usr/bin", "usr/sbin" };
 	_cleanup_(cpio_freep) struct cpio *c = NULL;
 	_cleanup_free_ char *busybox = NULL, *init = NULL;
 	size_t size = 0, init_size = 0;

@@ -81,8 +81,7 @@ static inline void initrd_desc_freep(struct initrd_desc **d)
 /* Appends to the lists (copies everything). names, paths: NULL-terminated. */
 void initrd_desc_add_modules(struct initrd_desc *d, char *const *names, bool required);
 void initrd_desc_add_program(struct initrd_desc *d, const char *package, char *const *paths);
-void initrd_desc_add_item(struct initrd_desc *d, const char *dest, const char *source,
-			  mode_t mode);
+void initrd_desc_add_item(struct initrd_desc *d, const char *dest, const char *source, mode_t mode);
 
 /* The description as text (the format above). */
 char *initrd_desc_format(const struct initrd_desc *d);

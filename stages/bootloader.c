@@ -870,7 +870,9 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 	/* The menu for the kernels in /boot, as the target's hooks make it again when apt
 	 * installs or removes one (lib/grubmenu.h). */
 	{
-		const struct kmod_io io = { .userdata = b->tree, .read = mio_read, .list = mio_list };
+		const struct kmod_io io = { .userdata = b->tree,
+					    .read = mio_read,
+					    .list = mio_list };
 
 		if ((r = grubmenu_kernels(&io, "/boot", &kernels)) < 0)
 			return r;

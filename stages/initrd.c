@@ -271,33 +271,37 @@ static int verify_generator(struct build *b, struct initrd_priv *p, const struct
 	/* The program is built for this machine: it runs in the target only when that is the
 	 * same architecture. */
 	if (uname(&u) < 0 || !streq(u.machine, "x86_64") || (b->arch && !streq(b->arch, "amd64")))
-		return node_error(g, "initrd.generator: %s puts this machine's build of "
+		return node_error(g,
+				  "initrd.generator: %s puts this machine's build of "
 				  "mkbootmedia-initrd into the target, which is %s: set "
 				  "initrd.generator: none (kernel updates then need a rebuild)",
 				  generator_names[p->generator], b->arch ? b->arch : "?");
 	p->program = find_program_build();
 	if (access(p->program, R_OK) < 0)
-		return node_error(g, "cannot read '%s' (mkbootmedia-initrd, the target's initramfs "
+		return node_error(g,
+				  "cannot read '%s' (mkbootmedia-initrd, the target's initramfs "
 				  "generator): %s; run make, or set initrd.generator: none",
 				  p->program, strerror(errno));
 	if (p->generator != GENERATOR_INITRAMFS_TOOLS)
 		return 0;
 	/* Debian's initramfs finds a plain root by LABEL= or UUID=, no more of ours. */
 	if (b->root_node)
-		return node_error(g, "initrd.generator: initramfs-tools cannot mount the root as "
-				  "root: asks (read-only with an overlay, dm-verity): use generator "
-				  "mkbootmedia");
+		return node_error(
+			g, "initrd.generator: initramfs-tools cannot mount the root as "
+			   "root: asks (read-only with an overlay, dm-verity): use generator "
+			   "mkbootmedia");
 	if (build_part_at(b, "/")->enc)
 		return node_error(g, "initrd.generator: initramfs-tools opens an encrypted root "
-				  "only with cryptsetup-initramfs and /etc/crypttab, which "
-				  "mkbootmedia does not write: use generator mkbootmedia");
+				     "only with cryptsetup-initramfs and /etc/crypttab, which "
+				     "mkbootmedia does not write: use generator mkbootmedia");
 	if (!b->packages || b->configure == CONFIGURE_NONE || b->configure == CONFIGURE_FIRST_BOOT)
 		return node_error(g, "initrd.generator: initramfs-tools makes the initramfs when "
-				  "configure runs its postinst at build time: set "
-				  "packages.configure to auto, userns or vm");
+				     "configure runs its postinst at build time: set "
+				     "packages.configure to auto, userns or vm");
 	if (p->modules || p->n_files || p->busybox || node_get(p->node, "compression") ||
 	    node_get(p->node, "root-wait"))
-		return node_error(g, "initrd.generator: initramfs-tools takes none of initrd's "
+		return node_error(g,
+				  "initrd.generator: initramfs-tools takes none of initrd's "
 				  "other keys (its own settings are /etc/initramfs-tools/ in the "
 				  "target: give them with files:)");
 	return 0;
@@ -448,8 +452,7 @@ static int tio_mode(void *userdata, const char *path, mode_t *ret_mode)
 	return 0;
 }
 
-static void skel_add(struct tree_io *t, const char *rel, const void *data, size_t size,
-		     mode_t mode)
+static void skel_add(struct tree_io *t, const char *rel, const void *data, size_t size, mode_t mode)
 {
 	struct skel_file *f;
 
@@ -555,7 +558,8 @@ static int make_desc(struct build *b, struct initrd_priv *p, struct tree_io *io,
 	if (b->root_verity)
 		initrd_desc_add_program(d, "cryptsetup-bin",
 					(char *const *)(const char *const[]){
-						"/usr/sbin/veritysetup", "/sbin/veritysetup", NULL });
+						"/usr/sbin/veritysetup", "/sbin/veritysetup",
+						NULL });
 	for (size_t i = 0; i < p->n_files; i++) {
 		const struct initrd_file *f = &p->files[i];
 		_cleanup_free_ char *data = NULL, *src = NULL;
@@ -563,7 +567,8 @@ static int make_desc(struct build *b, struct initrd_priv *p, struct tree_io *io,
 		mode_t mode = 0644;
 
 		if (f->target) {
-			initrd_desc_add_item(d, f->path, f->target, f->mode_set ? f->mode : (mode_t)-1);
+			initrd_desc_add_item(d, f->path, f->target,
+					     f->mode_set ? f->mode : (mode_t)-1);
 			continue;
 		}
 		if (f->content) {
@@ -622,7 +627,8 @@ static int install_generator(struct build *b, struct initrd_priv *p, const struc
 		for (size_t i = 0; i < io->n_skel; i++) {
 			const struct skel_file *f = &io->skel[i];
 			const struct tree_attr a = { .mode = f->mode, .mtime = b->now };
-			_cleanup_free_ char *parent = xstrndup(f->path, strrchr(f->path, '/') - f->path);
+			_cleanup_free_ char *parent =
+				xstrndup(f->path, strrchr(f->path, '/') - f->path);
 
 			if ((r = tree_mkdir(b->tree, parent,
 					    endswith(parent, "/etc/keys") ? &keydir : &dir)) < 0 ||
@@ -637,21 +643,25 @@ static int install_generator(struct build *b, struct initrd_priv *p, const struc
 	if ((r = tree_write(b->tree, TARGET_PROGRAM, &exe, prog, prog_size)) < 0)
 		return r;
 	{
-		const char *vars[] = { "INITRD",
-				       p->generator == GENERATOR_MKBOOTMEDIA ?
-					       TARGET_PROGRAM " \"$version\"\n" :
-					       "# initramfs-tools made it (postinst.d/initramfs-tools)\n",
-				       NULL };
-		const char *rvars[] = { "INITRD",
-					p->generator == GENERATOR_MKBOOTMEDIA ?
-						TARGET_PROGRAM " --remove \"$version\"\n" :
-						"# initramfs-tools removed it (postrm.d/initramfs-tools)\n",
-					NULL };
+		const char *vars[] = {
+			"INITRD",
+			p->generator == GENERATOR_MKBOOTMEDIA ?
+				TARGET_PROGRAM " \"$version\"\n" :
+				"# initramfs-tools made it (postinst.d/initramfs-tools)\n",
+			NULL
+		};
+		const char *rvars[] = {
+			"INITRD",
+			p->generator == GENERATOR_MKBOOTMEDIA ?
+				TARGET_PROGRAM " --remove \"$version\"\n" :
+				"# initramfs-tools removed it (postrm.d/initramfs-tools)\n",
+			NULL
+		};
 
 		if ((r = template_expand("kernel-postinst", template_get("kernel-postinst", NULL),
 					 vars, &postinst)) < 0 ||
-		    (r = template_expand("kernel-postrm", template_get("kernel-postrm", NULL), rvars,
-					 &postrm)) < 0)
+		    (r = template_expand("kernel-postrm", template_get("kernel-postrm", NULL),
+					 rvars, &postrm)) < 0)
 			return r;
 	}
 	if ((r = tree_write(b->tree, "/etc/kernel/postinst.d/zz-mkbootmedia", &exe, postinst,
@@ -719,7 +729,8 @@ static int initrd_run(struct build *b, void *priv)
 		struct tree_io none = { .tree = b->tree };
 
 		if ((r = tree_lstat(b->tree, ipath, &kst)) < 0)
-			return log_errno(r, "initramfs-tools made no '%s' (is initramfs-tools in "
+			return log_errno(r,
+					 "initramfs-tools made no '%s' (is initramfs-tools in "
 					 "packages.include, and linux-initramfs-tool not in "
 					 "packages.provides?)",
 					 ipath);

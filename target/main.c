@@ -113,14 +113,18 @@ static int dio_list(void *userdata, const char *path, struct kmod_dirent **ret, 
 			continue;
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n].name = xstrdup(e->d_name);
-		v[n].type = e->d_type == DT_DIR ? 'd' : e->d_type == DT_REG ? 'f' :
-			    e->d_type == DT_LNK ? 'l' : '?';
+		v[n].type = e->d_type == DT_DIR ? 'd' :
+			    e->d_type == DT_REG ? 'f' :
+			    e->d_type == DT_LNK ? 'l' :
+						  '?';
 		if (e->d_type == DT_UNKNOWN) {
 			struct stat st;
 
 			if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-				v[n].type = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' :
-					    S_ISLNK(st.st_mode) ? 'l' : '?';
+				v[n].type = S_ISDIR(st.st_mode) ? 'd' :
+					    S_ISREG(st.st_mode) ? 'f' :
+					    S_ISLNK(st.st_mode) ? 'l' :
+								  '?';
 		}
 		n++;
 	}
@@ -208,8 +212,10 @@ static int make_initrd(const struct root *rt, const struct initrd_io *io, const 
 
 	r = dio_read((void *)rt, DESC_PATH, INITRD_DESC_MAX, &text, NULL);
 	if (r < 0)
-		return log_errno(r, "cannot read '%s' (written by mkbootmedia for "
-				 "initrd.generator: mkbootmedia)", DESC_PATH);
+		return log_errno(r,
+				 "cannot read '%s' (written by mkbootmedia for "
+				 "initrd.generator: mkbootmedia)",
+				 DESC_PATH);
 	if ((r = initrd_desc_parse(text, DESC_PATH, &d)) < 0)
 		return r;
 	if (!output) {
@@ -284,8 +290,8 @@ static void usage(FILE *f)
 	fputs("usage: mkbootmedia-initrd [--root DIR] [-o FILE] VERSION\n"
 	      "       mkbootmedia-initrd [--root DIR] --remove VERSION\n"
 	      "       mkbootmedia-initrd [--root DIR] --update-menu\n"
-	      "Makes /boot/initrd.img-VERSION as mkbootmedia made the image's (from\n"
-	      DESC_PATH "), removes it, or writes " MENU_PATH " for the\n"
+	      "Makes /boot/initrd.img-VERSION as mkbootmedia made the image's (from\n" DESC_PATH
+	      "), removes it, or writes " MENU_PATH " for the\n"
 	      "kernels in /boot (from " MENU_TEMPLATE ").\n",
 	      f);
 }
@@ -293,10 +299,14 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },   { "output", required_argument, NULL, 'o' },
-		{ "remove", no_argument, NULL, 'R' },       { "update-menu", no_argument, NULL, 'm' },
-		{ "quiet", no_argument, NULL, 'q' },        { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+		{ "root", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "remove", no_argument, NULL, 'R' },
+		{ "update-menu", no_argument, NULL, 'm' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *root = "/", *output = NULL;
 	bool remove = false, menu = false;
@@ -308,14 +318,30 @@ int main(int argc, char **argv)
 	log_set_scope("mkbootmedia-initrd");
 	while ((c = getopt_long(argc, argv, "r:o:qh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': root = optarg; break;
-		case 'o': output = optarg; break;
-		case 'R': remove = true; break;
-		case 'm': menu = true; break;
-		case 'q': log_set_level(LOG_WARN); break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("mkbootmedia-initrd " MKBOOTMEDIA_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'r':
+			root = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'R':
+			remove = true;
+			break;
+		case 'm':
+			menu = true;
+			break;
+		case 'q':
+			log_set_level(LOG_WARN);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			puts("mkbootmedia-initrd " MKBOOTMEDIA_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (menu ? optind != argc || remove || output : optind + 1 != argc || (remove && output)) {
