@@ -119,9 +119,23 @@ int grubmenu_expand(const char *template, char *const *kernels, char **ret)
 		strbuf_adds(&out, "submenu 'Linux ");
 		strbuf_adds(&out, *k);
 		strbuf_adds(&out, "' {\n");
-		for (size_t i = 0; i < n; i++)
-			if (chunks[i].kernel && chunks[i].text.s)
-				put_expanded(&out, chunks[i].text.s, chunks[i].text.len, *k);
+		for (size_t i = 0; i < n; i++) {
+			struct strbuf e = { 0 };
+
+			if (!chunks[i].kernel || !chunks[i].text.s)
+				continue;
+			put_expanded(&e, chunks[i].text.s, chunks[i].text.len, *k);
+			/* indented, one tab a line (blank lines left blank) */
+			for (const char *l = e.s; *l;) {
+				size_t len = strcspn(l, "\n");
+
+				if (len)
+					strbuf_adds(&out, "\t");
+				strbuf_add(&out, l, len + (l[len] == '\n'));
+				l += len + (l[len] == '\n');
+			}
+			strbuf_freep(&e);
+		}
 		strbuf_adds(&out, "}\n");
 	}
 	*ret = strbuf_take(&out);

@@ -14,7 +14,7 @@
  * Text before the first marker is the header (terminal, default, timeout). grub.cfg is the
  * header, then every chunk in order with @VERSION@ the newest kernel (Debian version order,
  * dpkg's), then for each older kernel, newest first, "submenu 'Linux VERSION' { ... }"
- * holding its kernel chunks: after the top-level entries, so a default's index still counts
+ * holding its kernel chunks (indented by a tab): after the top-level entries, so a default's index still counts
  * the newest kernel's entries. */
 #pragma once
 
