@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Stage "initrd": the kernel of the target's linux-image package, and an initramfs made
- * here (not by the target's mkinitramfs, which would have to run): a newc cpio holding a
+ * by lib/initrdgen from a description this stage fills from the recipe (not by the
+ * target's mkinitramfs, which would have to run): a newc cpio holding a
  * static busybox, the kernel modules the root needs with their dependencies, and /init
  * (templates/init), which finds the root by label or UUID, mounts it and switch_roots.
  *
@@ -55,6 +56,8 @@
 #define TARGET_PROGRAM "/usr/sbin/mkbootmedia-initrd"
 #define DESC_PATH "/etc/mkbootmedia/initrd.conf"
 #define SKELETON_DIR "/usr/lib/mkbootmedia/initrd"
+#define UPDATE_GRUB "/usr/sbin/update-grub"
+#define UPDATE_GRUB_DISTRIB "/usr/sbin/update-grub.distrib"
 
 enum generator { GENERATOR_MKBOOTMEDIA, GENERATOR_INITRAMFS_TOOLS, GENERATOR_NONE };
 static const char *const generator_names[] = { "mkbootmedia", "initramfs-tools", "none", NULL };
@@ -608,6 +611,52 @@ static int make_desc(struct build *b, struct initrd_priv *p, struct tree_io *io,
 	return 0;
 }
 
+/* grub2-common's update-grub (which its kernel hooks zz-update-grub, GRUB's own postinst and
+ * people run) would replace our menu by grub-mkconfig's: it is diverted, as dpkg-divert
+ * --local --rename would (/var/lib/dpkg/diversions: from, to, ":" for a local one), to
+ * UPDATE_GRUB_DISTRIB, and /usr/sbin/update-grub writes our menu instead. An upgrade of
+ * grub2-common then installs its update-grub under the diverted name. */
+static int divert_update_grub(struct build *b)
+{
+	const struct tree_attr exe = { .mode = 0755, .mtime = b->now };
+	const struct tree_attr conf = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *div = NULL, *orig = NULL, *text = NULL;
+	size_t div_size = 0, orig_size = 0;
+	struct tree_stat st;
+	int r;
+
+	r = tree_lstat(b->tree, UPDATE_GRUB, &st);
+	if (r == -ENOENT || r == -ENOTDIR || (r >= 0 && !S_ISREG(st.mode)))
+		return 0;
+	if (r < 0)
+		return log_errno(r, "cannot look at '%s'", UPDATE_GRUB);
+	r = tree_read(b->tree, "/var/lib/dpkg/diversions", 16u << 20, &div, &div_size);
+	if (r == -ENOENT)
+		div = xstrdup("");
+	else if (r < 0)
+		return log_errno(r, "cannot read /var/lib/dpkg/diversions of the target");
+	for (const char *l = div; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0))
+		if (startswith(l, UPDATE_GRUB "\n"))
+			return 0; /* diverted already */
+	if ((r = tree_read(b->tree, UPDATE_GRUB, 16u << 20, &orig, &orig_size)) < 0)
+		return log_errno(r, "cannot read '%s'", UPDATE_GRUB);
+	text = xasprintf("%s%s%s\n%s\n:\n", div, div_size && div[div_size - 1] != '\n' ? "\n" : "",
+			 UPDATE_GRUB, UPDATE_GRUB_DISTRIB);
+	if ((r = tree_write(b->tree, UPDATE_GRUB_DISTRIB, &exe, orig, orig_size)) < 0 ||
+	    (r = tree_write(b->tree, "/var/lib/dpkg/diversions", &conf, text, strlen(text))) < 0)
+		return r;
+	free(text);
+	text = xasprintf("#!/bin/sh\n# Written by mkbootmedia: GRUB's menu comes from "
+			 "/etc/mkbootmedia/grub.cfg.in;\n# grub-mkconfig's update-grub is diverted "
+			 "to %s (dpkg-divert --list).\nexec %s --update-menu\n",
+			 UPDATE_GRUB_DISTRIB, TARGET_PROGRAM);
+	if ((r = tree_write(b->tree, UPDATE_GRUB, &exe, text, strlen(text))) < 0)
+		return r;
+	log_info("%s diverted to %s: it writes mkbootmedia's menu", UPDATE_GRUB,
+		 UPDATE_GRUB_DISTRIB);
+	return 0;
+}
+
 /* The skeleton, the description and the program with its hooks, into the target: what
  * /usr/sbin/mkbootmedia-initrd needs to make the same initramfs for a later kernel. */
 static int install_generator(struct build *b, struct initrd_priv *p, const struct tree_io *io,
@@ -671,6 +720,8 @@ static int install_generator(struct build *b, struct initrd_priv *p, const struc
 		return r;
 	log_info("%s and its kernel hooks (generator %s)", TARGET_PROGRAM,
 		 generator_names[p->generator]);
+	if (b->bootloader != BOOTLOADER_NONE && (r = divert_update_grub(b)) < 0)
+		return r;
 	return 0;
 }
 

@@ -274,8 +274,13 @@ static int update_menu(const struct root *rt, const struct initrd_io *io)
 		return log_errno(r, "cannot read '%s'", MENU_TEMPLATE);
 	if ((r = grubmenu_kernels(&io->kmod, "/boot", &kernels)) < 0)
 		return r;
-	if (!kernels[0])
-		return log_fail("no kernel in /boot has an initramfs: %s left as it is", MENU_PATH);
+	/* Not an error: the postrm of the last kernel must not fail on it. */
+	if (!kernels[0]) {
+		log_warn("no kernel in /boot has an initramfs: %s left as it is; the system "
+			 "will not boot until a kernel is installed",
+			 MENU_PATH);
+		return 0;
+	}
 	if ((r = grubmenu_expand(tpl, kernels, &cfg)) < 0)
 		return r;
 	if ((r = write_in_root(rt, MENU_PATH, cfg, strlen(cfg), -1)) < 0)
