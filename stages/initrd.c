@@ -290,21 +290,21 @@ static int verify_generator(struct build *b, struct initrd_priv *p, const struct
 	/* Debian's initramfs finds a plain root by LABEL= or UUID=, no more of ours. */
 	if (b->root_node)
 		return node_error(
-			g, "initrd.generator: initramfs-tools cannot mount the root as "
+			g, "initramfs-tools cannot mount the root as "
 			   "root: asks (read-only with an overlay, dm-verity): use generator "
 			   "mkbootmedia");
 	if (build_part_at(b, "/")->enc)
-		return node_error(g, "initrd.generator: initramfs-tools opens an encrypted root "
+		return node_error(g, "initramfs-tools opens an encrypted root "
 				     "only with cryptsetup-initramfs and /etc/crypttab, which "
 				     "mkbootmedia does not write: use generator mkbootmedia");
 	if (!b->packages || b->configure == CONFIGURE_NONE || b->configure == CONFIGURE_FIRST_BOOT)
-		return node_error(g, "initrd.generator: initramfs-tools makes the initramfs when "
+		return node_error(g, "initramfs-tools makes the initramfs when "
 				     "configure runs its postinst at build time: set "
 				     "packages.configure to auto, userns or vm");
 	if (p->modules || p->n_files || p->busybox || node_get(p->node, "compression") ||
 	    node_get(p->node, "root-wait"))
 		return node_error(g,
-				  "initrd.generator: initramfs-tools takes none of initrd's "
+				  "initramfs-tools takes none of initrd's "
 				  "other keys (its own settings are /etc/initramfs-tools/ in the "
 				  "target: give them with files:)");
 	return 0;
