@@ -262,8 +262,12 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 				     where, lineno, w[0]);
 			goto out;
 		}
+		/* every path field: busybox's and program's (after the package), init's, file's
+		 * destination and source */
 		for (size_t i = 1; i < n; i++)
-			if (w[i][0] == '/' && !good_path(w[i])) {
+			if ((streq(w[0], "busybox") || streq(w[0], "init") ||
+			     (streq(w[0], "program") && i >= 2) || (streq(w[0], "file") && i != 2)) &&
+			    !good_path(w[i])) {
 				r = log_fail("%s:%u: '%s' is not a clean absolute path", where,
 					     lineno, w[i]);
 				goto out;
