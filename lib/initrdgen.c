@@ -266,7 +266,8 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 		 * destination and source */
 		for (size_t i = 1; i < n; i++)
 			if ((streq(w[0], "busybox") || streq(w[0], "init") ||
-			     (streq(w[0], "program") && i >= 2) || (streq(w[0], "file") && i != 2)) &&
+			     (streq(w[0], "program") && i >= 2) ||
+			     (streq(w[0], "file") && i != 2)) &&
 			    !good_path(w[i])) {
 				r = log_fail("%s:%u: '%s' is not a clean absolute path", where,
 					     lineno, w[i]);

@@ -31,7 +31,8 @@ static void test_desc_roundtrip(void)
 	initrd_desc_add_item(d, "/etc/a\\b", "/etc/a\\b", (mode_t)-1);
 	d->conf = xstrdup("# c\nROOT='LABEL=R'\n\nX=1\n");
 	t1 = initrd_desc_format(d);
-	CHECK(strstr(t1, "\nfile /etc/my\\x20file 0600 /usr/lib/mkbootmedia/initrd/etc/my\\x20file\n"));
+	CHECK(strstr(t1,
+		     "\nfile /etc/my\\x20file 0600 /usr/lib/mkbootmedia/initrd/etc/my\\x20file\n"));
 	CHECK(strstr(t1, "\nfile /etc/a\\x5cb - /etc/a\\x5cb\n"));
 	CHECK(strstr(t1, "\nconf\n"));
 	CHECK(initrd_desc_parse(t1, "t", &p) == 0);
@@ -51,7 +52,7 @@ static void test_desc_refused(void)
 		"compression lz4\nmtime 0\nbusybox /b\ninit /i\n",
 		"compression zstd\nmtime -1\nbusybox /b\ninit /i\n",
 		"compression zstd\nmtime 4294967296\nbusybox /b\ninit /i\n",
-		"compression zstd\nmtime 0\nbusybox /b\n",                   /* no init */
+		"compression zstd\nmtime 0\nbusybox /b\n", /* no init */
 		"compression zstd\nmtime 0\nbusybox /b\ninit /i\nfile /a 9999 /b\n",
 		"compression zstd\nmtime 0\nbusybox /b\ninit /i\nfile /a - ../b\n",
 		"compression zstd\nmtime 0\nbusybox /b\ninit /i\nfile /a -  /b\n", /* empty field */
@@ -97,12 +98,13 @@ static void test_menu(void)
 			 "\tlinux /vmlinuz-6.1.0-50-amd64\n}\nmenuentry 'Memtest86+' {\n}\n"
 			 "menuentry 'Reset 6.1.0-50-amd64' {\n}\n");
 	CHECK(grubmenu_expand(tpl, k2, &two) == 0);
-	CHECK_STREQ(two, "set default=0\n\nmenuentry 'Linux 6.12.95+deb12-amd64' {\n"
-			 "\tlinux /vmlinuz-6.12.95+deb12-amd64\n}\nmenuentry 'Memtest86+' {\n}\n"
-			 "menuentry 'Reset 6.12.95+deb12-amd64' {\n}\n"
-			 "submenu 'Linux 6.1.0-50-amd64' {\n"
-			 "\tmenuentry 'Linux 6.1.0-50-amd64' {\n\t\tlinux /vmlinuz-6.1.0-50-amd64\n\t}\n"
-			 "\tmenuentry 'Reset 6.1.0-50-amd64' {\n\t}\n}\n");
+	CHECK_STREQ(two,
+		    "set default=0\n\nmenuentry 'Linux 6.12.95+deb12-amd64' {\n"
+		    "\tlinux /vmlinuz-6.12.95+deb12-amd64\n}\nmenuentry 'Memtest86+' {\n}\n"
+		    "menuentry 'Reset 6.12.95+deb12-amd64' {\n}\n"
+		    "submenu 'Linux 6.1.0-50-amd64' {\n"
+		    "\tmenuentry 'Linux 6.1.0-50-amd64' {\n\t\tlinux /vmlinuz-6.1.0-50-amd64\n\t}\n"
+		    "\tmenuentry 'Reset 6.1.0-50-amd64' {\n\t}\n}\n");
 }
 
 static void test_menu_refused(void)
@@ -121,11 +123,11 @@ static void test_menu_refused(void)
 static int fake_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
 {
 	static const char *const names[] = {
-		"config-6.1.0-50-amd64",      "initrd.img-6.1.0-50-amd64",
-		"initrd.img-6.1.0-9-amd64",   "initrd.img-6.12.95+deb12-amd64",
-		"initrd.img-bad version",     "vmlinuz-6.1.0-50-amd64",
-		"vmlinuz-6.1.0-9-amd64",      "vmlinuz-6.12.95+deb12-amd64",
-		"vmlinuz-6.2.0-1-amd64",      "vmlinuz-bad version",
+		"config-6.1.0-50-amd64",    "initrd.img-6.1.0-50-amd64",
+		"initrd.img-6.1.0-9-amd64", "initrd.img-6.12.95+deb12-amd64",
+		"initrd.img-bad version",   "vmlinuz-6.1.0-50-amd64",
+		"vmlinuz-6.1.0-9-amd64",    "vmlinuz-6.12.95+deb12-amd64",
+		"vmlinuz-6.2.0-1-amd64",    "vmlinuz-bad version",
 	};
 
 	*ret = xcalloc(ARRAY_SIZE(names), sizeof(**ret));
