@@ -50,13 +50,17 @@ re_old=$(sed 's/[.+]/\\&/g' <<<"$old")
 re_new=$(sed 's/[.+]/\\&/g' <<<"$new")
 
 fw=()
+# poweroff -f leaves ext2 not cleanly unmounted (the next boot's fsck may then ask for a
+# restart, which QEMU's -no-reboot ends): / and /boot read-only first, as a shutdown does.
+unmount='sync; umount /boot/efi 2>/dev/null; mount -o remount,ro /boot && mount -o remount,ro / && sync'
 login=(--expect 'login: ?$' --send 'root\n' --expect 'Password: ?$' --send 'mkbootmedia\n'
 	--expect '# ?$')
 boot() { # LOG STEPS...: a BIOS boot of out/u.img that keeps what the guest writes
 	log=$1
 	shift
 	"$MKBOOTMEDIA" boot out/u.img ${fw[@]+"${fw[@]}"} --write --timeout 900 --log "$log" "${login[@]}" "$@" \
-		--poweroff >"$log.out" 2>&1 || { cat "$log.out"; tail -c 3000 "$log"; fail "boot ($log)"; }
+		--run "$unmount" --poweroff >"$log.out" 2>&1 ||
+		{ tail -n 30 "$log.out"; fail "boot ($log)"; }
 }
 # grub2-common's update-grub (run by its own kernel hook too) is diverted to ours.
 boot 1.log --run "uname -r" --output "^$re_old\$" \
