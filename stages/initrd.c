@@ -23,7 +23,8 @@
  *                            in /etc/mkbootmedia/initrd.conf, the files from this machine
  *                            under /usr/lib/mkbootmedia/initrd); initramfs-tools: Debian's
  *                            (configure's mkinitramfs makes the first one too); none: no
- *                            hooks, a later kernel is not booted
+ *                            hooks, a later kernel is not booted (always so on a dm-verity
+ *                            root, which cannot change)
  *
  * The stage runs when kernel:, initrd: or a bootloader: other than none is given. The
  * modules always included, when the kernel has them as modules: disk controllers (ahci,
@@ -269,6 +270,16 @@ static int verify_generator(struct build *b, struct initrd_priv *p, const struct
 	const struct node *g = p->generator_node ? p->generator_node : where;
 	struct utsname u;
 
+	/* A dm-verity root never changes (its hash tree is made after this stage, the menu's
+	 * template would come too late for it): nothing there can install a kernel. */
+	if (b->root_verity && p->generator == GENERATOR_MKBOOTMEDIA) {
+		if (p->generator_node)
+			return node_error(g, "a dm-verity root cannot take a new kernel (nor the "
+					  "menu's template, written after its hash tree): set "
+					  "initrd.generator: none, and rebuild the image to update it");
+		p->generator = GENERATOR_NONE;
+		b->initrd_hooks = false;
+	}
 	if (p->generator == GENERATOR_NONE)
 		return 0;
 	/* The program is built for this machine: it runs in the target only when that is the

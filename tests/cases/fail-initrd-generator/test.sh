@@ -33,3 +33,7 @@ recipe "generator: initramfs-tools, compression: xz" "" "" userns
 expect_fail "initramfs-tools takes none of initrd's other keys" check r.yml
 recipe "generator: dracut"
 expect_fail "r.yml:11:21: initrd.generator: 'dracut'" check r.yml
+# A dm-verity root: generator mkbootmedia asked for explicitly is refused (the default
+# quietly becomes none there, see example-cf-readonly).
+recipe "generator: mkbootmedia" "root: {verity: true, verity-partition: data}"
+expect_fail "r.yml:11:21: initrd.generator: a dm-verity root cannot take a new kernel" check r.yml
