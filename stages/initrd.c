@@ -274,9 +274,10 @@ static int verify_generator(struct build *b, struct initrd_priv *p, const struct
 	 * template would come too late for it): nothing there can install a kernel. */
 	if (b->root_verity && p->generator == GENERATOR_MKBOOTMEDIA) {
 		if (p->generator_node)
-			return node_error(g, "a dm-verity root cannot take a new kernel (nor the "
-					  "menu's template, written after its hash tree): set "
-					  "initrd.generator: none, and rebuild the image to update it");
+			return node_error(
+				g, "a dm-verity root cannot take a new kernel (nor the "
+				   "menu's template, written after its hash tree): set "
+				   "initrd.generator: none, and rebuild the image to update it");
 		p->generator = GENERATOR_NONE;
 		b->initrd_hooks = false;
 	}
