@@ -7,7 +7,7 @@
 # purges the old kernel; rebooted again, the key still boots the new one.
 # Negative: a copy of the image taken before, without the hooks and update-grub's diversion
 # (what generator none leaves out: grub2-common's update-grub then makes the menu), gets
-# the same kernel installed and the old one purged: it boots no more.
+# the same kernel installed: it boots no more.
 cache=$(test_cache)
 bpo=$cache/apt-bookworm-backports
 mkdir -p "$bpo/lists/partial" "$bpo/cache" "$bpo/debs"
@@ -74,7 +74,7 @@ boot 1.log --run "uname -r" --output "^$re_old\$" \
 grep -aq "mkbootmedia-initrd: /boot/initrd.img-$new" 1.log || fail "the postinst hook did not run: $(grep -a mkbootmedia 1.log)"
 boot 2.log --run "uname -r" --output "^$re_new\$" \
 	--run "grep ' / ' /proc/mounts" --output '^/dev/sd[a-z][0-9]+ / ext2 ' \
-	--run "apt-get -q -y purge linux-image-$old 2>&1 | tail -n 3" \
+	--run "DEBIAN_FRONTEND=noninteractive apt-get -q -y purge linux-image-$old" \
 	--run "ls /boot" --run "test ! -e /boot/vmlinuz-$old && test ! -e /boot/initrd.img-$old" \
 	--run "! grep -qF $old /boot/grub/grub.cfg"
 boot 3.log --run "uname -r" --output "^$re_new\$" --run "test -z \"\$(dpkg --audit)\""
@@ -85,13 +85,14 @@ fw=(--firmware uefi-secure)
 boot 3u.log --run "uname -r" --output "^$re_new\$" --secure-boot yes
 fw=()
 
-# Without the hooks, the same steps leave a key that does not boot: no initramfs for the
-# new kernel, so it cannot mount the root.
+# Without the hooks, the same update leaves a key that does not boot: grub-mkconfig puts
+# the new kernel first, and it has no initramfs to mount the root with. (Purging the old
+# one is not needed to show it, and from the old kernel running it would ask.)
 mv nohooks.img out/u.img
 boot 4.log --run 'rm /etc/kernel/postinst.d/zz-mkbootmedia /etc/kernel/postrm.d/zz-mkbootmedia' \
 	--run 'rm /usr/sbin/update-grub && dpkg-divert --local --rename --remove /usr/sbin/update-grub' \
 	--run 'dpkg -i /root/linux-image.deb' \
 	--run "test ! -e /boot/initrd.img-$new" \
-	--run "apt-get -q -y purge linux-image-$old 2>&1 | tail -n 3"
+	--run "grep -m1 '^menuentry' /boot/grub/grub.cfg" --output "Linux $re_new'"
 boot_fail 1 "timed out" out/u.img --timeout 150 --log 5.log "${login[@]}"
 grep -aq "Unable to mount root fs" 5.log || fail "the old key did not fail for want of an initramfs: $(tail -c 1500 5.log)"
