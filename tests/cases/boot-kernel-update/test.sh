@@ -87,12 +87,14 @@ fw=()
 
 # Without the hooks, the same update leaves a key that does not boot: grub-mkconfig puts
 # the new kernel first, and it has no initramfs to mount the root with. (Purging the old
-# one is not needed to show it, and from the old kernel running it would ask.)
+# one is not needed to show it, and from the old kernel running it would ask.) GRUB's
+# defaults are given the serial console, so the log shows why.
 mv nohooks.img out/u.img
 boot 4.log --run 'rm /etc/kernel/postinst.d/zz-mkbootmedia /etc/kernel/postrm.d/zz-mkbootmedia' \
 	--run 'rm /usr/sbin/update-grub && dpkg-divert --local --rename --remove /usr/sbin/update-grub' \
+	--run "printf '%s\\n' GRUB_TERMINAL=serial 'GRUB_SERIAL_COMMAND=\"serial --unit=0 --speed=115200\"' GRUB_CMDLINE_LINUX=console=ttyS0,115200 >>/etc/default/grub" \
 	--run 'dpkg -i /root/linux-image.deb' \
 	--run "test ! -e /boot/initrd.img-$new" \
-	--run "grep -m1 '^menuentry' /boot/grub/grub.cfg" --output "Linux $re_new'"
+	--run "grep -m1 '^[[:space:]]*linux' /boot/grub/grub.cfg" --output "/vmlinuz-$re_new "
 boot_fail 1 "timed out" out/u.img --timeout 150 --log 5.log "${login[@]}"
 grep -aq "Unable to mount root fs" 5.log || fail "the old key did not fail for want of an initramfs: $(tail -c 1500 5.log)"
