@@ -11,6 +11,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/mkbootmedia
+LIBEXECDIR ?= $(PREFIX)/lib/mkbootmedia
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
@@ -35,6 +36,7 @@ endif
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
 	-DMKBOOTMEDIA_VERSION='"$(VERSION)"' -DMKBOOTMEDIA_DATADIR='"$(DATADIR)"' \
+	-DMKBOOTMEDIA_LIBEXECDIR='"$(LIBEXECDIR)"' \
 	$(addprefix -I,$(LAYERS)) $(PKG_CFLAGS)
 LDLIBS += $(PKG_LIBS) -lpthread
 
@@ -51,7 +53,7 @@ UNIT_BIN := $(UNIT_SRC:.c=)
 DEPFILES := $(LIB_OBJ:.o=.d) builder/main.d $(UNIT_SRC:.c=.d) bench/cryptio-bench.d \
 	bench/output-bench.d
 
-all: mkbootmedia docs
+all: mkbootmedia target/mkbootmedia-initrd docs
 
 %.o: %.c | $(DEPS_FIRST)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -69,6 +71,25 @@ builder/main.o: override CFLAGS += \
 
 mkbootmedia: builder/main.o libmkbootmedia.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The target's initramfs generator (target/main.c), which the build copies into images as
+# /usr/sbin/mkbootmedia-initrd: static, so it runs on any amd64 target whatever its libraries.
+# Its objects are compiled apart (target/obj/), with flags of their own: no sanitizer links
+# statically.
+TARGET_SRC := target/main.c base/log.c base/util.c lib/cpio.c lib/kmod.c lib/elfinfo.c \
+	lib/debver.c lib/initrdgen.c lib/grubmenu.c
+TARGET_OBJ := $(patsubst %.c,target/obj/%.o,$(TARGET_SRC))
+TARGET_CFLAGS := -O2 -std=gnu17 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 \
+	-DMKBOOTMEDIA_VERSION='"$(VERSION)"' $(addprefix -I,$(LAYERS))
+TARGET_LIBS := -larchive -llzma -lzstd -lz -lpthread
+DEPFILES += $(TARGET_OBJ:.o=.d)
+
+target/obj/%.o: %.c | $(DEPS_FIRST)
+	@mkdir -p $(@D)
+	$(CC) $(TARGET_CFLAGS) -MMD -MP -c -o $@ $<
+
+target/mkbootmedia-initrd: $(TARGET_OBJ)
+	$(CC) -static -s -o $@ $^ $(TARGET_LIBS)
 
 tests/unit/test-%: tests/unit/test-%.c libmkbootmedia.a | $(DEPS_FIRST)
 	$(CC) $(CFLAGS) -Itests/unit -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
@@ -156,8 +177,9 @@ docs: $(DOCS)
 # The examples and overlays go next to the recipes, so that an installed example's
 # ../recipes/ and ../overlays/ resolve.
 DATA := recipes templates examples overlays
-install: mkbootmedia docs
+install: mkbootmedia target/mkbootmedia-initrd docs
 	install -Dm755 mkbootmedia $(DESTDIR)$(BINDIR)/mkbootmedia
+	install -Dm755 target/mkbootmedia-initrd $(DESTDIR)$(LIBEXECDIR)/mkbootmedia-initrd
 	install -d $(DESTDIR)$(DATADIR)
 	cp -r $(DATA) $(DESTDIR)$(DATADIR)/
 	install -Dm644 doc/mkbootmedia.1 $(DESTDIR)$(MANDIR)/man1/mkbootmedia.1
@@ -167,15 +189,17 @@ install: mkbootmedia docs
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/mkbootmedia $(DESTDIR)$(MANDIR)/man1/mkbootmedia.1 \
+		$(DESTDIR)$(LIBEXECDIR)/mkbootmedia-initrd \
 		$(DESTDIR)$(MANDIR)/man5/mkbootmedia-recipe.5 \
 		$(DESTDIR)$(BASHCOMPDIR)/mkbootmedia $(DESTDIR)$(ZSHCOMPDIR)/_mkbootmedia
 	rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,$(DATA))
-	-rmdir $(DESTDIR)$(DATADIR)
+	-rmdir $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 clean:
 	rm -f mkbootmedia libmkbootmedia.a $(foreach d,$(LAYERS),$(d)/*.o $(d)/*.d) $(UNIT_BIN) \
-		tests/unit/*.d bench/cryptio-bench bench/output-bench bench/*.d
-	rm -rf doc $(FUZZ_DIR)
+		tests/unit/*.d bench/cryptio-bench bench/output-bench bench/*.d \
+		target/mkbootmedia-initrd
+	rm -rf doc $(FUZZ_DIR) target/obj
 
 .PHONY: all unit check check-asan deps example docs install uninstall clean fuzz fuzz-smoke \
 	check-valgrind

@@ -187,6 +187,9 @@ struct build {
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
+	/* the initrd stage installs the kernel hooks (initrd.generator is not none): the
+	 * bootloader stage leaves its menu's template for them (settled) */
+	bool initrd_hooks;
 	/* root: (stage root, published in its parse; the partition in its settle): the root
 	 * is mounted read-only (never remounted rw); an overlay makes the running system's /
 	 * writable on a tmpfs or on root_overlay_part; reset offers a factory reset */

@@ -22,6 +22,8 @@ EMBED(tpl_init, "templates/init");
 EMBED(tpl_grub_cfg, "templates/grub.cfg");
 EMBED(tpl_vm_init, "templates/vm-init");
 EMBED(tpl_first_boot, "templates/first-boot");
+EMBED(tpl_kernel_postinst, "templates/kernel-postinst");
+EMBED(tpl_kernel_postrm, "templates/kernel-postrm");
 
 static const struct {
 	const char *name;
@@ -31,6 +33,8 @@ static const struct {
 	{ "grub.cfg", tpl_grub_cfg_start, tpl_grub_cfg_end },
 	{ "vm-init", tpl_vm_init_start, tpl_vm_init_end },
 	{ "first-boot", tpl_first_boot_start, tpl_first_boot_end },
+	{ "kernel-postinst", tpl_kernel_postinst_start, tpl_kernel_postinst_end },
+	{ "kernel-postrm", tpl_kernel_postrm_start, tpl_kernel_postrm_end },
 };
 
 const char *template_get(const char *name, size_t *ret_size)

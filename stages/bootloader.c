@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "grubbios.h"
+#include "grubmenu.h"
 #include "fs.h"
 #include "log.h"
 #include "spawn.h"
@@ -68,6 +69,8 @@
 #define GRUB_LIB_DIR "/usr/lib/grub" /* the same on this machine and in the target */
 #define MAX_GRUB_FILE (16u << 20)
 #define ESP_MIN_SIZE (UINT64_C(16) << 20)
+/* The menu's template in the target, for the kernel hooks (stages/initrd.c). */
+#define MENU_TEMPLATE "/etc/mkbootmedia/grub.cfg.in"
 
 /* Debian's signed EFI binaries, in the target. mmx64.efi (MokManager) is what shim starts
  * when it refuses a binary; fbx64.efi (fallback) is left out: on a key it would write NVRAM
@@ -696,14 +699,15 @@ static void print_verity_arg(FILE *f, const struct build *b)
 		fprintf(f, " roothash=%s", b->root_hash);
 }
 
+/* One kernel's entry of the menu template (lib/grubmenu.h): @VERSION@ is the kernel's. */
 static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *p,
 			      const char *title, const char *cmdline, const char *kdir)
 {
 	_cleanup_free_ char *root = build_root_spec(b);
 	_cleanup_free_ char *root_arg = xasprintf("root=%s", root);
 
-	fprintf(f, "menuentry '%s' {\n", title);
-	fprintf(f, "\tlinux\t%s/%s ", kdir, b->kernel_name);
+	fprintf(f, "#@kernel\nmenuentry '%s' {\n", title);
+	fprintf(f, "\tlinux\t%s/vmlinuz-@VERSION@ ", kdir);
 	print_grub_word(f, root_arg);
 	fputs(" ro", f);
 	print_verity_arg(f, b);
@@ -714,7 +718,7 @@ static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *
 			(unsigned long long)p->serial_speed);
 	fputc('\n', f);
 	if (b->initrd_name)
-		fprintf(f, "\tinitrd\t%s/%s\n", kdir, b->initrd_name);
+		fprintf(f, "\tinitrd\t%s/initrd.img-@VERSION@\n", kdir);
 	fputs("}\n", f);
 }
 
@@ -723,7 +727,7 @@ static void print_linux_entry(FILE *f, struct build *b, struct bootloader_priv *
 static void print_memtest_entry(FILE *f, struct bootloader_priv *p, const char *title,
 				const char *kdir)
 {
-	fprintf(f, "menuentry '%s' {\n", title);
+	fprintf(f, "#@other\nmenuentry '%s' {\n", title);
 	if (p->efi && p->bios)
 		fprintf(f,
 			"\tif [ \"$grub_platform\" = efi ]; then\n"
@@ -751,11 +755,35 @@ static size_t print_reset_entry(FILE *f, struct build *b, struct bootloader_priv
 	return 1;
 }
 
+/* The target tree, for lib/grubmenu's kernel list. */
+static int mio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
+{
+	return tree_read(userdata, path, max, ret, ret_size);
+}
+
+static int mio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
+{
+	struct tree_dirent *d;
+	size_t n;
+	int r = tree_list(userdata, path, &d, &n);
+
+	if (r < 0)
+		return r;
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++)
+		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
+	free(d);
+	*ret_n = n;
+	return 0;
+}
+
 static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
 			const char *kdir)
 {
 	_cleanup_free_ char *entries = NULL, *terminal = NULL, *cfg = NULL, *name = NULL;
 	_cleanup_free_ char *memtest = NULL, *path = NULL, *def = NULL, *timeout = NULL;
+	_cleanup_free_ char *tpl = NULL;
+	_cleanup_strv_free_ char **kernels = NULL;
 	const struct tree_attr a = { .mode = 0644, .mtime = b->now };
 	size_t len = 0, n_entries = 0;
 	const char *recipe_name;
@@ -795,11 +823,11 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 		_cleanup_free_ char *c2 = NULL;
 
 		if (name) {
-			t1 = xasprintf("%s, Linux %s", name, b->kernel_version);
-			t2 = xasprintf("%s, Linux %s (single-user mode)", name, b->kernel_version);
+			t1 = xasprintf("%s, Linux @VERSION@", name);
+			t2 = xasprintf("%s, Linux @VERSION@ (single-user mode)", name);
 		} else {
-			t1 = xasprintf("Linux %s", b->kernel_version);
-			t2 = xasprintf("Linux %s (single-user mode)", b->kernel_version);
+			t1 = xstrdup("Linux @VERSION@");
+			t2 = xstrdup("Linux @VERSION@ (single-user mode)");
 		}
 		c2 = xasprintf("%s%ssingle", p->cmdline, p->cmdline[0] ? " " : "");
 
@@ -835,10 +863,27 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 				       "ENTRIES",  entries,
 				       NULL };
 
-		if ((r = template_expand("grub.cfg", template_get("grub.cfg", NULL), vars, &cfg)) <
+		if ((r = template_expand("grub.cfg", template_get("grub.cfg", NULL), vars, &tpl)) <
 		    0)
 			return r;
 	}
+	/* The menu for the kernels in /boot, as the target's hooks make it again when apt
+	 * installs or removes one (lib/grubmenu.h). */
+	{
+		const struct kmod_io io = { .userdata = b->tree,
+					    .read = mio_read,
+					    .list = mio_list };
+
+		if ((r = grubmenu_kernels(&io, "/boot", &kernels)) < 0)
+			return r;
+		if (!strv_contains(kernels, b->kernel_version))
+			return log_fail("/boot has no initrd.img-%s beside vmlinuz-%s",
+					b->kernel_version, b->kernel_version);
+		if ((r = grubmenu_expand(tpl, kernels, &cfg)) < 0)
+			return r;
+	}
+	if (b->initrd_hooks && (r = tree_write(b->tree, MENU_TEMPLATE, &a, tpl, strlen(tpl))) < 0)
+		return r;
 	path = xasprintf("%s/grub.cfg", grubdir);
 	return tree_write(b->tree, path, &a, cfg, strlen(cfg));
 }

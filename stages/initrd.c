@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Stage "initrd": the kernel of the target's linux-image package, and an initramfs made
- * here (not by the target's mkinitramfs, which would have to run): a newc cpio holding a
+ * by lib/initrdgen from a description this stage fills from the recipe (not by the
+ * target's mkinitramfs, which would have to run): a newc cpio holding a
  * static busybox, the kernel modules the root needs with their dependencies, and /init
  * (templates/init), which finds the root by label or UUID, mounts it and switch_roots.
  *
@@ -16,6 +17,14 @@
  *                            host: this machine's /bin/busybox; or a path on this machine.
  *                            It must be statically linked.
  *   root-wait: 30            seconds /init waits for the root device (rootdelay= overrides)
+ *   generator: mkbootmedia   what makes the initramfs of a kernel installed later (apt):
+ *                            mkbootmedia: /usr/sbin/mkbootmedia-initrd in the target, run by
+ *                            the kernel hooks, makes it as the build did (the description
+ *                            in /etc/mkbootmedia/initrd.conf, the files from this machine
+ *                            under /usr/lib/mkbootmedia/initrd); initramfs-tools: Debian's
+ *                            (configure's mkinitramfs makes the first one too); none: no
+ *                            hooks, a later kernel is not booted (always so on a dm-verity
+ *                            root, which cannot change)
  *
  * The stage runs when kernel:, initrd: or a bootloader: other than none is given. The
  * modules always included, when the kernel has them as modules: disk controllers (ahci,
@@ -23,7 +32,9 @@
  * host controller (usb_storage, uas, xhci, ehci, ohci, uhci), USB keyboards (usbhid,
  * hid_generic) and the module serving the root's filesystem (ext4 also serves ext2).
  * The initrd is written to /boot/initrd.img-<version>, with Debian's /vmlinuz and
- * /initrd.img symlinks in the root.
+ * /initrd.img symlinks in the root. Unless the generator is none, the kernel hooks
+ * /etc/kernel/{postinst,postrm}.d/zz-mkbootmedia make or remove a kernel's initramfs and then
+ * write GRUB's menu again from the bootloader stage's template (lib/grubmenu.h).
  *
  * partitions[].grow (the last partition): /init grows it to the end of the disk with the
  * target's sfdisk (package fdisk), then checks and grows its ext2/3/4 filesystem with the
@@ -32,11 +43,12 @@
 #include <sys/mman.h>
 #include <uuid/uuid.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cpio.h"
-#include "elfinfo.h"
 #include "initramfs.h"
+#include "initrdgen.h"
 #include "kmod.h"
 #include "luks.h"
 #include "fs.h"
@@ -46,6 +58,16 @@
 
 #define MAX_BUSYBOX (32u << 20)
 #define MAX_INITRD_FILE (256u << 20)
+
+/* In the target (README "Kernel updates"). */
+#define TARGET_PROGRAM "/usr/sbin/mkbootmedia-initrd"
+#define DESC_PATH "/etc/mkbootmedia/initrd.conf"
+#define SKELETON_DIR "/usr/lib/mkbootmedia/initrd"
+#define UPDATE_GRUB "/usr/sbin/update-grub"
+#define UPDATE_GRUB_DISTRIB "/usr/sbin/update-grub.distrib"
+
+enum generator { GENERATOR_MKBOOTMEDIA, GENERATOR_INITRAMFS_TOOLS, GENERATOR_NONE };
+static const char *const generator_names[] = { "mkbootmedia", "initramfs-tools", "none", NULL };
 
 struct initrd_file {
 	char *path;    /* in the initrd */
@@ -66,7 +88,9 @@ struct initrd_priv {
 	size_t n_files;
 	char *busybox; /* a host path; NULL: the target's */
 	uint64_t root_wait;
-	const struct node *node, *modules_node, *kernel_node;
+	int generator; /* enum generator */
+	char *program; /* this machine's build of TARGET_PROGRAM (found in verify) */
+	const struct node *node, *modules_node, *kernel_node, *generator_node;
 };
 
 
@@ -199,6 +223,11 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		if ((v = node_get(n, "root-wait")) &&
 		    (r = node_get_u64(v, 1, 3600, &p->root_wait)) < 0)
 			return r;
+		if ((v = node_get(n, "generator"))) {
+			if ((r = node_get_enum(v, generator_names, &p->generator)) < 0)
+				return r;
+			p->generator_node = v;
+		}
 	}
 	p->asked = k || n;
 	*ret_priv = TAKE_PTR(p);
@@ -214,8 +243,89 @@ static int initrd_settle(struct build *b, void *priv)
 	if (!p->asked && b->bootloader == BOOTLOADER_NONE)
 		return 0;
 	b->initrd = true;
+	b->initrd_hooks = p->generator != GENERATOR_NONE;
 	b->initrd_node = p->kernel_node ? p->kernel_node : p->node ? p->node : b->bootloader_node;
 	return 1;
+}
+
+/* This machine's build of the target program: beside the mkbootmedia binary in the source
+ * tree (target/), else where make install put it. */
+static char *find_program_build(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/'))) {
+			_cleanup_free_ char *p = NULL;
+
+			*slash = 0;
+			p = xasprintf("%s/target/mkbootmedia-initrd", exe);
+			if (access(p, R_OK) == 0)
+				return TAKE_PTR(p);
+		}
+	}
+	return xstrdup(MKBOOTMEDIA_LIBEXECDIR "/mkbootmedia-initrd");
+}
+
+static int verify_generator(struct build *b, struct initrd_priv *p, const struct node *where)
+{
+	const struct node *g = p->generator_node ? p->generator_node : where;
+	struct utsname u;
+
+	/* A dm-verity root never changes (its hash tree is made after this stage, the menu's
+	 * template would come too late for it): nothing there can install a kernel. */
+	if (b->root_verity && p->generator == GENERATOR_MKBOOTMEDIA) {
+		if (p->generator_node)
+			return node_error(
+				g, "a dm-verity root cannot take a new kernel (nor the "
+				   "menu's template, written after its hash tree): set "
+				   "initrd.generator: none, and rebuild the image to update it");
+		p->generator = GENERATOR_NONE;
+		b->initrd_hooks = false;
+	}
+	if (p->generator == GENERATOR_NONE)
+		return 0;
+	/* The program is built for this machine: it runs in the target only when that is the
+	 * same architecture. */
+	if (uname(&u) < 0 || !streq(u.machine, "x86_64") || (b->arch && !streq(b->arch, "amd64")))
+		return node_error(g,
+				  "initrd.generator: %s puts this machine's build of "
+				  "mkbootmedia-initrd into the target, which is %s: set "
+				  "initrd.generator: none (kernel updates then need a rebuild)",
+				  generator_names[p->generator], b->arch ? b->arch : "?");
+	p->program = find_program_build();
+	if (access(p->program, R_OK) < 0)
+		return node_error(g,
+				  "cannot read '%s' (mkbootmedia-initrd, the target's initramfs "
+				  "generator): %s; run make, or set initrd.generator: none",
+				  p->program, strerror(errno));
+	if (p->generator != GENERATOR_INITRAMFS_TOOLS)
+		return 0;
+	/* Debian's initramfs finds a plain root by LABEL= or UUID=, no more of ours. */
+	if (b->root_node)
+		return node_error(
+			g, "initramfs-tools cannot mount the root as "
+			   "root: asks (read-only with an overlay, dm-verity): use generator "
+			   "mkbootmedia");
+	if (build_part_at(b, "/")->enc)
+		return node_error(g, "initramfs-tools opens an encrypted root "
+				     "only with cryptsetup-initramfs and /etc/crypttab, which "
+				     "mkbootmedia does not write: use generator mkbootmedia");
+	if (!b->packages || b->configure == CONFIGURE_NONE || b->configure == CONFIGURE_FIRST_BOOT)
+		return node_error(g, "initramfs-tools makes the initramfs when "
+				     "configure runs its postinst at build time: set "
+				     "packages.configure to auto, userns or vm");
+	if (p->modules || p->n_files || p->busybox || node_get(p->node, "compression") ||
+	    node_get(p->node, "root-wait"))
+		return node_error(g,
+				  "initramfs-tools takes none of initrd's "
+				  "other keys (its own settings are /etc/initramfs-tools/ in the "
+				  "target: give them with files:)");
+	return 0;
 }
 
 static int initrd_verify(struct build *b, void *priv)
@@ -252,6 +362,9 @@ static int initrd_verify(struct build *b, void *priv)
 					  "partition '%s' grows with its filesystem, which must "
 					  "be ext2, ext3 or ext4 (resize2fs)",
 					  g->name);
+		if (p->generator == GENERATOR_INITRAMFS_TOOLS)
+			return node_error(gn, "partitions grow in mkbootmedia's initramfs, and "
+					  "initrd.generator is initramfs-tools");
 		if (g->enc && g != root)
 			return node_error(gn, "an encrypted partition grows only when it holds the "
 					      "root (the initramfs opens no other)");
@@ -270,7 +383,7 @@ static int initrd_verify(struct build *b, void *priv)
 					  "by: the initrd looks for it next to the /boot filesystem "
 					  "by its label; give /boot its own labelled partition");
 	}
-	return 0;
+	return verify_generator(b, p, where);
 }
 
 static int initrd_plan(struct build *b, void *priv, FILE *out)
@@ -278,10 +391,18 @@ static int initrd_plan(struct build *b, void *priv, FILE *out)
 	struct initrd_priv *p = priv;
 	_cleanup_free_ char *root = build_root_spec(b);
 
-	fprintf(out, "initrd:\n  kernel %s; initrd (%s) for root=%s, busybox from %s\n",
-		p->version ? p->version : "(newest in /boot)",
-		cpio_compression_to_string(p->compression), root,
-		p->busybox ? p->busybox : "the target");
+	if (p->generator == GENERATOR_INITRAMFS_TOOLS)
+		fprintf(out, "initrd:\n  kernel %s; initrd by initramfs-tools for root=%s\n",
+			p->version ? p->version : "(newest in /boot)", root);
+	else
+		fprintf(out, "initrd:\n  kernel %s; initrd (%s) for root=%s, busybox from %s\n",
+			p->version ? p->version : "(newest in /boot)",
+			cpio_compression_to_string(p->compression), root,
+			p->busybox ? p->busybox : "the target");
+	if (p->generator != GENERATOR_NONE)
+		fprintf(out, "  kernel hooks: %s makes a later kernel's initrd, then the menu\n",
+			p->generator == GENERATOR_MKBOOTMEDIA ? "mkbootmedia-initrd" :
+								"initramfs-tools");
 	return 0;
 }
 
@@ -302,169 +423,114 @@ static int find_kernel(struct build *b, struct initrd_priv *p, char **ret_versio
 	return 0;
 }
 
-/* The target's file at one of the paths, whole. */
-static int read_target(struct build *b, const char *const *paths, size_t max, char **ret,
-		       size_t *ret_size, const char **ret_path)
-{
-	int r = -ENOENT;
+/* ---- the generator's view of the target: the tree, and the skeleton in memory ---- */
 
-	for (; *paths; paths++) {
-		r = tree_read(b->tree, *paths, max, ret, ret_size);
-		if (r != -ENOENT && r != -ENOTDIR) {
-			if (r >= 0 && ret_path)
-				*ret_path = *paths;
-			return r;
-		}
-	}
-	return -ENOENT;
+struct skel_file {
+	char *path; /* under SKELETON_DIR */
+	char *data;
+	size_t size;
+	mode_t mode;
+};
+
+struct tree_io {
+	struct tree *tree;
+	struct skel_file *skel; /* served before the tree (generator none writes no files) */
+	size_t n_skel;
+};
+
+static const struct skel_file *skel_find(const struct tree_io *t, const char *path)
+{
+	for (size_t i = 0; i < t->n_skel; i++)
+		if (streq(t->skel[i].path, path))
+			return &t->skel[i];
+	return NULL;
 }
 
-static int read_busybox(struct build *b, struct initrd_priv *p, char **ret, size_t *ret_size)
+static int tio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
 {
-	_cleanup_free_ char *data = NULL, *interp = NULL;
-	const char *where = p->busybox;
-	size_t size = 0;
-	int r;
+	struct tree_io *t = userdata;
+	const struct skel_file *f = skel_find(t, path);
 
-	if (!p->busybox) {
-		r = read_target(b, (const char *const[]){ "/usr/bin/busybox", "/bin/busybox", NULL },
-				MAX_BUSYBOX, &data, &size, &where);
-		if (r == -ENOENT)
-			return log_fail("no busybox in the target for the initrd: add "
-					"busybox-static to packages.include, or set "
-					"initrd.busybox: host");
-		if (r < 0)
-			return log_errno(r, "cannot read busybox of the target");
-	} else {
-		r = read_file(p->busybox, MAX_BUSYBOX, &data, &size);
-		if (r < 0)
-			return log_errno(r, "cannot read '%s'", p->busybox);
-	}
-	r = elf_interp(data, size, &interp);
-	if (r < 0)
-		return log_fail("'%s' is not a usable busybox executable", where);
-	if (interp)
-		return log_fail("'%s' is dynamically linked (it needs %s): the initrd needs a "
-				"static busybox, from the package busybox-static", where, interp);
-	*ret = TAKE_PTR(data);
-	*ret_size = size;
+	if (!f)
+		return tree_read(t->tree, path, max, ret, ret_size);
+	if (f->size > max)
+		return -EFBIG;
+	*ret = xmalloc(f->size + 1);
+	memcpy(*ret, f->data, f->size);
+	(*ret)[f->size] = 0;
+	if (ret_size)
+		*ret_size = f->size;
 	return 0;
 }
 
-static int add_modules(struct build *b, struct initrd_priv *p, struct cpio *c,
-		       const char *version)
+static int tio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
 {
-	_cleanup_(kmod_freep) struct kmod *k = NULL;
-	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version), *dep = NULL,
-			    *order = NULL, *deppath = NULL;
-	size_t order_len = 0;
-	_cleanup_fclose_ FILE *orderf = NULL;
-	_cleanup_strv_free_ char **fs = NULL;
+	struct tree_io *t = userdata;
+	struct tree_dirent *d;
+	size_t n;
+	int r = tree_list(t->tree, path, &d, &n);
+
+	if (r < 0)
+		return r;
+	*ret = xcalloc(n ? n : 1, sizeof(**ret));
+	for (size_t i = 0; i < n; i++)
+		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
+	free(d);
+	*ret_n = n;
+	return 0;
+}
+
+static int tio_mode(void *userdata, const char *path, mode_t *ret_mode)
+{
+	struct tree_io *t = userdata;
+	const struct skel_file *f = skel_find(t, path);
+	struct tree_stat st;
 	int r;
 
-	r = build_kmod_open(b, version, &k);
-	if (r == -ENOENT) {
-		if (p->modules)
-			return node_error(p->modules_node, "kernel %s has no modules in the "
-					  "target (%s is missing)", version, moddir);
-		log_warn("kernel %s has no %s: the initrd holds no modules", version, moddir);
+	if (f) {
+		*ret_mode = S_IFREG | f->mode;
 		return 0;
 	}
-	if (r < 0)
+	if ((r = tree_lstat(t->tree, path, &st)) < 0)
 		return r;
-	fs = build_fs_modules(b);
-	if ((r = kmod_resolve(k, (char *const *)default_modules, false, NULL, NULL)) < 0 ||
-	    (r = kmod_resolve(k, fs, false, NULL, NULL)) < 0)
-		return r;
-	/* dm-crypt and its ciphers; xts asks for ecb at run time, which modules.dep does not
-	 * say, so both are listed (FIELD-NOTES). */
-	if (build_part_at(b, "/")->enc &&
-	    ((r = kmod_resolve(k, (char *const *)crypt_modules, false, NULL, NULL)) < 0 ||
-	     (r = kmod_resolve(k, (char *const *)(const char *const[]){ "dm_crypt", NULL }, true,
-			       NULL, NULL)) < 0))
-		return r;
-	if (p->modules && (r = kmod_resolve(k, p->modules, true, NULL, NULL)) < 0)
-		return r;
-	/* root: (stage root): overlay */
-	{
-		_cleanup_strv_free_ char **rm = initramfs_root_modules(b);
-
-		if (rm && (r = kmod_resolve(k, rm, true, NULL, NULL)) < 0)
-			return log_fail("root: needs these kernel modules (overlay: "
-					"fs/overlayfs; verity: drivers/md): add "
-					"\"/lib/modules/*/kernel/fs/overlayfs/*\" to "
-					"packages.path-include if the modules are trimmed");
-	}
-	orderf = open_memstream(&order, &order_len);
-	for (size_t i = 0; i < kmod_count(k); i++) {
-		_cleanup_free_ char *data = NULL, *path = NULL;
-		size_t size;
-
-		if ((r = kmod_module_data(k, i, &data, &size)) < 0)
-			return r;
-		path = xasprintf("lib/modules/%s/%s", version, kmod_initrd_path(k, i));
-		if ((r = cpio_add_file(c, path, 0644, data, size)) < 0)
-			return r;
-		fprintf(orderf, "/%s\n", path);
-	}
-	fclose(TAKE_PTR(orderf));
-	if ((r = kmod_dep_text(k, &dep)) < 0)
-		return r;
-	deppath = xasprintf("lib/modules/%s/modules.dep", version);
-	if ((r = cpio_add_file(c, deppath, 0644, dep, strlen(dep))) < 0 ||
-	    (r = cpio_add_file(c, "etc/modules.load", 0644, order, order_len)) < 0)
-		return r;
-	log_info("%zu kernel modules", kmod_count(k));
+	*ret_mode = st.mode;
 	return 0;
 }
 
-static int add_files(struct build *b, struct initrd_priv *p, struct cpio *c)
+static void skel_add(struct tree_io *t, const char *rel, const void *data, size_t size, mode_t mode)
 {
-	int r;
+	struct skel_file *f;
 
-	for (size_t i = 0; i < p->n_files; i++) {
-		const struct initrd_file *f = &p->files[i];
-		_cleanup_free_ char *data = NULL;
-		size_t size = 0;
-		mode_t mode = 0644;
-
-		if (f->content) {
-			data = xstrdup(f->content);
-			size = strlen(data);
-		} else if (f->source) {
-			struct stat st;
-
-			if ((r = read_file(f->source, MAX_INITRD_FILE, &data, &size)) < 0)
-				return node_error(f->node, "cannot read '%s': %s", f->source,
-						  strerror(-r));
-			if (stat(f->source, &st) == 0)
-				mode = st.st_mode & 07777;
-		} else {
-			struct tree_stat st;
-
-			r = tree_read(b->tree, f->target, MAX_INITRD_FILE, &data, &size);
-			if (r < 0)
-				return node_error(f->node, "cannot copy '%s' of the target into "
-						  "the initrd: %s", f->target, strerror(-r));
-			if (tree_lstat(b->tree, f->target, &st) == 0 && S_ISREG(st.mode))
-				mode = st.mode & 07777;
-		}
-		if (f->mode_set)
-			mode = f->mode;
-		if ((r = cpio_add_file(c, f->path + 1, mode, data, size)) < 0)
-			return r;
-	}
-	return 0;
+	t->skel = xrealloc(t->skel, (t->n_skel + 1) * sizeof(*t->skel));
+	f = &t->skel[t->n_skel++];
+	f->path = xasprintf("%s/%s", SKELETON_DIR, rel);
+	f->data = xmalloc(size + 1);
+	memcpy(f->data, data, size);
+	f->data[size] = 0;
+	f->size = size;
+	f->mode = mode;
 }
 
-static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
+static void tree_io_done(struct tree_io *t)
 {
-	_cleanup_free_ char *root = build_root_spec(b), *conf = NULL;
+	for (size_t i = 0; i < t->n_skel; i++) {
+		explicit_bzero(t->skel[i].data, t->skel[i].size); /* a key file may be one */
+		free(t->skel[i].data);
+		free(t->skel[i].path);
+	}
+	free(t->skel);
+}
+
+/* ---- the description ---- */
+
+static char *initrd_conf_text(struct build *b, struct initrd_priv *p)
+{
+	_cleanup_free_ char *root = build_root_spec(b);
 	struct partition *rp = build_part_at(b, "/");
 	const struct encrypt_spec *e = rp->enc;
+	char *conf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&conf, &len);
-	int r;
 
 	fprintf(f, "# Defaults for /init, written by mkbootmedia; the kernel command line "
 		"overrides them.\nROOT='%s'\nROOTFSTYPE='%s'\nROOTDELAY=%llu\n",
@@ -499,103 +565,7 @@ static int write_conf(struct build *b, struct initrd_priv *p, struct cpio *c)
 		fprintf(f, "GROW_ROOT=%d\n", g == rp);
 	}
 	fclose(f);
-	r = cpio_add_file(c, "etc/initrd.conf", 0644, conf, strlen(conf));
-	if (r < 0 || !e || !e->keyfile_in_initrd)
-		return r;
-	{
-		_cleanup_free_ char *data = NULL, *path = NULL;
-		size_t size;
-
-		r = read_file(e->keyfile, 8u << 20, &data, &size);
-		if (r < 0)
-			return log_errno(r, "cannot read '%s'", e->keyfile);
-		path = xasprintf("etc/keys/%s.key", e->mapper_name);
-		r = cpio_add_file(c, path, 0400, data, size);
-		explicit_bzero(data, size);
-		return r;
-	}
-}
-
-/* A dynamically linked program of the target with every library it loads, found from
- * DT_NEEDED in the directories ld.so searches, copied at the same paths. */
-static int add_program(struct build *b, struct cpio *c, const char *const *paths,
-		       const char *package, const char *why)
-{
-	static const char *const libdirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					       "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-					       "/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu",
-					       "/lib64", "/usr/lib64", "/lib", "/usr/lib", NULL };
-	_cleanup_strv_free_ char **queue = NULL, **done = NULL;
-	_cleanup_free_ char *data = NULL, *interp = NULL;
-	bool gcc_s = false;
-	const char *where = NULL;
-	size_t size;
-	int r;
-
-	r = read_target(b, paths, 64u << 20, &data, &size, &where);
-	if (r == -ENOENT)
-		return log_fail("%s, and the initrd opens it with the target's %s: add %s to "
-				"packages.include",
-				why, paths[0], package);
-	if (r < 0)
-		return log_errno(r, "cannot read '%s' of the target", paths[0]);
-	if ((r = elf_interp(data, size, &interp)) < 0 || (r = elf_needed(data, size, &queue)) < 0)
-		return log_fail("'%s' of the target is not a usable program", where);
-	if ((r = cpio_add_file(c, where + 1, 0755, data, size)) < 0)
-		return r;
-	if (interp) {
-		_cleanup_free_ char *ld = NULL;
-
-		if ((r = tree_read(b->tree, interp, 16u << 20, &ld, &size)) < 0)
-			return log_errno(r, "cannot read the dynamic loader '%s' of the target",
-					 interp);
-		if (!cpio_contains(c, interp + 1) &&
-		    (r = cpio_add_file(c, interp + 1, 0755, ld, size)) < 0)
-			return r;
-	}
-	/* glibc dlopen()s libgcc_s for pthread_exit and cancellation, which cryptsetup's
-	 * threads reach: DT_NEEDED does not say so. */
-	queue = strv_append(queue, "libgcc_s.so.1");
-	while (queue && queue[0]) {
-		_cleanup_free_ char *soname = queue[0], *lib = NULL;
-		_cleanup_strv_free_ char **more = NULL;
-		const char *dir = NULL;
-		size_t n = strv_length(queue);
-
-		memmove(queue, queue + 1, n * sizeof(*queue)); /* the NULL too */
-		if (strv_contains(done, soname))
-			continue;
-		done = strv_append(done, soname);
-		for (const char *const *d = libdirs; *d && !dir; d++) {
-			_cleanup_free_ char *path = xasprintf("%s/%s", *d, soname);
-
-			free(lib);
-			lib = NULL;
-			r = tree_read(b->tree, path, 64u << 20, &lib, &size);
-			if (r >= 0)
-				dir = *d;
-			else if (r != -ENOENT && r != -ENOTDIR)
-				return log_errno(r, "cannot read '%s' of the target", path);
-		}
-		if (!dir && streq(soname, "libgcc_s.so.1") && !gcc_s)
-			continue; /* only dlopen()ed: no error if it is not there */
-		if (!dir)
-			return log_fail("'%s' needs %s, which is in none of the target's library "
-					"directories", where, soname);
-		{
-			_cleanup_free_ char *path = xasprintf("%s/%s", dir + 1, soname);
-
-			if (!cpio_contains(c, path) && (r = cpio_add_file(c, path, 0644, lib, size)) < 0)
-				return r;
-		}
-		if ((r = elf_needed(lib, size, &more)) < 0)
-			return log_fail("'%s/%s' of the target is not a usable library", dir, soname);
-		for (char **m = more; *m; m++)
-			if (!strv_contains(done, *m))
-				queue = strv_append(queue, *m);
-	}
-	log_info("%s with %zu libraries", where, strv_length(done));
-	return 0;
+	return conf;
 }
 
 static bool build_grows(const struct build *b)
@@ -606,47 +576,258 @@ static bool build_grows(const struct build *b)
 	return false;
 }
 
-static int build_cpio(struct build *b, struct initrd_priv *p, const char *version, int fd)
+/* What goes into the initramfs, for lib/initrdgen; the files that come from this machine
+ * (templates/init, a host busybox, files with source: or content:, the LUKS key file) go to
+ * the skeleton in io, read from there under SKELETON_DIR. */
+static int make_desc(struct build *b, struct initrd_priv *p, struct tree_io *io,
+		     struct initrd_desc **ret)
 {
-	_cleanup_(cpio_freep) struct cpio *c = NULL;
-	_cleanup_free_ char *busybox = NULL;
-	static const char *const dirs[] = { "bin", "dev", "etc", "lib", "proc", "root", "run",
-					    "sbin", "sys", "tmp", "usr", "usr/bin", "usr/sbin" };
-	const char *init;
-	size_t size = 0, init_size = 0;
+	_cleanup_(initrd_desc_freep) struct initrd_desc *d = initrd_desc_new();
+	_cleanup_strv_free_ char **fs = build_fs_modules(b), **rm = initramfs_root_modules(b);
+	const struct encrypt_spec *e = build_part_at(b, "/")->enc;
+	size_t init_size;
+	const char *init = template_get("init", &init_size);
 	int r;
 
-	if ((r = read_busybox(b, p, &busybox, &size)) < 0)
+	d->compression = p->compression;
+	d->mtime = b->now;
+	skel_add(io, "init", init, init_size, 0755);
+	d->init = xasprintf("%s/init", SKELETON_DIR);
+	if (p->busybox) {
+		_cleanup_free_ char *data = NULL;
+		size_t size;
+
+		if ((r = read_file(p->busybox, MAX_BUSYBOX, &data, &size)) < 0)
+			return log_errno(r, "cannot read '%s'", p->busybox);
+		skel_add(io, "bin/busybox", data, size, 0755);
+		d->busybox = strv_append(NULL, SKELETON_DIR "/bin/busybox");
+	} else {
+		d->busybox = strv_append(strv_append(NULL, "/usr/bin/busybox"), "/bin/busybox");
+	}
+	initrd_desc_add_modules(d, (char *const *)default_modules, false);
+	initrd_desc_add_modules(d, fs, false);
+	/* dm-crypt and its ciphers; xts asks for ecb at run time, which modules.dep does not
+	 * say, so both are listed (FIELD-NOTES). */
+	if (e) {
+		initrd_desc_add_modules(d, (char *const *)crypt_modules, false);
+		initrd_desc_add_modules(d, (char *const *)(const char *const[]){ "dm_crypt", NULL },
+					true);
+	}
+	if (p->modules)
+		initrd_desc_add_modules(d, p->modules, true);
+	/* root: (stage root): overlay, verity */
+	if (rm)
+		initrd_desc_add_modules(d, rm, true);
+	if (e)
+		initrd_desc_add_program(d, "cryptsetup-bin",
+					(char *const *)(const char *const[]){
+						"/usr/sbin/cryptsetup", "/sbin/cryptsetup", NULL });
+	if (build_grows(b)) {
+		initrd_desc_add_program(d, "fdisk",
+					(char *const *)(const char *const[]){
+						"/usr/sbin/sfdisk", "/sbin/sfdisk", NULL });
+		initrd_desc_add_program(d, "e2fsprogs",
+					(char *const *)(const char *const[]){
+						"/usr/sbin/e2fsck", "/sbin/e2fsck", NULL });
+		initrd_desc_add_program(d, "e2fsprogs",
+					(char *const *)(const char *const[]){
+						"/usr/sbin/resize2fs", "/sbin/resize2fs", NULL });
+	}
+	if (b->root_verity)
+		initrd_desc_add_program(d, "cryptsetup-bin",
+					(char *const *)(const char *const[]){
+						"/usr/sbin/veritysetup", "/sbin/veritysetup",
+						NULL });
+	for (size_t i = 0; i < p->n_files; i++) {
+		const struct initrd_file *f = &p->files[i];
+		_cleanup_free_ char *data = NULL, *src = NULL;
+		size_t size = 0;
+		mode_t mode = 0644;
+
+		if (f->target) {
+			initrd_desc_add_item(d, f->path, f->target,
+					     f->mode_set ? f->mode : (mode_t)-1);
+			continue;
+		}
+		if (f->content) {
+			data = xstrdup(f->content);
+			size = strlen(data);
+		} else {
+			struct stat st;
+
+			if ((r = read_file(f->source, MAX_INITRD_FILE, &data, &size)) < 0)
+				return node_error(f->node, "cannot read '%s': %s", f->source,
+						  strerror(-r));
+			if (stat(f->source, &st) == 0)
+				mode = st.st_mode & 07777;
+		}
+		if (f->mode_set)
+			mode = f->mode;
+		skel_add(io, f->path + 1, data, size, mode);
+		src = xasprintf("%s%s", SKELETON_DIR, f->path);
+		initrd_desc_add_item(d, f->path, src, mode);
+	}
+	if (e && e->keyfile_in_initrd) {
+		_cleanup_free_ char *data = NULL, *rel = NULL, *dest = NULL, *src = NULL;
+		size_t size;
+
+		r = read_file(e->keyfile, 8u << 20, &data, &size);
+		if (r < 0)
+			return log_errno(r, "cannot read '%s'", e->keyfile);
+		rel = xasprintf("etc/keys/%s.key", e->mapper_name);
+		skel_add(io, rel, data, size, 0400);
+		explicit_bzero(data, size);
+		dest = xasprintf("/%s", rel);
+		src = xasprintf("%s/%s", SKELETON_DIR, rel);
+		initrd_desc_add_item(d, dest, src, 0400);
+	}
+	d->conf = initrd_conf_text(b, p);
+	*ret = TAKE_PTR(d);
+	return 0;
+}
+
+/* grub2-common's update-grub (which its kernel hooks zz-update-grub, GRUB's own postinst and
+ * people run) would replace our menu by grub-mkconfig's: it is diverted, as dpkg-divert
+ * --local --rename would (/var/lib/dpkg/diversions: from, to, ":" for a local one), to
+ * UPDATE_GRUB_DISTRIB, and /usr/sbin/update-grub writes our menu instead. An upgrade of
+ * grub2-common then installs its update-grub under the diverted name. */
+static int divert_update_grub(struct build *b)
+{
+	const struct tree_attr exe = { .mode = 0755, .mtime = b->now };
+	const struct tree_attr conf = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *div = NULL, *orig = NULL, *text = NULL;
+	size_t div_size = 0, orig_size = 0;
+	struct tree_stat st;
+	int r;
+
+	r = tree_lstat(b->tree, UPDATE_GRUB, &st);
+	if (r == -ENOENT || r == -ENOTDIR || (r >= 0 && !S_ISREG(st.mode)))
+		return 0;
+	if (r < 0)
+		return log_errno(r, "cannot look at '%s'", UPDATE_GRUB);
+	r = tree_read(b->tree, "/var/lib/dpkg/diversions", 16u << 20, &div, &div_size);
+	if (r == -ENOENT)
+		div = xstrdup("");
+	else if (r < 0)
+		return log_errno(r, "cannot read /var/lib/dpkg/diversions of the target");
+	for (const char *l = div; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0))
+		if (startswith(l, UPDATE_GRUB "\n"))
+			return 0; /* diverted already */
+	if ((r = tree_read(b->tree, UPDATE_GRUB, 16u << 20, &orig, &orig_size)) < 0)
+		return log_errno(r, "cannot read '%s'", UPDATE_GRUB);
+	text = xasprintf("%s%s%s\n%s\n:\n", div, div_size && div[div_size - 1] != '\n' ? "\n" : "",
+			 UPDATE_GRUB, UPDATE_GRUB_DISTRIB);
+	if ((r = tree_write(b->tree, UPDATE_GRUB_DISTRIB, &exe, orig, orig_size)) < 0 ||
+	    (r = tree_write(b->tree, "/var/lib/dpkg/diversions", &conf, text, strlen(text))) < 0)
 		return r;
-	init = template_get("init", &init_size);
-	if ((r = cpio_new(fd, p->compression, b->now, &c)) < 0)
+	free(text);
+	text = xasprintf("#!/bin/sh\n# Written by mkbootmedia: GRUB's menu comes from "
+			 "/etc/mkbootmedia/grub.cfg.in;\n# grub-mkconfig's update-grub is diverted "
+			 "to %s (dpkg-divert --list).\nexec %s --update-menu\n",
+			 UPDATE_GRUB_DISTRIB, TARGET_PROGRAM);
+	if ((r = tree_write(b->tree, UPDATE_GRUB, &exe, text, strlen(text))) < 0)
 		return r;
-	r = initramfs_add_base(c, dirs, ARRAY_SIZE(dirs), busybox, size, init, init_size);
-	if (r < 0 || (r = write_conf(b, p, c)) < 0 || (r = add_modules(b, p, c, version)) < 0 ||
-	    (build_part_at(b, "/")->enc &&
-	     (r = add_program(b, c,
-			      (const char *const[]){ "/usr/sbin/cryptsetup", "/sbin/cryptsetup",
-						     NULL },
-			      "cryptsetup-bin", "the root is encrypted")) < 0) ||
-	    (build_grows(b) &&
-	     ((r = add_program(b, c,
-			       (const char *const[]){ "/usr/sbin/sfdisk", "/sbin/sfdisk", NULL },
-			       "fdisk", "a partition grows on the first boot")) < 0 ||
-	      (r = add_program(b, c,
-			       (const char *const[]){ "/usr/sbin/e2fsck", "/sbin/e2fsck", NULL },
-			       "e2fsprogs", "a partition grows on the first boot")) < 0 ||
-	      (r = add_program(b, c,
-			       (const char *const[]){ "/usr/sbin/resize2fs", "/sbin/resize2fs",
-						      NULL },
-			       "e2fsprogs", "a partition grows on the first boot")) < 0)) ||
-	    (b->root_verity &&
-	     (r = add_program(b, c,
-			      (const char *const[]){ "/usr/sbin/veritysetup", "/sbin/veritysetup",
-						     NULL },
-			      "cryptsetup-bin", "the root is checked by dm-verity")) < 0) ||
-	    (r = add_files(b, p, c)) < 0)
+	log_info("%s diverted to %s: it writes mkbootmedia's menu", UPDATE_GRUB,
+		 UPDATE_GRUB_DISTRIB);
+	return 0;
+}
+
+/* The skeleton, the description and the program with its hooks, into the target: what
+ * /usr/sbin/mkbootmedia-initrd needs to make the same initramfs for a later kernel. */
+static int install_generator(struct build *b, struct initrd_priv *p, const struct tree_io *io,
+			     const char *desc)
+{
+	const struct tree_attr dir = { .mode = 0755, .mtime = b->now };
+	const struct tree_attr keydir = { .mode = 0700, .mtime = b->now };
+	const struct tree_attr conf = { .mode = 0644, .mtime = b->now };
+	const struct tree_attr exe = { .mode = 0755, .mtime = b->now };
+	_cleanup_free_ char *prog = NULL, *postinst = NULL, *postrm = NULL;
+	size_t prog_size;
+	int r;
+
+	if (p->generator == GENERATOR_MKBOOTMEDIA) {
+		if ((r = tree_mkdir(b->tree, SKELETON_DIR, &dir)) < 0)
+			return r;
+		for (size_t i = 0; i < io->n_skel; i++) {
+			const struct skel_file *f = &io->skel[i];
+			const struct tree_attr a = { .mode = f->mode, .mtime = b->now };
+			_cleanup_free_ char *parent =
+				xstrndup(f->path, strrchr(f->path, '/') - f->path);
+
+			if ((r = tree_mkdir(b->tree, parent,
+					    endswith(parent, "/etc/keys") ? &keydir : &dir)) < 0 ||
+			    (r = tree_write(b->tree, f->path, &a, f->data, f->size)) < 0)
+				return r;
+		}
+		if ((r = tree_write(b->tree, DESC_PATH, &conf, desc, strlen(desc))) < 0)
+			return r;
+	}
+	if ((r = read_file(p->program, 64u << 20, &prog, &prog_size)) < 0)
+		return log_errno(r, "cannot read '%s'", p->program);
+	if ((r = tree_write(b->tree, TARGET_PROGRAM, &exe, prog, prog_size)) < 0)
 		return r;
-	return cpio_close(c);
+	{
+		const char *vars[] = {
+			"INITRD",
+			p->generator == GENERATOR_MKBOOTMEDIA ?
+				TARGET_PROGRAM " \"$version\"\n" :
+				"# initramfs-tools made it (postinst.d/initramfs-tools)\n",
+			NULL
+		};
+		const char *rvars[] = {
+			"INITRD",
+			p->generator == GENERATOR_MKBOOTMEDIA ?
+				TARGET_PROGRAM " --remove \"$version\"\n" :
+				"# initramfs-tools removed it (postrm.d/initramfs-tools)\n",
+			NULL
+		};
+
+		if ((r = template_expand("kernel-postinst", template_get("kernel-postinst", NULL),
+					 vars, &postinst)) < 0 ||
+		    (r = template_expand("kernel-postrm", template_get("kernel-postrm", NULL),
+					 rvars, &postrm)) < 0)
+			return r;
+	}
+	if ((r = tree_write(b->tree, "/etc/kernel/postinst.d/zz-mkbootmedia", &exe, postinst,
+			    strlen(postinst))) < 0 ||
+	    (r = tree_write(b->tree, "/etc/kernel/postrm.d/zz-mkbootmedia", &exe, postrm,
+			    strlen(postrm))) < 0)
+		return r;
+	log_info("%s and its kernel hooks (generator %s)", TARGET_PROGRAM,
+		 generator_names[p->generator]);
+	if (b->bootloader != BOOTLOADER_NONE && (r = divert_update_grub(b)) < 0)
+		return r;
+	return 0;
+}
+
+static int make_initrd(struct build *b, struct initrd_priv *p, const char *version, int fd)
+{
+	_cleanup_(initrd_desc_freep) struct initrd_desc *d = NULL, *parsed = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct tree_io tio = { .tree = b->tree };
+	const struct initrd_io io = {
+		.kmod = { .userdata = &tio, .read = tio_read, .list = tio_list },
+		.mode = tio_mode,
+	};
+	int r;
+
+	if ((r = make_desc(b, p, &tio, &d)) < 0)
+		goto out;
+	/* What the target program will read: the build makes its initramfs from the same
+	 * text, so the two agree by construction. */
+	text = initrd_desc_format(d);
+	if ((r = initrd_desc_parse(text, DESC_PATH, &parsed)) < 0)
+		goto out;
+	if (p->generator != GENERATOR_NONE && (r = install_generator(b, p, &tio, text)) < 0)
+		goto out;
+	if (p->generator == GENERATOR_MKBOOTMEDIA) {
+		tree_io_done(&tio);
+		tio = (struct tree_io){ .tree = b->tree };
+	}
+	r = initrd_make(parsed, &io, version, fd);
+out:
+	tree_io_done(&tio);
+	return r;
 }
 
 static int initrd_run(struct build *b, void *priv)
@@ -669,10 +850,25 @@ static int initrd_run(struct build *b, void *priv)
 		return log_errno(r, "cannot read '%s'", kpath);
 	log_info("kernel %s (%s)", version, format_bytes(b1, kst.size));
 
+	ipath = xasprintf("/boot/initrd.img-%s", version);
+	if (p->generator == GENERATOR_INITRAMFS_TOOLS) {
+		struct tree_io none = { .tree = b->tree };
+
+		if ((r = tree_lstat(b->tree, ipath, &kst)) < 0)
+			return log_errno(r,
+					 "initramfs-tools made no '%s' (is initramfs-tools in "
+					 "packages.include, and linux-initramfs-tool not in "
+					 "packages.provides?)",
+					 ipath);
+		log_info("%s by initramfs-tools (%s)", ipath, format_bytes(b1, kst.size));
+		if ((r = install_generator(b, p, &none, NULL)) < 0)
+			return r;
+		goto links;
+	}
 	fd = memfd_create("initrd", MFD_CLOEXEC);
 	if (fd < 0)
 		return log_errno(errno, "cannot create a memory file for the initrd");
-	if ((r = build_cpio(b, p, version, fd)) < 0)
+	if ((r = make_initrd(b, p, version, fd)) < 0)
 		return r;
 	if (fstat(fd, &st) < 0)
 		return log_errno(errno, "cannot stat the initrd");
@@ -687,7 +883,6 @@ static int initrd_run(struct build *b, void *priv)
 				boot->name, format_bytes(b1, boot->length),
 				format_bytes(b2, free_bytes), format_bytes(b3, kst.size),
 				format_bytes(b4, (uint64_t)st.st_size));
-	ipath = xasprintf("/boot/initrd.img-%s", version);
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return log_errno(errno, "cannot rewind the initrd");
 	if ((r = tree_write_fd(b->tree, ipath, &a, fd, (uint64_t)st.st_size)) < 0)
@@ -695,6 +890,7 @@ static int initrd_run(struct build *b, void *priv)
 	log_info("%s (%s, %s)", ipath, cpio_compression_to_string(p->compression),
 		 format_bytes(b1, (uint64_t)st.st_size));
 
+links:
 	/* Debian's symlinks (linux-base's linux-update-symlinks), relative, in the root. */
 	{
 		_cleanup_free_ char *kt = xasprintf("boot/vmlinuz-%s", version);
@@ -738,6 +934,7 @@ static void initrd_free(void *priv)
 	}
 	free(p->files);
 	free(p->busybox);
+	free(p->program);
 	free(p);
 }
 
@@ -760,6 +957,9 @@ static const struct recipe_key initrd_key_table[] = {
 	  "target: the image's /bin/busybox (busybox-static); host: this machine's; or a path" },
 	{ "initrd.root-wait", "number", "30", NULL,
 	  "seconds /init polls for the root device (rootdelay= overrides)" },
+	{ "initrd.generator", "enum", "mkbootmedia", generator_names,
+	  "what makes a later kernel's initramfs in the target (kernel hooks): mkbootmedia's "
+	  "mkbootmedia-initrd, initramfs-tools, or none" },
 	{ NULL },
 };
 

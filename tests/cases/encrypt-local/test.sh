@@ -127,6 +127,11 @@ cryptsetup open --test-passphrase --disable-locks --key-file keyfile root.enc ||
 cryptsetup open --test-passphrase --disable-locks --key-file pass root.enc || fail "the passphrase does not open it"
 dbg boot.fs "dump /initrd.img-1.0-test initrd.img"
 zstd -dc initrd.img | cpio -i --to-stdout etc/keys/rootfs.key 2>/dev/null | cmp - keyfile || fail "keyfile in the initrd"
+# The target's initramfs generator keeps its copy inside the encrypted root, root's only.
+decrypt_volume luks2 pass root.enc kroot.fs
+expect_eq "$(stat_field kroot.fs /usr/lib/mkbootmedia/initrd/etc/keys)" "0700 0 0 directory" "the key's directory"
+expect_eq "$(stat_field kroot.fs /usr/lib/mkbootmedia/initrd/etc/keys/rootfs.key)" "0400 0 0 regular" "the key's copy"
+cat_file kroot.fs /usr/lib/mkbootmedia/initrd/etc/keys/rootfs.key | cmp - keyfile || fail "the key's copy differs"
 
 # The passphrase from a file descriptor and from the environment.
 sed -i 's|passphrase-file: pass, keyfile: keyfile, keyfile-in-initrd: true,||' recipe.yml
