@@ -166,6 +166,13 @@ static int kio_read(void *userdata, const char *path, size_t max, char **ret, si
 	return tree_read(userdata, path, max, ret, ret_size);
 }
 
+static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n);
+
+struct kmod_io build_tree_io(struct build *b)
+{
+	return (struct kmod_io){ .userdata = b->tree, .read = kio_read, .list = kio_list };
+}
+
 static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
 {
 	struct tree_dirent *d;
@@ -184,7 +191,7 @@ static int kio_list(void *userdata, const char *path, struct kmod_dirent **ret, 
 
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret)
 {
-	const struct kmod_io io = { .userdata = b->tree, .read = kio_read, .list = kio_list };
+	const struct kmod_io io = build_tree_io(b);
 	_cleanup_free_ char *moddir = xasprintf("/lib/modules/%s", version);
 	int r = tree_exists(b->tree, moddir);
 

@@ -241,6 +241,8 @@ char *build_root_spec(struct build *b);
 /* The kernel in the target's /boot: `version` when given, else the newest vmlinuz-* by
  * version. -ENOENT (not logged) when there is no such kernel. */
 int build_find_kernel(struct build *b, const char *version, char **ret_version);
+/* The target tree as kmod's read/list interface (also lib/grubmenu's, lib/initrdgen's). */
+struct kmod_io build_tree_io(struct build *b);
 /* lib/kmod over the target tree, for /lib/modules/VERSION. -ENOENT (not logged) when the
  * target has no such directory. */
 int build_kmod_open(struct build *b, const char *version, struct kmod **ret);

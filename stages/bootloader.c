@@ -755,28 +755,6 @@ static size_t print_reset_entry(FILE *f, struct build *b, struct bootloader_priv
 	return 1;
 }
 
-/* The target tree, for lib/grubmenu's kernel list. */
-static int mio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
-{
-	return tree_read(userdata, path, max, ret, ret_size);
-}
-
-static int mio_list(void *userdata, const char *path, struct kmod_dirent **ret, size_t *ret_n)
-{
-	struct tree_dirent *d;
-	size_t n;
-	int r = tree_list(userdata, path, &d, &n);
-
-	if (r < 0)
-		return r;
-	*ret = xcalloc(n ? n : 1, sizeof(**ret));
-	for (size_t i = 0; i < n; i++)
-		(*ret)[i] = (struct kmod_dirent){ .name = d[i].name, .type = d[i].type };
-	free(d);
-	*ret_n = n;
-	return 0;
-}
-
 static int write_config(struct build *b, struct bootloader_priv *p, const char *grubdir,
 			const char *kdir)
 {
@@ -870,9 +848,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 	/* The menu for the kernels in /boot, as the target's hooks make it again when apt
 	 * installs or removes one (lib/grubmenu.h). */
 	{
-		const struct kmod_io io = { .userdata = b->tree,
-					    .read = mio_read,
-					    .list = mio_list };
+		const struct kmod_io io = build_tree_io(b);
 
 		if ((r = grubmenu_kernels(&io, "/boot", &kernels)) < 0)
 			return r;
