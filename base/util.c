@@ -325,14 +325,11 @@ int open_regular(const char *path, int flags, struct stat *ret_st)
 	return TAKE_FD(fd);
 }
 
-int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
+int read_fd(int fd, size_t max, char **ret_data, size_t *ret_size)
 {
-	_cleanup_close_ int fd = open_regular(path, 0, NULL);
 	_cleanup_free_ char *data = NULL;
 	size_t size = 0, cap = 0;
 
-	if (fd < 0)
-		return fd;
 	for (;;) {
 		ssize_t k;
 
@@ -357,6 +354,15 @@ int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
 	if (ret_size)
 		*ret_size = size;
 	return 0;
+}
+
+int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size)
+{
+	_cleanup_close_ int fd = open_regular(path, 0, NULL);
+
+	if (fd < 0)
+		return fd;
+	return read_fd(fd, max, ret_data, ret_size);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

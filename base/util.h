@@ -145,6 +145,8 @@ int open_regular(const char *path, int flags, struct stat *ret_st);
 /* Read a whole regular file (at most max bytes) into a NUL-terminated buffer; errors as
  * open_regular(), -EFBIG beyond max. */
 int read_file(const char *path, size_t max, char **ret_data, size_t *ret_size);
+/* The same from an open fd, read to its end. */
+int read_fd(int fd, size_t max, char **ret_data, size_t *ret_size);
 
 /* A scratch file: made empty of `size` bytes (sparse) in dir as .mkbootmedia-WHAT-XXXXXX
  * (-errno, nothing left, on failure), removed by scratch_done (safe on a failed one). For libraries

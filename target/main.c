@@ -54,8 +54,6 @@ static int open_in_root(const struct root *rt, const char *path, int flags, mode
 static int dio_read(void *userdata, const char *path, size_t max, char **ret, size_t *ret_size)
 {
 	_cleanup_close_ int fd = open_in_root(userdata, path, O_RDONLY, 0);
-	_cleanup_free_ char *data = NULL;
-	size_t size = 0, cap = 0;
 	struct stat st;
 
 	if (fd < 0)
@@ -64,29 +62,7 @@ static int dio_read(void *userdata, const char *path, size_t max, char **ret, si
 		return -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
-	for (;;) {
-		ssize_t k;
-
-		if (size + 1 >= cap) {
-			cap = cap ? cap * 2 : 65536;
-			data = xrealloc(data, cap);
-		}
-		k = read(fd, data + size, cap - size - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (!k)
-			break;
-		size += (size_t)k;
-		if (size > max)
-			return -EFBIG;
-	}
-	data[size] = 0;
-	*ret = TAKE_PTR(data);
-	if (ret_size)
-		*ret_size = size;
-	return 0;
+	return read_fd(fd, max, ret, ret_size);
 }
 
 static int cmp_dirent(const void *a, const void *b)
