@@ -106,7 +106,7 @@ static void outcome_done(struct outcome *o)
 	free(o->err);
 }
 
-static char *read_fd(int fd)
+static char *slurp_fd(int fd)
 {
 	struct stat st;
 	char *s;
@@ -132,7 +132,7 @@ static struct outcome run_opts(struct sandbox_opts *o)
 	capture_begin();
 	out.r = sandbox_run(o, &out.status);
 	out.err = capture_end();
-	out.out = read_fd(fileno(f));
+	out.out = slurp_fd(fileno(f));
 	fclose(f);
 	return out;
 }
@@ -974,7 +974,7 @@ static void test_caller_killed(void)
 		_exit(0);
 	}
 	for (i = 0; i < 200; i++) {
-		_cleanup_free_ char *s = read_fd(fileno(f));
+		_cleanup_free_ char *s = slurp_fd(fileno(f));
 
 		if (strstr(s, "started"))
 			break;
@@ -990,7 +990,7 @@ static void test_caller_killed(void)
 		usleep(50000);
 	CHECK(count_procs("987657") == 0);
 	{
-		_cleanup_free_ char *s = read_fd(fileno(f));
+		_cleanup_free_ char *s = slurp_fd(fileno(f));
 
 		CHECK(!strstr(s, "not-killed"));
 	}
@@ -1091,7 +1091,7 @@ static void nobody_probe_and_run(int fd, void *data)
 	capture_begin();
 	r = sandbox_run(&o, &status);
 	err = capture_end();
-	text = read_fd(fileno(f));
+	text = slurp_fd(fileno(f));
 	dprintf(fd, "run=%d status=%d log=%s\n%s", r, status, err, text);
 	dprintf(fd, "requests=%s\n", s.requests ? "some" : "none");
 	free(err);
@@ -1224,7 +1224,7 @@ static void root_run(int fd, void *data)
 	capture_begin();
 	r = sandbox_run(&o, &status);
 	err = capture_end();
-	text = read_fd(fileno(f));
+	text = slurp_fd(fileno(f));
 	dprintf(fd, "run=%d status=%d log=%s\n%s", r, status, err, text);
 	free(err);
 	fclose(f);
