@@ -364,7 +364,7 @@ static int initrd_verify(struct build *b, void *priv)
 					  g->name);
 		if (p->generator == GENERATOR_INITRAMFS_TOOLS)
 			return node_error(gn, "partitions grow in mkbootmedia's initramfs, and "
-					  "initrd.generator is initramfs-tools");
+					      "initrd.generator is initramfs-tools");
 		if (g->enc && g != root)
 			return node_error(gn, "an encrypted partition grows only when it holds the "
 					      "root (the initramfs opens no other)");
