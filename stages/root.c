@@ -53,15 +53,20 @@ struct root_priv {
 	char *size;
 };
 
+static void root_free(void *priv);
+static void root_freep(struct root_priv **p)
+{
+	root_free(*p);
+}
+
 static int root_parse(struct build *b, void **ret_priv)
 {
-	_cleanup_free_ struct root_priv *p = xcalloc(1, sizeof(*p));
+	_cleanup_(root_freep) struct root_priv *p = xcalloc(1, sizeof(*p));
 	const struct node *n = node_get(b->recipe->root, "root"), *v;
 	bool ro = false;
 	int r;
 
 	if (!n) {
-		free(TAKE_PTR(p));
 		*ret_priv = NULL;
 		return 0;
 	}
@@ -102,7 +107,6 @@ static int root_parse(struct build *b, void **ret_priv)
 			p->size = xasprintf("%u%%", sz.permille / 10);
 		else
 			p->size = xasprintf("%llu", (unsigned long long)sz.bytes);
-		b->root_overlay_size = p->size;
 	}
 	if ((v = node_get(n, "reset"))) {
 		if ((r = node_get_bool(v, &b->root_reset)) < 0)
@@ -127,6 +131,7 @@ static int root_parse(struct build *b, void **ret_priv)
 	/* An overlay is over a read-only lower layer: read-only unless said otherwise, which
 	 * verify refuses. */
 	b->root_read_only = p->ro_node ? ro : b->root_overlay != ROOT_OVERLAY_NONE;
+	b->root_overlay_size = p->size;
 	*ret_priv = TAKE_PTR(p);
 	return 1;
 }
