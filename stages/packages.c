@@ -376,6 +376,30 @@ static void apt_sources(struct build *b, const struct packages_priv *p)
 	}
 }
 
+/* With merged-usr, /lib/x and /usr/lib/x are one file: each glob under one of the merged
+ * directories gets its twin under the other name, so that a filter written for bookworm's
+ * /lib/modules also holds for trixie's /usr/lib/modules. */
+static char **merged_usr_globs(char *const *globs)
+{
+	static const char *const merged[] = { "/bin/",   "/sbin/",   "/lib/", "/lib32/",
+					      "/lib64/", "/libx32/", NULL };
+	char **out = NULL;
+
+	for (char *const *g = globs; g && *g; g++) {
+		out = strv_append(out, *g);
+		for (const char *const *m = merged; *m; m++) {
+			if (startswith(*g, *m)) {
+				_cleanup_free_ char *twin = xasprintf("/usr%s", *g);
+
+				out = strv_append(out, twin);
+			} else if (startswith(*g, "/usr") && startswith(*g + 4, *m)) {
+				out = strv_append(out, *g + 4);
+			}
+		}
+	}
+	return out;
+}
+
 static int packages_parse(struct build *b, void **ret_priv)
 {
 	struct node *n = node_get(b->recipe->root, "packages");
@@ -470,6 +494,15 @@ static int packages_parse(struct build *b, void **ret_priv)
 	p->merged_usr = true;
 	if ((v = node_get(n, "merged-usr")) && (r = node_get_bool(v, &p->merged_usr)) < 0)
 		return r;
+	if (p->merged_usr) {
+		char **l = merged_usr_globs(p->path_exclude);
+
+		strv_free(p->path_exclude);
+		p->path_exclude = l;
+		l = merged_usr_globs(p->path_include);
+		strv_free(p->path_include);
+		p->path_include = l;
+	}
 	p->check_valid_until = true;
 	if ((v = node_get(n, "check-valid-until")) &&
 	    (r = node_get_bool(v, &p->check_valid_until)) < 0)
@@ -1105,31 +1138,13 @@ static int packages_plan(struct build *b, void *priv, FILE *out)
 		fprintf(out, "  %-40s %-28s %-6s %10s%s\n", k->name, k->version, k->arch,
 			format_bytes(s1, pkg_size(k)), k->local_path ? "  (local)" : "");
 	}
+	/* dpkg's filters as the unpack applies them (merged-usr twins included), one per
+	 * line, outside the package table that scripts read. */
+	for (char **g = p->path_exclude; g && *g; g++)
+		fprintf(out, "path-exclude %s\n", *g);
+	for (char **g = p->path_include; g && *g; g++)
+		fprintf(out, "path-include %s\n", *g);
 	return 0;
-}
-
-/* With merged-usr, /lib/x and /usr/lib/x are one file: each glob under one of the merged
- * directories gets its twin under the other name, so that a filter written for bookworm's
- * /lib/modules also holds for trixie's /usr/lib/modules. */
-static char **merged_usr_globs(char *const *globs)
-{
-	static const char *const merged[] = { "/bin/",   "/sbin/",   "/lib/", "/lib32/",
-					      "/lib64/", "/libx32/", NULL };
-	char **out = NULL;
-
-	for (char *const *g = globs; g && *g; g++) {
-		out = strv_append(out, *g);
-		for (const char *const *m = merged; *m; m++) {
-			if (startswith(*g, *m)) {
-				_cleanup_free_ char *twin = xasprintf("/usr%s", *g);
-
-				out = strv_append(out, twin);
-			} else if (startswith(*g, "/usr") && startswith(*g + 4, *m)) {
-				out = strv_append(out, *g + 4);
-			}
-		}
-	}
-	return out;
 }
 
 /* /bin -> usr/bin and friends, as debootstrap's setup_merged_usr makes them. */
@@ -1300,15 +1315,10 @@ static int packages_run(struct build *b, void *priv)
 	if (p->merged_usr && (r = make_merged_usr(b, p->arch)) < 0)
 		goto out;
 	{
-		_cleanup_strv_free_ char **exclude =
-			p->merged_usr ? merged_usr_globs(p->path_exclude) : NULL;
-		_cleanup_strv_free_ char **include =
-			p->merged_usr ? merged_usr_globs(p->path_include) : NULL;
 		struct unpack_opts o = {
 			.tree = b->tree,
 			.arch = p->arch,
-			.path_exclude = p->merged_usr ? exclude : p->path_exclude,
-			.path_include = p->merged_usr ? include : p->path_include,
+			.path_exclude = p->path_exclude, .path_include = p->path_include,
 			.clamp_mtime = b->clamp_mtime ? b->now : 0,
 			.now = b->now,
 			.threads = b->jobs,
