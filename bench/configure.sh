@@ -76,7 +76,13 @@ expect_stage_configure "$work/check.txt" "$work/a.img"
 
 # mmdebstrap takes our cached .debs from a flat repository and only initramfs-tools and
 # its few small dependencies from the mirror (a first, untimed run warms that up). It is
-# asked for our whole package set by name, so both sides install the same packages.
+# asked for our whole package set by name, so both sides install the same packages, and
+# given the recipe's path filters as the plan lists them (dpkg's own --path-exclude and
+# --path-include), so both sides unpack the same files.
+filters=()
+while read -r kind glob; do
+	filters+=("--dpkgopt=$kind=$glob")
+done < <(grep -E '^path-(exclude|include) ' "$work/check.txt" || true)
 mmb() {
 	if [ -n "$smoke" ]; then
 		# the merged-usr hooks' essential step needs apt: only the layout here
@@ -89,7 +95,7 @@ mmb() {
 			"$suite" "$1" "deb [trusted=yes] copy://$work/repo ./" \
 			"deb http://deb.debian.org/debian $suite main"
 	fi
-	mmdebstrap --quiet --mode=unshare "$@" >"$work/mm.log" 2>&1 || {
+	mmdebstrap --quiet --mode=unshare ${filters[@]+"${filters[@]}"} "$@" >"$work/mm.log" 2>&1 || {
 		grep -E '^E: |dpkg: error|Depends:|unmet|broken' "$work/mm.log" | head -20
 		tail -5 "$work/mm.log"
 		exit 1
