@@ -52,34 +52,26 @@ image_dpkg_status() {
 	return 1
 }
 
-# expect_stage_unpack PLAN IMAGE: the build planned no configure and left every package as
-# `dpkg --unpack` does ("install ok unpacked"): no maintainer script ran.
-expect_stage_unpack() {
-	local mode status others
-	mode=$(plan_configure "$1")
-	[ "$mode" = none ] ||
-		bench_fail "the recipe has 'configure: $mode': this bench measures unpacking only (configure: none)"
-	[ -z "$2" ] && return 0
-	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
+# expect_stage STATUS PLAN IMAGE: every package of IMAGE (if given) has dpkg status
+# "install ok STATUS", and the plan's configure mode fits: none for "unpacked" (no maintainer
+# script ran: what `dpkg --unpack` leaves), any other for "installed" (the scripts ran).
+expect_stage() {
+	local want=$1 mode status others
+	mode=$(plan_configure "$2")
+	if [ "$want" = unpacked ]; then
+		[ "$mode" = none ] ||
+			bench_fail "the recipe has 'configure: $mode': this bench measures unpacking only (configure: none)"
+	else
+		[ -n "$mode" ] && [ "$mode" != none ] ||
+			bench_fail "the recipe has 'configure: ${mode:-?}': this bench measures the configure stage"
+	fi
+	[ -z "$3" ] && return 0
+	status=$(image_dpkg_status "$3") || bench_fail "no dpkg status in '$3'"
 	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
-	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok unpacked$') || true
+	others=$(grep '^Status: ' <<<"$status" | grep -v "^Status: install ok $want\$") || true
 	[ -z "$others" ] ||
-		bench_fail "packages in '$2' were configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
-	grep -q '^Status: install ok unpacked$' <<<"$status" || bench_fail "no unpacked package in '$2'"
+		bench_fail "packages in '$3' are not '$want': $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
+	grep -q "^Status: install ok $want\$" <<<"$status" || bench_fail "no $want package in '$3'"
 }
-
-# expect_stage_configure PLAN IMAGE: the build configured every package ("install ok
-# installed"): the maintainer scripts ran.
-expect_stage_configure() {
-	local mode status others
-	mode=$(plan_configure "$1")
-	[ -n "$mode" ] && [ "$mode" != none ] ||
-		bench_fail "the recipe has 'configure: ${mode:-?}': this bench measures the configure stage"
-	[ -z "$2" ] && return 0
-	status=$(image_dpkg_status "$2") || bench_fail "no dpkg status in '$2'"
-	# whole pipes (no grep -q): an early exit would fail the pipe under pipefail
-	others=$(grep '^Status: ' <<<"$status" | grep -v '^Status: install ok installed$') || true
-	[ -z "$others" ] ||
-		bench_fail "packages in '$2' were not configured: $(sort <<<"$others" | uniq -c | tr -s ' ' | paste -sd,)"
-	grep -q '^Status: install ok installed$' <<<"$status" || bench_fail "no installed package in '$2'"
-}
+expect_stage_unpack() { expect_stage unpacked "$@"; }
+expect_stage_configure() { expect_stage installed "$@"; }

@@ -61,10 +61,10 @@ set +e
 (source "$top/bench/lib.sh" && expect_stage_unpack plan-none out/installed.img) 2>un.txt; rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "a root with an installed package taken as unpacked only"
-grep -q "were configured: *1 Status: install ok installed" un.txt || fail "message: $(cat un.txt)"
+grep -q "are not 'unpacked': *1 Status: install ok installed" un.txt || fail "message: $(cat un.txt)"
 set +e
 (source "$top/bench/lib.sh" && expect_stage_configure plan-userns out/installed.img) 2>cf2.txt
 rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "a root with an unpacked package taken as configured"
-grep -q "were not configured" cf2.txt || fail "message: $(cat cf2.txt)"
+grep -q "are not 'installed'" cf2.txt || fail "message: $(cat cf2.txt)"
