@@ -102,7 +102,7 @@ bench/cryptio-bench: bench/cryptio-bench.c libmkbootmedia.a
 bench/output-bench: bench/output-bench.c libmkbootmedia.a
 	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< libmkbootmedia.a $(LDLIBS)
 
-check: mkbootmedia unit
+check: mkbootmedia target/mkbootmedia-initrd unit
 	tests/run
 
 # The suite again with AddressSanitizer and UBSan.
@@ -152,7 +152,7 @@ fuzz-smoke: fuzz
 	tests/fuzz/run $(FUZZ_DIR) $(FUZZ_TIME) $(FUZZ_NAMES)
 
 # The unit tests and a few case builds under valgrind (tests/fuzz/README).
-check-valgrind: mkbootmedia unit
+check-valgrind: mkbootmedia target/mkbootmedia-initrd unit
 	tests/check-valgrind
 
 deps:
