@@ -111,6 +111,9 @@ static const struct cli_option flash_options[] = {
 	  "do not read the ranges back after writing" },
 	{ "grow", CLI_GROW, CLI_ARG_NONE, NULL, NULL, false, false,
 	  "then grow the last partition and its ext2/3/4 filesystem to the device's end" },
+	{ "passphrase-file", CLI_PASSPHRASE_FILE, CLI_ARG_FILE, "FILE", NULL, false, false,
+	  "--grow with an encrypted last partition: its passphrase (default: asked on the "
+	  "terminal)" },
 	{ NULL }
 };
 

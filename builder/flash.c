@@ -22,8 +22,12 @@
 #include "blockdev.h"
 #include "cli.h"
 #include "compress.h"
+#include "cryptfile.h"
+#include "cryptio.h"
 #include "log.h"
+#include "luks.h"
 #include "partgrow.h"
+#include "secret.h"
 #include "spawn.h"
 
 #define CHUNK (4u << 20)
@@ -31,6 +35,8 @@
 struct flash_options {
 	const char *image, *device, *bmap;
 	bool force, yes, verify_only, no_verify, grow;
+	const char *passphrase_file;
+	struct secret *passphrase; /* read before anything is written */
 };
 
 /* Progress with bytes, rate and time left: a line rewritten on a terminal, a line every
@@ -356,27 +362,101 @@ static int luks_segment_dynamic(int fd, uint64_t offset)
 	return startswith(size, "\"dynamic\"");
 }
 
-/* An encrypted last partition: the partition has grown; its LUKS data segment follows when
- * it is dynamic (checked here); the filesystem inside can only grow once unlocked, which
- * needs the passphrase and device-mapper: said, not done. */
+/* resize2fs on target (a device with ?offset=, or the plaintext file of an encrypted
+ * volume run through run_in_volume) to size bytes. */
+static int resize(char *target, uint64_t size, const struct cryptfile_volume *vol)
+{
+	_cleanup_free_ char *k = xasprintf("%" PRIu64 "K", size / 1024), *out = NULL;
+	char *argv[] = { "resize2fs", target, k, NULL };
+	int r;
+
+	log_debug("running resize2fs %s %s", target, k);
+	r = vol ? cryptfile_run(vol, argv, &out) : spawn_capture(argv, &out);
+	if (r != 0) {
+		log_error("--grow: resize2fs %s %s failed%s%s", target, k,
+			  r < 0 ? ": " : "; it said:\n",
+			  r < 0 ? strerror(-r) :
+			  out   ? out :
+				  "");
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+/* An encrypted last partition: the partition has grown; its LUKS2 data segment follows when
+ * it is dynamic (checked here); the filesystem inside grows once unlocked with the
+ * passphrase (--passphrase-file, or asked on the terminal): resize2fs runs on its plaintext,
+ * which lib/cryptfile serves as a file (no device-mapper). */
 static int grow_luks(const struct flash_options *o, int fd, const struct partgrow *g)
 {
+	_cleanup_(luks_result_freep) struct luks_result *v = NULL;
+	_cleanup_(cryptio_cipher_freep) struct cryptio_cipher *c = NULL;
+	_cleanup_(secret_freep) struct secret *asked = NULL;
+	_cleanup_close_ int rw = -1;
+	_cleanup_free_ uint8_t *sb = NULL;
+	const struct secret *key = o->passphrase;
+	struct cryptfile_volume vol;
+	char a[32];
 	int r = luks_segment_dynamic(fd, g->offset);
 
 	if (r < 0)
 		return log_errno(r, "--grow: cannot read the LUKS header of partition %u of '%s'",
 				 g->number, o->device);
-	if (r == 0)
+	if (r == 0) {
 		log_warn("--grow: partition %u is encrypted and its LUKS2 data segment has a fixed "
 			 "size: unlock it, then 'cryptsetup resize NAME' and 'resize2fs "
 			 "/dev/mapper/NAME'",
 			 g->number);
-	else
-		log_warn("--grow: partition %u is encrypted: the partition and its LUKS data "
-			 "segment (dynamic) have grown, the filesystem inside has not; unlock it "
-			 "('cryptsetup open %s%s%u NAME'), then 'resize2fs /dev/mapper/NAME'",
-			 g->number, o->device,
-			 is_digit(o->device[strlen(o->device) - 1]) ? "p" : "", g->number);
+		return 0;
+	}
+	if (!key) {
+		_cleanup_free_ char *prompt = NULL;
+
+		if (!isatty(STDIN_FILENO))
+			return log_fail("--grow: partition %u is encrypted: its filesystem was not "
+					"grown (the partition was); give its passphrase with "
+					"--passphrase-file FILE, or run flash on a terminal",
+					g->number);
+		prompt = xasprintf("Passphrase of partition %u of %s: ", g->number, o->device);
+		if ((r = secret_prompt(prompt, false, &asked)) < 0)
+			return r;
+		key = asked;
+	}
+	rw = open(o->device, O_RDWR | O_CLOEXEC);
+	if (rw < 0)
+		return log_errno(errno, "cannot open device '%s'", o->device);
+	r = luks_unlock(rw, g->offset, g->new_size, key, &v);
+	if (r == -EPERM)
+		return log_fail("--grow: cannot unlock partition %u of '%s': %s opens none of its "
+				"key slots; its filesystem was not grown (the partition was)",
+				g->number, o->device,
+				o->passphrase_file ? "the --passphrase-file" : "that passphrase");
+	if (r < 0)
+		return r;
+	r = cryptio_cipher_new(v->cipher, v->volume_key->data, v->volume_key->len, v->sector_size,
+			       &c);
+	if (r < 0)
+		return r;
+	vol = (struct cryptfile_volume){ .fd = rw,
+					 .offset = g->offset + v->data_offset,
+					 .size = (g->new_size - v->data_offset) / v->sector_size *
+						 v->sector_size,
+					 .cipher = c };
+	/* ext2/3/4 inside? (the magic of the superblock at 1024) */
+	sb = xmalloc(v->sector_size < 4096 ? 4096 : v->sector_size);
+	if ((r = pread_all(rw, sb, 4096, vol.offset)) < 0 ||
+	    (r = cryptio_decrypt(c, sb, 4096, 0)) < 0)
+		return io_error(r, o->device, "read", vol.offset);
+	if (sb[1024 + 56] != 0x53 || sb[1024 + 57] != 0xef) {
+		log_warn("--grow: the encrypted partition %u holds no ext2/3/4 filesystem: only "
+			 "the partition grew",
+			 g->number);
+		return 0;
+	}
+	if ((r = resize(CRYPTFILE_PATH, vol.size, &vol)) < 0)
+		return r;
+	log_info("grown the filesystem inside the %s volume of partition %u to %s",
+		 luks_format_to_string(v->format), g->number, format_bytes(a, vol.size));
 	return 0;
 }
 
@@ -385,7 +465,7 @@ static int grow_luks(const struct flash_options *o, int fd, const struct partgro
 static int grow_last(const struct flash_options *o)
 {
 	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *target = NULL, *size = NULL, *out = NULL;
+	_cleanup_free_ char *target = NULL;
 	struct partgrow g;
 	uint8_t magic[6], ext[2];
 	char a[32], b[32];
@@ -418,21 +498,8 @@ static int grow_last(const struct flash_options *o)
 	 * partition without a partition device (which a loop device or a container may not
 	 * have). The size is given: resize2fs would take the whole device's. */
 	target = xasprintf("%s?offset=%" PRIu64, o->device, g.offset);
-	size = xasprintf("%" PRIu64 "K", g.new_size / 1024);
-	{
-		char *argv[] = { "resize2fs", target, size, NULL };
-
-		log_debug("running resize2fs %s %s", target, size);
-		r = spawn_capture(argv, &out);
-	}
-	if (r != 0) {
-		log_error("--grow: resize2fs %s %s failed%s%s", target, size,
-			  r < 0 ? ": " : "; it said:\n",
-			  r < 0 ? strerror(-r) :
-			  out   ? out :
-				  "");
-		return r < 0 ? r : -EIO;
-	}
+	if ((r = resize(target, g.new_size, NULL)) < 0)
+		return r;
 	log_info("grown the filesystem of partition %u to %s", g.number,
 		 format_bytes(a, g.new_size));
 	return 0;
@@ -500,6 +567,9 @@ static int parse_args(int argc, char **argv, struct flash_options *o)
 		case CLI_GROW:
 			o->grow = true;
 			break;
+		case CLI_PASSPHRASE_FILE:
+			o->passphrase_file = optarg;
+			break;
 		default:
 			r = cli_common(c, cmd, &level);
 			if (r < 0)
@@ -518,6 +588,11 @@ static int parse_args(int argc, char **argv, struct flash_options *o)
 	}
 	if (o->verify_only && o->grow) {
 		log_error("--verify-only writes nothing: it cannot --grow");
+		return 2;
+	}
+	if (o->passphrase_file && !o->grow) {
+		log_error("--passphrase-file unlocks an encrypted partition for --grow: give "
+			  "--grow too");
 		return 2;
 	}
 	if (o->verify_only && o->no_verify) {
@@ -700,5 +775,9 @@ int flash_main(int argc, char **argv)
 	r = parse_args(argc, argv, &o);
 	if (r != 0)
 		return r < 0 ? 0 : r;
-	return flash_run(&o) < 0 ? 1 : 0;
+	if (o.passphrase_file && secret_from_file(o.passphrase_file, true, &o.passphrase) < 0)
+		return 1;
+	r = flash_run(&o);
+	secret_free(o.passphrase);
+	return r < 0 ? 1 : 0;
 }

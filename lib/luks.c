@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libcryptsetup.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <uuid.h>
@@ -448,4 +449,97 @@ int luks_write_header(int image_fd, uint64_t partition_offset, const struct luks
 		return log_errno(k, "luks: cannot write the %s header at offset %" PRIu64,
 				 luks_format_to_string(r->format), partition_offset);
 	return 0;
+}
+
+/* ---- unlocking ---- */
+
+/* The first n bytes of the partition into a memfd of the partition's size (sparse). */
+static int header_copy(int fd, uint64_t partition_offset, uint64_t partition_size, uint64_t n,
+		       int *ret_fd)
+{
+	_cleanup_close_ int m = memfd_create("luks-header", MFD_CLOEXEC);
+	_cleanup_free_ uint8_t *buf = NULL;
+	int r;
+
+	if (m < 0)
+		return -errno;
+	if (ftruncate(m, (off_t)partition_size) < 0)
+		return -errno;
+	if (n > partition_size)
+		n = partition_size;
+	buf = xmalloc(n);
+	if ((r = pread_all(fd, buf, n, partition_offset)) < 0 || (r = pwrite_all(m, buf, n, 0)) < 0)
+		return r;
+	*ret_fd = TAKE_FD(m);
+	return 0;
+}
+
+int luks_unlock(int fd, uint64_t partition_offset, uint64_t partition_size,
+		const struct secret *key, struct luks_result **ret)
+{
+	_cleanup_(luks_result_freep) struct luks_result *res = NULL;
+	_cleanup_close_ int m = -1;
+	_cleanup_free_ char *path = NULL;
+	struct luks_ctx ctx = { 0 };
+	uint64_t copied = 32u << 20;
+	size_t key_len;
+	const char *type;
+	int r;
+
+	for (;;) {
+		if ((r = header_copy(fd, partition_offset, partition_size, copied, &m)) < 0)
+			return log_errno(r, "luks: cannot read the header at offset %" PRIu64,
+					 partition_offset);
+		free(path);
+		path = xasprintf("/proc/self/fd/%d", m);
+		crypt_set_debug_level(log_get_level() >= LOG_DEBUG ? CRYPT_DEBUG_ALL :
+								     CRYPT_DEBUG_NONE);
+		crypt_set_log_callback(NULL, luks_log, &ctx);
+		r = crypt_init(&ctx.cd, path);
+		if (r < 0) {
+			r = luks_fail(&ctx, r, "cannot read the header");
+			goto out;
+		}
+		crypt_set_log_callback(ctx.cd, luks_log, &ctx);
+		if ((r = crypt_metadata_locking(ctx.cd, 0)) < 0 ||
+		    (r = crypt_load(ctx.cd, CRYPT_LUKS, NULL)) < 0) {
+			r = luks_fail(&ctx, r, "no LUKS header");
+			goto out;
+		}
+		/* The key slots lie before the data: all of them must be in the copy. */
+		if (crypt_get_data_offset(ctx.cd) * SECTOR <= copied || copied >= partition_size)
+			break;
+		copied = crypt_get_data_offset(ctx.cd) * SECTOR;
+		luks_ctx_done(&ctx);
+		close(TAKE_FD(m));
+	}
+	type = crypt_get_type(ctx.cd);
+	res = xcalloc(1, sizeof(*res));
+	res->format = streq(type, CRYPT_LUKS2) ? LUKS_FORMAT_LUKS2 : LUKS_FORMAT_LUKS1;
+	key_len = (size_t)crypt_get_volume_key_size(ctx.cd);
+	res->volume_key = secret_new(key_len);
+	r = crypt_volume_key_get(ctx.cd, CRYPT_ANY_SLOT, (char *)res->volume_key->data, &key_len,
+				 (const char *)key->data, key->len);
+	if (r == -EPERM)
+		goto out; /* the caller says it, knowing where the key came from */
+	if (r < 0) {
+		r = luks_fail(&ctx, r, "cannot open a key slot");
+		goto out;
+	}
+	res->volume_key->len = key_len;
+	res->cipher = xasprintf("%s-%s", crypt_get_cipher(ctx.cd), crypt_get_cipher_mode(ctx.cd));
+	res->key_bits = (unsigned)key_len * 8;
+	res->sector_size = (unsigned)crypt_get_sector_size(ctx.cd);
+	res->data_offset = crypt_get_data_offset(ctx.cd) * SECTOR;
+	res->uuid = xstrdup(crypt_get_uuid(ctx.cd));
+	if (res->data_offset >= partition_size) {
+		r = log_fail("luks: the data offset (%" PRIu64 ") is past the partition's end",
+			     res->data_offset);
+		goto out;
+	}
+	*ret = TAKE_PTR(res);
+	r = 0;
+out:
+	luks_ctx_done(&ctx);
+	return r;
 }

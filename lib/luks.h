@@ -96,3 +96,12 @@ static inline void luks_result_freep(struct luks_result **r)
 
 /* Writes r's header at partition_offset of image_fd; nothing for plain. */
 int luks_write_header(int image_fd, uint64_t partition_offset, const struct luks_result *r);
+
+/* Opens the LUKS1 or LUKS2 header at partition_offset of fd (a partition of partition_size
+ * bytes) with key (a passphrase or a keyfile's bytes, tried against every key slot): the
+ * volume key, cipher, sector size and data offset, in a result without header. The header
+ * is read into memory (a memfd) for libcryptsetup: nothing is written anywhere. A key no slot
+ * takes is -EPERM, not logged (the caller knows where the key came from); other errors are
+ * logged. */
+int luks_unlock(int fd, uint64_t partition_offset, uint64_t partition_size,
+		const struct secret *key, struct luks_result **ret);
