@@ -378,6 +378,61 @@ static size_t item_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+int fetcher_lookup(struct fetcher *f, const char *sha256_hex, uint64_t size, char **ret_path)
+{
+	_cleanup_free_ char *path = xasprintf("%s/sha256/%s", f->cache_dir, sha256_hex);
+	char hex[65];
+	struct stat st;
+	int r;
+
+	if (stat(path, &st) < 0)
+		return errno == ENOENT ? 0 : log_errno(errno, "cannot read '%s'", path);
+	r = sha256_file(path, hex);
+	if (r < 0)
+		return log_errno(r, "cannot read '%s'", path);
+	if (strcasecmp(hex, sha256_hex) == 0 && (!size || (uint64_t)st.st_size == size)) {
+		log_debug("using cached '%s'", path);
+		*ret_path = TAKE_PTR(path);
+		return 1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return log_errno(errno, "cannot remove corrupt cached file '%s'", path);
+	log_warn("cached file '%s' was corrupt (SHA256 %s, expected %s) and was removed", path, hex,
+		 sha256_hex);
+	return 0;
+}
+
+int fetcher_store(struct fetcher *f, const char *sha256_hex, const void *data, size_t len)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/sha256", f->cache_dir), *tmp = NULL, *path = NULL;
+	_cleanup_close_ int fd = -1;
+	unsigned char d[32];
+	char hex[65];
+	int r;
+
+	if (!EVP_Digest(data, len, d, NULL, EVP_sha256(), NULL))
+		return log_fail("cannot compute a SHA-256");
+	hex_encode(d, sizeof(d), hex);
+	if (strcasecmp(hex, sha256_hex) != 0)
+		return -EINVAL;
+	path = xasprintf("%s/%s", dir, hex);
+	if ((r = mkdir_p(dir)) < 0)
+		return log_errno(r, "cannot create '%s'", dir);
+	tmp = xasprintf("%s/.tmp-XXXXXX", dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(errno, "cannot create a temporary file in '%s'", dir);
+	r = pwrite_all(fd, data, len, 0);
+	if (r >= 0 && (fchmod(fd, 0644) < 0 || rename(tmp, path) < 0))
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return log_errno(r, "cannot store '%s'", path);
+	}
+	log_debug("stored '%s'", path);
+	return 0;
+}
+
 /* Sets up (or resets, for a retry) the temporary file and the curl handle. */
 static int item_start(struct fetcher *f, CURLM *multi, struct item *it)
 {

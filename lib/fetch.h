@@ -48,5 +48,15 @@ static inline int fetcher_add(struct fetcher *f, const char *url, const char *sh
  * Every failure is logged; the first error is returned. */
 int fetcher_run(struct fetcher *f);
 
+/* What a run derives from verified files and a later run may reuse, stored by content like
+ * a download: a decompressed Packages index, under the SHA-256 the signed Release gives for
+ * it. fetcher_lookup(): 1 and *ret_path when "<cache>/sha256/<hex>" is there, of that size
+ * (unless 0) and hash (checked again); 0 when it is not (a corrupt one is removed, with a
+ * warning); -errno logged. fetcher_store(): stores data under hex once its SHA-256 is
+ * checked to be hex (-EINVAL, not logged, when not), through a temporary file renamed, so
+ * the cache never holds a partial file under that name. */
+int fetcher_lookup(struct fetcher *f, const char *sha256_hex, uint64_t size, char **ret_path);
+int fetcher_store(struct fetcher *f, const char *sha256_hex, const void *data, size_t len);
+
 /* SHA-256 of a whole file as 64 lowercase hex digits (+ NUL) in ret_hex. */
 int sha256_file(const char *path, char ret_hex[static 65]);

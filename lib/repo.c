@@ -506,8 +506,9 @@ static int ungzip(const char *in, size_t in_len, const char *what, char **ret, s
 
 /* Reads and decompresses an index: parsed into *ret, or handed to o->add_index (its count
  * of packages in *ret_count). */
-static int load_index(const struct repo_opts *o, const char *path, const char *name,
-		      const char *what, struct deb822 **ret, size_t *ret_count)
+static int load_index(const struct repo_opts *o, struct fetcher *f, const char *path,
+		      const char *name, const char *plain_hex, const char *what,
+		      struct deb822 **ret, size_t *ret_count)
 {
 	_cleanup_free_ char *raw = NULL, *text = NULL;
 	size_t raw_len, len = 0;
@@ -527,6 +528,12 @@ static int load_index(const struct repo_opts *o, const char *path, const char *n
 	if (r < 0)
 		return r;
 	free(TAKE_PTR(raw)); /* before the parse's peak */
+	/* Decompressed once: later runs read it from the cache, checked against the hash the
+	 * signed Release gives for the uncompressed index. */
+	if (plain_hex && text != NULL && fetcher_store(f, plain_hex, text, len) == -EINVAL)
+		log_warn("%s: decompressed, it is not the Packages index the Release lists (its "
+			 "SHA-256 differs); it is used, not cached",
+			 what);
 	if (o->add_index) {
 		r = o->add_index(TAKE_PTR(text), len, what, o->userdata);
 		if (r < 0)
@@ -570,7 +577,7 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 {
 	_cleanup_free_ char *mirror = NULL, *keyring = NULL, *base = NULL, *release_url = NULL;
 	_cleanup_free_ char *text = NULL, *what = NULL, *comps = NULL;
-	_cleanup_free_ char **paths = NULL, **names = NULL;
+	_cleanup_free_ char **paths = NULL, **names = NULL, **plain_hexes = NULL;
 	struct deb822 *release = NULL, **indices = NULL;
 	const struct deb822_stanza *st;
 	const char *v, *sha256;
@@ -663,15 +670,28 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 
 	paths = xcalloc(n, sizeof(*paths));
 	names = xcalloc(n, sizeof(*names));
+	plain_hexes = xcalloc(n, sizeof(*plain_hexes));
 	for (size_t i = 0; i < n; i++) {
 		static const char *const ext[] = { ".xz", ".gz", "" };
 		const char *comp = o->components[i / per_comp],
 			   *arch = i % per_comp ? "all" : o->arch;
-		_cleanup_free_ char *url = NULL;
+		_cleanup_free_ char *url = NULL,
+				    *plain = xasprintf("%s/binary-%s/Packages", comp, arch);
 		char hex[65];
 		uint64_t size = 0;
 		bool found = false;
 
+		/* The uncompressed index, when an earlier run stored it (load_index). */
+		if (release_lookup(sha256, plain, hex, &size)) {
+			r = fetcher_lookup(f, hex, size, &paths[i]);
+			if (r < 0)
+				goto out;
+			if (r > 0) {
+				names[i] = TAKE_PTR(plain);
+				continue;
+			}
+			plain_hexes[i] = xstrdup(hex);
+		}
 		for (size_t e = 0; e < ARRAY_SIZE(ext) && !found; e++) {
 			free(names[i]);
 			names[i] = xasprintf("%s/binary-%s/Packages%s", comp, arch, ext[e]);
@@ -703,7 +723,9 @@ int repo_load(struct fetcher *f, const struct repo_opts *o, struct deb822 ***ret
 						   n_done % per_comp ? " (binary-all)" : "");
 		size_t n_pkgs = 0;
 
-		r = load_index(o, paths[n_done], names[n_done], w, &indices[n_done], &n_pkgs);
+		r = load_index(o, f, paths[n_done], names[n_done],
+			       endswith(names[n_done], "/Packages") ? NULL : plain_hexes[n_done], w,
+			       &indices[n_done], &n_pkgs);
 		if (r < 0)
 			goto out;
 		total += n_pkgs;
@@ -731,6 +753,8 @@ out:
 		free(paths[i]);
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);
+	for (size_t i = 0; plain_hexes && i < n; i++)
+		free(plain_hexes[i]);
 	deb822_free(release);
 	return r;
 }

@@ -43,6 +43,28 @@ cmp <(part_extract out/r.img 1 /dev/stdout) root.fs || fail "offline build diffe
 rm out/r.img out/r.img.bmap
 expect_fail "is not in the cache" --offline --cache empty-cache recipe.yml -o out/r.img
 
+# The decompressed index is cached under the SHA-256 the signed Release gives for the
+# uncompressed Packages, and later runs read it instead of decompressing the .xz: with the
+# .xz gone from the cache, an offline check still resolves the same set. A corrupted cached
+# index is removed with a warning and made again from the .xz.
+idx=repo/dists/testing/main/binary-amd64
+plain=$(sha256sum <$idx/Packages | cut -d' ' -f1)
+xzh=$(sha256sum <$idx/Packages.xz | cut -d' ' -f1)
+grep -q "$plain .* main/binary-amd64/Packages$" repo/dists/testing/InRelease || fail "Release: no Packages"
+cmp cache/sha256/"$plain" $idx/Packages || fail "the decompressed index is not cached"
+mv cache/sha256/"$xzh" xz.saved
+"$MKBOOTMEDIA" check --offline --cache cache recipe.yml >plan2.txt 2>"$WORK/stderr" ||
+	{ cat "$WORK/stderr"; fail "check from the cached index, without the .xz"; }
+cmp plan.txt plan2.txt || fail "the plan from the cached index differs"
+printf 'X' | dd of=cache/sha256/"$plain" bs=1 seek=10 conv=notrunc status=none
+mv xz.saved cache/sha256/"$xzh"
+"$MKBOOTMEDIA" check --offline --cache cache recipe.yml >plan3.txt 2>"$WORK/stderr" ||
+	{ cat "$WORK/stderr"; fail "check with a corrupt cached index"; }
+grep -q "cached file 'cache/sha256/$plain' was corrupt" "$WORK/stderr" ||
+	{ cat "$WORK/stderr"; fail "the corrupt index was not said"; }
+cmp plan.txt plan3.txt || fail "the plan with a corrupt cached index differs"
+cmp cache/sha256/"$plain" $idx/Packages || fail "the index was not cached again"
+
 # An unsatisfiable dependency names its chain.
 sed 's/include: \[app\]/include: [broken]/' recipe.yml >broken.yml
 expect_fail "broken -> libmissing (>= 2): no candidate" --cache cache broken.yml -o out/r.img
