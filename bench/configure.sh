@@ -61,7 +61,9 @@ expect_stage_configure "$work/check.txt" ""
 sed -n '/^packages:/,/^[a-z]/p' "$work/check.txt" >"$work/plan.txt"
 # name and version: the cache also holds other suites' versions
 awk '/^  [a-z0-9][^ ]* +[0-9]/ { print $1, $2 }' "$work/plan.txt" >"$work/list.txt"
-# Warm the cache (and the page cache) with one build.
+# Warm the cache (and the page cache) with one build. It also fills the unpack cache (the
+# kernel's data.tar, decoded, as zstd: README, --cache), which the timed build reads, as a
+# user's second build does; bench/packages.sh measures the decoding itself.
 # --no-bmap: the peer writes no block map (bench/output.sh measures ours).
 mkbm -q --no-bmap "$ex" -o "$work/warm.img"
 rm -f "$work/warm.img"

@@ -6,19 +6,37 @@
 #include "qemu.h"
 
 /* The options build and check share (build adds -o and -V). */
-#define SHARED_BUILD_OPTIONS                                                                   \
-	{ "define", 'D', CLI_ARG_TEXT, "NAME=VALUE", NULL, true, false,                         \
-	  "set a recipe variable (overrides variables:)" },                                     \
-	{ "seed", CLI_SEED, CLI_ARG_TEXT, "STRING", NULL, false, false,                         \
-	  "derive every identifier from STRING (overrides image.seed)" },        \
-	{ "cache", CLI_CACHE, CLI_ARG_DIR, "DIR", NULL, false, false,                           \
-	  "download cache (default $XDG_CACHE_HOME/mkbootmedia)" },                             \
-	{ "offline", CLI_OFFLINE, CLI_ARG_NONE, NULL, NULL, false, false,                       \
-	  "download nothing: build from the cache, or fail" },           \
-	{ "jobs", 'j', CLI_ARG_TEXT, "N", NULL, false, false,                                   \
-	  "decompression threads, 1 to 64 (default: one per CPU)" },                            \
-	{ "passphrase-fd", CLI_PASSPHRASE_FD, CLI_ARG_TEXT, "N", NULL, false, false,            \
-	  "read the encrypted partitions' passphrase from file descriptor N" }
+#define SHARED_BUILD_OPTIONS                                                                        \
+	{ "define", 'D',  CLI_ARG_TEXT, "NAME=VALUE",                                               \
+	  NULL,     true, false,        "set a recipe variable (overrides variables:)" },           \
+		{ "seed",       CLI_SEED,                                                           \
+		  CLI_ARG_TEXT, "STRING",                                                           \
+		  NULL,         false,                                                              \
+		  false,        "derive every identifier from STRING (overrides image.seed)" },     \
+		{ "cache",     CLI_CACHE,                                                           \
+		  CLI_ARG_DIR, "DIR",                                                               \
+		  NULL,        false,                                                               \
+		  false,       "download cache (default $XDG_CACHE_HOME/mkbootmedia)" },            \
+		{ "no-unpack-cache",                                                                \
+		  CLI_NO_UNPACK_CACHE,                                                              \
+		  CLI_ARG_NONE,                                                                     \
+		  NULL,                                                                             \
+		  NULL,                                                                             \
+		  false,                                                                            \
+		  false,                                                                            \
+		  "decode every package, neither reading nor writing the cache's decoded copies" }, \
+		{ "offline",    CLI_OFFLINE,                                                        \
+		  CLI_ARG_NONE, NULL,                                                               \
+		  NULL,         false,                                                              \
+		  false,        "download nothing: build from the cache, or fail" },                \
+		{ "jobs",       'j',                                                                \
+		  CLI_ARG_TEXT, "N",                                                                \
+		  NULL,         false,                                                              \
+		  false,        "decompression threads, 1 to 64 (default: one per CPU)" },          \
+	{                                                                                           \
+		"passphrase-fd", CLI_PASSPHRASE_FD, CLI_ARG_TEXT, "N", NULL, false, false,          \
+			"read the encrypted partitions' passphrase from file descriptor N"          \
+	}
 
 static const struct cli_option build_options[] = {
 	{ "output", 'o', CLI_ARG_FILE, "IMAGE", NULL, false, false,

@@ -742,10 +742,17 @@ static void build_free(struct build *b, void **priv)
 int driver_main(const struct driver_options *o)
 {
 	struct build b = {
-		.fd = -1, .recipe_path = o->recipe, .out_path = o->output,
-		.cache_dir = o->cache_dir, .offline = o->offline, .jobs = o->jobs,
-		.image_shred = -1, .passphrase_fd = o->passphrase_fd,
-		.configure = CONFIGURE_NONE, .init = INIT_UNSET,
+		.fd = -1,
+		.recipe_path = o->recipe,
+		.out_path = o->output,
+		.cache_dir = o->cache_dir,
+		.offline = o->offline,
+		.jobs = o->jobs,
+		.no_unpack_cache = o->no_unpack_cache,
+		.image_shred = -1,
+		.passphrase_fd = o->passphrase_fd,
+		.configure = CONFIGURE_NONE,
+		.init = INIT_UNSET,
 	};
 	void *priv[64] = { NULL };
 	bool active[64] = { false };

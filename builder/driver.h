@@ -10,6 +10,7 @@ struct driver_options {
 	const char *seed;    /* --seed, overrides image.seed */
 	const char *cache_dir; /* --cache; NULL: $XDG_CACHE_HOME/mkbootmedia */
 	bool offline;        /* --offline: nothing is downloaded */
+	bool no_unpack_cache; /* --no-unpack-cache: no decoded packages kept in the cache */
 	unsigned jobs;       /* --jobs: worker threads; 0: one per CPU */
 	int passphrase_fd;   /* --passphrase-fd: the encrypted partitions' passphrase; -1 */
 	const char *lock;    /* --lock FILE: write the build's exact inputs there */

@@ -143,6 +143,9 @@ int main(int argc, char **argv)
 		case CLI_OFFLINE:
 			o.offline = true;
 			break;
+		case CLI_NO_UNPACK_CACHE:
+			o.no_unpack_cache = true;
+			break;
 		case CLI_PASSPHRASE_FD:
 			if (parse_number(optarg, 0, 65535, &v) < 0 ||
 			    fcntl((int)v, F_GETFD) < 0) {

@@ -158,6 +158,7 @@ struct build {
 	/* downloads */
 	const char *cache_dir;  /* --cache, or NULL for the default */
 	bool offline;
+	bool no_unpack_cache;   /* --no-unpack-cache (lib/deb-cache.h) */
 	unsigned jobs;          /* worker threads; 0: one per CPU */
 	size_t n_packages;      /* unpacked by the packages stage, for the summary */
 	/* What the packages stage's run installed, in install order (for --sbom): */

@@ -123,6 +123,15 @@ struct deb {
 	bool src_eof;
 	int src_err; /* failure inside a callback; message already in error */
 
+	/* The unpack cache (deb_use_cache()): read from cr, or written to cw as decoded. */
+	struct deb_cache cache;
+	uint64_t cache_min;
+	bool cache_on;
+	uint8_t cache_key[DEB_CACHE_KEY_SIZE];
+	struct deb_cache_reader *cr;
+	struct deb_cache_writer *cw;
+	enum deb_cache_event cache_event;
+
 	struct archive *tar;
 	bool finished, in_regular;
 	uint64_t declared; /* sum of regular file sizes */
@@ -1128,6 +1137,15 @@ static int lib_block(struct deb *d, const void **ret_buf, size_t *ret_len)
 /* The next piece of decompressed data.tar; length 0 at its end. */
 static int src_block(struct deb *d, const void **ret_buf, size_t *ret_len)
 {
+	if (d->cr) {
+		int r = deb_cache_read(d->cr, ret_buf, ret_len);
+
+		if (r < 0)
+			return fail(d, r,
+				    "%s: its copy in the unpack cache is damaged (%s): remove it",
+				    d->data_name, strerror(-r));
+		return 0;
+	}
 	switch (d->data_comp) {
 	case COMP_NONE:
 		return raw_chunk(d, ret_buf, ret_len);
@@ -1148,6 +1166,10 @@ static int src_next(struct deb *d, const void **ret_buf, size_t *ret_len)
 		return r;
 	if (*ret_len == 0)
 		d->src_eof = true;
+	if (d->cw && *ret_len && deb_cache_write(d->cw, *ret_buf, *ret_len) < 0) {
+		deb_cache_writer_free(d->cw); /* not cached, no harm */
+		d->cw = NULL;
+	}
 	d->cur = *ret_buf;
 	d->cur_len = *ret_len;
 	d->cur_off = d->handed;
@@ -1198,11 +1220,31 @@ static la_int64_t tar_skip_cb(struct archive *a, void *userdata, la_int64_t requ
 	return (la_int64_t)n;
 }
 
+/* The cache: its payload when there, else a writer for one (neither when it fails). */
+static void cache_start(struct deb *d)
+{
+	int bad = 0, r;
+
+	if (!d->cache_on || d->data_comp == COMP_NONE || d->data_size < d->cache_min)
+		return;
+	d->cache.key = d->cache_key;
+	r = deb_cache_open(&d->cache, &d->cr, &bad);
+	if (bad)
+		d->cache_event = DEB_CACHE_BAD;
+	if (r > 0)
+		d->cache_event = DEB_CACHE_READ;
+	else if (deb_cache_create(&d->cache, &d->cw) < 0)
+		d->cw = NULL;
+}
+
 static int data_start(struct deb *d)
 {
 	int r;
 
-	if (d->data_comp == COMP_XZ)
+	cache_start(d);
+	if (d->cr)
+		r = 0;
+	else if (d->data_comp == COMP_XZ)
 		r = xz_start(d);
 	else if (d->data_comp != COMP_NONE)
 		r = lib_start(d);
@@ -1280,6 +1322,12 @@ static int data_finish(struct deb *d)
 		if (used >= 0 && (uint64_t)used < d->data_size)
 			return fail(d, -EINVAL, "%s: trailing data after the compressed stream",
 				    d->data_name);
+	}
+	if (d->cw) {
+		if (deb_cache_commit(d->cw) == 0 && d->cache_event == DEB_CACHE_NONE)
+			d->cache_event = DEB_CACHE_STORED;
+		deb_cache_writer_free(d->cw);
+		d->cw = NULL;
 	}
 	return 0;
 garbage:
@@ -1466,10 +1514,31 @@ uint64_t deb_data_size(const struct deb *d)
 	return d->data_size;
 }
 
+void deb_use_cache(struct deb *d, const struct deb_cache *c, uint64_t min_size)
+{
+	free((char *)d->cache.dir);
+	free((char *)d->cache.id);
+	d->cache.dir = xstrdup(c->dir);
+	d->cache.id = xstrdup(c->id);
+	memcpy(d->cache_key, c->key, DEB_CACHE_KEY_SIZE);
+	d->cache_min = min_size;
+	d->cache_on = true;
+}
+
+enum deb_cache_event deb_cache_event(const struct deb *d)
+{
+	return d->cache_event;
+}
+
 struct deb *deb_close(struct deb *d)
 {
 	if (!d)
 		return NULL;
+	deb_cache_reader_free(d->cr);
+	deb_cache_writer_free(d->cw);
+	free((char *)d->cache.dir);
+	free((char *)d->cache.id);
+	explicit_bzero(d->cache_key, sizeof(d->cache_key));
 	if (d->tar)
 		archive_read_free(d->tar);
 	if (d->raw)

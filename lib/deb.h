@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "deb-cache.h"
 #include "util.h"
 
 #define DEB_CONTROL_MAX (UINT64_C(32) << 20) /* all control members together */
@@ -50,6 +51,19 @@ struct deb *deb_close(struct deb *d); /* accepts NULL, returns NULL */
 
 const struct deb_member *deb_control(const struct deb *d, const char *name); /* NULL if absent */
 const struct deb_member *deb_control_members(const struct deb *d, size_t *ret_n); /* by name */
+
+/* Before the first deb_next(): a compressed data member of at least min_size bytes is read
+ * from the unpack cache c when it holds a payload for it that checks (lib/deb-cache.h),
+ * else decoded as usual and stored there once read to its end. c's strings and key are
+ * copied. Storing is best effort: a cache that cannot be written only costs the speed. */
+void deb_use_cache(struct deb *d, const struct deb_cache *c, uint64_t min_size);
+enum deb_cache_event {
+	DEB_CACHE_NONE,   /* not used (no cache, a small or uncompressed member) */
+	DEB_CACHE_READ,   /* the data.tar came from the cache */
+	DEB_CACHE_STORED, /* decoded, and stored in the cache */
+	DEB_CACHE_BAD,    /* a payload that failed its check was removed; decoded instead */
+};
+enum deb_cache_event deb_cache_event(const struct deb *d);
 
 /* Next entry of data.tar: 1, 0 at the end (after checking nothing follows the archive),
  * < 0 on error. Unread data of the previous entry is skipped. Errors are sticky. */

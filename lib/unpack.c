@@ -72,6 +72,7 @@ struct pipeline {
 	size_t writing;   /* the job the writer is on */
 	bool abort;
 	unsigned lzma_threads;
+	size_t cache_events[DEB_CACHE_BAD + 1];
 	struct pkg_state *states; /* the writer's, one per package */
 	struct owners owners;     /* the writer's */
 	pthread_mutex_t lock;
@@ -208,6 +209,12 @@ static void produce(struct pipeline *p, struct job *j)
 	r = deb_open(fd, j->pkg->path, p->lzma_threads, &d);
 	if (r < 0)
 		goto fail;
+	if (p->o->cache_dir && j->pkg->sha256)
+		deb_use_cache(d,
+			      &(struct deb_cache){ .dir = p->o->cache_dir,
+						   .key = p->o->cache_key,
+						   .id = j->pkg->sha256 },
+			      UNPACK_CACHE_MIN);
 	m = deb_control_members(d, &n_members);
 	for (size_t i = 0; i < n_members; i++) {
 		struct rec rec = { .type = REC_CONTROL, .mode = m[i].mode, .size = m[i].size };
@@ -248,6 +255,9 @@ static void produce(struct pipeline *p, struct job *j)
 	}
 	if (r < 0)
 		goto fail;
+	pthread_mutex_lock(&p->lock);
+	p->cache_events[deb_cache_event(d)]++;
+	pthread_mutex_unlock(&p->lock);
 	{
 		struct rec end = { .type = REC_END };
 
@@ -1065,6 +1075,9 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 		r = write_lists(o, states, n);
 	if (r == 0)
 		r = write_admindir(o, states, n);
+	st.cache_read = p.cache_events[DEB_CACHE_READ];
+	st.cache_stored = p.cache_events[DEB_CACHE_STORED];
+	st.cache_bad = p.cache_events[DEB_CACHE_BAD];
 	if (r == 0 && ret_stats)
 		*ret_stats = st;
 cleanup_nothreads:

@@ -14,6 +14,7 @@ struct unpack_pkg {
 	const char *name;   /* for messages */
 	const char *path;   /* the verified .deb */
 	uint64_t size;      /* its size in bytes (for progress); 0 when unknown */
+	const char *sha256; /* the .deb's, verified; names its payload in the unpack cache */
 };
 
 struct unpack_opts {
@@ -25,11 +26,18 @@ struct unpack_opts {
 	int64_t clamp_mtime;     /* > 0: no entry gets a later mtime */
 	int64_t now;             /* mtime of the files of the dpkg database */
 	unsigned threads;        /* decompression threads; 0: one per CPU */
+	/* The unpack cache (lib/deb-cache.h), for the packages with a sha256; NULL: none.
+	 * Data members of at least UNPACK_CACHE_MIN compressed bytes are kept there. */
+	const char *cache_dir;
+	const uint8_t *cache_key;
 };
+
+#define UNPACK_CACHE_MIN (UINT64_C(4) << 20)
 
 struct unpack_stats {
 	size_t packages, entries, filtered;
 	uint64_t bytes;          /* regular file data written */
+	size_t cache_read, cache_stored, cache_bad; /* lib/deb.h's deb_cache_event */
 };
 
 /* Unpacks pkgs in order, then writes /var/lib/dpkg/status listing them all (sorted by name)

@@ -1225,6 +1225,8 @@ static int packages_run(struct build *b, void *priv)
 	struct unpack_pkg *up = NULL;
 	char **paths = NULL, **names = NULL;
 	struct unpack_stats st = { 0 };
+	_cleanup_free_ char *cache_dir = NULL;
+	uint8_t cache_key[DEB_CACHE_KEY_SIZE];
 	size_t n;
 	uint64_t dl = 0;
 	char sz[32];
@@ -1290,6 +1292,7 @@ static int packages_run(struct build *b, void *priv)
 			bp->url = TAKE_PTR(url);
 		}
 		up[i].path = paths[i];
+		up[i].sha256 = bp->sha256; /* b's copy: the index goes before the unpacking */
 		dl += k->size;
 	}
 	if (b->lock_path &&
@@ -1314,16 +1317,29 @@ static int packages_run(struct build *b, void *priv)
 	}
 	if (p->merged_usr && (r = make_merged_usr(b, p->arch)) < 0)
 		goto out;
+	/* Decoded data members kept for the next build (lib/deb-cache.h). */
+	if (p->fetcher && !b->no_unpack_cache) {
+		cache_dir = xasprintf("%s/unpack", fetcher_cache_dir(p->fetcher));
+		r = deb_cache_key(cache_dir, cache_key);
+		if (r < 0) {
+			log_debug("no unpack cache: cannot use '%s/key': %s", cache_dir,
+				  strerror(-r));
+			free(TAKE_PTR(cache_dir));
+		}
+	}
 	{
 		struct unpack_opts o = {
 			.tree = b->tree,
 			.arch = p->arch,
-			.path_exclude = p->path_exclude, .path_include = p->path_include,
+			.path_exclude = p->path_exclude,
+			.path_include = p->path_include,
 			.clamp_mtime = b->clamp_mtime ? b->now : 0,
 			.now = b->now,
 			.threads = b->jobs,
 			/* As `dpkg --unpack` leaves them, for `dpkg --configure` to install. */
 			.conffiles_new = b->configure != CONFIGURE_NONE,
+			.cache_dir = cache_dir,
+			.cache_key = cache_key,
 		};
 
 		r = unpack_debs(&o, up, n, &st);
@@ -1335,6 +1351,15 @@ static int packages_run(struct build *b, void *priv)
 	b->n_packages = st.packages;
 	log_info("unpacked %zu packages: %zu entries (%zu filtered out), %s of files",
 		 st.packages, st.entries, st.filtered, format_bytes(sz, st.bytes));
+	explicit_bzero(cache_key, sizeof(cache_key));
+	if (st.cache_read || st.cache_stored)
+		log_debug("unpack cache '%s': %zu read, %zu stored", cache_dir, st.cache_read,
+			  st.cache_stored);
+	if (st.cache_bad)
+		log_warn(
+			"%zu decoded packages in the unpack cache '%s' failed their check and were "
+			"removed (decoded again instead)",
+			st.cache_bad, cache_dir);
 out:
 	strv_free(paths);
 	strv_free(names);
