@@ -186,6 +186,9 @@ struct build {
 	bool initrd;
 	const struct node *initrd_node;
 	char *kernel_version;   /* chosen by the initrd stage ("6.1.0-13-amd64") */
+	/* kernel.version (settled by the initrd stage), NULL when not given: the menu's default
+	 * while it is installed, in the build's menu and in the one the hooks write */
+	const char *kernel_pin;
 	char *kernel_name;      /* "vmlinuz-<version>", in the filesystem holding /boot */
 	char *initrd_name;      /* "initrd.img-<version>", or NULL without an initrd */
 	/* the initrd stage installs the kernel hooks (initrd.generator is not none): the

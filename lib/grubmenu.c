@@ -21,7 +21,7 @@ static int cmp_newest_first(const void *a, const void *b)
 	return -debver_cmp(*(char *const *)a, *(char *const *)b);
 }
 
-int grubmenu_kernels(const struct kmod_io *io, const char *dir, char ***ret)
+int grubmenu_kernels(const struct kmod_io *io, const char *dir, const char *pin, char ***ret)
 {
 	struct kmod_dirent *d = NULL;
 	size_t n = 0;
@@ -49,6 +49,15 @@ int grubmenu_kernels(const struct kmod_io *io, const char *dir, char ***ret)
 		free(d[i].name);
 	free(d);
 	qsort(l, strv_length(l), sizeof(*l), cmp_newest_first);
+	for (size_t i = 0; pin && l[i]; i++) {
+		if (i && streq(l[i], pin)) {
+			char *k = l[i];
+
+			memmove(l + 1, l, i * sizeof(*l));
+			l[0] = k;
+			break;
+		}
+	}
 	*ret = l;
 	return 0;
 }

@@ -28,6 +28,7 @@ struct initrd_desc *initrd_desc_free(struct initrd_desc *d)
 		return NULL;
 	strv_free(d->busybox);
 	free(d->init);
+	free(d->default_kernel);
 	for (size_t i = 0; i < d->n_modules; i++)
 		strv_free(d->modules[i].names);
 	free(d->modules);
@@ -106,6 +107,11 @@ char *initrd_desc_format(const struct initrd_desc *d)
 	fputs("\ninit", f);
 	put_word(f, d->init ? d->init : "");
 	fputc('\n', f);
+	if (d->default_kernel) {
+		fputs("default-kernel", f);
+		put_word(f, d->default_kernel);
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < d->n_modules; i++) {
 		fputs(d->modules[i].required ? "modules required" : "modules optional", f);
 		for (char **n = d->modules[i].names; *n; n++)
@@ -236,6 +242,14 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 		} else if (streq(w[0], "init") && n == 2) {
 			free(d->init);
 			d->init = xstrdup(w[1]);
+		} else if (streq(w[0], "default-kernel") && n == 2) {
+			if (strchr(w[1], '/')) {
+				r = log_fail("%s:%u: '%s' is not a kernel version", where, lineno,
+					     w[1]);
+				goto out;
+			}
+			free(d->default_kernel);
+			d->default_kernel = xstrdup(w[1]);
 		} else if (streq(w[0], "modules") && n >= 2 &&
 			   (streq(w[1], "optional") || streq(w[1], "required"))) {
 			initrd_desc_add_modules(d, w + 2, streq(w[1], "required"));
@@ -257,9 +271,11 @@ int initrd_desc_parse(const char *text, const char *where, struct initrd_desc **
 			}
 			initrd_desc_add_item(d, w[1], w[3], mode);
 		} else {
-			r = log_fail("%s:%u: '%s' is not an item with its fields (compression, "
-				     "mtime, busybox, init, modules, program, file, conf)",
-				     where, lineno, w[0]);
+			r = log_fail(
+				"%s:%u: '%s' is not an item with its fields (compression, "
+				"mtime, busybox, init, default-kernel, modules, program, file, "
+				"conf)",
+				where, lineno, w[0]);
 			goto out;
 		}
 		/* every path field: busybox's and program's (after the package), init's, file's

@@ -3,14 +3,16 @@
  * the target's /usr/sbin/mkbootmedia-initrd (target/main.c, over a directory): the same
  * description and the same target files give the same bytes.
  *
- * A description says what goes in; it is text, one item a line, written into the target as
- * /etc/mkbootmedia/initrd.conf so the target program makes the initrd of a later kernel as
- * the build made the first one:
+ * A description says what goes in (and which kernel the menu prefers); it is text, one item a
+ * line, written into the target as /etc/mkbootmedia/initrd.conf so the target program makes
+ * the initrd of a later kernel, and GRUB's menu, as the build made the first ones:
  *
  *   compression zstd            none, gzip, zstd or xz
  *   mtime 1700000000            every entry's mtime, 0..2^32-1
  *   busybox PATH [PATH...]      the first of these target files that exists; static
  *   init PATH                   the target file that becomes /init
+ *   default-kernel VERSION      optional: GRUB's menu (lib/grubmenu.h) boots this kernel
+ *                               by default while it is installed (kernel.version)
  *   modules optional|required NAME...   one kmod_resolve() call, in the order given
  *   program PACKAGE PATH [PATH...]      the first that exists, with its libraries
  *   file DEST MODE|- SOURCE     SOURCE of the target at DEST; '-': SOURCE's mode
@@ -63,6 +65,7 @@ struct initrd_desc {
 	int64_t mtime;
 	char **busybox;
 	char *init;
+	char *default_kernel; /* NULL: the newest kernel is the menu's default */
 	struct initrd_modules *modules;
 	size_t n_modules;
 	struct initrd_program *programs;

@@ -850,7 +850,7 @@ static int write_config(struct build *b, struct bootloader_priv *p, const char *
 	{
 		const struct kmod_io io = build_tree_io(b);
 
-		if ((r = grubmenu_kernels(&io, "/boot", &kernels)) < 0)
+		if ((r = grubmenu_kernels(&io, "/boot", b->kernel_pin, &kernels)) < 0)
 			return r;
 		if (!strv_contains(kernels, b->kernel_version))
 			return log_fail("/boot has no initrd.img-%s beside vmlinuz-%s",

@@ -6,7 +6,10 @@
  * (templates/init), which finds the root by label or UUID, mounts it and switch_roots.
  *
  * kernel:                    optional
- *   version: 6.1.0-13-amd64  which /boot/vmlinuz-<version> to boot (default: the newest)
+ *   version: 6.1.0-13-amd64  which /boot/vmlinuz-<version> to boot (default: the newest);
+ *                            it stays the menu's default while it is installed: with
+ *                            generator mkbootmedia also when apt installs a newer kernel
+ *                            (the description's default-kernel line)
  * initrd:                    optional
  *   compression: zstd        zstd, gzip, xz or none
  *   modules: [...]           more kernel modules (with their dependencies); a name this
@@ -244,6 +247,7 @@ static int initrd_settle(struct build *b, void *priv)
 		return 0;
 	b->initrd = true;
 	b->initrd_hooks = p->generator != GENERATOR_NONE;
+	b->kernel_pin = p->version;
 	b->initrd_node = p->kernel_node ? p->kernel_node : p->node ? p->node : b->bootloader_node;
 	return 1;
 }
@@ -591,6 +595,9 @@ static int make_desc(struct build *b, struct initrd_priv *p, struct tree_io *io,
 
 	d->compression = p->compression;
 	d->mtime = b->now;
+	/* the hooks' menu keeps the recipe's kernel as its default (lib/grubmenu.h) */
+	if (p->version)
+		d->default_kernel = xstrdup(p->version);
 	skel_add(io, "init", init, init_size, 0755);
 	d->init = xasprintf("%s/init", SKELETON_DIR);
 	if (p->busybox) {
@@ -943,7 +950,9 @@ static void initrd_free(void *priv)
  * reference, the man page and the completion come from here. */
 static const struct recipe_key initrd_key_table[] = {
 	{ "kernel", "map", NULL, NULL, "the kernel to boot" },
-	{ "kernel.version", "string", "the newest in /boot", NULL, "e.g. 6.1.0-13-amd64" },
+	{ "kernel.version", "string", "the newest in /boot", NULL,
+	  "e.g. 6.1.0-13-amd64; the menu's default while installed, also once apt installs a "
+	  "newer kernel" },
 	{ "initrd", "map", NULL, NULL, "mkbootmedia's initramfs" },
 	{ "initrd.compression", "enum", "zstd", cpio_compression_names, "zstd, gzip, xz or none" },
 	{ "initrd.modules", "list", "none", NULL, "more kernel modules, with their dependencies" },

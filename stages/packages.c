@@ -32,7 +32,9 @@
  *                            With merged-usr, a glob under /bin, /sbin or /lib* also
  *                            matches the same path under /usr and the other way round
  *                            (trixie's kernel ships /usr/lib/modules, bookworm's
- *                            /lib/modules: both are the same directory once merged)
+ *                            /lib/modules: both are the same directory once merged).
+ *                            The filters also go to the image's dpkg, for what apt
+ *                            installs later: /etc/dpkg/dpkg.cfg.d/mkbootmedia
  *   extra-suites: [...]      more suites: a name on the same mirror (bookworm-updates), or
  *                            {suite, mirror, components, keyring}. Absent: SUITE-updates on
  *                            the mirror and SUITE-security on Debian's security archive
@@ -74,6 +76,8 @@
 #define DEFAULT_MIRROR "http://deb.debian.org/debian"
 #define DEFAULT_KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
 #define DEFAULT_SUITE "trixie"
+/* the recipe's path filters, for dpkg in the image */
+#define DPKG_FILTERS_PATH "/etc/dpkg/dpkg.cfg.d/mkbootmedia"
 
 struct suite {
 	const char *suite;
@@ -177,13 +181,22 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+/* Absolute, and one line of dpkg's configuration (the image gets the globs as such, see
+ * write_dpkg_filters): no control characters, no blank at the end, which dpkg would drop. */
 static bool glob_ok(const char *s)
 {
-	return s[0] == '/';
+	size_t n = strlen(s);
+
+	if (s[0] != '/' || s[n - 1] == ' ')
+		return false;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < ' ' || *c == 0x7f)
+			return false;
+	return true;
 }
 
 #define NAME_HINT "is not a package name (lowercase letters, digits, '+', '-', '.')"
-#define GLOB_HINT "is not an absolute glob (like /usr/share/doc/<star>)"
+#define GLOB_HINT "is not an absolute glob of printable characters (like /usr/share/doc/<star>)"
 
 static int check_mirror(const struct node *n, const char *s)
 {
@@ -1219,6 +1232,37 @@ static int write_provides(struct build *b, struct packages_priv *p)
 	return 0;
 }
 
+/* The recipe's path filters for what dpkg installs later on the running system (a kernel
+ * apt brings): the globs the unpack applied, merged-usr twins included, as dpkg's own
+ * configuration. dpkg lets the last matching line decide, so the excludes come first and the
+ * includes after them, as unpack_path_skipped() applies them. */
+static int write_dpkg_filters(struct build *b, const struct packages_priv *p)
+{
+	const struct tree_attr a = { .mode = 0644, .mtime = b->now };
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (!strv_length(p->path_exclude) && !strv_length(p->path_include))
+		return 0;
+	f = open_memstream(&text, &len);
+	fputs("# Written by mkbootmedia from the recipe's packages.path-exclude and path-include\n"
+	      "# (with merged-usr, a glob under /bin, /sbin or /lib* is also given under /usr, and\n"
+	      "# the other way round): the build unpacked its packages with these filters, and\n"
+	      "# dpkg applies them to every package installed later. The last matching line\n"
+	      "# decides. Edit the recipe and rebuild rather than this file.\n",
+	      f);
+	for (char **g = p->path_exclude; g && *g; g++)
+		fprintf(f, "path-exclude=%s\n", *g);
+	for (char **g = p->path_include; g && *g; g++)
+		fprintf(f, "path-include=%s\n", *g);
+	fclose(f);
+	if ((r = tree_write(b->tree, DPKG_FILTERS_PATH, &a, text, len)) < 0)
+		return log_errno(r, "cannot write '%s'", DPKG_FILTERS_PATH);
+	return 0;
+}
+
 static int packages_run(struct build *b, void *priv)
 {
 	struct packages_priv *p = priv;
@@ -1348,6 +1392,8 @@ static int packages_run(struct build *b, void *priv)
 	}
 	if (p->provides && p->provides[0] && (r = write_provides(b, p)) < 0)
 		goto out;
+	if ((r = write_dpkg_filters(b, p)) < 0)
+		goto out;
 	b->n_packages = st.packages;
 	log_info("unpacked %zu packages: %zu entries (%zu filtered out), %s of files",
 		 st.packages, st.entries, st.filtered, format_bytes(sz, st.bytes));
@@ -1417,7 +1463,7 @@ static const struct recipe_key packages_key_table[] = {
 	  "local .deb files or directories of them: candidates preferred over the mirror's, "
 	  "installed when include names them or a package depends on them; not signature-checked" },
 	{ "packages.path-exclude", "list", "none", NULL,
-	  "dpkg's --path-exclude globs (* also matches /)" },
+	  "dpkg's --path-exclude globs (* also matches /), also set for the image's dpkg" },
 	{ "packages.path-include", "list", "none", NULL,
 	  "dpkg's --path-include globs, applied after the excludes" },
 	{ "packages.extra-suites", "list", "SUITE-updates, SUITE-security", NULL,

@@ -178,21 +178,35 @@ static int write_in_root(const struct root *rt, const char *path, const char *da
 	return 0;
 }
 
+/* The build's description; -ENOENT (not logged) when there is none: the image's generator is
+ * initramfs-tools. */
+static int read_desc(const struct root *rt, struct initrd_desc **ret)
+{
+	_cleanup_free_ char *text = NULL;
+	int r = dio_read((void *)rt, DESC_PATH, INITRD_DESC_MAX, &text, NULL);
+
+	if (r == -ENOENT)
+		return r;
+	if (r < 0)
+		return log_errno(r, "cannot read '%s'", DESC_PATH);
+	return initrd_desc_parse(text, DESC_PATH, ret);
+}
+
 static int make_initrd(const struct root *rt, const struct initrd_io *io, const char *version,
 		       const char *output)
 {
 	_cleanup_(initrd_desc_freep) struct initrd_desc *d = NULL;
-	_cleanup_free_ char *text = NULL, *path = NULL;
+	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
 	int r;
 
-	r = dio_read((void *)rt, DESC_PATH, INITRD_DESC_MAX, &text, NULL);
-	if (r < 0)
+	r = read_desc(rt, &d);
+	if (r == -ENOENT)
 		return log_errno(r,
 				 "cannot read '%s' (written by mkbootmedia for "
 				 "initrd.generator: mkbootmedia)",
 				 DESC_PATH);
-	if ((r = initrd_desc_parse(text, DESC_PATH, &d)) < 0)
+	if (r < 0)
 		return r;
 	if (!output) {
 		_cleanup_free_ char *k = xasprintf("/boot/vmlinuz-%s", version);
@@ -237,6 +251,7 @@ static int remove_initrd(const struct root *rt, const char *version)
 
 static int update_menu(const struct root *rt, const struct initrd_io *io)
 {
+	_cleanup_(initrd_desc_freep) struct initrd_desc *d = NULL;
 	_cleanup_free_ char *tpl = NULL, *cfg = NULL;
 	_cleanup_strv_free_ char **kernels = NULL;
 	int r = dio_read((void *)rt, MENU_TEMPLATE, GRUBMENU_TEMPLATE_MAX, &tpl, NULL);
@@ -248,7 +263,12 @@ static int update_menu(const struct root *rt, const struct initrd_io *io)
 	}
 	if (r < 0)
 		return log_errno(r, "cannot read '%s'", MENU_TEMPLATE);
-	if ((r = grubmenu_kernels(&io->kmod, "/boot", &kernels)) < 0)
+	/* The recipe's kernel.version stays the default while it is installed; without a
+	 * description (generator initramfs-tools) the newest is. */
+	r = read_desc(rt, &d);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if ((r = grubmenu_kernels(&io->kmod, "/boot", d ? d->default_kernel : NULL, &kernels)) < 0)
 		return r;
 	/* Not an error: the postrm of the last kernel must not fail on it. */
 	if (!kernels[0]) {
@@ -262,7 +282,7 @@ static int update_menu(const struct root *rt, const struct initrd_io *io)
 	if ((r = write_in_root(rt, MENU_PATH, cfg, strlen(cfg), -1)) < 0)
 		return r;
 	log_info("%s: %s%s", MENU_PATH, kernels[0],
-		 kernels[1] ? " (the default), older kernels in submenus" : "");
+		 kernels[1] ? " (the default), the others in submenus" : "");
 	return 0;
 }
 

@@ -2,7 +2,8 @@
 # match `mmdebstrap --variant=extract` of the same package list (with debootstrap's
 # merged-/usr hook) entry by entry: path, type, mode, owner, size, symlink target; except
 # the paths the recipe filters out, the dpkg database (which mmdebstrap's extract variant
-# does not write) and what mmdebstrap's own setup adds. Downloads are cached across runs in
+# does not write), the filters as dpkg configuration (/etc/dpkg/dpkg.cfg.d/mkbootmedia,
+# checked on its own) and what mmdebstrap's own setup adds. Downloads are cached across runs in
 # $MKBOOTMEDIA_TEST_CACHE (default /var/cache/mkbootmedia-tests, or ~/.cache when that is
 # not writable).
 cache=${MKBOOTMEDIA_TEST_CACHE:-/var/cache/mkbootmedia-tests}
@@ -53,7 +54,7 @@ filtered() {
 		echo "$path $type $rest"
 	done
 }
-setup='^/(dev/|lost\+found|var/lib/dpkg/|etc/(apt/sources\.list|fstab|hostname|resolv\.conf) )|^/var/(cache/apt/archives|lib/apt/lists)/(lock|partial) '
+setup='^/(dev/|lost\+found|var/lib/dpkg/|etc/(apt/sources\.list|fstab|hostname|resolv\.conf|dpkg/dpkg\.cfg\.d/mkbootmedia) )|^/var/(cache/apt/archives|lib/apt/lists)/(lock|partial) '
 dir_list "$WORK/mm" | filtered | grep -Ev "$setup" >mm.txt
 fs_list root.fs | grep -Ev "$setup" >ours.txt
 [ "$(wc -l <mm.txt)" -gt 3000 ] || fail "mmdebstrap's listing is too short"
@@ -61,4 +62,7 @@ diff mm.txt ours.txt >diff.txt || { head -n 40 diff.txt; fail "the image differs
 grep -q '^/usr/share/doc/bash/copyright f' ours.txt || fail "copyright kept"
 grep -q '^/usr/share/man/' ours.txt && fail "man pages not filtered"
 grep -q '^/usr/bin/chfn f 4755 0 0 ' ours.txt || fail "setuid chfn"
+expect_eq "$(cat_file root.fs /etc/dpkg/dpkg.cfg.d/mkbootmedia | grep -v '^#' | tr '\n' ' ')" \
+	"path-exclude=/usr/share/doc/* path-exclude=/usr/share/man/* path-exclude=/usr/share/locale/* path-include=/usr/share/doc/*/copyright " \
+	"the filters for the image's dpkg"
 true

@@ -4,8 +4,10 @@
 # run with --root, the program makes the initrd and the menu byte for byte as the build
 # did (cmp); a newer kernel gets an initrd whose modules are its own (bsdtar) and becomes
 # the menu's default with the old one in a submenu; removing it gives back the build's
-# menu. Negative: a description one byte off gives another initrd; a broken one, a clear
-# error and no file; generator none leaves neither program nor hooks.
+# menu. With kernel.version, that kernel stays the default beside the newer one until it is
+# removed (without it, the newest is, above). Negative: a description one byte off gives
+# another initrd; a broken one, a clear error and no file; generator none leaves neither
+# program nor hooks.
 ex=$CASE/../../../examples/minimal-busybox.yml
 cache=$(test_cache)
 mkbm --cache "$cache" "$ex" -o out/m.img || { cat "$WORK/stderr"; fail "build"; }
@@ -67,6 +69,45 @@ unshare -r chroot root /etc/kernel/postrm.d/zz-mkbootmedia "$n" 2>hook.err ||
 	{ cat hook.err; fail "postrm.d/zz-mkbootmedia $n"; }
 [ ! -e root/boot/initrd.img-"$n" ] || fail "initrd of $n left"
 cmp build.cfg root/boot/grub/grub.cfg || fail "the menu after the removal differs from the build's"
+
+# kernel.version pins the default: the build's kernel stays first after a newer one is
+# installed (the newer in a submenu), until it is removed; the description carries the pin
+# (the initrd is the same bytes), and the build's menu is again the hook's.
+sed "s|\.\./recipes/|$CASE/../../../recipes/|" "$ex" >pin.yml
+printf 'kernel:\n  version: %s\n' "$v" >>pin.yml
+mkbm --cache "$cache" pin.yml -o out/p.img || { cat "$WORK/stderr"; fail "build (kernel.version)"; }
+part_extract out/p.img 1 pboot.fs
+part_extract out/p.img 2 proot.fs
+grep -qx "default-kernel $v" <(cat_file proot.fs /etc/mkbootmedia/initrd.conf) ||
+	fail "no 'default-kernel $v' in the description: $(cat_file proot.fs /etc/mkbootmedia/initrd.conf)"
+grep -q '^default-kernel' root/etc/mkbootmedia/initrd.conf && fail "default-kernel without kernel.version"
+mkdir proot
+debugfs -R "rdump / proot" proot.fs 2>/dev/null
+mkdir -p proot/boot
+debugfs -R "rdump / proot/boot" pboot.fs 2>/dev/null
+cmp build.img proot/boot/initrd.img-"$v" || fail "the pin changed the initrd"
+cp proot/boot/grub/grub.cfg pbuild.cfg
+"$prog" --root proot --update-menu 2>prog.err || { cat prog.err; fail "--update-menu (pinned)"; }
+cmp pbuild.cfg proot/boot/grub/grub.cfg || fail "the target's pinned menu differs from the build's"
+cp proot/boot/vmlinuz-"$v" proot/boot/vmlinuz-"$n"
+cp -a proot/lib/modules/"$v" proot/lib/modules/"$n"
+unshare -r chroot proot /etc/kernel/postinst.d/zz-mkbootmedia "$n" 2>hook.err ||
+	{ cat hook.err; fail "postinst.d/zz-mkbootmedia $n (pinned)"; }
+[ -s proot/boot/initrd.img-"$n" ] || fail "no initrd for $n (pinned)"
+cfg=$(cat proot/boot/grub/grub.cfg)
+expect_eq "$(grep -m1 '^menuentry' <<<"$cfg")" "menuentry 'Linux $v' {" "the pinned kernel stays first"
+expect_match "$(grep -m1 -A1 "^menuentry 'Linux $v' " <<<"$cfg")" "linux	/vmlinuz-$v root=" "its linux line"
+expect_match "$cfg" "^submenu 'Linux $n' \{" "the newer kernel in a submenu"
+expect_eq "$(grep -c '^submenu' <<<"$cfg")" 1 "submenus (pinned)"
+grub-script-check proot/boot/grub/grub.cfg || fail "grub-script-check on the pinned two-kernel menu"
+# The pinned kernel removed: the newest is the default.
+rm -r proot/boot/vmlinuz-"$v" proot/lib/modules/"$v"
+unshare -r chroot proot /etc/kernel/postrm.d/zz-mkbootmedia "$v" 2>hook.err ||
+	{ cat hook.err; fail "postrm.d/zz-mkbootmedia $v (pinned)"; }
+cfg=$(cat proot/boot/grub/grub.cfg)
+expect_eq "$(grep -m1 '^menuentry' <<<"$cfg")" "menuentry 'Linux $n' {" "the pinned kernel gone, the newest first"
+grep -q "^submenu" <<<"$cfg" && fail "a submenu left after the pinned kernel's removal"
+rm -r proot
 
 # Negative: one byte of the description (the mtime) changes the initrd; a broken line is
 # refused with its place, and no output is left.
