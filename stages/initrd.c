@@ -185,7 +185,11 @@ static int initrd_parse(struct build *b, void **ret_priv)
 		if ((v = node_get(k, "version"))) {
 			if ((r = node_get_string(v, &p->version)) < 0)
 				return r;
-			if (!p->version[0] || strchr(p->version, '/'))
+			/* Also a word of the kernel hooks' shell command (install_generator). */
+			if (!p->version[0] ||
+			    strspn(p->version,
+				   "0123456789abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ.+~_-") != strlen(p->version))
 				return node_error(v, "'%s' is not a kernel version", p->version);
 		}
 	}
@@ -748,9 +752,13 @@ static int install_generator(struct build *b, struct initrd_priv *p, const struc
 	const struct tree_attr keydir = { .mode = 0700, .mtime = b->now };
 	const struct tree_attr conf = { .mode = 0644, .mtime = b->now };
 	const struct tree_attr exe = { .mode = 0755, .mtime = b->now };
-	_cleanup_free_ char *prog = NULL, *postinst = NULL, *postrm = NULL;
+	_cleanup_free_ char *prog = NULL, *postinst = NULL, *postrm = NULL, *pin = NULL;
 	size_t prog_size;
 	int r;
+
+	/* The recipe's kernel.version stays the menu's default after updates, whatever the
+	 * generator (initramfs-tools writes no description to carry it). */
+	pin = p->version ? xasprintf(" --default-kernel %s", p->version) : xstrdup("");
 
 	if (p->generator == GENERATOR_MKBOOTMEDIA) {
 		if ((r = tree_mkdir(b->tree, SKELETON_DIR, &dir)) < 0)
@@ -779,14 +787,14 @@ static int install_generator(struct build *b, struct initrd_priv *p, const struc
 			p->generator == GENERATOR_MKBOOTMEDIA ?
 				TARGET_PROGRAM " \"$version\"\n" :
 				"# initramfs-tools made it (postinst.d/initramfs-tools)\n",
-			NULL
+			"PIN", pin, NULL
 		};
 		const char *rvars[] = {
 			"INITRD",
 			p->generator == GENERATOR_MKBOOTMEDIA ?
 				TARGET_PROGRAM " --remove \"$version\"\n" :
 				"# initramfs-tools removed it (postrm.d/initramfs-tools)\n",
-			NULL
+			"PIN", pin, NULL
 		};
 
 		if ((r = template_expand("kernel-postinst", template_get("kernel-postinst", NULL),

@@ -8,6 +8,8 @@
  *   mkbootmedia-initrd [--root DIR] [-o FILE] VERSION   /boot/initrd.img-VERSION
  *   mkbootmedia-initrd [--root DIR] --remove VERSION    removes it
  *   mkbootmedia-initrd [--root DIR] --update-menu       /boot/grub/grub.cfg
+ *                      [--default-kernel VERSION]       its default (else the description's
+ *                                                       default-kernel, else the newest)
  *
  * --root DIR reads and writes the system under DIR (default /): symlinks resolve inside it
  * (openat2's RESOLVE_IN_ROOT), so tests run it over an extracted image. Files are written
@@ -249,7 +251,7 @@ static int remove_initrd(const struct root *rt, const char *version)
 	return 0;
 }
 
-static int update_menu(const struct root *rt, const struct initrd_io *io)
+static int update_menu(const struct root *rt, const struct initrd_io *io, const char *pin)
 {
 	_cleanup_(initrd_desc_freep) struct initrd_desc *d = NULL;
 	_cleanup_free_ char *tpl = NULL, *cfg = NULL;
@@ -263,12 +265,15 @@ static int update_menu(const struct root *rt, const struct initrd_io *io)
 	}
 	if (r < 0)
 		return log_errno(r, "cannot read '%s'", MENU_TEMPLATE);
-	/* The recipe's kernel.version stays the default while it is installed; without a
-	 * description (generator initramfs-tools) the newest is. */
+	/* The recipe's kernel.version stays the default while it is installed: given by the
+	 * kernel hooks (--default-kernel), else from the description; without either, the
+	 * newest is. */
 	r = read_desc(rt, &d);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	if ((r = grubmenu_kernels(&io->kmod, "/boot", d ? d->default_kernel : NULL, &kernels)) < 0)
+	if (!pin && d)
+		pin = d->default_kernel;
+	if ((r = grubmenu_kernels(&io->kmod, "/boot", pin, &kernels)) < 0)
 		return r;
 	/* Not an error: the postrm of the last kernel must not fail on it. */
 	if (!kernels[0]) {
@@ -290,7 +295,7 @@ static void usage(FILE *f)
 {
 	fputs("usage: mkbootmedia-initrd [--root DIR] [-o FILE] VERSION\n"
 	      "       mkbootmedia-initrd [--root DIR] --remove VERSION\n"
-	      "       mkbootmedia-initrd [--root DIR] --update-menu\n"
+	      "       mkbootmedia-initrd [--root DIR] --update-menu [--default-kernel VERSION]\n"
 	      "Makes /boot/initrd.img-VERSION as mkbootmedia made the image's (from\n" DESC_PATH
 	      "), removes it, or writes " MENU_PATH " for the\n"
 	      "kernels in /boot (from " MENU_TEMPLATE ").\n",
@@ -304,12 +309,13 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "remove", no_argument, NULL, 'R' },
 		{ "update-menu", no_argument, NULL, 'm' },
+		{ "default-kernel", required_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *root = "/", *output = NULL;
+	const char *root = "/", *output = NULL, *pin = NULL;
 	bool remove = false, menu = false;
 	struct root rt;
 	struct initrd_io io = { .kmod = { .userdata = &rt, .read = dio_read, .list = dio_list },
@@ -331,6 +337,9 @@ int main(int argc, char **argv)
 		case 'm':
 			menu = true;
 			break;
+		case 'd':
+			pin = optarg;
+			break;
 		case 'q':
 			log_set_level(LOG_WARN);
 			break;
@@ -345,7 +354,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (menu ? optind != argc || remove || output : optind + 1 != argc || (remove && output)) {
+	if (menu ? optind != argc || remove || output :
+		   optind + 1 != argc || (remove && output) || pin) {
 		usage(stderr);
 		return 2;
 	}
@@ -355,7 +365,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (menu)
-		r = update_menu(&rt, &io);
+		r = update_menu(&rt, &io, pin);
 	else if (remove)
 		r = remove_initrd(&rt, argv[optind]);
 	else

@@ -70,7 +70,8 @@ for bad in "bootloader: {serial: com1}|is not a serial console" \
 	"initrd: {files: [/init]}|the initrd's own init" \
 	"initrd: {files: [relative]}|is not an absolute path" \
 	"initrd: {busybox: /nonexistent/busybox}|cannot read" \
-	"kernel: {version: ../x}|is not a kernel version"; do
+	"kernel: {version: ../x}|is not a kernel version" \
+	"kernel: {version: '6.1 \$(reboot)'}|is not a kernel version"; do
 	recipe debs "${bad%%|*}"
 	expect_fail "${bad#*|}" check r.yml
 	grep -q "r.yml:[0-9]*:[0-9]*:" "$WORK/stderr" || fail "no position for '${bad%%|*}': $(cat "$WORK/stderr")"

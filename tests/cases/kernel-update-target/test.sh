@@ -100,6 +100,26 @@ expect_match "$(grep -m1 -A1 "^menuentry 'Linux $v' " <<<"$cfg")" "linux	/vmlinu
 expect_match "$cfg" "^submenu 'Linux $n' \{" "the newer kernel in a submenu"
 expect_eq "$(grep -c '^submenu' <<<"$cfg")" 1 "submenus (pinned)"
 grub-script-check proot/boot/grub/grub.cfg || fail "grub-script-check on the pinned two-kernel menu"
+# The hooks carry the pin too, for generator initramfs-tools, which writes no description:
+# without the description's line the hook's menu still starts with the pinned kernel, and
+# the program without the hook's option puts the newest first.
+for h in postinst postrm; do
+	grep -q -- "--update-menu --default-kernel $v\$" proot/etc/kernel/$h.d/zz-mkbootmedia ||
+		fail "the $h hook does not pass the pin"
+	grep -q -- "--default-kernel" root/etc/kernel/$h.d/zz-mkbootmedia &&
+		fail "the $h hook passes a pin without kernel.version"
+done
+sed -i '/^default-kernel /d' proot/etc/mkbootmedia/initrd.conf
+unshare -r chroot proot /etc/kernel/postinst.d/zz-mkbootmedia "$n" 2>hook.err ||
+	{ cat hook.err; fail "postinst.d/zz-mkbootmedia $n (pin in the hook only)"; }
+expect_eq "$(grep -m1 '^menuentry' proot/boot/grub/grub.cfg)" "menuentry 'Linux $v' {" \
+	"the hook's pin keeps the pinned kernel first"
+"$prog" --root proot --update-menu 2>prog.err || { cat prog.err; fail "--update-menu (no pin)"; }
+expect_eq "$(grep -m1 '^menuentry' proot/boot/grub/grub.cfg)" "menuentry 'Linux $n' {" \
+	"without a pin the newest is first"
+"$prog" --root proot --update-menu --default-kernel "$v" 2>prog.err ||
+	{ cat prog.err; fail "--update-menu --default-kernel"; }
+"$prog" --root proot --default-kernel "$v" "$n" 2>/dev/null && fail "--default-kernel without --update-menu accepted"
 # The pinned kernel removed: the newest is the default.
 rm -r proot/boot/vmlinuz-"$v" proot/lib/modules/"$v"
 unshare -r chroot proot /etc/kernel/postrm.d/zz-mkbootmedia "$v" 2>hook.err ||
