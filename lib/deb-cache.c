@@ -22,23 +22,27 @@
 #define BUF (1u << 20)
 #define LEVEL 1 /* fast to write on the first build; decoding speed hardly depends on it */
 
+/* The key file at path: -ENOENT when there is none. */
+static int key_read(const char *path, uint8_t key[static DEB_CACHE_KEY_SIZE])
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size != DEB_CACHE_KEY_SIZE)
+		return -EINVAL;
+	return pread_all(fd, key, DEB_CACHE_KEY_SIZE, 0);
+}
+
 int deb_cache_key(const char *dir, uint8_t key[static DEB_CACHE_KEY_SIZE])
 {
 	_cleanup_free_ char *path = xasprintf("%s/key", dir), *tmp = NULL;
 	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int r;
+	int r = key_read(path, key);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISREG(st.st_mode) || st.st_size != DEB_CACHE_KEY_SIZE)
-			return -EINVAL;
-		return pread_all(fd, key, DEB_CACHE_KEY_SIZE, 0);
-	}
-	if (errno != ENOENT)
-		return -errno;
+	if (r != -ENOENT)
+		return r;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	if (getrandom(key, DEB_CACHE_KEY_SIZE, 0) != DEB_CACHE_KEY_SIZE)
@@ -52,18 +56,7 @@ int deb_cache_key(const char *dir, uint8_t key[static DEB_CACHE_KEY_SIZE])
 	if (r >= 0 && link(tmp, path) < 0)
 		r = -errno;
 	unlink(tmp);
-	if (r == -EEXIST) {
-		close(TAKE_FD(fd));
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISREG(st.st_mode) || st.st_size != DEB_CACHE_KEY_SIZE)
-			return -EINVAL;
-		return pread_all(fd, key, DEB_CACHE_KEY_SIZE, 0);
-	}
-	return r;
+	return r == -EEXIST ? key_read(path, key) : r;
 }
 
 static EVP_MAC_CTX *mac_new(const struct deb_cache *c)
