@@ -154,6 +154,23 @@ static char *cached_index(const char *cache, const char *repo)
 	return xasprintf("%s/sha256/%s", cache, hex);
 }
 
+/* The decompressed index, cached under the SHA-256 the Release lists for it. */
+static char *cached_plain_index(const char *cache, const char *repo)
+{
+	_cleanup_free_ char *out = NULL;
+	char hex[65] = "";
+	FILE *p;
+
+	out = xasprintf("xz -dc '%s/dists/bookworm/main/binary-amd64/Packages.xz' | sha256sum",
+			repo);
+	p = popen(out, "r");
+	if (!p || fscanf(p, "%64s", hex) != 1)
+		hex[0] = 0;
+	if (p)
+		pclose(p);
+	return xasprintf("%s/sha256/%s", cache, hex[0] ? hex : "(none)");
+}
+
 /* No temporary file left anywhere in the cache. */
 static bool cache_clean(const char *cache)
 {
@@ -389,6 +406,7 @@ static void test_corrupt_cache(void)
 {
 	_cleanup_free_ char *cache = cache_path("corrupt"), *repo = xasprintf("%s/repo", dir);
 	_cleanup_free_ char *idx = cached_index(cache, repo);
+	_cleanup_free_ char *plain = cached_plain_index(cache, repo);
 	char want[65], got[65];
 	struct load l;
 
@@ -396,6 +414,19 @@ static void test_corrupt_cache(void)
 	CHECK(l.r == 0);
 	load_done(&l);
 	CHECK(sha256_file(idx, want) == 0);
+	CHECK(access(plain, F_OK) == 0);
+
+	/* A corrupt decompressed index is dropped; the intact .xz serves, offline too. */
+	CHECK(run("echo garbage >'%s'", plain) == 0);
+	load_main(&l, cache, true);
+	CHECK(l.r == 0);
+	CHECK(has_package(l.idx[0], "hello-mkbm"));
+	CHECK(strstr(l.log, "was corrupt"));
+	load_done(&l);
+	CHECK(access(plain, F_OK) == 0);
+
+	/* Without it, the compressed copy is what counts. */
+	CHECK(unlink(plain) == 0);
 	CHECK(run("echo garbage >'%s'", idx) == 0);
 
 	/* Offline, it cannot be replaced: an error, and the bad file is gone. */
