@@ -1,8 +1,10 @@
 #!/bin/bash
 # Benchmark (not a test): configuring a system whose maintainer scripts do heavy I/O. The set
 # is bookworm minbase + linux-image-amd64, sysvinit-core, busybox and initramfs-tools, without
-# `provides: [linux-initramfs-tool]`, so Debian's mkinitramfs runs in the target (twice: the
-# kernel's postinst and initramfs-tools' trigger). From a warm cache, in the same run:
+# `provides: [linux-initramfs-tool]`, so Debian's mkinitramfs runs in the target. mmdebstrap
+# runs it twice (the kernel's postinst hook, then initramfs-tools' trigger); mkbootmedia's
+# configure stage, and (c) which copies its script, tell the hook to skip (INITRD=No) and run
+# it once after the last package, for the same result. From a warm cache, in the same run:
 #   (a) mkbootmedia, configure: userns (the scripts run over e2fuse): the whole build, and its
 #       configure stage alone (its own timing, -v);
 #   (b) mmdebstrap --mode=unshare --variant=minbase --include= the same packages (from a flat
@@ -159,6 +161,11 @@ for f in /var/lib/dpkg/info/*.preinst; do
 	case " $early " in *" ${f%%:*} "*) continue;; esac
 	preinst "$f"
 done
+initrd_later=
+if [ -e /etc/kernel/postinst.d/initramfs-tools ] ||
+	[ -e /etc/kernel/postinst.d/initramfs-tools.dpkg-new ]; then
+	export INITRD=No; initrd_later=1
+fi
 for p in base-passwd base-files; do
 	if dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null | grep -q '^iU'; then
 		dpkg --force-depends --force-confdef --force-confold --configure $p
@@ -166,6 +173,12 @@ for p in base-passwd base-files; do
 done
 dpkg --configure --pending --force-configure-any --force-depends --force-confdef --force-confold
 dpkg --configure -a --force-confdef --force-confold
+if [ -n "$initrd_later" ]; then
+	unset INITRD
+	for v in $(linux-version list | linux-version sort); do
+		[ -e /boot/initrd.img-$v ] || update-initramfs -c -k "$v"
+	done
+fi
 rm -f /usr/sbin/policy-rc.d /etc/dpkg/dpkg.cfg.d/mkbootmedia-unsafe-io
 EOF
 	# A private mount and PID namespace: a tmpfs with the tree, /proc, a small /dev and

@@ -36,7 +36,8 @@
  *
  * The maintainer scripts: the preinsts first (dpkg --unpack would have run them), then
  * `dpkg --configure` of base-passwd and base-files, then of everything, with a policy-rc.d
- * that answers 101 so no daemon starts, and no fsync (the image is written at the end). */
+ * that answers 101 so no daemon starts, and no fsync (the image is written at the end).
+ * With initramfs-tools, each kernel's initramfs is made once, after the last package. */
 #include <crypt.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -686,6 +687,16 @@ static char *configure_script(struct build *b, struct configure_priv *c)
 	      "    mkb_preinst \"$f\"\n"
 	      "  done\n"
 	      "fi\n"
+	      /* Debian's kernel hook makes each kernel's initramfs, and initramfs-tools'
+	       * trigger makes it again once every package is configured. Only the second
+	       * counts: the hook is told to skip (its INITRD=No test) and the initramfs is
+	       * made once, below, from the configured system (as mkosi runs kernel-install
+	       * once, after its packages). */
+	      "mkb_initrd_later=\n"
+	      "if [ -z \"${INITRD:-}\" ] && { [ -e /etc/kernel/postinst.d/initramfs-tools ] ||\n"
+	      "  [ -e /etc/kernel/postinst.d/initramfs-tools.dpkg-new ]; }; then\n"
+	      "  export INITRD=No; mkb_initrd_later=1\n"
+	      "fi\n"
 	      "mkb_say dpkg --configure\n"
 	      "for p in base-passwd base-files; do\n"
 	      "  if dpkg-query -W -f='${db:Status-Abbrev}' $p 2>/dev/null | grep -q '^iU'; then\n"
@@ -694,7 +705,16 @@ static char *configure_script(struct build *b, struct configure_priv *c)
 	      "done\n"
 	      "dpkg --configure --pending --force-configure-any --force-depends "
 	      "--force-confdef --force-confold\n"
-	      "dpkg --configure -a --force-confdef --force-confold\n", f);
+	      "dpkg --configure -a --force-confdef --force-confold\n"
+	      "if [ -n \"$mkb_initrd_later\" ]; then\n"
+	      "  unset INITRD\n"
+	      "  for v in $(linux-version list 2>/dev/null | linux-version sort); do\n"
+	      "    [ ! -e /boot/initrd.img-$v ] || continue\n"
+	      "    mkb_say update-initramfs -c -k $v\n"
+	      "    update-initramfs -c -k \"$v\"\n"
+	      "  done\n"
+	      "fi\n",
+	      f);
 	if (c->locale && !streq(c->locale, "C") && !streq(c->locale, "C.UTF-8") &&
 	    !streq(c->locale, "POSIX")) {
 		fputs("mkb_say locale-gen\nmkb_locale=", f);

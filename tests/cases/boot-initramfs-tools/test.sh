@@ -1,6 +1,6 @@
 # initrd.generator: initramfs-tools: examples/usb-debian.yml with Debian's initramfs-tools
 # instead of the linux-initramfs-tool stand-in. The configure stage's mkinitramfs makes the
-# initrd (its layout: Debian's scripts/ and conf/, none of our /init), the menu points at it,
+# initrd, once, after the last package (its layout: Debian's scripts/ and conf/, none of our /init), the menu points at it,
 # the kernel hooks write only the menu (initramfs-tools' own hooks make the initrd), and the
 # key boots to the example's test: section under TCG (BIOS). The refusals are in
 # fail-initrd-generator.
@@ -10,7 +10,12 @@ sed -e 's|  provides: \[linux-initramfs-tool\]|  provides: []|' -e 's|          
 	-e "s|\\.\\./recipes/|$(dirname "$ex")/../recipes/|; s|\\.\\./overlays/|$(dirname "$ex")/../overlays/|" "$ex" >it.yml
 printf 'initrd: {generator: initramfs-tools}\n' >>it.yml
 grep -q 'cron, initramfs-tools\]' it.yml && grep -q 'provides: \[\]' it.yml || fail "it.yml: $(grep -n 'provides\|cron' it.yml)"
-mkbm --cache "$cache" it.yml -o out/i.img -D grub_timeout=0 || { cat "$WORK/stderr"; fail "build"; }
+mkbm --cache "$cache" -v it.yml -o out/i.img -D grub_timeout=0 || { cat "$WORK/stderr"; fail "build"; }
+# mkinitramfs ran once, after the last package (the kernel hook was told to skip, and the
+# trigger found nothing to update), as mkinitramfs's own messages say.
+expect_eq "$(grep -c 'update-initramfs: Generating /boot/initrd.img-' "$WORK/stderr")" 1 \
+	"initramfs-tools' runs during configure"
+grep -q 'update-initramfs -c -k' "$WORK/stderr" || fail "no update-initramfs after the packages"
 part_extract out/i.img 2 boot.fs
 part_extract out/i.img 3 root.fs
 v=$(dbg boot.fs "ls -p /" | awk -F/ '$6 ~ /^vmlinuz-/ { sub("vmlinuz-", "", $6); print $6 }')
