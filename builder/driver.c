@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -646,8 +647,81 @@ static void print_summary(struct build *b, const double *secs, const bool *activ
 			log_debug("    stage %-10s %.2fs", stages[i]->name, secs[i]);
 }
 
+/* Writeback of the image while the stages run, so that the fsync at the end waits only for
+ * the last changes (on this machine's disk it waited 0.7 s of a 5.5 s unpack). A thread
+ * asks the kernel every quarter second to start writing what is dirty: it starts I/O and
+ * does not wait for it, so the stages' CPU work goes on meanwhile. */
+struct flusher {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int fd;
+	bool stop, running;
+};
+
+static void *flusher_main(void *userdata)
+{
+	struct flusher *f = userdata;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT && !f->stop) {
+			pthread_mutex_unlock(&f->lock);
+			(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			pthread_mutex_lock(&f->lock);
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static void flusher_start(struct flusher *f, int fd)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+
+	*f = (struct flusher){ .fd = fd };
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&f->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals stay with the main thread (the handler removes the temporary files). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	f->running = pthread_create(&f->thread, NULL, flusher_main, f) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!f->running)
+		log_debug("no writeback thread: the image is written at the end");
+}
+
+static void flusher_stop(struct flusher *f)
+{
+	if (f->running) {
+		pthread_mutex_lock(&f->lock);
+		f->stop = true;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+		pthread_join(f->thread, NULL);
+		f->running = false;
+	}
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+}
+
 static int run_stages(struct build *b, const struct driver_options *o, void **priv, bool *active)
 {
+	/* A compressed output reads the image back and removes it: nothing to keep on disk. */
+	bool raw = compress_type_from_name(b->out_path) == COMPRESS_NONE;
+	struct flusher flusher = { .running = false };
 	bool started[64] = { false };
 	double secs[64] = { 0 };
 	char **copyrights = NULL;
@@ -659,6 +733,8 @@ static int run_stages(struct build *b, const struct driver_options *o, void **pr
 	r = create_tmp(b);
 	if (r < 0)
 		return r;
+	if (raw)
+		flusher_start(&flusher, b->fd);
 	for (size_t i = 0; i < n_stages && r >= 0; i++) {
 		double t0;
 
@@ -683,7 +759,9 @@ static int run_stages(struct build *b, const struct driver_options *o, void **pr
 		r = build_fs_finish(b, false);
 	else
 		build_fs_finish(b, true);
-	if (r >= 0 && fsync(b->fd) < 0)
+	if (raw)
+		flusher_stop(&flusher);
+	if (r >= 0 && raw && fsync(b->fd) < 0)
 		r = log_errno(errno, "cannot write output '%s'", b->out_path);
 	if (r >= 0)
 		r = finish_outputs(b, o, copyrights);
