@@ -169,6 +169,39 @@ static int io_error(int r, const char *dev, const char *what, uint64_t off)
 	return r;
 }
 
+/* The device's own writeback, as the writes go: each chunk is handed to the device as soon as
+ * it is written (SYNC_FILE_RANGE_WRITE starts the I/O and does not wait), and the one
+ * WRITEBACK_DEPTH chunks back is waited for. So the device works while the image is read and
+ * hashed, the final fsync has little left to do, the page cache holds at most that many
+ * chunks of the device's writes (bmaptool gets this by lowering the device's bdi max_ratio),
+ * and the progress bar shows what the device took, not what the page cache did. */
+#define WRITEBACK_DEPTH 8
+
+struct writeback {
+	uint64_t off[WRITEBACK_DEPTH], len[WRITEBACK_DEPTH];
+	size_t n;
+};
+
+static int writeback_push(struct writeback *w, int dev, uint64_t off, uint64_t len)
+{
+	size_t slot = w->n % WRITEBACK_DEPTH;
+
+	if (w->n >= WRITEBACK_DEPTH &&
+	    sync_file_range(dev, (off64_t)w->off[slot], (off64_t)w->len[slot],
+			    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+				    SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
+	    errno != ESPIPE && errno != EINVAL)
+		return -errno;
+	w->off[slot] = off;
+	w->len[slot] = len;
+	w->n++;
+	/* Not every file can (a pipe, some character devices): then fsync does it all. */
+	if (sync_file_range(dev, (off64_t)off, (off64_t)len, SYNC_FILE_RANGE_WRITE) < 0 &&
+	    errno != ESPIPE && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
 /* Writes (unless verify_only) each range and fills the hashes the verification compares
  * with: the bmap's, checked against the image as it is read, or computed here. */
 static int write_ranges(const struct flash_options *o, struct source *src, int dev, struct bmap *m,
@@ -176,6 +209,7 @@ static int write_ranges(const struct flash_options *o, struct source *src, int d
 {
 	_cleanup_free_ uint8_t *buf = xmalloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	struct writeback wb = { .n = 0 };
 	struct meter meter;
 	int r = 0;
 
@@ -199,7 +233,8 @@ static int write_ranges(const struct flash_options *o, struct source *src, int d
 			if (r < 0)
 				break;
 			EVP_DigestUpdate(md, buf, k);
-			if (write && (r = pwrite_all(dev, buf, k, off)) < 0) {
+			if (write && ((r = pwrite_all(dev, buf, k, off)) < 0 ||
+				      (r = writeback_push(&wb, dev, off, k)) < 0)) {
 				io_error(r, o->device, "write", off);
 				break;
 			}

@@ -394,16 +394,37 @@ static bool is_hex64(const char *s)
 	return true;
 }
 
+/* A copy of the text with every XML comment blanked out: bmaptool's header comment names
+ * <MappedBlocksCount> and <BlocksCount> in its prose. NULL: an unterminated comment. */
+static char *uncomment(const char *text)
+{
+	char *copy = xstrdup(text), *a = copy, *b;
+
+	while ((a = strstr(a, "<!--")) != NULL) {
+		b = strstr(a + 4, "-->");
+		if (!b) {
+			free(copy);
+			return NULL;
+		}
+		memset(a, ' ', (size_t)(b + 3 - a));
+		a = b + 3;
+	}
+	return copy;
+}
+
 int bmap_parse(const char *text, size_t len, const char *what, struct bmap **ret)
 {
 	_cleanup_(bmap_freep) struct bmap *m = NULL;
-	_cleanup_free_ char *copy = NULL, *type = NULL, *sum = NULL;
+	_cleanup_free_ char *copy = NULL, *type = NULL, *sum = NULL, *plain = NULL;
 	uint64_t bs, blocks, mapped = 0, want_mapped;
 	const char *p, *v;
 	char hex[65];
 
-	if (strlen(text) != len || !strstr(text, "<bmap "))
+	if (strlen(text) != len || !(plain = uncomment(text)) || !strstr(plain, "<bmap "))
 		return log_fail("bmap '%s': not a bmap file (no <bmap> element)", what);
+	/* The checksum covers the whole text; everything else is read without comments. */
+	copy = xstrdup(text);
+	text = plain;
 	v = strstr(text, "<bmap version=\"");
 	if (!v || !(startswith(v + 15, "2.") || startswith(v + 15, "1.4\"")))
 		return log_fail("bmap '%s': only bmap format 2.0 (bmaptool 3.1 or later) is "
@@ -433,7 +454,6 @@ int bmap_parse(const char *text, size_t len, const char *what, struct bmap **ret
 	if (!sum || strlen(sum) != 64 || !is_hex64(sum))
 		return log_fail("bmap '%s': no valid <BmapFileChecksum>: the bmap is damaged",
 				what);
-	copy = xstrdup(text);
 	{
 		char *at = strstr(copy, sum);
 

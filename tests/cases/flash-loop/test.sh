@@ -90,6 +90,13 @@ dev=$loop
 "$MKBOOTMEDIA" flash out/c.img.zst "$dev" --force --yes 2>"$WORK/stderr" || { cat "$WORK/stderr"; fail "flash .zst"; }
 grep -q "using the bmap 'out/c.img.bmap'" "$WORK/stderr" || fail "bmap of the .zst not found"
 cmp -n $((24 << 20)) out/u.img "$dev" || fail ".zst: device differs from the image"
+# bmaptool's own bmap (its header comment names <BlocksCount> in prose) is read too.
+bmaptool create -o bt.bmap out/u.img 2>/dev/null || fail "bmaptool create"
+newloop d4 32M
+dev=$loop
+"$MKBOOTMEDIA" flash out/u.img "$dev" --bmap bt.bmap --force --yes -q 2>"$WORK/stderr" ||
+	{ cat "$WORK/stderr"; fail "flash with bmaptool's bmap"; }
+cmp -n $((24 << 20)) out/u.img "$dev" || fail "bmaptool's bmap: device differs from the image"
 # A compressed image without a bmap is written whole.
 mkdir nob && cp out/c.img.zst nob/
 newloop d3 32M
