@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -264,48 +265,109 @@ static int write_ranges(const struct flash_options *o, struct source *src, int d
 	return r;
 }
 
-static int verify_ranges(const struct flash_options *o, int dev, const struct bmap *m)
+/* The read-back: ranges are claimed in order by one thread per CPU (up to 4), each reading
+ * and hashing its own; hashing is what bounds it, and one range's hash is sequential. What
+ * went wrong is said after they are done, for the first range it went wrong in. */
+struct verify {
+	const struct bmap *m;
+	int dev;
+	size_t next;
+	struct meter *meter;
+	pthread_mutex_t lock;
+	int *err;          /* per range: 0, a negative errno, or 1: differs */
+	uint64_t *err_off; /* where the read failed */
+};
+
+static int verify_one(struct verify *v, size_t i, uint8_t *buf, EVP_MD_CTX *md)
 {
+	const struct bmap_range *rg = &v->m->ranges[i];
+	uint64_t off, len;
+	unsigned char d[32];
+	unsigned dn = 0;
+	char hex[65];
+
+	bmap_range_bytes(v->m, rg, &off, &len);
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	while (len) {
+		size_t k = len < CHUNK ? (size_t)len : CHUNK;
+		int r = pread_all(v->dev, buf, k, off);
+
+		if (r < 0) {
+			v->err_off[i] = off;
+			return r;
+		}
+		EVP_DigestUpdate(md, buf, k);
+		off += k;
+		len -= k;
+		pthread_mutex_lock(&v->lock);
+		meter_add(v->meter, k);
+		pthread_mutex_unlock(&v->lock);
+	}
+	EVP_DigestFinal_ex(md, d, &dn);
+	for (unsigned j = 0; j < dn; j++)
+		sprintf(hex + 2 * j, "%02x", d[j]);
+	return streq(hex, rg->sha256) ? 0 : 1;
+}
+
+static void *verify_worker(void *userdata)
+{
+	struct verify *v = userdata;
 	_cleanup_free_ uint8_t *buf = xmalloc(CHUNK);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	for (;;) {
+		size_t i;
+		bool stop = false;
+
+		pthread_mutex_lock(&v->lock);
+		i = v->next++;
+		/* after a failure, ranges past it are not worth reading */
+		for (size_t j = 0; j < i && j < v->m->n_ranges; j++)
+			stop |= v->err[j] != 0;
+		pthread_mutex_unlock(&v->lock);
+		if (i >= v->m->n_ranges || stop)
+			break;
+		{
+			int e = md ? verify_one(v, i, buf, md) : -ENOMEM;
+
+			pthread_mutex_lock(&v->lock);
+			v->err[i] = e;
+			pthread_mutex_unlock(&v->lock);
+		}
+	}
+	EVP_MD_CTX_free(md);
+	return NULL;
+}
+
+static int verify_ranges(const struct flash_options *o, int dev, const struct bmap *m)
+{
+	_cleanup_free_ int *err = xcalloc(m->n_ranges + 1, sizeof(*err));
+	_cleanup_free_ uint64_t *err_off = xcalloc(m->n_ranges + 1, sizeof(*err_off));
 	struct meter meter;
+	struct verify v = { .m = m, .dev = dev, .meter = &meter, .err = err, .err_off = err_off };
+	pthread_t threads[4];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = ncpu < 1 ? 1 : ncpu > 4 ? 4 : (size_t)ncpu, started = 0;
 	int r = 0;
 
-	if (!md)
-		return log_errno(ENOMEM, "cannot hash");
 	/* Read the device, not what the page cache kept of the writes. */
 	posix_fadvise(dev, 0, 0, POSIX_FADV_DONTNEED);
+	pthread_mutex_init(&v.lock, NULL);
 	meter_begin(&meter, "verifying", m->mapped_blocks * m->block_size);
+	for (size_t i = 1; i < n; i++)
+		if (pthread_create(&threads[started], NULL, verify_worker, &v) == 0)
+			started++;
+	verify_worker(&v);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&v.lock);
 	for (size_t i = 0; i < m->n_ranges && r >= 0; i++) {
 		const struct bmap_range *rg = &m->ranges[i];
-		uint64_t off, len;
-		unsigned char d[32];
-		unsigned dn = 0;
-		char hex[65];
+		char a[32];
 
-		bmap_range_bytes(m, rg, &off, &len);
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		while (len) {
-			size_t k = len < CHUNK ? (size_t)len : CHUNK;
-
-			r = pread_all(dev, buf, k, off);
-			if (r < 0) {
-				io_error(r, o->device, "read back", off);
-				break;
-			}
-			EVP_DigestUpdate(md, buf, k);
-			off += k;
-			len -= k;
-			meter_add(&meter, k);
-		}
-		if (r < 0)
-			break;
-		EVP_DigestFinal_ex(md, d, &dn);
-		for (unsigned j = 0; j < dn; j++)
-			sprintf(hex + 2 * j, "%02x", d[j]);
-		if (!streq(hex, rg->sha256)) {
-			char a[32];
-
+		if (err[i] < 0) {
+			r = io_error(err[i], o->device, "read back", err_off[i]);
+		} else if (err[i] > 0) {
 			r = log_fail("verification failed: '%s' differs from the image in blocks "
 				     "%" PRIu64 "-%" PRIu64 " (from %s): the device returns other "
 				     "data than was written (a failing or fake-capacity device?)",
@@ -317,7 +379,6 @@ static int verify_ranges(const struct flash_options *o, int dev, const struct bm
 		meter_show(&meter, true);
 	else if (meter.on && meter.tty)
 		fputc('\n', stderr);
-	EVP_MD_CTX_free(md);
 	return r;
 }
 
