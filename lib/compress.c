@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "gzpar.h"
 #include "log.h"
 #include "util.h"
 
@@ -57,8 +58,7 @@ struct compressor {
 	EVP_MD_CTX *md;
 	ZSTD_CCtx *zstd;
 	lzma_stream xz;
-	z_stream gz;
-	bool gz_init;
+	struct gzpar *gz;
 };
 
 void compressor_free(struct compressor *c)
@@ -67,21 +67,22 @@ void compressor_free(struct compressor *c)
 		return;
 	ZSTD_freeCCtx(c->zstd);
 	lzma_end(&c->xz);
-	if (c->gz_init)
-		deflateEnd(&c->gz);
+	gzpar_free(c->gz);
 	EVP_MD_CTX_free(c->md);
 	free(c->out);
 	free(c->what);
 	free(c);
 }
 
-static int emit(struct compressor *c, size_t n)
+static int emit_buf(void *userdata, const void *buf, size_t n)
 {
+	struct compressor *c = userdata;
+	const uint8_t *p = buf;
 	size_t done = 0;
 
-	EVP_DigestUpdate(c->md, c->out, n);
+	EVP_DigestUpdate(c->md, p, n);
 	while (done < n) {
-		ssize_t k = write(c->fd, c->out + done, n - done);
+		ssize_t k = write(c->fd, p + done, n - done);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -90,6 +91,11 @@ static int emit(struct compressor *c, size_t n)
 		done += (size_t)k;
 	}
 	return 0;
+}
+
+static int emit(struct compressor *c, size_t n)
+{
+	return emit_buf(c, c->out, n);
 }
 
 int compressor_new(enum compress_type t, int fd, const char *what, unsigned threads,
@@ -136,12 +142,8 @@ int compressor_new(enum compress_type t, int fd, const char *what, unsigned thre
 		break;
 	}
 	case COMPRESS_GZIP:
-		if (deflateInit2(&c->gz, GZIP_LEVEL, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-		    Z_OK) {
-			r = -ENOMEM;
-			break;
-		}
-		c->gz_init = true;
+		/* In blocks on every thread, as pigz: the bytes do not depend on their number. */
+		r = gzpar_new(threads, GZIP_LEVEL, emit_buf, c, &c->gz);
 		break;
 	default:
 		r = log_fail("'%s': no compression to write", what);
@@ -197,26 +199,11 @@ static int step(struct compressor *c, const void *buf, size_t n, bool end)
 			if (!end && c->xz.avail_in == 0)
 				return 0;
 		}
-	case COMPRESS_GZIP:
-		c->gz.next_in = (Bytef *)buf;
-		c->gz.avail_in = (uInt)n;
-		for (;;) {
-			int zr, r;
+	case COMPRESS_GZIP: {
+		int r = end ? gzpar_finish(c->gz) : gzpar_write(c->gz, buf, n);
 
-			c->gz.next_out = c->out;
-			c->gz.avail_out = OUT_CHUNK;
-			zr = deflate(&c->gz, end ? Z_FINISH : Z_NO_FLUSH);
-			if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR)
-				return log_fail("cannot compress '%s' (zlib error %d)", c->what,
-						zr);
-			if (OUT_CHUNK - c->gz.avail_out &&
-			    (r = emit(c, OUT_CHUNK - c->gz.avail_out)) < 0)
-				return r;
-			if (zr == Z_STREAM_END)
-				return 1;
-			if (!end && c->gz.avail_in == 0)
-				return 0;
-		}
+		return r < 0 ? r : end;
+	}
 	default:
 		return -EINVAL;
 	}
