@@ -272,6 +272,7 @@ struct verify {
 	const struct bmap *m;
 	int dev;
 	size_t next;
+	bool failed; /* ranges past a failed one are not worth reading */
 	struct meter *meter;
 	pthread_mutex_t lock;
 	int *err;          /* per range: 0, a negative errno, or 1: differs */
@@ -317,23 +318,20 @@ static void *verify_worker(void *userdata)
 
 	for (;;) {
 		size_t i;
-		bool stop = false;
+		bool stop;
+		int e;
 
 		pthread_mutex_lock(&v->lock);
 		i = v->next++;
-		/* after a failure, ranges past it are not worth reading */
-		for (size_t j = 0; j < i && j < v->m->n_ranges; j++)
-			stop |= v->err[j] != 0;
+		stop = v->failed || i >= v->m->n_ranges;
 		pthread_mutex_unlock(&v->lock);
-		if (i >= v->m->n_ranges || stop)
+		if (stop)
 			break;
-		{
-			int e = md ? verify_one(v, i, buf, md) : -ENOMEM;
-
-			pthread_mutex_lock(&v->lock);
-			v->err[i] = e;
-			pthread_mutex_unlock(&v->lock);
-		}
+		e = md ? verify_one(v, i, buf, md) : -ENOMEM;
+		pthread_mutex_lock(&v->lock);
+		v->err[i] = e;
+		v->failed |= e != 0;
+		pthread_mutex_unlock(&v->lock);
 	}
 	EVP_MD_CTX_free(md);
 	return NULL;

@@ -19,8 +19,6 @@
 #define BLOCK (1u << 20)
 #define DICT 32768u /* deflate's window */
 
-enum slot_state { SLOT_FREE, SLOT_READY, SLOT_BUSY, SLOT_DONE };
-
 struct slot {
 	uint8_t *in;
 	size_t in_len;
@@ -31,7 +29,7 @@ struct slot {
 	size_t out_len, out_cap;
 	uLong crc;
 	int err;
-	enum slot_state st;
+	bool done; /* deflated, not yet handed out */
 };
 
 struct gzpar {
@@ -41,11 +39,10 @@ struct gzpar {
 	struct slot *slots;
 	size_t n_slots;
 	uint64_t fill_seq;  /* the block being filled */
-	bool filling;       /* its slot is ours */
 	uint64_t submitted; /* blocks handed to the workers (or done inline) */
 	uint64_t taken;     /* blocks a worker took */
 	uint64_t emitted;   /* blocks whose output went out */
-	uint8_t tail[DICT]; /* the last bytes of the input so far */
+	uint8_t tail[DICT]; /* the end of the last full block: the next one's dictionary */
 	size_t tail_len;
 	uLong crc;
 	uint64_t total;
@@ -114,12 +111,11 @@ static void *worker(void *userdata)
 		if (z->stop)
 			break;
 		s = &z->slots[z->taken++ % z->n_slots];
-		s->st = SLOT_BUSY;
 		pthread_mutex_unlock(&z->lock);
 		r = deflate_block(&zs, &init, z->level, s);
 		pthread_mutex_lock(&z->lock);
 		s->err = r;
-		s->st = SLOT_DONE;
+		s->done = true;
 		pthread_cond_broadcast(&z->done);
 	}
 	pthread_mutex_unlock(&z->lock);
@@ -147,7 +143,7 @@ static int emit_slot(struct gzpar *z, struct slot *s)
 	z->crc = crc32_combine(z->crc, s->crc, (z_off_t)s->in_len);
 	z->total += s->in_len;
 	s->in_len = 0;
-	s->st = SLOT_FREE;
+	s->done = false;
 	z->emitted++;
 	return 0;
 }
@@ -161,9 +157,9 @@ static int emit_until(struct gzpar *z, uint64_t upto, bool wait)
 
 		if (z->n_threads) {
 			pthread_mutex_lock(&z->lock);
-			while (wait && s->st != SLOT_DONE)
+			while (wait && !s->done)
 				pthread_cond_wait(&z->done, &z->lock);
-			r = s->st == SLOT_DONE;
+			r = s->done;
 			pthread_mutex_unlock(&z->lock);
 			if (!r)
 				return 0;
@@ -177,15 +173,9 @@ static int emit_until(struct gzpar *z, uint64_t upto, bool wait)
 /* The slot of the block to fill, once the block that used it before went out. */
 static int acquire(struct gzpar *z)
 {
-	int r;
-
-	if (z->filling)
+	if (z->fill_seq < z->n_slots)
 		return 0;
-	if (z->fill_seq >= z->n_slots &&
-	    (r = emit_until(z, z->fill_seq - z->n_slots + 1, true)) < 0)
-		return r;
-	z->filling = true;
-	return 0;
+	return emit_until(z, z->fill_seq - z->n_slots + 1, true);
 }
 
 static int submit(struct gzpar *z, bool last)
@@ -196,25 +186,16 @@ static int submit(struct gzpar *z, bool last)
 	s->last = last;
 	memcpy(s->dict, z->tail, z->tail_len);
 	s->dict_len = z->tail_len;
-	if (s->in_len >= DICT) {
+	if (!last) { /* every block but the last is BLOCK bytes */
 		memcpy(z->tail, s->in + s->in_len - DICT, DICT);
 		z->tail_len = DICT;
-	} else if (s->in_len) { /* only the last block can be short */
-		size_t keep = z->tail_len + s->in_len > DICT ? DICT - s->in_len : z->tail_len;
-
-		memmove(z->tail, z->tail + z->tail_len - keep, keep);
-		memcpy(z->tail + keep, s->in, s->in_len);
-		z->tail_len = keep + s->in_len;
 	}
 	z->fill_seq++;
-	z->filling = false;
 	if (!z->n_threads) {
 		s->err = deflate_block(&z->inline_zs, &z->inline_init, z->level, s);
-		s->st = SLOT_DONE;
 		return emit_slot(z, s);
 	}
 	pthread_mutex_lock(&z->lock);
-	s->st = SLOT_READY;
 	z->submitted++;
 	pthread_cond_signal(&z->work);
 	pthread_mutex_unlock(&z->lock);
