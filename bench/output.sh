@@ -4,13 +4,14 @@
 # time is the best of $RUNS runs, default 3, the two sides alternating):
 #   (1) compressing to .zst as a build ends (bench/output-bench: the data extents read, the
 #       holes fed as zeros, the ranges hashed) against `zstd -T0` of the same raw file;
-#       target: at most 1.1x zstd's time;
+#       target: at most 1.1x zstd's time; and to .gz (blocks on every thread) against
+#       `gzip -6`, one run each; target: at most 1.0x gzip's time;
 #   (2) writing the .bmap as a build does against `bmaptool create` of the same image;
 #       target: at least 10x faster;
 #   (3) `mkbootmedia flash` to a loop device against `bmaptool copy` of the same image and
 #       bmap; target: at least 1.0 (bmaptool's time / flash's). flash also reads every
 #       range back; its time without that (--no-verify) is printed too, as is dd's.
-# Each step checks that it did what it names: the .zst decompresses to the image, the
+# Each step checks that it did what it names: the .zst and the .gz decompress to the image, the
 # .bmap's ranges are the image's data (bmaptool copies with it, verifying its hashes), the
 # device holds the image after flash.
 #   bench/output.sh [--smoke] [IMAGE [CACHE_DIR]]
@@ -92,6 +93,17 @@ echo "zstd: mkbootmedia ${t_ours}s ($(stat -c %s "$work/ours.img.zst") bytes), z
 zstd -qdc "$work/ours.img.zst" | cmp - "$img" || bench_fail "the .zst is not the image"
 zst_result=$(result output-zst "$t_ours" "$t_zstd" "$(ratio "$t_ours" "$t_zstd")" '<=1.1')
 
+# (1b) .gz: blocks deflated on every thread against single-threaded `gzip -6` (what a user
+# without pigz runs; level 6 on both sides). One run each: gzip takes half a minute.
+a=("$("$top/bench/output-bench" gz "$img" "$work/ours.img.gz")")
+b=("$(timed sh -c 'gzip -6 -c "$1" >"$2"' sh "$img" "$work/gzip.img.gz")")
+t_ours=$(took "${a[@]}")
+t_gzip=$(took "${b[@]}")
+echo "gzip: mkbootmedia ${t_ours}s ($(stat -c %s "$work/ours.img.gz") bytes), gzip -6 ${t_gzip}s ($(stat -c %s "$work/gzip.img.gz") bytes): ratio $(ratio "$t_ours" "$t_gzip") (target <= 1.0)"
+gzip -dc "$work/ours.img.gz" | cmp - "$img" || bench_fail "the .gz is not the image"
+rm -f "$work/ours.img.gz" "$work/gzip.img.gz"
+gz_result=$(result output-gz "$t_ours" "$t_gzip" "$(ratio "$t_ours" "$t_gzip")" '<=1.0')
+
 # (2) the block map.
 a=() b=()
 for _ in $(seq "$runs"); do
@@ -130,5 +142,6 @@ t_nover=$(took "${c[@]}")
 t_dd=$(took "${d[@]}")
 echo "flash: mkbootmedia ${t_flash}s (without the read-back ${t_nover}s), bmaptool copy ${t_copy}s: ratio $(ratio "$t_copy" "$t_flash") (target >= 1.0); dd ${t_dd}s"
 echo "$zst_result"
+echo "$gz_result"
 echo "$bmap_result"
 result output-flash "$t_flash" "$t_copy" "$(ratio "$t_copy" "$t_flash")" '>=1.0'

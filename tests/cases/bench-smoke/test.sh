@@ -9,7 +9,7 @@ BENCH_LOG_DIR=$WORK/logs "$top/bench/run" --smoke >table.txt 2>run.txt ||
 	{ cat run.txt table.txt; fail "bench/run --smoke"; }
 cat table.txt
 for name in packages packages-floor packages-cached packages-rss configure-bookworm configure-trixie encrypt \
-	output-zst output-bmap output-flash; do
+	output-zst output-gz output-bmap output-flash; do
 	grep -Eq "^$name +[0-9.]+ [a-zA-Z/]+ +([0-9.]+ [a-zA-Z/]+|-) +[0-9.]+ +[<>]=?[0-9.]+ +ran$" table.txt ||
 		fail "no row for '$name' in the table"
 done
