@@ -186,8 +186,11 @@ static int cmp_mount(const void *a, const void *b)
 		      (*(const struct partition *const *)b)->fs.mount);
 }
 
-int target_run_userns(struct build *b, const char *what, const char *script)
+int target_run_userns(struct build *b, const char *what, const char *script, unsigned flags)
 {
+	/* mkinitramfs builds its tree and its uncompressed archive (cpio's 512-byte writes,
+	 * 250,000 FUSE round trips for a kernel) under /var/tmp. */
+	static const char *const scratch_tmp[] = { "/tmp", "/var/tmp", NULL };
 	_cleanup_free_ struct partition **mounted = xcalloc(b->n_parts + 1, sizeof(*mounted));
 	_cleanup_free_ struct sandbox_mount *mounts = NULL;
 	_cleanup_free_ size_t *idx = NULL;
@@ -233,6 +236,7 @@ int target_run_userns(struct build *b, const char *what, const char *script)
 	o.script = script;
 	o.out_fd = out;
 	o.scratch_dir = scratch;
+	o.tmpfs = flags & TARGET_SCRATCH_TMP ? scratch_tmp : NULL;
 	o.serve = serve;
 	o.userdata = &ctx;
 	r = sandbox_run(&o, &status);
@@ -248,11 +252,11 @@ done:
 	return r;
 }
 
-int target_script(struct build *b, const char *what, const char *script)
+int target_script(struct build *b, const char *what, const char *script, unsigned flags)
 {
 	switch (b->configure) {
 	case CONFIGURE_USERNS:
-		return target_run_userns(b, what, script);
+		return target_run_userns(b, what, script, flags);
 	case CONFIGURE_VM:
 		return target_run_vm(b, what, script);
 	case CONFIGURE_FIRST_BOOT:

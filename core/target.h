@@ -17,13 +17,20 @@
 /* Resolves CONFIGURE_AUTO into b->configure (once); logs why userns was not chosen. */
 int target_resolve_mode(struct build *b);
 
+/* target_script()'s flags. */
+enum {
+	/* /tmp and /var/tmp are the script's scratch space, in memory: what it leaves there
+	 * never reaches the image (userns; the other modes write through to the image). */
+	TARGET_SCRATCH_TMP = 1 << 0,
+};
+
 /* Runs `script` (/bin/sh, `set -e` is the script's own business) as root inside the target
  * the way b->configure says; `what` names it in messages ("configure", "run step 'x'").
  * A non-zero exit fails with the script's last output lines and its exit status. */
-int target_script(struct build *b, const char *what, const char *script);
+int target_script(struct build *b, const char *what, const char *script, unsigned flags);
 
 /* The modes' implementations, same contract as target_script(). */
-int target_run_userns(struct build *b, const char *what, const char *script);
+int target_run_userns(struct build *b, const char *what, const char *script, unsigned flags);
 int target_run_vm(struct build *b, const char *what, const char *script);
 /* A partition configure: vm cannot mount in QEMU (an encrypted one), or NULL. */
 const struct partition *target_vm_unsupported(const struct build *b);

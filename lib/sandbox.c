@@ -548,6 +548,30 @@ static void make_dev(struct child *c, int rootfd)
 	close(dev);
 }
 
+/* PID 1: an empty tmpfs over the target's directory path, with its mode; none when the
+ * target has no such directory. */
+static void attach_scratch(int rootfd, const char *path)
+{
+	char mode[8];
+	const char *opts[] = { "source", "tmpfs", "mode", mode, NULL };
+	struct stat st;
+	int dir, fd;
+
+	dir = openat2_in(rootfd, path);
+	if (dir < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return;
+	if (dir < 0 || fstat(dir, &st) < 0)
+		child_fail(errno, NULL, "cannot open '%s' in the target", path);
+	snprintf(mode, sizeof(mode), "%o", (unsigned)(st.st_mode & 07777));
+	fd = fs_create("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (fd < 0)
+		child_fail(-fd, NULL, "cannot create a tmpfs for '%s'", path);
+	if (attach(fd, dir, NULL) < 0)
+		child_fail(errno, NULL, "cannot mount a tmpfs on '%s' in the target", path);
+	close(fd);
+	close(dir);
+}
+
 /* PID 1, root of the namespace: the target and the API filesystems in place, under an
  * outer root of their own. Returns the outer root. */
 static int attach_all(struct child *c)
@@ -587,6 +611,8 @@ static int attach_all(struct child *c)
 	if (fd < 0)
 		child_fail(-fd, NULL, "cannot create the sandbox's /run (tmpfs)");
 	attach_in_target(rootfd, fd, "/run", "a tmpfs");
+	for (const char *const *p = o->tmpfs; p && *p; p++)
+		attach_scratch(rootfd, *p);
 	return outer;
 }
 

@@ -108,6 +108,11 @@ struct sandbox_opts {
 	 * sandbox's mount namespace only (the host's view of it does not change). */
 	const char *scratch_dir;
 	const char *hostname; /* set in the sandbox's UTS namespace; NULL: the host's */
+	/* Directories of the target (absolute, NULL-terminated list; NULL: none) that get an
+	 * empty tmpfs of their own, with the directory's mode, for the script's scratch
+	 * files: what the script writes there never reaches the target. A path the target
+	 * lacks is skipped. */
+	const char *const *tmpfs;
 	/* Called once every FUSE filesystem exists, before any of them is touched, with the
 	 * /dev/fuse descriptors in mounts order (n = n_mounts, -1 for SANDBOX_BIND). It must
 	 * answer their requests until child_fd (a pidfd) becomes readable, i.e. the sandbox

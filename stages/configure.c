@@ -800,7 +800,7 @@ static int configure_run(struct build *b, void *priv)
 		return 0;
 	}
 	script = configure_script(b, c);
-	return target_script(b, "configure", script);
+	return target_script(b, "configure", script, TARGET_SCRATCH_TMP);
 }
 
 static void password_free(struct password *pw)

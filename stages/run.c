@@ -122,7 +122,7 @@ static int run_run(struct build *b, void *priv)
 	fputs("rm -rf \"$mkb_dir\" /usr/sbin/policy-rc.d\n", f);
 	fputs(TARGET_SCRIPT_CLEANUP, f);
 	fclose(f);
-	return target_script(b, "run", script);
+	return target_script(b, "run", script, 0);
 }
 
 static void run_free(void *priv)

@@ -469,6 +469,39 @@ static void test_second_mount(void)
 	CHECK_STREQ(mp_owner, expect);
 }
 
+/* opts.tmpfs: an empty tmpfs with the directory's mode over each path the target has; what
+ * the script writes there never reaches it; a path it lacks is not made. */
+static void test_scratch_tmpfs(void)
+{
+	static const char *const tmpfs[] = { "/tmp", "/var/tmp", "/var/cache/none", NULL };
+	_cleanup_free_ char *root = make_target("scratch-tmpfs");
+	_cleanup_free_ char *old = xasprintf("%s/tmp/old", root);
+	_cleanup_free_ char *new_tmp = xasprintf("%s/tmp/new", root);
+	_cleanup_free_ char *new_var = xasprintf("%s/var/tmp/new", root);
+	_cleanup_free_ char *none = xasprintf("%s/var/cache/none", root);
+	struct sandbox_mount m = { "/", SANDBOX_BIND, root };
+	struct sandbox_opts o = {
+		.mounts = &m,
+		.n_mounts = 1,
+		.tmpfs = tmpfs,
+		.script = "ls /tmp; echo new >/tmp/new; echo new >/var/tmp/new; "
+			  "stat -c 'mode %a %u' /tmp /var/tmp; "
+			  "awk '$5 ~ /tmp$/ { print $5, $9 }' /proc/self/mountinfo"
+	};
+	_cleanup_(outcome_done) struct outcome out = {};
+
+	CHECK(run("mkdir -p '%1$s/var/tmp' '%1$s/var/cache' && chmod 1777 '%1$s/var/tmp' && "
+		  "echo old >'%1$s/tmp/old' && chown -R %2$u:%2$u '%1$s'",
+		  root, root_base) == 0);
+	out = run_opts(&o);
+	CHECK_OUT(out, out.r == 0 && out.status == 0);
+	CHECK_OUT(out, !has_line(out.out, "old")); /* the target's own /tmp is hidden */
+	CHECK_OUT(out, has_line(out.out, "mode 1777 0"));
+	CHECK_OUT(out, has_line(out.out, "/tmp tmpfs") && has_line(out.out, "/var/tmp tmpfs"));
+	CHECK(exists(old));
+	CHECK(!exists(new_tmp) && !exists(new_var) && !exists(none));
+}
+
 /* Mount points are looked up inside the target: a symlink in it never leads to the host. */
 static void test_mount_point_symlink(void)
 {
@@ -1308,6 +1341,7 @@ int main(void)
 	T(test_daemon);
 	T(test_second_mount);
 	T(test_mount_point_symlink);
+	T(test_scratch_tmpfs);
 	T(test_mount_point_error);
 	T(test_descriptors);
 	T(test_keyring);
