@@ -7,6 +7,8 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -313,12 +315,89 @@ int fetcher_add_flags(struct fetcher *f, const char *url, const char *sha256_hex
 	return 0;
 }
 
-/* 1: the cached copy is good and used; 0: it must be downloaded; -errno: error (logged). */
-static int item_check_cache(struct fetcher *f, struct item *it)
+/* What the cache holds for an item: looked at (and hashed) by cache_probe_all(), on
+ * several threads, before item_check_cache() decides. */
+struct probe {
+	int err;       /* -errno of stat or of the read; -ENOENT: not cached */
+	uint64_t size; /* the cached file's */
+	char hex[65];  /* its SHA-256 */
+};
+
+static void probe_item(const struct item *it, struct probe *pr)
 {
-	char hex[65];
 	struct stat st;
-	int r;
+
+	*pr = (struct probe){ 0 };
+	if (stat(it->path, &st) < 0) {
+		pr->err = -errno;
+		return;
+	}
+	pr->size = (uint64_t)st.st_size;
+	pr->err = sha256_file(it->path, pr->hex);
+}
+
+struct probe_pool {
+	struct item **items;  /* f->items */
+	size_t *order;        /* indices of those with a SHA-256, largest first */
+	struct probe *probes; /* by index in items */
+	size_t n, next;
+};
+
+static void *probe_worker(void *userdata)
+{
+	struct probe_pool *p = userdata;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n)
+		probe_item(p->items[p->order[i]], &p->probes[p->order[i]]);
+	return NULL;
+}
+
+static int cmp_size_desc(const void *a, const void *b, void *items)
+{
+	const struct item *x = ((struct item **)items)[*(const size_t *)a];
+	const struct item *y = ((struct item **)items)[*(const size_t *)b];
+
+	return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+}
+
+/* Hashes the cached copies of the items that have a SHA-256, largest first, on up to 4
+ * threads (a kernel package alone takes 40 ms): their probes, in f->items order. */
+static struct probe *cache_probe_all(struct fetcher *f)
+{
+	_cleanup_free_ size_t *order = xcalloc(f->n_items + 1, sizeof(*order));
+	struct probe_pool pool = { .items = f->items,
+				   .order = order,
+				   .probes = xcalloc(f->n_items + 1, sizeof(struct probe)) };
+	pthread_t threads[3];
+	size_t n_threads = 0;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < f->n_items; i++)
+		if (f->items[i]->sha256) {
+			order[pool.n++] = i;
+			total += f->items[i]->size;
+		}
+	qsort_r(order, pool.n, sizeof(*order), cmp_size_desc, f->items);
+	/* A thread only for enough bytes to be worth one (8 MiB: about 5 ms of hashing). */
+	while (n_threads < ARRAY_SIZE(threads) && (long)n_threads + 1 < ncpu &&
+	       n_threads + 1 < pool.n && total > (n_threads + 1) * (UINT64_C(8) << 20)) {
+		if (pthread_create(&threads[n_threads], NULL, probe_worker, &pool) != 0)
+			break;
+		n_threads++;
+	}
+	probe_worker(&pool);
+	for (size_t i = 0; i < n_threads; i++)
+		pthread_join(threads[i], NULL);
+	return pool.probes;
+}
+
+/* 1: the cached copy is good and used; 0: it must be downloaded; -errno: error (logged).
+ * pr: the item's probe (it has a SHA-256). */
+static int item_check_cache(struct fetcher *f, struct item *it, const struct probe *pr)
+{
+	struct stat st;
 
 	if (!it->sha256) {
 		if (!f->offline)
@@ -330,15 +409,11 @@ static int item_check_cache(struct fetcher *f, struct item *it)
 		return 0;
 	}
 
-	if (stat(it->path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return log_errno(errno, "cannot read '%s'", it->path);
-	}
-	r = sha256_file(it->path, hex);
-	if (r < 0)
-		return log_errno(r, "cannot read '%s'", it->path);
-	if (streq(hex, it->sha256) && (!it->size || (uint64_t)st.st_size == it->size)) {
+	if (pr->err == -ENOENT)
+		return 0;
+	if (pr->err < 0)
+		return log_errno(pr->err, "cannot read '%s'", it->path);
+	if (streq(pr->hex, it->sha256) && (!it->size || pr->size == it->size)) {
 		log_debug("using cached '%s' for '%s'", it->path, it->url);
 		return 1;
 	}
@@ -348,9 +423,9 @@ static int item_check_cache(struct fetcher *f, struct item *it)
 	if (f->offline)
 		return log_fail("'%s': cached file '%s' was corrupt (SHA256 %s, expected %s) and "
 				"was removed; cannot fetch it again (--offline)",
-				it->url, it->path, hex, it->sha256);
+				it->url, it->path, pr->hex, it->sha256);
 	log_warn("cached file '%s' was corrupt (SHA256 %s, expected %s); fetching '%s' again",
-		 it->path, hex, it->sha256, it->url);
+		 it->path, pr->hex, it->sha256, it->url);
 	return 0;
 }
 
@@ -687,6 +762,7 @@ static int fetcher_transfer(struct fetcher *f, struct item **todo, size_t n)
 int fetcher_run(struct fetcher *f)
 {
 	_cleanup_free_ struct item **todo = xcalloc(f->n_items, sizeof(*todo));
+	_cleanup_free_ struct probe *probes = cache_probe_all(f);
 	uint64_t total = 0;
 	bool total_known = true;
 	size_t n = 0;
@@ -694,7 +770,7 @@ int fetcher_run(struct fetcher *f)
 
 	for (size_t i = 0; i < f->n_items; i++) {
 		struct item *it = f->items[i];
-		int k = item_check_cache(f, it);
+		int k = item_check_cache(f, it, &probes[i]);
 
 		if (k < 0) {
 			if (r == 0)

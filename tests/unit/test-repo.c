@@ -689,6 +689,59 @@ static void test_fetcher(void)
 	fetcher_free(f);
 }
 
+/* Cached copies are hashed on several threads when there are enough bytes: each item still
+ * gets its own verdict. */
+static void test_fetcher_cache_threads(void)
+{
+	enum { N = 6 };
+	_cleanup_free_ char *cache = cache_path("fetcher-threads"), *log = NULL;
+	char *urls[N], *paths[N] = { 0 }, hex[N][65];
+	struct fetcher *f = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		_cleanup_free_ char *file = xasprintf("%s/blob%zu", dir, i);
+
+		/* 3-8 MiB each, 33 MiB in all */
+		CHECK(run("head -c %zu /dev/urandom >'%s'", (3 + i) << 20, file) == 0);
+		CHECK(sha256_file(file, hex[i]) == 0);
+		urls[i] = xasprintf("file://%s", file);
+	}
+	CHECK(fetcher_new(cache, false, 2, &f) == 0);
+	for (size_t i = 0; i < N && r == 0; i++)
+		r = fetcher_add(f, urls[i], hex[i], (3 + i) << 20, &paths[i]);
+	CHECK(r == 0 && fetcher_run(f) == 0);
+	/* The largest and a small one corrupt: both refetched, the others used. */
+	CHECK(run("printf X | dd of='%s' bs=1 seek=4096 conv=notrunc status=none", paths[N - 1]) ==
+	      0);
+	CHECK(run("printf X | dd of='%s' bs=1 seek=1 conv=notrunc status=none", paths[1]) == 0);
+	log_set_level(LOG_DEBUG);
+	capture_begin();
+	for (size_t i = 0; i < N && r == 0; i++) {
+		free(paths[i]);
+		r = fetcher_add(f, urls[i], hex[i], (3 + i) << 20, &paths[i]);
+	}
+	if (r == 0)
+		r = fetcher_run(f);
+	log = capture_end();
+	log_set_level(LOG_INFO);
+	CHECK(r == 0);
+	for (size_t i = 0; i < N; i++) {
+		char got[65];
+		_cleanup_free_ char *used = xasprintf("using cached '%s'", paths[i]);
+		_cleanup_free_ char *warned =
+			xasprintf("warning: cached file '%s' was corrupt", paths[i]);
+		bool bad = i == 1 || i == N - 1;
+
+		CHECK(sha256_file(paths[i], got) == 0 && streq(got, hex[i]));
+		CHECK(!strstr(log, used) == bad);
+		CHECK(!strstr(log, warned) == !bad);
+	}
+	for (size_t i = 0; i < N; i++)
+		free(urls[i]), free(paths[i]);
+	fetcher_free(f);
+}
+
 int main(void)
 {
 	int r;
@@ -717,6 +770,7 @@ int main(void)
 	RUN_TEST(test_binary_all);
 	RUN_TEST(test_compressions);
 	RUN_TEST(test_fetcher);
+	RUN_TEST(test_fetcher_cache_threads);
 	run("rm -rf '%s'", dir);
 	CHECK_EXIT();
 }
