@@ -55,8 +55,8 @@ static int parse_error(char **ret_msg, const char *fmt, ...)
 
 /* The parser. With fn, each stanza is handed to it as soon as it ends and the fields array
  * is reused for the next one, so that a whole Packages index never holds its fields at once. */
-static int parse(char *text, size_t len, const char *what, char **ret_msg, deb822_stanza_fn fn,
-		 void *userdata, size_t *ret_count, struct deb822 **ret)
+static int parse(char *text, size_t len, const char *what, unsigned first_line, char **ret_msg,
+		 deb822_stanza_fn fn, void *userdata, size_t *ret_count, struct deb822 **ret)
 {
 	_cleanup_free_ struct deb822_field *fields = NULL;
 	_cleanup_free_ struct deb822_stanza *stanzas = NULL;
@@ -64,7 +64,7 @@ static int parse(char *text, size_t len, const char *what, char **ret_msg, deb82
 	size_t n_fields = 0, cap_fields = 0, n_stanzas = 0, cap_stanzas = 0;
 	char *p, *end, *w = NULL, *vstart = NULL, *nul;
 	bool in_stanza = false;
-	unsigned line = 0;
+	unsigned line = first_line - 1;
 	size_t count = 0;
 	struct deb822 *d;
 	int r;
@@ -75,7 +75,7 @@ static int parse(char *text, size_t len, const char *what, char **ret_msg, deb82
 	nul = memchr(buf, 0, len);
 	if (nul)
 		return parse_error(ret_msg, "%s:%u: NUL byte in control data", what,
-				   line_of(buf, nul));
+				   first_line - 1 + line_of(buf, nul));
 
 	p = buf;
 	end = buf + len;
@@ -180,7 +180,7 @@ static int parse(char *text, size_t len, const char *what, char **ret_msg, deb82
 int deb822_parse_quiet(char *text, size_t len, const char *what, char **ret_msg,
 		       struct deb822 **ret)
 {
-	return parse(text, len, what, ret_msg, NULL, NULL, NULL, ret);
+	return parse(text, len, what, 1, ret_msg, NULL, NULL, NULL, ret);
 }
 
 int deb822_parse(char *text, size_t len, const char *what, struct deb822 **ret)
@@ -197,11 +197,18 @@ int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn
 		      size_t *ret_count, struct deb822 **ret)
 {
 	_cleanup_free_ char *msg = NULL;
-	int r = parse(text, len, what, &msg, fn, userdata, ret_count, ret);
+	int r = parse(text, len, what, 1, &msg, fn, userdata, ret_count, ret);
 
 	if (r < 0 && msg)
 		log_error("%s", msg);
 	return r;
+}
+
+int deb822_parse_each_quiet(char *text, size_t len, const char *what, unsigned first_line,
+			    deb822_stanza_fn fn, void *userdata, size_t *ret_count, char **ret_msg,
+			    struct deb822 **ret)
+{
+	return parse(text, len, what, first_line, ret_msg, fn, userdata, ret_count, ret);
 }
 
 struct deb822 *deb822_free(struct deb822 *d)

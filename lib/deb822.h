@@ -44,6 +44,12 @@ typedef int (*deb822_stanza_fn)(const struct deb822_stanza *s, void *userdata);
  * stops the parse, its value is returned (fn logs its own error). */
 int deb822_parse_each(char *text, size_t len, const char *what, deb822_stanza_fn fn, void *userdata,
 		      size_t *ret_count, struct deb822 **ret);
+/* The same without logging (for worker threads), for a text that starts at line first_line
+ * (1: the first) of what: a parse error's message goes to *ret_msg (free it), and fn's own
+ * errors are fn's business. */
+int deb822_parse_each_quiet(char *text, size_t len, const char *what, unsigned first_line,
+			    deb822_stanza_fn fn, void *userdata, size_t *ret_count, char **ret_msg,
+			    struct deb822 **ret);
 struct deb822 *deb822_free(struct deb822 *d);
 
 /* The field's value, or NULL; the name is compared case-insensitively. */

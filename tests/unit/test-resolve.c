@@ -405,6 +405,103 @@ static void test_pkgdb_errors(void)
 	}
 }
 
+/* An index of n filler stanzas (over 4 MiB, so pkgdb_add_index_text() parses it in two
+ * halves on two threads), with "dup" at both ends (equal but for their Size) and
+ * the stanzas `extra` (or nothing) inserted before stanza at. */
+static char *big_index(size_t n, size_t at, const char *extra)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	fputs("Package: dup\nVersion: 1\nArchitecture: amd64\nSize: 1\n\n", f);
+	for (size_t i = 0; i < n; i++) {
+		if (i == at && extra)
+			fputs(extra, f);
+		fprintf(f,
+			"Package: p%zu\nVersion: 1.%zu\nArchitecture: amd64\nDepends: p%zu\n"
+			"Description: a filler stanza, long enough for the index to pass 4 MiB\n\n",
+			i, i, i + 1);
+	}
+	fputs("Package: dup\nVersion: 1\nArchitecture: amd64\nSize: 2\n", f);
+	fclose(f);
+	return buf;
+}
+
+static unsigned line_of_text(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	unsigned line = 1;
+
+	for (const char *p = text; p < at; p++)
+		line += *p == '\n';
+	return line;
+}
+
+static void test_pkgdb_index_halves(void)
+{
+	const size_t n = 50000;
+	_cleanup_free_ char *text = big_index(n, 0, NULL);
+	_cleanup_free_ char *bad2 = big_index(n, n - 10,
+					      "Package: bad2\nVersion: 1\n"
+					      "Architecture: amd64\nDepends: ,,\n\n");
+	_cleanup_free_ char *bad12 = NULL, *expect = NULL, *msg = NULL;
+	_cleanup_pkgdb_ struct pkgdb *whole = pkgdb_new("amd64"), *halves = pkgdb_new("amd64");
+	struct deb822 *d;
+	const char *names[] = { "dup", "p0", "p24999", "p25000", "p49999" };
+	int r;
+
+	CHECK(strlen(text) > (4u << 20));
+	/* The same packages as the whole index parsed at once (pkgdb_add_index), in the same
+	 * order: of two equal stanzas, the first is the candidate. */
+	CHECK(deb822_parse(xstrdup(text), strlen(text), "Packages", &d) == 0);
+	CHECK(pkgdb_add_index(whole, d, 0, "Packages") == 0);
+	r = pkgdb_add_index_text(halves, xstrdup(text), strlen(text), 0, "Packages");
+	CHECK(r == (int)n + 2);
+	CHECK(pkgdb_lookup(halves, "dup") && pkgdb_lookup(halves, "dup")->size == 1);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		const struct pkg *a = pkgdb_lookup(whole, names[i]),
+				 *b = pkgdb_lookup(halves, names[i]);
+
+		CHECK(a && b);
+		if (a && b) {
+			CHECK_STREQ(a->version, b->version);
+			CHECK(a->size == b->size && a->depends.n == b->depends.n);
+		}
+	}
+	/* An error in the second half: its line in the whole text, nothing added. */
+	{
+		_cleanup_pkgdb_ struct pkgdb *db = pkgdb_new("amd64");
+
+		expect = xasprintf("error: Packages:%u: package 'bad2': invalid Depends field",
+				   line_of_text(bad2, "Depends: ,,"));
+		capture_begin();
+		r = pkgdb_add_index_text(db, xstrdup(bad2), strlen(bad2), 0, "Packages");
+		msg = capture_end();
+		CHECK(r == -EINVAL);
+		CHECK_STREQ(msg, expect);
+		CHECK(!pkgdb_lookup(db, "p0"));
+	}
+	/* Errors in both halves: the first is said. */
+	{
+		_cleanup_pkgdb_ struct pkgdb *db = pkgdb_new("amd64");
+		_cleanup_free_ char *both = NULL;
+		char *at = strstr(bad2, "Package: p10\n");
+
+		both = xasprintf("%.*sPackage: bad1\nVersion: x\nArchitecture: amd64\n\n%s",
+				 (int)(at - bad2), bad2, at);
+		free(expect);
+		free(msg);
+		expect = xasprintf("error: Packages:%u: package 'bad1': invalid Version field",
+				   line_of_text(both, "Version: x"));
+		capture_begin();
+		r = pkgdb_add_index_text(db, xstrdup(both), strlen(both), 0, "Packages");
+		msg = capture_end();
+		CHECK(r == -EINVAL);
+		CHECK_STREQ(msg, expect);
+	}
+}
+
 static int add_local(struct pkgdb *db, const char *text, const char *path)
 {
 	struct deb822 *d;
@@ -907,6 +1004,7 @@ int main(void)
 	RUN_TEST(test_pkgdb_fields);
 	RUN_TEST(test_pkgdb_versions);
 	RUN_TEST(test_pkgdb_errors);
+	RUN_TEST(test_pkgdb_index_halves);
 	RUN_TEST(test_pkgdb_local);
 	RUN_TEST(test_resolve_alternatives_in_order);
 	RUN_TEST(test_resolve_already_satisfied);
