@@ -57,6 +57,23 @@ struct item {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* What the cache holds for an item: looked at (and hashed) by cache_probe_all() on
+ * several threads before item_check_cache() decides, or ahead by fetcher_prehash(). */
+struct probe {
+	int err;       /* -errno of stat or of the read; -ENOENT: not cached */
+	uint64_t size; /* the cached file's */
+	char hex[65];  /* its SHA-256 */
+};
+
+/* A cached file hashed ahead, on a thread, for fetcher_lookup(). */
+struct prehash {
+	struct item it; /* its path and the hash asked for */
+	struct probe pr;
+	pthread_t thread;
+	bool joined;
+};
+#define PREHASH_MAX 8
+
 struct fetcher {
 	char *cache_dir;
 	bool offline;
@@ -65,6 +82,8 @@ struct fetcher {
 	size_t n_items;
 	bool progress;
 	uint64_t done_bytes;
+	struct prehash *prehash[PREHASH_MAX];
+	size_t n_prehash;
 };
 
 static uint64_t now_ms(void)
@@ -235,10 +254,23 @@ static void fetcher_clear(struct fetcher *f)
 	f->n_items = 0;
 }
 
+static void prehash_join(struct prehash *h)
+{
+	if (!h->joined)
+		pthread_join(h->thread, NULL);
+	h->joined = true;
+}
+
 struct fetcher *fetcher_free(struct fetcher *f)
 {
 	if (!f)
 		return NULL;
+	for (size_t i = 0; i < f->n_prehash; i++) {
+		prehash_join(f->prehash[i]);
+		free(f->prehash[i]->it.sha256);
+		free(f->prehash[i]->it.path);
+		free(f->prehash[i]);
+	}
 	fetcher_clear(f);
 	free(f->cache_dir);
 	free(f);
@@ -257,6 +289,13 @@ bool fetcher_offline(const struct fetcher *f)
 
 /* Items are the same when they are stored at the same place: same hash, or same URL
  * without a hash. */
+char *fetcher_url_path(const struct fetcher *f, const char *url)
+{
+	_cleanup_free_ char *name = url_to_name(url);
+
+	return xasprintf("%s/url/%s", f->cache_dir, name);
+}
+
 static struct item *find_item(struct fetcher *f, const char *path)
 {
 	for (size_t i = 0; i < f->n_items; i++)
@@ -314,14 +353,6 @@ int fetcher_add_flags(struct fetcher *f, const char *url, const char *sha256_hex
 	*ret_path = TAKE_PTR(path);
 	return 0;
 }
-
-/* What the cache holds for an item: looked at (and hashed) by cache_probe_all(), on
- * several threads, before item_check_cache() decides. */
-struct probe {
-	int err;       /* -errno of stat or of the read; -ENOENT: not cached */
-	uint64_t size; /* the cached file's */
-	char hex[65];  /* its SHA-256 */
-};
 
 static void probe_item(const struct item *it, struct probe *pr)
 {
@@ -453,20 +484,63 @@ static size_t item_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static void *prehash_main(void *userdata)
+{
+	struct prehash *h = userdata;
+
+	probe_item(&h->it, &h->pr);
+	return NULL;
+}
+
+void fetcher_prehash(struct fetcher *f, const char *sha256_hex)
+{
+	struct prehash *h;
+
+	if (f->n_prehash == PREHASH_MAX || strlen(sha256_hex) != 64 ||
+	    strspn(sha256_hex, "0123456789abcdef") != 64)
+		return;
+	for (size_t i = 0; i < f->n_prehash; i++)
+		if (streq(f->prehash[i]->it.sha256, sha256_hex))
+			return;
+	h = xcalloc(1, sizeof(*h));
+	h->it.sha256 = xstrdup(sha256_hex);
+	h->it.path = xasprintf("%s/sha256/%s", f->cache_dir, sha256_hex);
+	if (access(h->it.path, F_OK) < 0 ||
+	    pthread_create(&h->thread, NULL, prehash_main, h) != 0) {
+		free(h->it.sha256);
+		free(h->it.path);
+		free(h);
+		return;
+	}
+	f->prehash[f->n_prehash++] = h;
+}
+
 int fetcher_lookup(struct fetcher *f, const char *sha256_hex, uint64_t size, char **ret_path)
 {
 	_cleanup_free_ char *path = xasprintf("%s/sha256/%s", f->cache_dir, sha256_hex);
-	char hex[65];
-	struct stat st;
-	int r;
+	struct item it = { .path = path };
+	struct probe pr;
+	const char *hex = pr.hex;
+	bool done = false;
 
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? 0 : log_errno(errno, "cannot read '%s'", path);
-	r = sha256_file(path, hex);
-	if (r < 0)
-		return log_errno(r, "cannot read '%s'", path);
-	if (strcasecmp(hex, sha256_hex) == 0 && (!size || (uint64_t)st.st_size == size)) {
-		log_debug("using cached '%s'", path);
+	/* Hashed ahead (fetcher_prehash), once: a later lookup hashes again. */
+	for (size_t i = 0; i < f->n_prehash && !done; i++) {
+		struct prehash *h = f->prehash[i];
+
+		if (strcasecmp(h->it.sha256, sha256_hex) || h->joined)
+			continue;
+		prehash_join(h);
+		pr = h->pr;
+		done = true;
+	}
+	if (!done)
+		probe_item(&it, &pr);
+	if (pr.err == -ENOENT)
+		return 0;
+	if (pr.err < 0)
+		return log_errno(pr.err, "cannot read '%s'", path);
+	if (strcasecmp(hex, sha256_hex) == 0 && (!size || pr.size == size)) {
+		log_debug("using cached '%s'%s", path, done ? " (hashed ahead)" : "");
 		*ret_path = TAKE_PTR(path);
 		return 1;
 	}

@@ -56,6 +56,12 @@ int fetcher_run(struct fetcher *f);
  * checked to be hex (-EINVAL, not logged, when not), through a temporary file renamed, so
  * the cache never holds a partial file under that name. */
 int fetcher_lookup(struct fetcher *f, const char *sha256_hex, uint64_t size, char **ret_path);
+/* Starts hashing "<cache>/sha256/<hex>", when it is there, on a thread of its own, for the
+ * next fetcher_lookup() of that hex: for a file that a signature being fetched and checked
+ * meanwhile will most likely name (the index an earlier, cached Release named). */
+void fetcher_prehash(struct fetcher *f, const char *sha256_hex);
+/* The path under which a URL fetched without a hash is cached (it may not exist). */
+char *fetcher_url_path(const struct fetcher *f, const char *url);
 int fetcher_store(struct fetcher *f, const char *sha256_hex, const void *data, size_t len);
 
 /* SHA-256 of a whole file as 64 lowercase hex digits (+ NUL) in ret_hex. */

@@ -286,6 +286,20 @@ static void test_cache_reused(void)
 	CHECK(a.st_ino == b.st_ino);
 	CHECK(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec);
 	CHECK((a.st_mode & 07777) == 0644);
+	/* The decompressed index that the cached InRelease names was hashed while the
+	 * InRelease was fetched and checked again (test_corrupt_cache: a corrupt one is still
+	 * caught). */
+	{
+		_cleanup_free_ char *plain = cached_plain_index(cache, repo);
+		_cleanup_free_ char *msg = xasprintf("using cached '%s' (hashed ahead)", plain);
+
+		log_set_level(LOG_DEBUG);
+		load_main(&l, cache, false);
+		log_set_level(LOG_INFO);
+		CHECK(l.r == 0 && has_package(l.idx[0], "hello-mkbm"));
+		CHECK(strstr(l.log, msg));
+		load_done(&l);
+	}
 }
 
 static void test_offline(void)
