@@ -1,8 +1,9 @@
 # initrd.generator: initramfs-tools: examples/usb-debian.yml with Debian's initramfs-tools
 # instead of the linux-initramfs-tool stand-in. The configure stage's mkinitramfs makes the
 # initrd, once, after the last package (its layout: Debian's scripts/ and conf/, none of our /init), the menu points at it,
-# the kernel hooks write only the menu (initramfs-tools' own hooks make the initrd), and the
-# key boots to the example's test: section under TCG (BIOS). The refusals are in
+# the kernel hooks write only the menu (initramfs-tools' own hooks make the initrd; a newer
+# kernel's hook run offline puts it first), and the key boots to the example's test: section
+# under TCG (BIOS). The refusals are in
 # fail-initrd-generator.
 ex=$(cd "$CASE/../../../examples" && pwd)/usb-debian.yml
 cache=$(test_cache)
@@ -30,5 +31,28 @@ expect_match "$post" '^# initramfs-tools made it' "the hook leaves the initrd to
 grep -q 'mkbootmedia-initrd "\$version"' <<<"$post" && fail "the hook makes an initrd too"
 [ -z "$(dbg root.fs 'stat /etc/mkbootmedia/initrd.conf' | grep Inode)" ] || fail "a description for initramfs-tools"
 expect_eq "$(stat_field root.fs /etc/mkbootmedia/grub.cfg.in)" "0644 0 0 regular" "the menu's template"
+# A kernel update on the running key, offline: initramfs-tools' hook (before ours, by name)
+# makes the new kernel's initrd; ours, run in a chroot of the system, puts that kernel first
+# in the menu with its initrd, and its removal gives back the build's menu.
+mkdir root
+debugfs -R "rdump / root" root.fs 2>/dev/null
+debugfs -R "rdump / root/boot" boot.fs 2>/dev/null
+cp root/boot/grub/grub.cfg build.cfg
+n=6.99.0-1-amd64
+cp root/boot/vmlinuz-"$v" root/boot/vmlinuz-"$n"
+cp root/boot/initrd.img-"$v" root/boot/initrd.img-"$n" # what update-initramfs would make
+unshare -r chroot root /etc/kernel/postinst.d/zz-mkbootmedia "$n" 2>hook.err ||
+	{ cat hook.err; fail "postinst.d/zz-mkbootmedia $n"; }
+cfg=$(cat root/boot/grub/grub.cfg)
+expect_match "$(grep -m1 '^menuentry' <<<"$cfg")" "^menuentry '[^']*Linux $n' \{$" "the new kernel first"
+expect_match "$(grep -m1 -A3 "^menuentry '[^']*Linux $n' " <<<"$cfg")" "initrd	/initrd.img-$n" \
+	"its initrd, initramfs-tools'"
+expect_match "$cfg" "^submenu '[^']*Linux $v' \{" "the build's kernel in a submenu"
+grub-script-check root/boot/grub/grub.cfg || fail "grub-script-check on the two-kernel menu"
+rm root/boot/vmlinuz-"$n" root/boot/initrd.img-"$n"
+unshare -r chroot root /etc/kernel/postrm.d/zz-mkbootmedia "$n" 2>hook.err ||
+	{ cat hook.err; fail "postrm.d/zz-mkbootmedia $n"; }
+cmp build.cfg root/boot/grub/grub.cfg || fail "the menu after the removal differs from the build's"
+rm -rf root
 "$MKBOOTMEDIA" boot --test it.yml out/i.img --log console.log --timeout 600 >boot.out 2>&1 ||
 	{ cat boot.out; tail -c 3000 console.log; fail "boot and the example's test: section"; }
