@@ -94,24 +94,36 @@ static void table_put(size_t *table, size_t size, const char *name, size_t idx)
 	table[i] = idx + 1;
 }
 
+/* Room in the table for n more names at a load of at most one half, and in the entries. */
+static void db_reserve(struct pkgdb *db, size_t n)
+{
+	size_t size = db->table_size ? db->table_size : 1024;
+	size_t *table;
+
+	while ((db->n_entries + n) * 2 > size)
+		size *= 2;
+	if (db->n_entries + n > db->cap_entries) {
+		db->cap_entries = db->n_entries + n > 2 * db->cap_entries ? db->n_entries + n :
+									    2 * db->cap_entries;
+		db->entries = xrealloc(db->entries, db->cap_entries * sizeof(*db->entries));
+	}
+	if (size == db->table_size)
+		return;
+	table = xcalloc(size, sizeof(*table));
+	for (size_t i = 0; i < db->n_entries; i++)
+		table_put(table, size, db->entries[i].name, i);
+	free(db->table);
+	db->table = table;
+	db->table_size = size;
+}
+
 static size_t db_find_or_add(struct pkgdb *db, const char *name)
 {
 	size_t idx = db_find(db, name);
 
 	if (idx != NO_ENTRY)
 		return idx;
-	/* Keep the load at most one half. */
-	if ((db->n_entries + 1) * 2 > db->table_size) {
-		size_t size = db->table_size ? db->table_size * 2 : 1024;
-		size_t *table = xcalloc(size, sizeof(*table));
-
-		for (size_t i = 0; i < db->n_entries; i++)
-			table_put(table, size, db->entries[i].name, i);
-		free(db->table);
-		db->table = table;
-		db->table_size = size;
-	}
-	db->entries = grow(db->entries, db->n_entries, &db->cap_entries, sizeof(*db->entries));
+	db_reserve(db, 1);
 	db->entries[db->n_entries] = (struct entry){ .name = name };
 	table_put(db->table, db->table_size, name, db->n_entries);
 	return db->n_entries++;
@@ -535,6 +547,15 @@ int pkgdb_add_index_text(struct pkgdb *db, char *text, size_t len, unsigned sour
 		return r;
 	}
 	count = part[0].count + part[1].count;
+	/* At most a name per package and per provided name: the table grows once. */
+	{
+		size_t names = 0;
+
+		for (size_t k = 0; k < 2; k++)
+			for (size_t i = 0; i < part[k].n; i++)
+				names += 1 + part[k].new[i]->provides.n;
+		db_reserve(db, names);
+	}
 	for (size_t k = 0; k < 2; k++) {
 		for (size_t i = 0; i < part[k].n; i++)
 			db_insert(db, part[k].new[i]);
