@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -67,7 +67,8 @@ struct probe {
 
 /* A cached file hashed ahead, on a thread, for fetcher_lookup(). */
 struct prehash {
-	struct item it; /* its path and the hash asked for */
+	char hex[65]; /* the hash it is stored under */
+	char *path;
 	struct probe pr;
 	pthread_t thread;
 	bool joined;
@@ -267,8 +268,7 @@ struct fetcher *fetcher_free(struct fetcher *f)
 		return NULL;
 	for (size_t i = 0; i < f->n_prehash; i++) {
 		prehash_join(f->prehash[i]);
-		free(f->prehash[i]->it.sha256);
-		free(f->prehash[i]->it.path);
+		free(f->prehash[i]->path);
 		free(f->prehash[i]);
 	}
 	fetcher_clear(f);
@@ -287,8 +287,6 @@ bool fetcher_offline(const struct fetcher *f)
 	return f->offline;
 }
 
-/* Items are the same when they are stored at the same place: same hash, or same URL
- * without a hash. */
 char *fetcher_url_path(const struct fetcher *f, const char *url)
 {
 	_cleanup_free_ char *name = url_to_name(url);
@@ -296,6 +294,14 @@ char *fetcher_url_path(const struct fetcher *f, const char *url)
 	return xasprintf("%s/url/%s", f->cache_dir, name);
 }
 
+/* Where content of that SHA-256 (lowercase hex) is cached. */
+static char *hash_path(const struct fetcher *f, const char *hex)
+{
+	return xasprintf("%s/sha256/%s", f->cache_dir, hex);
+}
+
+/* Items are the same when they are stored at the same place: same hash, or same URL
+ * without a hash. */
 static struct item *find_item(struct fetcher *f, const char *path)
 {
 	for (size_t i = 0; i < f->n_items; i++)
@@ -320,13 +326,7 @@ int fetcher_add_flags(struct fetcher *f, const char *url, const char *sha256_hex
 			return log_fail("'%s': '%s' is not a SHA-256 hash", url, sha256_hex);
 	}
 
-	if (hex) {
-		path = xasprintf("%s/sha256/%s", f->cache_dir, hex);
-	} else {
-		_cleanup_free_ char *name = url_to_name(url);
-
-		path = xasprintf("%s/url/%s", f->cache_dir, name);
-	}
+	path = hex ? hash_path(f, hex) : fetcher_url_path(f, url);
 
 	it = find_item(f, path);
 	if (it) {
@@ -354,17 +354,17 @@ int fetcher_add_flags(struct fetcher *f, const char *url, const char *sha256_hex
 	return 0;
 }
 
-static void probe_item(const struct item *it, struct probe *pr)
+static void probe(const char *path, struct probe *pr)
 {
 	struct stat st;
 
 	*pr = (struct probe){ 0 };
-	if (stat(it->path, &st) < 0) {
+	if (stat(path, &st) < 0) {
 		pr->err = -errno;
 		return;
 	}
 	pr->size = (uint64_t)st.st_size;
-	pr->err = sha256_file(it->path, pr->hex);
+	pr->err = sha256_file(path, pr->hex);
 }
 
 struct probe_pool {
@@ -380,7 +380,7 @@ static void *probe_worker(void *userdata)
 	size_t i;
 
 	while ((i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED)) < p->n)
-		probe_item(p->items[p->order[i]], &p->probes[p->order[i]]);
+		probe(p->items[p->order[i]]->path, &p->probes[p->order[i]]);
 	return NULL;
 }
 
@@ -488,7 +488,7 @@ static void *prehash_main(void *userdata)
 {
 	struct prehash *h = userdata;
 
-	probe_item(&h->it, &h->pr);
+	probe(h->path, &h->pr);
 	return NULL;
 }
 
@@ -500,15 +500,13 @@ void fetcher_prehash(struct fetcher *f, const char *sha256_hex)
 	    strspn(sha256_hex, "0123456789abcdef") != 64)
 		return;
 	for (size_t i = 0; i < f->n_prehash; i++)
-		if (streq(f->prehash[i]->it.sha256, sha256_hex))
+		if (streq(f->prehash[i]->hex, sha256_hex))
 			return;
 	h = xcalloc(1, sizeof(*h));
-	h->it.sha256 = xstrdup(sha256_hex);
-	h->it.path = xasprintf("%s/sha256/%s", f->cache_dir, sha256_hex);
-	if (access(h->it.path, F_OK) < 0 ||
-	    pthread_create(&h->thread, NULL, prehash_main, h) != 0) {
-		free(h->it.sha256);
-		free(h->it.path);
+	memcpy(h->hex, sha256_hex, sizeof(h->hex));
+	h->path = hash_path(f, sha256_hex);
+	if (access(h->path, F_OK) < 0 || pthread_create(&h->thread, NULL, prehash_main, h) != 0) {
+		free(h->path);
 		free(h);
 		return;
 	}
@@ -517,37 +515,33 @@ void fetcher_prehash(struct fetcher *f, const char *sha256_hex)
 
 int fetcher_lookup(struct fetcher *f, const char *sha256_hex, uint64_t size, char **ret_path)
 {
-	_cleanup_free_ char *path = xasprintf("%s/sha256/%s", f->cache_dir, sha256_hex);
-	struct item it = { .path = path };
+	_cleanup_free_ char *path = hash_path(f, sha256_hex);
+	struct prehash *ahead = NULL;
 	struct probe pr;
-	const char *hex = pr.hex;
-	bool done = false;
 
 	/* Hashed ahead (fetcher_prehash), once: a later lookup hashes again. */
-	for (size_t i = 0; i < f->n_prehash && !done; i++) {
-		struct prehash *h = f->prehash[i];
-
-		if (strcasecmp(h->it.sha256, sha256_hex) || h->joined)
-			continue;
-		prehash_join(h);
-		pr = h->pr;
-		done = true;
+	for (size_t i = 0; i < f->n_prehash && !ahead; i++)
+		if (!f->prehash[i]->joined && strcasecmp(f->prehash[i]->hex, sha256_hex) == 0)
+			ahead = f->prehash[i];
+	if (ahead) {
+		prehash_join(ahead);
+		pr = ahead->pr;
+	} else {
+		probe(path, &pr);
 	}
-	if (!done)
-		probe_item(&it, &pr);
 	if (pr.err == -ENOENT)
 		return 0;
 	if (pr.err < 0)
 		return log_errno(pr.err, "cannot read '%s'", path);
-	if (strcasecmp(hex, sha256_hex) == 0 && (!size || pr.size == size)) {
-		log_debug("using cached '%s'%s", path, done ? " (hashed ahead)" : "");
+	if (strcasecmp(pr.hex, sha256_hex) == 0 && (!size || pr.size == size)) {
+		log_debug("using cached '%s'%s", path, ahead ? " (hashed ahead)" : "");
 		*ret_path = TAKE_PTR(path);
 		return 1;
 	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return log_errno(errno, "cannot remove corrupt cached file '%s'", path);
-	log_warn("cached file '%s' was corrupt (SHA256 %s, expected %s) and was removed", path, hex,
-		 sha256_hex);
+	log_warn("cached file '%s' was corrupt (SHA256 %s, expected %s) and was removed", path,
+		 pr.hex, sha256_hex);
 	return 0;
 }
 

@@ -6,8 +6,8 @@
 #include "resolve.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <limits.h>
+#include <pthread.h>
 #include <strings.h>
 #include <unistd.h>
 

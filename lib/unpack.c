@@ -1005,7 +1005,7 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 	/* How far the decoders may run ahead of the writer, which applies the packages in
 	 * order: a big package being decoded must not leave the other decoders idle once they
 	 * have done the next two (the packages bench set: 5.1-5.2 s with 3, 4.7-4.8 s with
-	 * 16). At most WINDOW rings of RING_SIZE are held: 64 MiB. */
+	 * 16). At most that many rings of RING_SIZE are held: 64 MiB below 16 threads. */
 	p.window = n_threads + 1 > WINDOW ? n_threads + 1 : WINDOW;
 	p.jobs = xcalloc(n ? n : 1, sizeof(*p.jobs));
 	p.n = n;
