@@ -15,6 +15,8 @@
 #include "log.h"
 
 #define RING_SIZE (4u << 20)  /* per package in flight */
+#define RING_MAX (16u << 20)  /* a ring ahead of the writer may grow to this... */
+#define RING_EXTRA (16u << 20) /* ...while all rings' growth stays within this */
 #define CHUNK (256u << 10)     /* data bytes per record */
 #define WINDOW 16              /* packages in flight beyond the writer's (unpack_debs) */
 #define ADMINDIR "/var/lib/dpkg"
@@ -35,9 +37,15 @@ struct rec {
 	uint64_t size;  /* entry size, or the bytes of data that follow this record */
 };
 
+/* One worker fills a ring and the writer empties it. The positions only grow (bytes put and
+ * taken since the start) and are read without the lock; a side takes the lock only to sleep,
+ * or to wake the other side when that one said it sleeps. */
 struct ring {
 	char *buf;
-	size_t head, len; /* read position, bytes held */
+	size_t cap;                      /* RING_SIZE, or more once grown */
+	bool reading;                    /* the writer is on it: it no longer grows */
+	size_t head, tail;               /* taken, put: atomics */
+	bool writer_waits, worker_waits; /* atomics, set under the lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -72,6 +80,8 @@ struct pipeline {
 	size_t window;    /* jobs beyond the writer's that may be claimed */
 	size_t writing;   /* the job the writer is on */
 	bool abort;
+	size_t extra;          /* the rings' growth beyond RING_SIZE, in bytes: atomic */
+	size_t grown, refused; /* times a ring grew, or could not for the budget: atomics */
 	unsigned lzma_threads;
 	size_t cache_events[DEB_CACHE_BAD + 1];
 	struct pkg_state *states; /* the writer's, one per package */
@@ -82,8 +92,7 @@ struct pipeline {
 
 static void ring_init(struct ring *r)
 {
-	r->buf = NULL;
-	r->head = r->len = 0;
+	*r = (struct ring){ 0 };
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 }
@@ -96,63 +105,125 @@ static void ring_done(struct ring *r)
 	pthread_cond_destroy(&r->cond);
 }
 
+/* Wakes the other side if it said it sleeps. The caller has just moved its position with a
+ * sequentially consistent store, which the sleeper checks again under the lock after
+ * setting its flag: one of the two sees the other's store. */
+static void ring_wake(struct ring *r, bool *flag)
+{
+	if (__atomic_load_n(flag, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(&r->lock);
+		pthread_cond_broadcast(&r->cond);
+		pthread_mutex_unlock(&r->lock);
+	}
+}
+
+/* Doubles a full ring that the writer is not reading yet, within the pipeline's budget: a
+ * package ahead of the writer then goes on decoding while the writer is held up by a big
+ * one. Nothing was taken from such a ring, so its bytes are in place from the start. */
+static bool ring_grow(struct pipeline *p, struct ring *r)
+{
+	size_t more = r->cap, extra = __atomic_load_n(&p->extra, __ATOMIC_RELAXED);
+	bool grown = false;
+
+	if (r->cap * 2 > RING_MAX)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	while (!r->reading && extra + more <= RING_EXTRA) {
+		if (__atomic_compare_exchange_n(&p->extra, &extra, extra + more, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			r->buf = xrealloc(r->buf, r->cap + more);
+			r->cap += more;
+			grown = true;
+			break;
+		}
+	}
+	__atomic_fetch_add(grown ? &p->grown : &p->refused, !r->reading, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&r->lock);
+	return grown;
+}
+
 /* Blocks until there is room; false when the pipeline is aborted. */
 static bool ring_put(struct pipeline *p, struct ring *r, const void *data, size_t n)
 {
 	const char *s = data;
+	size_t tail = r->tail; /* only this thread moves it */
 
-	pthread_mutex_lock(&r->lock);
-	if (!r->buf)
+	/* Nothing to put (a record without a name): after its end record the writer may
+	 * already have freed the ring. */
+	if (n == 0)
+		return !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE);
+	if (!r->buf) {
+		pthread_mutex_lock(&r->lock);
 		r->buf = xmalloc(RING_SIZE);
+		r->cap = RING_SIZE;
+		pthread_mutex_unlock(&r->lock);
+	}
 	while (n > 0) {
-		size_t tail, k;
+		size_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE), at, k;
 
-		while (r->len == RING_SIZE && !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE))
-			pthread_cond_wait(&r->cond, &r->lock);
-		if (__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE)) {
+		if (tail - head == r->cap) {
+			bool abort;
+
+			if (ring_grow(p, r))
+				continue;
+			/* Woken when the writer takes some, or gives budget back (then it may
+			 * grow after all: checked again after the flag, as the writer checks
+			 * the flag after giving back). */
+			pthread_mutex_lock(&r->lock);
+			__atomic_store_n(&r->worker_waits, true, __ATOMIC_SEQ_CST);
+			if (tail - __atomic_load_n(&r->head, __ATOMIC_SEQ_CST) == r->cap &&
+			    !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE) &&
+			    (r->reading || r->cap * 2 > RING_MAX ||
+			     __atomic_load_n(&p->extra, __ATOMIC_SEQ_CST) + r->cap > RING_EXTRA))
+				pthread_cond_wait(&r->cond, &r->lock);
+			__atomic_store_n(&r->worker_waits, false, __ATOMIC_RELAXED);
+			abort = __atomic_load_n(&p->abort, __ATOMIC_ACQUIRE);
 			pthread_mutex_unlock(&r->lock);
-			return false;
+			if (abort)
+				return false;
+			continue;
 		}
-		tail = (r->head + r->len) % RING_SIZE;
-		k = RING_SIZE - r->len;
-		if (k > RING_SIZE - tail)
-			k = RING_SIZE - tail;
+		at = tail % r->cap;
+		k = r->cap - (tail - head);
+		if (k > r->cap - at)
+			k = r->cap - at;
 		if (k > n)
 			k = n;
-		memcpy(r->buf + tail, s, k);
-		r->len += k;
+		memcpy(r->buf + at, s, k);
+		tail += k;
 		s += k;
 		n -= k;
-		pthread_cond_broadcast(&r->cond);
+		__atomic_store_n(&r->tail, tail, __ATOMIC_SEQ_CST);
+		ring_wake(r, &r->writer_waits);
 	}
-	pthread_mutex_unlock(&r->lock);
-	return true;
+	return !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE);
 }
 
 /* Waits for up to n bytes and returns a pointer to at most n contiguous ones (*got). The
  * bytes stay in the ring until ring_consume. */
 static const char *ring_peek(struct ring *r, size_t n, size_t *got)
 {
-	size_t k;
+	size_t head = r->head, tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE), k;
 
-	pthread_mutex_lock(&r->lock);
-	while (r->len == 0)
-		pthread_cond_wait(&r->cond, &r->lock);
-	k = r->len < n ? r->len : n;
-	if (k > RING_SIZE - r->head)
-		k = RING_SIZE - r->head;
-	pthread_mutex_unlock(&r->lock);
+	if (tail == head) {
+		pthread_mutex_lock(&r->lock);
+		__atomic_store_n(&r->writer_waits, true, __ATOMIC_SEQ_CST);
+		while ((tail = __atomic_load_n(&r->tail, __ATOMIC_SEQ_CST)) == head)
+			pthread_cond_wait(&r->cond, &r->lock);
+		__atomic_store_n(&r->writer_waits, false, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&r->lock);
+	}
+	k = tail - head < n ? tail - head : n;
+	if (k > r->cap - head % r->cap)
+		k = r->cap - head % r->cap;
 	*got = k;
-	return r->buf + r->head;
+	return r->buf + head % r->cap;
 }
 
 static void ring_consume(struct ring *r, size_t n)
 {
-	pthread_mutex_lock(&r->lock);
-	r->head = (r->head + n) % RING_SIZE;
-	r->len -= n;
-	pthread_cond_broadcast(&r->cond);
-	pthread_mutex_unlock(&r->lock);
+	__atomic_store_n(&r->head, r->head + n, __ATOMIC_SEQ_CST);
+	ring_wake(r, &r->worker_waits);
 }
 
 static void ring_get(struct ring *r, void *data, size_t n)
@@ -1005,7 +1076,8 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 	/* How far the decoders may run ahead of the writer, which applies the packages in
 	 * order: a big package being decoded must not leave the other decoders idle once they
 	 * have done the next two (the packages bench set: 5.1-5.2 s with 3, 4.7-4.8 s with
-	 * 16). At most that many rings of RING_SIZE are held: 64 MiB below 16 threads. */
+	 * 16). At most that many rings of RING_SIZE are held (64 MiB below 16 threads), and
+	 * RING_EXTRA more when some grow. */
 	p.window = n_threads + 1 > WINDOW ? n_threads + 1 : WINDOW;
 	p.jobs = xcalloc(n ? n : 1, sizeof(*p.jobs));
 	p.n = n;
@@ -1044,16 +1116,29 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 
 			log_set_scope(scope);
 		}
+		/* From now on the ring is a stream: it no longer grows. */
+		pthread_mutex_lock(&p.jobs[i].ring.lock);
+		p.jobs[i].ring.reading = true;
+		pthread_mutex_unlock(&p.jobs[i].ring.lock);
 		r = consume(&p, i, &st);
 		log_set_scope("packages");
 		/* The ring's memory goes back as soon as a package is done: its worker wrote
 		 * the end record last. After a failure the worker may still be writing: the
 		 * ring is freed once the workers are joined. */
 		if (r == 0) {
-			pthread_mutex_lock(&p.jobs[i].ring.lock);
-			free(p.jobs[i].ring.buf);
-			p.jobs[i].ring.buf = NULL;
-			pthread_mutex_unlock(&p.jobs[i].ring.lock);
+			struct ring *ring = &p.jobs[i].ring;
+			size_t grown = ring->buf ? ring->cap - RING_SIZE : 0;
+
+			pthread_mutex_lock(&ring->lock);
+			free(ring->buf);
+			ring->buf = NULL;
+			pthread_mutex_unlock(&ring->lock);
+			/* Its growth is in the budget again: the full rings ahead may grow. */
+			if (grown) {
+				__atomic_fetch_sub(&p.extra, grown, __ATOMIC_SEQ_CST);
+				for (size_t k = i + 1; k < n && k <= i + p.window; k++)
+					ring_wake(&p.jobs[k].ring, &p.jobs[k].ring.worker_waits);
+			}
 		}
 		done += pkgs[i].size;
 		progress_update(done);
@@ -1076,6 +1161,10 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 		pthread_join(threads[i], NULL);
 	free(threads);
 
+	if (p.grown)
+		log_debug("the decoders ran ahead of the writer: rings grew %zu times, %zu waited "
+			  "for the budget",
+			  p.grown, p.refused);
 	if (r == 0)
 		r = write_lists(o, states, n);
 	if (r == 0)
