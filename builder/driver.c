@@ -11,9 +11,11 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 
 #include <inttypes.h>
+#include <linux/magic.h>
 
 #include <openssl/evp.h>
 
@@ -649,13 +651,18 @@ static void print_summary(struct build *b, const double *secs, const bool *activ
 
 /* Writeback of the image while the stages run, so that the fsync at the end waits only for
  * the last changes (on this machine's disk it waited 0.7 s of a 5.5 s unpack). A thread
- * asks the kernel every quarter second to start writing what is dirty: it starts I/O and
- * does not wait for it, so the stages' CPU work goes on meanwhile. */
+ * asks the kernel every quarter second to write what is dirty, and the stages' CPU work goes
+ * on meanwhile. Where an fsync does not hold up the writes made meanwhile (ext4, XFS), the
+ * thread commits with fdatasync(): a virtual machine's disk then also gets its flush in
+ * parts, and the closing fsync took 0.10-0.13 s instead of 0.15-0.46 s (packages bench,
+ * five builds each). Elsewhere (btrfs holds the file's lock during an fsync) it only starts
+ * the writeback, with sync_file_range(). */
 struct flusher {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int fd;
+	bool commit; /* fdatasync(), not sync_file_range() */
 	bool stop, running;
 };
 
@@ -675,7 +682,10 @@ static void *flusher_main(void *userdata)
 		}
 		if (pthread_cond_timedwait(&f->cond, &f->lock, &ts) == ETIMEDOUT && !f->stop) {
 			pthread_mutex_unlock(&f->lock);
-			(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+			if (f->commit)
+				(void)fdatasync(f->fd);
+			else
+				(void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 			pthread_mutex_lock(&f->lock);
 		}
 	}
@@ -687,8 +697,11 @@ static void flusher_start(struct flusher *f, int fd)
 {
 	pthread_condattr_t ca;
 	sigset_t all, old;
+	struct statfs sf;
 
 	*f = (struct flusher){ .fd = fd };
+	if (fstatfs(fd, &sf) == 0)
+		f->commit = sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == XFS_SUPER_MAGIC;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
