@@ -81,7 +81,7 @@ struct pipeline {
 	size_t writing;   /* the job the writer is on */
 	bool abort;
 	size_t extra;          /* the rings' growth beyond RING_SIZE, in bytes: atomic */
-	size_t grown, refused; /* times a ring grew, or could not for the budget: atomics */
+	size_t grown, refused; /* times a ring grew, or the budget held one back: atomics */
 	unsigned lzma_threads;
 	size_t cache_events[DEB_CACHE_BAD + 1];
 	struct pkg_state *states; /* the writer's, one per package */
@@ -117,6 +117,12 @@ static void ring_wake(struct ring *r, bool *flag)
 	}
 }
 
+/* Whether a ring may double, the rings' growth being `extra`; under the ring's lock. */
+static bool ring_can_grow(const struct ring *r, size_t extra)
+{
+	return !r->reading && r->cap * 2 <= RING_MAX && extra + r->cap <= RING_EXTRA;
+}
+
 /* Doubles a full ring that the writer is not reading yet, within the pipeline's budget: a
  * package ahead of the writer then goes on decoding while the writer is held up by a big
  * one. Nothing was taken from such a ring, so its bytes are in place from the start. */
@@ -128,7 +134,7 @@ static bool ring_grow(struct pipeline *p, struct ring *r)
 	if (r->cap * 2 > RING_MAX)
 		return false;
 	pthread_mutex_lock(&r->lock);
-	while (!r->reading && extra + more <= RING_EXTRA) {
+	while (ring_can_grow(r, extra)) {
 		if (__atomic_compare_exchange_n(&p->extra, &extra, extra + more, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			r->buf = xrealloc(r->buf, r->cap + more);
@@ -173,8 +179,7 @@ static bool ring_put(struct pipeline *p, struct ring *r, const void *data, size_
 			__atomic_store_n(&r->worker_waits, true, __ATOMIC_SEQ_CST);
 			if (tail - __atomic_load_n(&r->head, __ATOMIC_SEQ_CST) == r->cap &&
 			    !__atomic_load_n(&p->abort, __ATOMIC_ACQUIRE) &&
-			    (r->reading || r->cap * 2 > RING_MAX ||
-			     __atomic_load_n(&p->extra, __ATOMIC_SEQ_CST) + r->cap > RING_EXTRA))
+			    !ring_can_grow(r, __atomic_load_n(&p->extra, __ATOMIC_SEQ_CST)))
 				pthread_cond_wait(&r->cond, &r->lock);
 			__atomic_store_n(&r->worker_waits, false, __ATOMIC_RELAXED);
 			abort = __atomic_load_n(&p->abort, __ATOMIC_ACQUIRE);
@@ -1162,8 +1167,8 @@ int unpack_debs(const struct unpack_opts *o, const struct unpack_pkg *pkgs, size
 	free(threads);
 
 	if (p.grown)
-		log_debug("the decoders ran ahead of the writer: rings grew %zu times, %zu waited "
-			  "for the budget",
+		log_debug("the decoders ran ahead of the writer: rings grew %zu times, the budget "
+			  "held one back %zu times",
 			  p.grown, p.refused);
 	if (r == 0)
 		r = write_lists(o, states, n);

@@ -140,14 +140,16 @@ deb_control() {
 
 # mkdeb OUTDIR NAME VERSION ROOT [FIELD-LINES...]: builds OUTDIR/NAME_VERSION_all.deb with
 # dpkg-deb from the tree ROOT (owned by root, every mtime SOURCE_DATE_EPOCH). Maintainer
-# scripts and conffiles go in ROOT/DEBIAN before the call.
+# scripts and conffiles go in ROOT/DEBIAN before the call. MKDEB_LEVEL=N: xz -N (faster for
+# big files) instead of dpkg-deb's default.
 mkdeb() {
 	out=$1 name=$2 version=$3 root=$4
 	shift 4
 	mkdir -p "$root/DEBIAN"
 	deb_control "$name" "$version" "$@" >"$root/DEBIAN/control"
 	find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-	dpkg-deb --root-owner-group -Zxz --build "$root" "$out/${name}_${version}_all.deb" >/dev/null
+	dpkg-deb --root-owner-group -Zxz ${MKDEB_LEVEL:+-z"$MKDEB_LEVEL"} --build "$root" \
+		"$out/${name}_${version}_all.deb" >/dev/null
 }
 
 # mkdeb_tar OUT.deb NAME VERSION DATA.TAR [FIELD-LINES...]: a .deb around a data.tar the test
